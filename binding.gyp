@@ -1,0 +1,28 @@
+{
+  'targets': [{
+    'target_name': 'freezedry',
+    'conditions': [
+      ['OS=="linux"', {
+        'sources': [
+          'native/core/criu_channel.cc',
+          'native/core/exit_watch.cc',
+          'native/core/seqpacket.cc',
+          'native/core/sys_error.cc',
+          'native/core/wake_event.cc',
+          'native/addon/addon.cc',
+          'native/addon/criu_channel_wrap.cc',
+          'native/addon/exit_watch_wrap.cc',
+          'native/addon/js_error.cc',
+        ],
+        'include_dirs': ['native'],
+        'dependencies': ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+        'defines': ['NAPI_VERSION=8', 'NODE_ADDON_API_DISABLE_DEPRECATED'],
+        'cflags_cc!': ['-std=gnu++17', '-fno-exceptions'],
+        'cflags_cc': ['-std=c++20', '-fvisibility=hidden', '-Wall', '-Wextra'],
+        'ldflags': ['-Wl,--exclude-libs,ALL'],
+      }, {
+        'type': 'none',
+      }],
+    ],
+  }],
+}

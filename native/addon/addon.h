@@ -1,0 +1,34 @@
+// Per-environment state: every live native object that owns a thread registers here, so an
+// environment teardown (worker exit, process exit) stops and joins them all.
+#pragma once
+
+#include <napi.h>
+
+#include <mutex>
+#include <set>
+
+namespace freezedry::addon {
+
+class ThreadOwner {
+ public:
+  virtual ~ThreadOwner() = default;
+  // Stops the thread and waits for it; idempotent.
+  virtual void Shutdown() = 0;
+};
+
+class Addon {
+ public:
+  static Addon& Of(Napi::Env env) { return *env.GetInstanceData<Addon>(); }
+  void Register(ThreadOwner* owner);
+  void Unregister(ThreadOwner* owner);
+  void ShutdownAll();
+
+ private:
+  std::mutex mutex_;
+  std::set<ThreadOwner*> owners_;
+};
+
+Napi::Function InitCriuChannel(Napi::Env env);
+Napi::Function InitExitWatch(Napi::Env env);
+
+}  // namespace freezedry::addon

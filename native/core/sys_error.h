@@ -1,0 +1,24 @@
+// A failed system call, as data: no exception ever leaves native/core.
+#pragma once
+
+#include <string>
+
+namespace freezedry::core {
+
+struct SysError {
+  int err = 0;          // positive errno value
+  std::string syscall;  // the call that failed, e.g. "recvmsg"
+  std::string path;     // a path involved, when there is one
+
+  // Node's errno name ("ENOENT"), or "UNKNOWN" for values it has no name for.
+  const char* Code() const;
+  // Node's fs error shape: "ENOENT: no such file or directory, open '/x'".
+  std::string Message() const;
+};
+
+// Captures errno right after the failing call.
+SysError LastError(std::string syscall, std::string path = {});
+
+const char* ErrnoName(int err);
+
+}  // namespace freezedry::core

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Installs everything freezedry needs on a Debian 12 machine: system packages, a working CRIU
+# (>= 4.1), and sysctls. Idempotent and cached: a second run takes a few seconds.
+#
+#   FREEZEDRY_CRIU=/path/to/criu   use that CRIU when it is new enough and `criu check` passes
+#   FREEZEDRY_CACHE=/dir           where built CRIU trees are kept across clones (default /var/cache/freezedry)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+deps="$root/.deps"
+cache="${FREEZEDRY_CACHE:-/var/cache/freezedry}"
+min_major=4 min_minor=1
+# Suites searched, in order, for a CRIU source package >= 4.1 (Debian 12 only carries 3.17.1).
+source_suites=(sid trixie)
+
+log() { printf '[provision] %s\n' "$*" >&2; }
+
+[ "$(id -u)" = 0 ] || { log "must run as root (CRIU and apt need it)"; exit 1; }
+
+system_packages=(
+  # CRIU build dependencies (ENVIRONMENT.md)
+  build-essential pkg-config libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
+  python3-protobuf libnl-3-dev libnet1-dev libcap-dev libbsd-dev libgnutls28-dev libnftables-dev uuid-dev
+  # CRIU runtime: network locking and namespaces
+  iptables iproute2
+  # the addon (libzstd) and the archive tools used by tests and benchmarks
+  libzstd-dev zstd tar xz-utils
+)
+
+install_system_packages() {
+  local missing=()
+  for p in "${system_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# criu_ok BIN: prints its version and succeeds when BIN is >= 4.1 and `criu check` passes.
+criu_ok() {
+  local bin="$1" v major minor
+  [ -x "$bin" ] || return 1
+  v="$("$bin" --version 2>/dev/null | sed -n 's/^Version: *//p')" || return 1
+  major="${v%%.*}"; minor="${v#*.}"; minor="${minor%%.*}"
+  [[ "$major" =~ ^[0-9]+$ && "$minor" =~ ^[0-9]+$ ]] || return 1
+  if [ "$major" -lt "$min_major" ] || { [ "$major" -eq "$min_major" ] && [ "$minor" -lt "$min_minor" ]; }; then
+    log "$bin is CRIU $v, older than $min_major.$min_minor"; return 1
+  fi
+  "$bin" check >/dev/null 2>&1 || { log "$bin (CRIU $v): 'criu check' fails"; return 1; }
+  echo "$v"
+}
+
+# The mirror this machine already uses for Debian itself, read from its apt sources.
+debian_mirror() {
+  local uri
+  uri="$(grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -E '/debian/?$' | head -n1 || true)"
+  [ -n "$uri" ] || uri="$(grep -hsE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | awk '{print $2}' | grep -E '/debian/?$' | head -n1 || true)"
+  [ -n "$uri" ] || { log "no Debian mirror found in the apt sources"; return 1; }
+  echo "${uri%/}"
+}
+
+# Fetch the orig tarball of CRIU >= 4.1 through a private apt configuration, so the machine's
+# own sources and package lists are never touched.
+fetch_criu_source() {
+  local work="$1" mirror suite
+  mirror="$(debian_mirror)"
+  mkdir -p "$work/apt/lists/partial" "$work/apt/cache/archives/partial"
+  for suite in "${source_suites[@]}"; do
+    echo "deb-src [trusted=yes] $mirror $suite main" >"$work/apt/sources.list"
+    local aptopts=(-o Dir::Etc::SourceList="$work/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+                   -o Dir::State::Lists="$work/apt/lists" -o Dir::Cache="$work/apt/cache"
+                   -o Acquire::Languages=none)
+    log "looking for the CRIU source package in $suite"
+    apt-get "${aptopts[@]}" update -qq >/dev/null 2>&1 || continue
+    # The Debian patch set answers 404 on this mirror; only the orig tarball matters.
+    (cd "$work" && apt-get "${aptopts[@]}" source --download-only -qq criu >/dev/null 2>&1) || true
+    local tarball
+    tarball="$(ls "$work"/criu_*.orig.tar.* 2>/dev/null | sort -V | tail -n1 || true)"
+    if [ -n "$tarball" ]; then
+      local v="${tarball##*/criu_}"; v="${v%%.orig*}"
+      if [ "${v%%.*}" -ge "$min_major" ]; then echo "$tarball"; return 0; fi
+      rm -f "$tarball"
+    fi
+  done
+  log "no CRIU >= $min_major.$min_minor source package found in: ${source_suites[*]}"
+  return 1
+}
+
+build_criu() {
+  local prefix="$1" work tarball src
+  work="$(mktemp -d /tmp/freezedry-criu.XXXXXX)"
+  trap 'rm -rf "$work"; trap - RETURN' RETURN
+  tarball="$(fetch_criu_source "$work")"
+  log "building CRIU from ${tarball##*/}"
+  mkdir -p "$work/src"
+  tar -xf "$tarball" -C "$work/src" --strip-components=1
+  src="$work/src"
+  make -C "$src" -j"$(nproc)" criu lib >"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; return 1; }
+  rm -rf "$prefix.tmp"
+  make -C "$src" install-criu install-lib SKIP_PIP_INSTALL=1 PREFIX="$prefix.tmp" >>"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; return 1; }
+  rm -rf "$prefix"; mv "$prefix.tmp" "$prefix"
+}
+
+# CRIU's page pipes cannot grow past fs.pipe-max-size without CAP_SYS_RESOURCE; its remote
+# lazy page server needs 4 MiB (criu-internals §2.6).
+raise_pipe_max_size() {
+  local want=$((4 * 1024 * 1024)) have
+  have="$(cat /proc/sys/fs/pipe-max-size)"
+  if [ "$have" -lt "$want" ]; then
+    sysctl -q -w fs.pipe-max-size="$want" && log "fs.pipe-max-size raised from $have to $want"
+  fi
+}
+
+main() {
+  install_system_packages
+  raise_pipe_max_size
+  mkdir -p "$deps"
+
+  local chosen="" v
+  if [ -n "${FREEZEDRY_CRIU:-}" ]; then
+    v="$(criu_ok "$FREEZEDRY_CRIU")" && chosen="$FREEZEDRY_CRIU"
+    [ -n "$chosen" ] || log "FREEZEDRY_CRIU=$FREEZEDRY_CRIU is not usable; looking further"
+  fi
+  if [ -z "$chosen" ] && [ -x "$deps/criu/sbin/criu" ]; then
+    v="$(criu_ok "$deps/criu/sbin/criu")" && chosen="$deps/criu/sbin/criu"
+  fi
+  if [ -z "$chosen" ] && command -v criu >/dev/null; then
+    v="$(criu_ok "$(command -v criu)")" && chosen="$(command -v criu)"
+  fi
+  if [ -z "$chosen" ]; then
+    # A tree built by an earlier clone on this machine is reused before building again.
+    local cached
+    cached="$(ls -d "$cache"/criu-* 2>/dev/null | sort -V | tail -n1 || true)"
+    if [ -n "$cached" ] && v="$(criu_ok "$cached/sbin/criu")"; then
+      rm -rf "$deps/criu"; cp -a "$cached" "$deps/criu"
+    else
+      build_criu "$deps/criu"
+      v="$(criu_ok "$deps/criu/sbin/criu")" || { log "the CRIU just built does not pass 'criu check'"; exit 1; }
+      mkdir -p "$cache"; rm -rf "$cache/criu-$v"; cp -a "$deps/criu" "$cache/criu-$v"
+    fi
+    chosen="$deps/criu/sbin/criu"
+  fi
+  # The library and CLI read this file to find CRIU without any manual step.
+  printf '%s\n' "$chosen" >"$deps/criu-path"
+  log "CRIU $v at $chosen"
+}
+
+main "$@"

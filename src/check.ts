@@ -1,0 +1,186 @@
+// check(), version(), features(): is this machine able to checkpoint, and what to do if not.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { isFreezedryError } from './errors.js';
+import { locateCriu } from './criu/locate.js';
+import { RequestType } from './criu/rpc-schema.js';
+import { CriuSession } from './criu/session.js';
+import { MINIMUM_CRIU, assertSupported, isSupported, queryVersion, type CriuVersion } from './criu/version.js';
+
+export interface CriuFeatures {
+  /** Soft-dirty memory tracking: CRIU's own pre-dump and incremental dumps. */
+  memTrack: boolean;
+  /** userfaultfd with the non-cooperative events lazy restore needs. */
+  lazyPages: boolean;
+  /** pidfd_open and pidfd_getfd. */
+  pidfdStore: boolean;
+}
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+export interface CheckItem {
+  id: string;
+  title: string;
+  status: CheckStatus;
+  detail: string;
+  /** What to do about a gap. */
+  fix?: string;
+}
+
+export interface CheckReport {
+  /** No item failed: dump and restore work here. */
+  ok: boolean;
+  criu?: { path: string; version: string };
+  features?: CriuFeatures;
+  items: CheckItem[];
+}
+
+export const PIPE_MAX_SIZE_NEEDED = 4 * 1024 * 1024;
+
+async function withSession<T>(criu: string | undefined, use: (session: CriuSession, version: CriuVersion) => Promise<T>): Promise<T> {
+  const session = new CriuSession(locateCriu(criu));
+  try {
+    return await use(session, await queryVersion(session));
+  } finally {
+    await session.close();
+  }
+}
+
+export async function version(options: { criu?: string } = {}): Promise<CriuVersion & { path: string }> {
+  return withSession(options.criu, async (session, v) => ({ ...v, path: session.criuPath }));
+}
+
+async function queryFeatures(session: CriuSession): Promise<CriuFeatures> {
+  const { response } = await session.request({
+    type: RequestType.FEATURE_CHECK,
+    keepOpen: true,
+    features: { memTrack: true, lazyPages: true, pidfdStore: true },
+  });
+  const f = response.features ?? {};
+  return { memTrack: f.memTrack === true, lazyPages: f.lazyPages === true, pidfdStore: f.pidfdStore === true };
+}
+
+export async function features(options: { criu?: string } = {}): Promise<CriuFeatures> {
+  return withSession(options.criu, async (session, v) => {
+    assertSupported(v, session.criuPath);
+    return queryFeatures(session);
+  });
+}
+
+function readNumber(file: string): number | undefined {
+  try {
+    return Number(readFileSync(file, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+}
+
+function onPath(command: string): boolean {
+  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin')
+    .split(':')
+    .concat(['/usr/sbin', '/sbin'])
+    .some((dir) => dir && existsSync(`${dir}/${command}`));
+}
+
+function hasCapability(bit: number): boolean {
+  const line = readFileSync('/proc/self/status', 'utf8').match(/^CapEff:\s*([0-9a-f]+)/m);
+  return line ? (BigInt(`0x${line[1]}`) & (1n << BigInt(bit))) !== 0n : false;
+}
+
+/** The whole report: CRIU, kernel features and host settings, each with what to do about it. */
+export async function check(options: { criu?: string; fix?: boolean } = {}): Promise<CheckReport> {
+  const items: CheckItem[] = [];
+  const report: CheckReport = { ok: false, items };
+  const root = process.getuid?.() === 0;
+  items.push({
+    id: 'root',
+    title: 'running as root',
+    status: root ? 'ok' : 'fail',
+    detail: root ? 'uid 0' : `uid ${process.getuid?.()}`,
+    fix: root ? undefined : 'run freezedry as root (CRIU must ptrace and restore any process)',
+  });
+
+  try {
+    await withSession(options.criu, async (session, v) => {
+      report.criu = { path: session.criuPath, version: v.text };
+      const supported = isSupported(v);
+      items.push({
+        id: 'criu-version',
+        title: `CRIU ${MINIMUM_CRIU.major}.${MINIMUM_CRIU.minor} or newer`,
+        status: supported ? 'ok' : 'fail',
+        detail: `CRIU ${v.text} at ${session.criuPath}`,
+        fix: supported ? undefined : "run 'npm run provision' to build a current CRIU, or set FREEZEDRY_CRIU",
+      });
+      if (!supported) return;
+      report.features = await queryFeatures(session);
+      const { response } = await session.request({ type: RequestType.CHECK });
+      const said = session.consoleOutput.trim().split('\n').filter(Boolean);
+      items.push({
+        id: 'criu-check',
+        title: "'criu check' passes",
+        status: response.success ? 'ok' : 'fail',
+        detail: response.success ? said.at(-1) ?? 'Looks good.' : said.slice(-3).join('; ') || 'criu check failed',
+        fix: response.success ? undefined : 'run `criu check` by hand for the full output; a kernel without the features above cannot checkpoint',
+      });
+    });
+  } catch (error) {
+    if (!isFreezedryError(error)) throw error;
+    items.push({
+      id: 'criu-version',
+      title: 'CRIU is installed',
+      status: 'fail',
+      detail: error.message,
+      fix: "run 'npm run provision' (scripts/provision.sh), or set FREEZEDRY_CRIU to a CRIU >= 4.1",
+    });
+  }
+
+  const f = report.features;
+  if (f) {
+    items.push({
+      id: 'soft-dirty',
+      title: 'soft-dirty memory tracking',
+      status: f.memTrack ? 'ok' : 'warn',
+      detail: f.memTrack ? 'available: CRIU pre-dump and incremental dumps work' : 'missing (no CONFIG_MEM_SOFT_DIRTY): CRIU pre-dump and --track-mem cannot run',
+      fix: f.memTrack
+        ? undefined
+        : 'nothing to do for dump and restore; pre-copy migration needs a kernel with CONFIG_MEM_SOFT_DIRTY, or a dirty tracker built on userfaultfd write-protect and PAGEMAP_SCAN',
+    });
+    const unprivileged = readNumber('/proc/sys/vm/unprivileged_userfaultfd');
+    items.push({
+      id: 'userfaultfd',
+      title: 'userfaultfd (lazy restore, post-copy migration)',
+      status: f.lazyPages ? 'ok' : 'warn',
+      detail: f.lazyPages
+        ? `available${existsSync('/dev/userfaultfd') ? ', /dev/userfaultfd present' : ''}${unprivileged === 0 ? ', root only (vm.unprivileged_userfaultfd = 0)' : ''}`
+        : 'missing or without the non-cooperative events (fork, remap, unmap, remove)',
+      fix: f.lazyPages ? undefined : 'use a kernel built with CONFIG_USERFAULTFD (5.x or newer); lazy restore is unavailable until then',
+    });
+  }
+
+  let pipeMax = readNumber('/proc/sys/fs/pipe-max-size') ?? 0;
+  if (pipeMax < PIPE_MAX_SIZE_NEEDED && options.fix && root) {
+    writeFileSync('/proc/sys/fs/pipe-max-size', String(PIPE_MAX_SIZE_NEEDED));
+    pipeMax = readNumber('/proc/sys/fs/pipe-max-size') ?? pipeMax;
+  }
+  const capSysResource = hasCapability(24);
+  const pipeOk = pipeMax >= PIPE_MAX_SIZE_NEEDED || capSysResource;
+  items.push({
+    id: 'pipe-max-size',
+    title: 'fs.pipe-max-size >= 4 MiB (or CAP_SYS_RESOURCE)',
+    status: pipeOk ? 'ok' : 'warn',
+    detail: `${pipeMax} bytes${capSysResource ? ', CAP_SYS_RESOURCE held' : ', no CAP_SYS_RESOURCE'}`,
+    fix: pipeOk
+      ? undefined
+      : `CRIU's page pipes stay small (slower dumps) and its remote lazy page server fails on the first request: run 'freezedry check --fix' or 'sysctl -w fs.pipe-max-size=${PIPE_MAX_SIZE_NEEDED}'`,
+  });
+  const iptables = onPath('iptables-restore');
+  items.push({
+    id: 'iptables',
+    title: 'iptables (network locking for --tcp-established and net namespaces)',
+    status: iptables ? 'ok' : 'warn',
+    detail: iptables ? 'iptables-restore found' : 'iptables-restore not on PATH',
+    fix: iptables ? undefined : "apt-get install iptables (without it, dumps of trees with their own net namespace or TCP connections fail with execvp(\"iptables-restore\"))",
+  });
+
+  report.ok = items.every((item) => item.status !== 'fail');
+  return report;
+}

@@ -1,0 +1,42 @@
+// Finds the CRIU binary: $FREEZEDRY_CRIU, then the one scripts/provision.sh recorded, then PATH.
+import { accessSync, constants, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ErrorCode, FreezedryError } from '../errors.js';
+import { packageRoot } from '../native/binding.js';
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function locateCriu(explicit?: string): string {
+  const named = explicit ?? process.env.FREEZEDRY_CRIU;
+  if (named) {
+    if (isExecutable(named)) return named;
+    throw new FreezedryError(ErrorCode.CRIU_NOT_FOUND, `CRIU not found at ${named} (named by ${explicit ? 'the criu option' : 'FREEZEDRY_CRIU'})`);
+  }
+  const tried: string[] = [];
+  const recorded = path.join(packageRoot, '.deps', 'criu-path');
+  try {
+    const file = readFileSync(recorded, 'utf8').trim();
+    if (file && isExecutable(file)) return file;
+    tried.push(file);
+  } catch {
+    tried.push(recorded);
+  }
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/local/sbin', '/usr/sbin', '/sbin'];
+  for (const dir of dirs) {
+    if (!dir) continue;
+    const candidate = path.join(dir, 'criu');
+    if (isExecutable(candidate)) return candidate;
+  }
+  throw new FreezedryError(
+    ErrorCode.CRIU_NOT_FOUND,
+    `CRIU not found (looked at ${tried.join(', ')} and on PATH). Run 'npm run provision' (scripts/provision.sh) ` +
+      'to build a working CRIU, or set FREEZEDRY_CRIU to a CRIU >= 4.1.',
+  );
+}

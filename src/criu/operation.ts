@@ -1,0 +1,66 @@
+// Runs one CRIU request on its own `criu swrk`, after the version gate, and turns a failed
+// answer into an error that quotes CRIU's own log lines.
+import { ErrorCode, FreezedryError, isFreezedryError, type ErrorCodeValue } from '../errors.js';
+import { describeFailure, errorLines, readLog, tailLines } from './log.js';
+import type { RpcRequest } from './rpc-schema.js';
+import { CriuSession, type RequestOptions, type RequestOutcome } from './session.js';
+import { assertSupported, queryVersion, type CriuVersion } from './version.js';
+
+export interface OperationResult {
+  outcome: RequestOutcome;
+  version: CriuVersion;
+  criuPid: number;
+}
+
+export async function runCriuRequest(
+  criuPath: string,
+  request: RpcRequest,
+  options: RequestOptions & { inheritFds?: number[] } = {},
+): Promise<OperationResult> {
+  const session = new CriuSession(criuPath, options.inheritFds);
+  try {
+    const version = await queryVersion(session);
+    assertSupported(version, criuPath);
+    const outcome = await session.request(request, options);
+    return { outcome, version, criuPid: session.pid };
+  } finally {
+    await session.close();
+  }
+}
+
+// cr_errno values CRIU sets for an option the kernel cannot serve (criu-internals §1.3).
+const EBADRQC = 56;
+
+/** The error for a request CRIU answered with success=false. */
+export async function failureError(
+  what: 'dump' | 'restore',
+  outcome: RequestOutcome,
+  logFile: string,
+  subject: string,
+): Promise<FreezedryError> {
+  const log = await readLog(logFile);
+  const lines = errorLines(log);
+  const details = { logFile, criuErrors: lines, crErrno: outcome.response.crErrno };
+  if (outcome.rejected) {
+    const { notification, reason } = outcome.rejected;
+    if (isFreezedryError(reason) && reason.code === ErrorCode.ABORTED) {
+      return new FreezedryError(ErrorCode.ABORTED, `${subject}: aborted at CRIU's '${notification}' notification`, { ...details, cause: reason });
+    }
+    const message = reason instanceof Error ? reason.message : String(reason);
+    return new FreezedryError(
+      ErrorCode.NOTIFICATION_REJECTED,
+      `${subject}: the '${notification}' notification handler rejected: ${message}`,
+      { ...details, cause: reason, notification },
+    );
+  }
+  if (outcome.response.crErrno === EBADRQC) {
+    const cause = outcome.response.crErrmsg ?? lines[0] ?? 'an option this kernel cannot serve';
+    return new FreezedryError(ErrorCode.KERNEL_FEATURE_MISSING, `${subject}: ${cause.replace(/^Error \([^)]*\):\s*/, '')} [log: ${logFile}]`, details);
+  }
+  const pidClash = lines.find((line) => /Can't fork for \d+: File exists/.test(line));
+  if (pidClash) {
+    return new FreezedryError(ErrorCode.PID_IN_USE, `${subject}: a pid the tree needs is taken: ${pidClash} [log: ${logFile}]`, details);
+  }
+  const code: ErrorCodeValue = what === 'dump' ? ErrorCode.CRIU_DUMP_FAILED : ErrorCode.CRIU_RESTORE_FAILED;
+  return new FreezedryError(code, `${subject} failed: ${describeFailure(lines, logFile, tailLines(log, 3))}`, details);
+}

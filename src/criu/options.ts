@@ -1,0 +1,83 @@
+// The CRIU options users pass, with criu's names in camelCase, validated and turned into RPC fields.
+import { ErrorCode, ValidationError, invalidArg } from '../errors.js';
+import type { RpcOptions } from './rpc-schema.js';
+import type { NotificationHandler } from './session.js';
+
+export interface CriuOptions {
+  /** Checkpoint/restore established TCP connections (criu --tcp-established). */
+  tcpEstablished?: boolean;
+  /** Allow a tree that is not a session leader, attached to a terminal (criu --shell-job). */
+  shellJob?: boolean;
+  /** Allow unix sockets connected to peers outside the tree (criu --ext-unix-sk). */
+  extUnixSk?: boolean;
+  /** Checkpoint/restore file locks (criu --file-locks). */
+  fileLocks?: boolean;
+  /** Allow reopening files that were unlinked but are still open, through links (criu --link-remap). */
+  linkRemap?: boolean;
+  /** Dump and restore cgroups (criu --manage-cgroups). */
+  manageCgroups?: boolean;
+  /** External resources (criu --external), e.g. "mnt[/path]:key". */
+  external?: string[];
+  /** CRIU's log verbosity, 0 (none) to 4 (debug); default 2 as criu's. */
+  logLevel?: 0 | 1 | 2 | 3 | 4;
+  /** Where CRIU keeps its log, statistics and sockets; default: the images directory. */
+  workDir?: string;
+  /** The criu binary; default: $FREEZEDRY_CRIU, the provisioned one, then PATH. */
+  criu?: string;
+  /** Called for every CRIU notification; CRIU waits for it, and a rejection aborts the operation. */
+  onNotification?: NotificationHandler;
+  /** Aborts at the next point where CRIU can stop cleanly (the process is never left frozen). */
+  signal?: AbortSignal;
+  /** Kills CRIU if the operation takes longer than this (last resort; default: none). */
+  timeoutMs?: number;
+}
+
+const BOOLEAN_FLAGS = ['tcpEstablished', 'shellJob', 'extUnixSk', 'fileLocks', 'linkRemap', 'manageCgroups'] as const;
+
+export function validateCriuOptions(options: CriuOptions): void {
+  for (const flag of BOOLEAN_FLAGS) {
+    const value = options[flag];
+    if (value !== undefined && typeof value !== 'boolean') {
+      throw new ValidationError(ErrorCode.INVALID_ARG_TYPE, `${flag} must be a boolean, got ${typeof value}`);
+    }
+  }
+  if (options.logLevel !== undefined && ![0, 1, 2, 3, 4].includes(options.logLevel)) {
+    throw invalidArg('logLevel', 'must be an integer from 0 to 4', options.logLevel);
+  }
+  if (options.timeoutMs !== undefined && !(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0)) {
+    throw invalidArg('timeoutMs', 'must be a positive number of milliseconds', options.timeoutMs);
+  }
+  if (options.external !== undefined && !(Array.isArray(options.external) && options.external.every((e) => typeof e === 'string'))) {
+    throw new ValidationError(ErrorCode.INVALID_ARG_TYPE, 'external must be an array of strings');
+  }
+  if (options.onNotification !== undefined && typeof options.onNotification !== 'function') {
+    throw new ValidationError(ErrorCode.INVALID_ARG_TYPE, 'onNotification must be a function');
+  }
+}
+
+/** The RPC fields shared by dump and restore. */
+export function commonRpcOptions(options: CriuOptions): Partial<RpcOptions> {
+  return {
+    tcpEstablished: options.tcpEstablished,
+    shellJob: options.shellJob,
+    extUnixSk: options.extUnixSk,
+    fileLocks: options.fileLocks,
+    linkRemap: options.linkRemap,
+    manageCgroups: options.manageCgroups,
+    external: options.external,
+    logLevel: options.logLevel ?? 2,
+    notifyScripts: true,
+  };
+}
+
+export function validatePid(pid: unknown): number {
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) {
+    throw invalidArg('pid', 'must be a positive integer', pid);
+  }
+  return pid;
+}
+
+export function validateDir(name: string, dir: unknown): string {
+  if (typeof dir !== 'string' || dir.length === 0) throw new ValidationError(ErrorCode.INVALID_ARG_TYPE, `${name} must be a non-empty path`);
+  return dir;
+}

@@ -1,0 +1,229 @@
+// One `criu swrk` process and its RPC channel. Requests go out as protobuf messages; CRIU's
+// notifications come back in the middle of a request and wait for our answer (criu-internals
+// §1.11), which is the caller's (possibly async) handler: a rejection is sent back as a NACK.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync } from 'node:fs';
+import { ErrorCode, FreezedryError, abortError } from '../errors.js';
+import { native, type NativeCriuChannel } from '../native/binding.js';
+import { RequestType, decodeResponse, encodeRequest, type RpcRequest, type RpcResponse } from './rpc-schema.js';
+
+export type NotificationName =
+  | 'pre-dump'
+  | 'network-lock'
+  | 'query-ext-files'
+  | 'post-dump'
+  | 'network-unlock'
+  | 'pre-restore'
+  | 'setup-namespaces'
+  | 'post-setup-namespaces'
+  | 'post-restore'
+  | 'pre-resume'
+  | 'post-resume'
+  | 'status-ready'
+  | 'orphan-pts-master'
+  | (string & {});
+
+export interface CriuNotification {
+  name: NotificationName;
+  /** The root task's host pid, for setup-namespaces and post-restore. */
+  pid?: number;
+  /** The pid of the criu process serving this request. */
+  criuPid: number;
+}
+
+export type NotificationHandler = (notification: CriuNotification) => void | Promise<void>;
+
+export interface RequestOptions {
+  onNotification?: NotificationHandler;
+  signal?: AbortSignal;
+  /** Kill CRIU if the request takes longer than this. */
+  timeoutMs?: number;
+}
+
+export interface RequestOutcome {
+  response: RpcResponse;
+  /** Set when we answered a notification with a NACK, and why. */
+  rejected?: { notification: NotificationName; reason: unknown };
+}
+
+interface Pending {
+  resolve: (outcome: RequestOutcome) => void;
+  reject: (error: unknown) => void;
+  options: RequestOptions;
+  rejected?: RequestOutcome['rejected'];
+}
+
+const OUTPUT_TAIL_BYTES = 16 * 1024;
+
+export class CriuSession {
+  readonly criuPath: string;
+  readonly child: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly channel: NativeCriuChannel;
+  private pending: Pending | undefined;
+  private events: Promise<void> = Promise.resolve();
+  private closed = false;
+  private timedOut = false;
+  private output = '';
+  private spawnError: Error | undefined;
+
+  /** Spawns `criu swrk`; `inheritFds` become fds 4, 5, … in CRIU (for ps.fd and inherit_fd). */
+  constructor(criuPath: string, inheritFds: number[] = []) {
+    this.criuPath = criuPath;
+    this.channel = new (native().CriuChannel)((kind, data, fd) => {
+      // Events are handled strictly in order: a notification's answer precedes the next message.
+      this.events = this.events.then(() => this.onChannelEvent(kind, data, fd));
+    });
+    // --no-default-config: the host's /etc/criu/default.conf must not change what we asked for.
+    this.child = spawn(criuPath, ['--no-default-config', 'swrk', '3'], {
+      stdio: ['ignore', 'pipe', 'pipe', this.channel.peerFd, ...inheritFds],
+    });
+    this.channel.closePeer();
+    const keep = (chunk: Buffer) => {
+      this.output = (this.output + chunk.toString()).slice(-OUTPUT_TAIL_BYTES);
+    };
+    this.child.stdout?.on('data', keep);
+    this.child.stderr?.on('data', keep);
+    this.exited = new Promise((resolve) => {
+      this.child.once('error', (err) => {
+        this.spawnError = err;
+        resolve({ code: null, signal: null });
+      });
+      this.child.once('close', (code, signal) => resolve({ code, signal }));
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  /** What criu printed on stdout and stderr (the last 16 KiB). */
+  get consoleOutput(): string {
+    return this.output;
+  }
+
+  request(request: RpcRequest, options: RequestOptions = {}): Promise<RequestOutcome> {
+    if (this.pending) throw new Error('CriuSession: one request at a time');
+    if (this.closed) {
+      return Promise.reject(new FreezedryError(ErrorCode.CRIU_DIED, `criu (${this.criuPath}) has already exited`));
+    }
+    if (options.signal?.aborted && request.type !== RequestType.DUMP && request.type !== RequestType.RESTORE) {
+      return Promise.reject(abortError(options.signal));
+    }
+    return new Promise<RequestOutcome>((resolve, reject) => {
+      const pending: Pending = { resolve, reject, options };
+      this.pending = pending;
+      let timer: NodeJS.Timeout | undefined;
+      if (options.timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          this.timedOut = true;
+          this.child.kill('SIGKILL');
+        }, options.timeoutMs);
+      }
+      const settle = () => {
+        if (timer) clearTimeout(timer);
+        if (this.pending === pending) this.pending = undefined;
+      };
+      pending.resolve = (outcome) => {
+        settle();
+        resolve(outcome);
+      };
+      pending.reject = (error) => {
+        settle();
+        reject(error);
+      };
+      try {
+        this.channel.send(encodeRequest(request));
+      } catch (cause) {
+        pending.reject(new FreezedryError(ErrorCode.CRIU_DIED, `cannot send a request to criu: ${(cause as Error).message}`, { cause }));
+      }
+    });
+  }
+
+  private async onChannelEvent(kind: 'message' | 'closed' | 'error', data?: Buffer | Error, fd?: number): Promise<void> {
+    if (kind === 'message') {
+      try {
+        await this.onMessage(data as Buffer, fd);
+      } finally {
+        if (fd !== undefined) closeSync(fd);
+      }
+      return;
+    }
+    this.closed = true;
+    const pending = this.pending;
+    if (!pending) return;
+    if (kind === 'error') {
+      pending.reject(new FreezedryError(ErrorCode.CRIU_PROTOCOL, `CRIU channel failed: ${(data as Error).message}`, { cause: data }));
+      return;
+    }
+    const { code, signal } = await this.exited;
+    if (this.spawnError) {
+      pending.reject(new FreezedryError(ErrorCode.CRIU_NOT_FOUND, `cannot start ${this.criuPath}: ${this.spawnError.message}`, { cause: this.spawnError }));
+    } else if (this.timedOut) {
+      pending.reject(
+        new FreezedryError(ErrorCode.CRIU_TIMEOUT, `criu did not answer within ${pending.options.timeoutMs} ms and was killed`, {
+          criuPid: this.pid,
+        }),
+      );
+    } else {
+      const how = signal ? `was killed by ${signal}` : `exited with status ${code}`;
+      const said = this.output.trim().split('\n').slice(-3).join('; ');
+      pending.reject(
+        new FreezedryError(ErrorCode.CRIU_DIED, `criu ${how} before answering${said ? `: ${said}` : ''}`, {
+          criuPid: this.pid,
+          exitCode: code,
+          signal,
+        }),
+      );
+    }
+  }
+
+  private async onMessage(bytes: Buffer, fd: number | undefined): Promise<void> {
+    const pending = this.pending;
+    let response: RpcResponse;
+    try {
+      response = decodeResponse(bytes);
+    } catch (cause) {
+      pending?.reject(new FreezedryError(ErrorCode.CRIU_PROTOCOL, `undecodable message from criu: ${(cause as Error).message}`, { cause }));
+      return;
+    }
+    if (response.type !== RequestType.NOTIFY) {
+      pending?.resolve({ response, rejected: pending.rejected });
+      return;
+    }
+    const name = response.notify?.script ?? '';
+    let ok = true;
+    if (pending?.options.signal?.aborted) {
+      ok = false;
+      pending.rejected ??= { notification: name, reason: abortError(pending.options.signal) };
+    } else if (pending?.options.onNotification) {
+      try {
+        await pending.options.onNotification({ name, pid: response.notify?.pid, criuPid: this.pid });
+      } catch (reason) {
+        ok = false;
+        pending.rejected ??= { notification: name, reason };
+      }
+      // An abort that came while the handler ran is honoured at this very notification.
+      if (ok && pending.options.signal?.aborted) {
+        ok = false;
+        pending.rejected ??= { notification: name, reason: abortError(pending.options.signal) };
+      }
+    }
+    void fd; // an fd passed with a notification (orphan-pts-master) is not used yet
+    try {
+      this.channel.send(encodeRequest({ type: RequestType.NOTIFY, notifySuccess: ok }));
+    } catch {
+      // criu is gone; the 'closed' event reports it
+    }
+  }
+
+  /** Ends the session: closes the channel, so criu exits, and kills it if it lingers. */
+  async close(): Promise<void> {
+    this.channel.close();
+    if (this.child.exitCode === null && this.child.signalCode === null && !this.spawnError) {
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+      await this.exited;
+      clearTimeout(timer);
+    }
+  }
+}

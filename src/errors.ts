@@ -1,0 +1,76 @@
+// Every error freezedry throws has a stable `code`, defined here once.
+
+export const ErrorCode = {
+  NO_SUCH_PROCESS: 'ERR_NO_SUCH_PROCESS',
+  IMAGES_DIR_NOT_EMPTY: 'ERR_IMAGES_DIR_NOT_EMPTY',
+  IMAGES_MISSING: 'ERR_IMAGES_MISSING',
+  CRIU_NOT_FOUND: 'ERR_CRIU_NOT_FOUND',
+  CRIU_TOO_OLD: 'ERR_CRIU_TOO_OLD',
+  KERNEL_FEATURE_MISSING: 'ERR_KERNEL_FEATURE_MISSING',
+  CRIU_DUMP_FAILED: 'ERR_CRIU_DUMP_FAILED',
+  CRIU_RESTORE_FAILED: 'ERR_CRIU_RESTORE_FAILED',
+  CRIU_CHECK_FAILED: 'ERR_CRIU_CHECK_FAILED',
+  CRIU_DIED: 'ERR_CRIU_DIED',
+  CRIU_TIMEOUT: 'ERR_CRIU_TIMEOUT',
+  CRIU_PROTOCOL: 'ERR_CRIU_PROTOCOL',
+  PID_IN_USE: 'ERR_PID_IN_USE',
+  NOTIFICATION_REJECTED: 'ERR_NOTIFICATION_REJECTED',
+  NOT_PERMITTED: 'ERR_NOT_PERMITTED',
+  ABORTED: 'ABORT_ERR',
+  INVALID_ARG_TYPE: 'ERR_INVALID_ARG_TYPE',
+  INVALID_ARG_VALUE: 'ERR_INVALID_ARG_VALUE',
+  ADDON_LOAD: 'ERR_ADDON_LOAD',
+  WORKLOAD_START_FAILED: 'ERR_WORKLOAD_START_FAILED',
+} as const;
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const brand = Symbol.for('freezedry.error');
+
+export interface FreezedryErrorDetails {
+  cause?: unknown;
+  /** CRIU's log file for this operation, when there is one. */
+  logFile?: string;
+  /** The error lines CRIU logged, most relevant first. */
+  criuErrors?: string[];
+  [key: string]: unknown;
+}
+
+export class FreezedryError extends Error {
+  readonly code: ErrorCodeValue;
+  readonly logFile?: string;
+  readonly criuErrors?: string[];
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCodeValue, message: string, details: FreezedryErrorDetails = {}) {
+    const { cause, logFile, criuErrors, ...rest } = details;
+    super(message, cause === undefined ? undefined : { cause });
+    this.code = code;
+    this.logFile = logFile;
+    this.criuErrors = criuErrors;
+    this.details = rest;
+    Object.defineProperty(this, brand, { value: true });
+  }
+}
+Object.defineProperty(FreezedryError.prototype, 'name', { value: 'FreezedryError' });
+
+/** A CRIU operation that CRIU itself reported as failed (its log lines say why). */
+export class CriuError extends FreezedryError {}
+Object.defineProperty(CriuError.prototype, 'name', { value: 'CriuError' });
+
+/** An argument rejected before anything was started. */
+export class ValidationError extends FreezedryError {}
+Object.defineProperty(ValidationError.prototype, 'name', { value: 'ValidationError' });
+
+export function isFreezedryError(value: unknown): value is FreezedryError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+}
+
+export function abortError(signal: AbortSignal): FreezedryError {
+  const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'aborted');
+  return new FreezedryError(ErrorCode.ABORTED, `The operation was aborted: ${reason}`, { cause: signal.reason });
+}
+
+export function invalidArg(name: string, message: string, value?: unknown): ValidationError {
+  return new ValidationError(ErrorCode.INVALID_ARG_VALUE, `Invalid ${name}: ${message}`, { argument: name, value });
+}

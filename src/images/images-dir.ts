@@ -1,0 +1,54 @@
+// Image directories: preparing one for a dump, checking one before a restore.
+import { constants, openSync, closeSync } from 'node:fs';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCode, FreezedryError } from '../errors.js';
+
+// A log left by an earlier failed dump does not make a directory "used".
+const LEFT_BY_FAILED_DUMP = new Set(['dump.log']);
+
+/** Creates the directory if needed; refuses one that already holds anything. */
+export async function prepareDumpDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const entries = (await readdir(dir)).filter((name) => !LEFT_BY_FAILED_DUMP.has(name));
+  if (entries.length > 0) {
+    throw new FreezedryError(
+      ErrorCode.IMAGES_DIR_NOT_EMPTY,
+      `Images directory ${dir} is not empty (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}); ` +
+        'choose an empty or new directory, so no earlier checkpoint is overwritten',
+      { path: dir },
+    );
+  }
+}
+
+/** After a failed dump: removes the partial images, keeps the log that explains the failure. */
+export async function removePartialImages(dir: string, keep: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (path.join(dir, name) !== keep) await rm(path.join(dir, name), { recursive: true, force: true });
+  }
+}
+
+export async function assertImagesPresent(dir: string): Promise<void> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new FreezedryError(ErrorCode.IMAGES_MISSING, `Images directory ${dir} does not exist`, { path: dir });
+  }
+  const names = new Set(await readdir(dir));
+  const missing = ['inventory.img', 'pstree.img'].filter((name) => !names.has(name));
+  if (missing.length > 0) {
+    throw new FreezedryError(
+      ErrorCode.IMAGES_MISSING,
+      `${dir} holds no complete checkpoint: ${missing.join(' and ')} missing`,
+      { path: dir, missing },
+    );
+  }
+}
+
+/** An O_PATH-free directory fd that CRIU opens again through /proc/<our pid>/fd/N. */
+export function openDirFd(dir: string): number {
+  return openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+}
+
+export function closeFd(fd: number | undefined): void {
+  if (fd !== undefined) closeSync(fd);
+}

@@ -1,0 +1,87 @@
+// What /proc says about processes: existence, state, and the tree below a pid.
+import { readFileSync, readdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface ProcessStat {
+  pid: number;
+  comm: string;
+  /** R running, S sleeping, D disk sleep, T stopped, t traced, Z zombie, X dead, … */
+  state: string;
+  ppid: number;
+  pgid: number;
+  sid: number;
+}
+
+export function readStat(pid: number): ProcessStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // comm is parenthesised and may itself contain spaces and parentheses: split at the last ')'.
+  const close = text.lastIndexOf(')');
+  const comm = text.slice(text.indexOf('(') + 1, close);
+  const [state, ppid, pgid, sid] = text.slice(close + 2).split(' ');
+  return { pid, comm, state: state ?? '?', ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid) };
+}
+
+export function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+  } catch {
+    return '';
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  const stat = readStat(pid);
+  return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X';
+}
+
+export function isStopped(stat: ProcessStat | undefined): boolean {
+  return stat !== undefined && (stat.state === 'T' || stat.state === 't');
+}
+
+/** Children of every thread of a process. */
+export function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return children;
+  }
+  for (const tid of tasks) {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (text) children.push(...text.split(' ').map(Number));
+    } catch {
+      // the thread exited meanwhile
+    }
+  }
+  return children;
+}
+
+/** The pid and all its descendants, parents before children. */
+export function processTree(pid: number): number[] {
+  const tree: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const next = queue.shift() as number;
+    tree.push(next);
+    queue.push(...childrenOf(next));
+  }
+  return tree;
+}
+
+/** Waits until none of `pids` exists any more, zombies included; returns those still there. */
+export async function waitUntilGone(pids: number[], timeoutMs: number): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  let left = pids.filter((pid) => readStat(pid) !== undefined);
+  while (left.length > 0 && Date.now() < deadline) {
+    await sleep(5);
+    left = left.filter((pid) => readStat(pid) !== undefined);
+  }
+  return left;
+}

@@ -1,0 +1,135 @@
+// restore(): bring a dumped tree back to life from an image directory.
+import path from 'node:path';
+import { ErrorCode, FreezedryError, abortError } from './errors.js';
+import { locateCriu } from './criu/locate.js';
+import { failureError, runCriuRequest } from './criu/operation.js';
+import { commonRpcOptions, validateCriuOptions, validateDir, type CriuOptions } from './criu/options.js';
+import { RequestType } from './criu/rpc-schema.js';
+import { assertImagesPresent, closeFd, openDirFd } from './images/images-dir.js';
+import { hasOwnPidNamespace, readProcessTree } from './images/process-tree.js';
+import { readRestoreStats, type RestoreStats } from './images/stats.js';
+import { native, type NativeExitStatus } from './native/binding.js';
+import { assertRoot } from './process/privileges.js';
+import { commandLine, readStat, waitUntilGone } from './process/proc.js';
+
+export interface RestoreOptions extends CriuOptions {
+  imagesDir: string;
+  /**
+   * true (default): the restored tree is on its own, re-parented to init like a daemon.
+   * false: its root becomes a child of this process; `exited` reports its end.
+   */
+  detach?: boolean;
+  /** How long to wait for the dumped pids to be reaped before restoring in place (default 10 s). */
+  reapTimeoutMs?: number;
+}
+
+export interface RestoreResult {
+  /** Host pid of the restored root task. */
+  pid: number;
+  imagesDir: string;
+  logFile: string;
+  durationMs: number;
+  stats?: RestoreStats;
+  criu: { path: string; version: string };
+  /** Only when detach is false: settles when the restored root exits. */
+  exited?: Promise<NativeExitStatus>;
+}
+
+export async function restore(options: RestoreOptions): Promise<RestoreResult> {
+  const started = performance.now();
+  validateDir('imagesDir', options?.imagesDir);
+  validateCriuOptions(options);
+  if (options.detach !== undefined && typeof options.detach !== 'boolean') {
+    throw new FreezedryError(ErrorCode.INVALID_ARG_TYPE, 'detach must be a boolean');
+  }
+  if (options.signal?.aborted) throw abortError(options.signal);
+  assertRoot('restore');
+  const criuPath = locateCriu(options.criu);
+  const imagesDir = path.resolve(options.imagesDir);
+  await assertImagesPresent(imagesDir);
+  const workDir = path.resolve(options.workDir ?? imagesDir);
+  const logFile = path.join(workDir, 'restore.log');
+  await waitForDumpedPids(imagesDir, options.reapTimeoutMs ?? 10_000);
+
+  const detach = options.detach ?? true;
+  let imagesFd: number | undefined;
+  let workFd: number | undefined;
+  try {
+    imagesFd = openDirFd(imagesDir);
+    workFd = workDir === imagesDir ? undefined : openDirFd(workDir);
+    const { outcome, version } = await runCriuRequest(
+      criuPath,
+      {
+        type: RequestType.RESTORE,
+        opts: {
+          ...commonRpcOptions(options),
+          imagesDirFd: imagesFd,
+          workDirFd: workFd,
+          restoreAsSibling: !detach,
+          logFile: 'restore.log',
+        },
+      },
+      { onNotification: options.onNotification, signal: options.signal, timeoutMs: options.timeoutMs },
+    );
+    if (!outcome.response.success || !outcome.response.restore) {
+      throw await failureError('restore', outcome, logFile, `criu restore from ${imagesDir}`);
+    }
+    const pid = outcome.response.restore.pid;
+    return {
+      pid,
+      imagesDir,
+      logFile,
+      durationMs: performance.now() - started,
+      stats: await readRestoreStats(workDir),
+      criu: { path: criuPath, version: version.text },
+      exited: detach ? undefined : watchExit(pid),
+    };
+  } finally {
+    closeFd(imagesFd);
+    closeFd(workFd);
+  }
+}
+
+/**
+ * Restoring in place needs the dumped pids free. Right after a dump they can still be zombies
+ * waiting for their parent ("Can't fork for N: File exists"), so wait for them; a live process
+ * holding one is a clash. A tree with its own pid namespace never clashes.
+ */
+async function waitForDumpedPids(imagesDir: string, timeoutMs: number): Promise<void> {
+  const tree = await readProcessTree(imagesDir).catch((cause) => {
+    throw new FreezedryError(ErrorCode.IMAGES_MISSING, `${imagesDir}/pstree.img is unreadable: ${(cause as Error).message}`, { cause });
+  });
+  if (hasOwnPidNamespace(tree)) return;
+  const pids = tree.flatMap((task) => [task.pid, ...task.threads.filter((t) => t !== task.pid)]);
+  const live = pids.filter((pid) => {
+    const stat = readStat(pid);
+    return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X';
+  });
+  if (live.length > 0) {
+    const who = live.map((pid) => `${pid} (${commandLine(pid) || readStat(pid)?.comm})`).join(', ');
+    throw new FreezedryError(
+      ErrorCode.PID_IN_USE,
+      `Cannot restore in place: pid ${who} ${live.length > 1 ? 'are' : 'is'} in use by a running process. ` +
+        "Stop it first, or checkpoint a tree started with 'freezedry run' (its own pid namespace) to restore beside it.",
+      { pids: live },
+    );
+  }
+  const left = await waitUntilGone(pids, timeoutMs);
+  if (left.length > 0) {
+    throw new FreezedryError(
+      ErrorCode.PID_IN_USE,
+      `Cannot restore in place: pid ${left.join(', ')} still exists as a zombie after ${timeoutMs} ms (its parent has not reaped it)`,
+      { pids: left },
+    );
+  }
+}
+
+function watchExit(pid: number): Promise<NativeExitStatus> {
+  return new Promise((resolve, reject) => {
+    const watch = new (native().ExitWatch)(pid, (err, status) => {
+      watch.close();
+      if (err) reject(err);
+      else resolve(status as NativeExitStatus);
+    });
+  });
+}
