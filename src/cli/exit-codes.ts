@@ -1,0 +1,37 @@
+// Exit statuses of the CLI, one per error code (documented in the README).
+import { ErrorCode, type ErrorCodeValue } from '../errors.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+const EXIT_CODES: Record<ErrorCodeValue, number> = {
+  [ErrorCode.INVALID_ARG_TYPE]: EXIT_USAGE,
+  [ErrorCode.INVALID_ARG_VALUE]: EXIT_USAGE,
+  [ErrorCode.NO_SUCH_PROCESS]: 3,
+  [ErrorCode.IMAGES_DIR_NOT_EMPTY]: 4,
+  [ErrorCode.IMAGES_MISSING]: 4,
+  [ErrorCode.CRIU_NOT_FOUND]: 5,
+  [ErrorCode.CRIU_TOO_OLD]: 5,
+  [ErrorCode.KERNEL_FEATURE_MISSING]: 6,
+  [ErrorCode.CRIU_CHECK_FAILED]: 6,
+  [ErrorCode.CRIU_DUMP_FAILED]: 7,
+  [ErrorCode.CRIU_RESTORE_FAILED]: 8,
+  [ErrorCode.PID_IN_USE]: 9,
+  [ErrorCode.CRIU_DIED]: 10,
+  [ErrorCode.CRIU_TIMEOUT]: 10,
+  [ErrorCode.CRIU_PROTOCOL]: 10,
+  [ErrorCode.NOTIFICATION_REJECTED]: 11,
+  [ErrorCode.NOT_PERMITTED]: 12,
+  [ErrorCode.WORKLOAD_START_FAILED]: 13,
+  [ErrorCode.ADDON_LOAD]: 14,
+  [ErrorCode.ABORTED]: 130,
+};
+
+export function exitCodeFor(code: string | undefined): number {
+  return (code && EXIT_CODES[code as ErrorCodeValue]) || EXIT_FAILURE;
+}
+
+export function exitCodeTable(): [string, number][] {
+  return Object.entries(EXIT_CODES);
+}

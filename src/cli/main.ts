@@ -1,0 +1,52 @@
+// The freezedry command line: parses, runs one command, maps errors to exit codes.
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { register as registerCheck } from './commands/check.js';
+import { register as registerDump } from './commands/dump.js';
+import { register as registerRestore } from './commands/restore.js';
+import { register as registerRun } from './commands/run.js';
+import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
+import { makeOutput, printError, type Output } from './output.js';
+
+export interface Context {
+  out: Output;
+  signal: AbortSignal;
+  exitCode: number;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  const verbose = argv.includes('--verbose');
+  const abort = new AbortController();
+  const context: Context = { out: makeOutput(json), signal: abort.signal, exitCode: EXIT_OK };
+  // Ctrl-C asks CRIU to stop at its next notification, which resumes a tree being dumped.
+  const onSigint = () => {
+    if (!abort.signal.aborted) context.out.note('interrupted: stopping cleanly (the process will be left running)…');
+    abort.abort(new Error('interrupted (SIGINT)'));
+  };
+  process.on('SIGINT', onSigint);
+
+  const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+  const program = new Command('freezedry')
+    .description('checkpoint, restore and migrate Linux processes with CRIU')
+    .version(version)
+    .option('--json', 'machine-readable output')
+    .option('--verbose', 'print stacks and causes of errors')
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  for (const register of [registerCheck, registerDump, registerRestore, registerRun]) register(program, context);
+  for (const command of program.commands) command.exitOverride();
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return context.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    printError(error, json, verbose);
+    return exitCodeFor((error as { code?: string }).code);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
