@@ -7,14 +7,15 @@ const HARMLESS = [
 ];
 
 const ERROR_LINE = /\bError \(/;
-const TIMESTAMP = /^\(\s*[\d.]+\)\s*(?:\d+:\s*)?/;
+// Each line may start with a timestamp (log level 3+) and the pid of the task that logged it.
+const LINE_PREFIX = /^(?:\(\s*[\d.]+\)\s*)?(?:\d+:\s*)?/;
 
 /** The error lines of a CRIU log, without timestamps and without known-harmless lines. */
 export function errorLines(log: string): string[] {
   return log
     .split('\n')
     .filter((line) => ERROR_LINE.test(line) && !HARMLESS.some((re) => re.test(line)))
-    .map((line) => line.replace(TIMESTAMP, '').trim());
+    .map((line) => line.trim().replace(LINE_PREFIX, ''));
 }
 
 export async function readLog(file: string): Promise<string> {
@@ -29,7 +30,7 @@ export async function readLog(file: string): Promise<string> {
 export function tailLines(text: string, count: number): string[] {
   return text
     .split('\n')
-    .map((line) => line.replace(TIMESTAMP, '').trim())
+    .map((line) => line.trim().replace(LINE_PREFIX, ''))
     .filter(Boolean)
     .slice(-count);
 }

@@ -1,0 +1,134 @@
+// Real workloads for the integration tests, and ways to talk to them.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { run, type RunResult } from '../../src/run.js';
+import { processTree, readStat } from '../../src/process/proc.js';
+
+const exec = promisify(execFile);
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const stateServiceScript = path.join(repoRoot, 'lib', 'demo', 'state-service.js');
+
+export async function tempDir(prefix = 'freezedry-test-'): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls until `probe` returns a value (not undefined), or throws after timeoutMs. */
+export async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+export function logText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+export function killTree(pid: number | undefined): void {
+  if (!pid || !readStat(pid)) return;
+  for (const p of processTree(pid).reverse()) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export interface ServiceState {
+  pid: number;
+  counter: number;
+  megabytes: number;
+  checksum: string;
+  startedAt: string;
+}
+
+export interface StateService extends RunResult {
+  port: number;
+}
+
+/** The demo's state service, started through run() in its own pid (and maybe net) namespace. */
+export async function startStateService(options: { mb: number; net?: boolean; logDir: string }): Promise<StateService> {
+  if (!existsSync(stateServiceScript)) throw new Error(`${stateServiceScript} is missing: run 'npm run build:ts' first`);
+  const port = options.net ? 8080 : await freePort();
+  const logFile = path.join(options.logDir, `service-${port}-${Date.now()}.log`);
+  const started = await run([process.execPath, stateServiceScript, '--port', String(port), '--mb', String(options.mb)], {
+    net: options.net,
+    logFile,
+  });
+  await waitFor('the service to listen', () => (logText(logFile).includes('listening') ? true : undefined), 30_000);
+  return { ...started, port };
+}
+
+/** An HTTP request from inside the network namespace of `pid` (or from here, without one). */
+export async function httpRequest(port: number, method: 'GET' | 'POST', pathname: string, netnsOf?: number): Promise<ServiceState> {
+  if (netnsOf === undefined) return JSON.parse(await closingRequest(port, method, pathname)) as ServiceState;
+  const script = `(${closingRequest.toString()})(${port},'${method}','${pathname}').then(t=>process.stdout.write(t))`;
+  const { stdout } = await exec('nsenter', [`--net=/proc/${netnsOf}/ns/net`, process.execPath, '-e', script]);
+  return JSON.parse(stdout) as ServiceState;
+}
+
+/**
+ * One request on its own connection, resolved only once the server has closed it: a pooled
+ * keep-alive connection left open would make the next dump refuse a connected TCP socket.
+ */
+function closingRequest(port: number, method: string, pathname: string): Promise<string> {
+  // Self-contained (it also runs through `node -e` inside a network namespace).
+  return new Promise((resolve, reject) => {
+    const net = process.getBuiltinModule('node:net');
+    const socket = net.connect(port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(text.slice(text.indexOf('\r\n\r\n') + 4)));
+    socket.write(`${method} ${pathname} HTTP/1.1\r\nHost: service\r\nConnection: close\r\n\r\n`);
+  });
+}
+
+/** Compiles a C fixture once per source version; returns the binary's path. */
+export async function compileFixture(name: string): Promise<string> {
+  const source = path.join(repoRoot, 'test', 'fixtures', `${name}.c`);
+  const hash = createHash('sha256').update(readFileSync(source)).digest('hex').slice(0, 12);
+  const dir = path.join(os.tmpdir(), 'freezedry-fixtures');
+  const binary = path.join(dir, `${name}-${hash}`);
+  if (!existsSync(binary)) {
+    mkdirSync(dir, { recursive: true });
+    await exec('cc', ['-O1', '-pthread', '-Wall', '-o', binary, source]);
+  }
+  return binary;
+}
+
+export function isRunningNotStopped(pid: number): boolean {
+  const stat = readStat(pid);
+  return stat !== undefined && !['Z', 'X', 'T', 't'].includes(stat.state);
+}
