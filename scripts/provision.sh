@@ -114,6 +114,24 @@ raise_pipe_max_size() {
   fi
 }
 
+# For the test suite: Debian 12's own CRIU (3.17), unpacked but never installed, as a real
+# "CRIU too old" to refuse.
+provision_old_criu() {
+  local dest="$deps/criu-old"
+  [ -x "$dest/usr/sbin/criu" ] && return 0
+  local work deb
+  work="$(mktemp -d /tmp/freezedry-oldcriu.XXXXXX)"
+  deb="$(ls "$cache"/criu_3.*.deb 2>/dev/null | head -n1 || true)"
+  if [ -z "$deb" ]; then
+    (cd "$work" && apt-get download -qq criu >/dev/null 2>&1) || { apt-get update -qq && (cd "$work" && apt-get download -qq criu >/dev/null); }
+    mkdir -p "$cache"; cp "$work"/criu_*.deb "$cache/"
+    deb="$(ls "$cache"/criu_3.*.deb | head -n1)"
+  fi
+  rm -rf "$dest"; dpkg-deb -x "$deb" "$dest"
+  rm -rf "$work"
+  log "Debian's CRIU $("$dest/usr/sbin/criu" --version 2>/dev/null | sed -n 's/^Version: *//p') unpacked in $dest (test fixture)"
+}
+
 main() {
   install_system_packages
   raise_pipe_max_size
@@ -146,6 +164,7 @@ main() {
   # The library and CLI read this file to find CRIU without any manual step.
   printf '%s\n' "$chosen" >"$deps/criu-path"
   log "CRIU $v at $chosen"
+  if [ "${1:-}" = "--test" ]; then provision_old_criu; fi
 }
 
 main "$@"

@@ -49,6 +49,8 @@ Result<std::optional<Packet>> ReceivePacket(int socket) {
   do {
     size = ::recv(socket, nullptr, 0, MSG_PEEK | MSG_TRUNC);
   } while (size < 0 && errno == EINTR);
+  // A peer killed with unread data in its queue ends the stream with ECONNRESET.
+  if (size < 0 && errno == ECONNRESET) return std::optional<Packet>();
   if (size < 0) return LastError("recv");
   if (size == 0) {
     // Either the peer closed or it sent an empty datagram; consume it to tell which.
@@ -70,6 +72,7 @@ Result<std::optional<Packet>> ReceivePacket(int socket) {
   do {
     got = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
   } while (got < 0 && errno == EINTR);
+  if (got < 0 && errno == ECONNRESET) return std::optional<Packet>();
   if (got < 0) return LastError("recvmsg");
   if (got == 0 && size > 0) return std::optional<Packet>();
   packet.bytes.resize(static_cast<size_t>(got));

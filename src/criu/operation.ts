@@ -55,7 +55,7 @@ export async function failureError(
   }
   if (outcome.response.crErrno === EBADRQC) {
     const cause = outcome.response.crErrmsg ?? lines[0] ?? 'an option this kernel cannot serve';
-    return new FreezedryError(ErrorCode.KERNEL_FEATURE_MISSING, `${subject}: ${cause.replace(/^Error \([^)]*\):\s*/, '')} [log: ${logFile}]`, details);
+    return new FreezedryError(ErrorCode.KERNEL_FEATURE_MISSING, `${subject}: ${cause.replace(/^Error \([^)]*\):\s*/, '').trim()} [log: ${logFile}]`, details);
   }
   const pidClash = lines.find((line) => /Can't fork for \d+: File exists/.test(line));
   if (pidClash) {
