@@ -52,6 +52,8 @@ class CriuChannelWrap : public Napi::ObjectWrap<CriuChannelWrap>, public ThreadO
                            InstanceAccessor<&CriuChannelWrap::PeerFd>("peerFd"),
                            InstanceMethod<&CriuChannelWrap::ClosePeer>("closePeer"),
                            InstanceMethod<&CriuChannelWrap::Send>("send"),
+                           InstanceMethod<&CriuChannelWrap::Ref>("ref"),
+                           InstanceMethod<&CriuChannelWrap::Unref>("unref"),
                            InstanceMethod<&CriuChannelWrap::Close>("close"),
                        });
   }
@@ -65,6 +67,8 @@ class CriuChannelWrap : public Napi::ObjectWrap<CriuChannelWrap>, public ThreadO
     if (!channel.Ok()) throw MakeSysError(env, channel.Error());
     channel_.emplace(channel.Take());
     events_ = EventFunction::New(env, info[0].As<Napi::Function>(), "freezedry.CriuChannel", 0, 1);
+    // An idle channel does not keep the process alive; a pending request refs it.
+    events_.Unref(env);
     addon_->Register(this);
     reader_ = std::thread([this] { ReadLoop(); });
   }
@@ -120,6 +124,12 @@ class CriuChannelWrap : public Napi::ObjectWrap<CriuChannelWrap>, public ThreadO
     if (!sent.Ok()) throw MakeSysError(env, sent.Error());
   }
 
+  void Ref(const Napi::CallbackInfo& info) {
+    if (!shut_down_) events_.Ref(info.Env());
+  }
+  void Unref(const Napi::CallbackInfo& info) {
+    if (!shut_down_) events_.Unref(info.Env());
+  }
   void Close(const Napi::CallbackInfo&) { Shutdown(); }
 
   Addon* addon_;

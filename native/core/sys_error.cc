@@ -1,5 +1,6 @@
 #include "core/sys_error.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -40,7 +41,10 @@ std::string SysError::Message() const {
   char buf[256];
   // GNU strerror_r returns a pointer that may or may not be buf.
   const char* text = strerror_r(err, buf, sizeof buf);
-  std::string message = std::string(Code()) + ": " + text + ", " + syscall;
+  std::string description = text;
+  // Node's messages start in lower case ("no such file or directory").
+  if (!description.empty()) description[0] = static_cast<char>(std::tolower(description[0]));
+  std::string message = std::string(Code()) + ": " + description + ", " + syscall;
   if (!path.empty()) message += " '" + path + "'";
   return message;
 }

@@ -120,7 +120,9 @@ export class CriuSession {
           this.child.kill('SIGKILL');
         }, options.timeoutMs);
       }
+      this.channel.ref();
       const settle = () => {
+        this.channel.unref();
         if (timer) clearTimeout(timer);
         if (this.pending === pending) this.pending = undefined;
       };

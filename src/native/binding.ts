@@ -10,6 +10,9 @@ export interface NativeCriuChannel {
   readonly peerFd: number;
   closePeer(): void;
   send(message: Uint8Array): void;
+  /** Keep the event loop alive for this channel's events (while a request is pending). */
+  ref(): void;
+  unref(): void;
   close(): void;
 }
 

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite: C++ core tests (ctest), then vitest's unit, native and integration
+# projects against the real CRIU. Ends with one plain line "N passed, N failed, N skipped".
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+bash scripts/setup.sh --test || { echo "0 passed, 1 failed (setup failed)"; exit 1; }
+mkdir -p .test-results
+
+echo "== C++ core tests (ctest)"
+cpp_passed=0 cpp_failed=0
+if cmake -S . -B build-cmake -DCMAKE_BUILD_TYPE=Debug >/dev/null && cmake --build build-cmake -j"$(nproc)" >/dev/null; then
+  ctest --test-dir build-cmake --output-on-failure | tee .test-results/ctest.txt
+  summary="$(grep -E 'tests passed, [0-9]+ tests failed out of' .test-results/ctest.txt || true)"
+  total="$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$summary")"
+  cpp_failed="$(sed -E 's/.*tests passed, ([0-9]+) tests failed.*/\1/' <<<"$summary")"
+  cpp_passed=$(( ${total:-0} - ${cpp_failed:-0} ))
+  [ -n "$summary" ] || cpp_failed=1
+else
+  echo "C++ build failed"; cpp_failed=1
+fi
+
+echo "== vitest (unit, native, integration)"
+npx vitest run --reporter=default --reporter=json --outputFile=.test-results/vitest.json
+vitest_status=$?
+read -r js_passed js_failed js_skipped < <(node -e '
+  try {
+    const r = JSON.parse(require("fs").readFileSync(".test-results/vitest.json", "utf8"));
+    console.log(r.numPassedTests, r.numFailedTests + (r.numFailedTestSuites || 0), r.numPendingTests + (r.numTodoTests || 0));
+  } catch { console.log(0, 1, 0); }')
+if [ "$vitest_status" -ne 0 ] && [ "$js_failed" -eq 0 ]; then js_failed=1; fi
+
+passed=$((cpp_passed + js_passed))
+failed=$((cpp_failed + js_failed))
+echo "${passed} passed, ${failed} failed, ${js_skipped} skipped"
+[ "$failed" -eq 0 ]
