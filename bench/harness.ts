@@ -1,0 +1,97 @@
+// The benchmark harness: repeats, medians and ratios against a peer measured in the same run.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+
+export const exec = promisify(execFile);
+export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
+
+export interface Measurement {
+  scenario: string;
+  /** What was measured, e.g. "dump 1 GiB". */
+  case: string;
+  tool: string;
+  samples: number[];
+  unit: 'ms' | 'MB/s';
+}
+
+export interface Comparison {
+  scenario: string;
+  case: string;
+  ours: string;
+  peer: string;
+  oursMedian: number;
+  peerMedian: number;
+  unit: 'ms' | 'MB/s';
+  /** ours / peer. */
+  ratio: number;
+  /** ours - peer, for times. */
+  difference: number;
+  target?: string;
+  met?: boolean;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+export function compare(
+  ours: Measurement,
+  peer: Measurement,
+  target?: { describe: string; met: (c: Omit<Comparison, 'met' | 'target'>) => boolean },
+): Comparison {
+  const base = {
+    scenario: ours.scenario,
+    case: ours.case,
+    ours: ours.tool,
+    peer: peer.tool,
+    oursMedian: median(ours.samples),
+    peerMedian: median(peer.samples),
+    unit: ours.unit,
+    ratio: median(ours.samples) / median(peer.samples),
+    difference: median(ours.samples) - median(peer.samples),
+  };
+  return { ...base, target: target?.describe, met: target?.met(base) };
+}
+
+/** Compiles a C workload once per source version. */
+export async function compileWorkload(name: string): Promise<string> {
+  const source = path.join(repoRoot, 'bench', 'workloads', `${name}.c`);
+  const hash = createHash('sha256').update(readFileSync(source)).digest('hex').slice(0, 12);
+  const dir = path.join(os.tmpdir(), 'freezedry-bench-bin');
+  const binary = path.join(dir, `${name}-${hash}`);
+  if (!existsSync(binary)) {
+    mkdirSync(dir, { recursive: true });
+    await exec('cc', ['-O2', '-o', binary, source]);
+  }
+  return binary;
+}
+
+export function criuBinary(): string {
+  const recorded = path.join(repoRoot, '.deps', 'criu-path');
+  return process.env.FREEZEDRY_CRIU ?? (existsSync(recorded) ? readFileSync(recorded, 'utf8').trim() : 'criu');
+}
+
+export function formatTable(comparisons: Comparison[]): string {
+  const rows = comparisons.map((c) => {
+    const value = (v: number) => (c.unit === 'ms' ? `${v.toFixed(1)} ms` : `${v.toFixed(0)} MB/s`);
+    const diff = c.unit === 'ms' ? ` (${c.difference >= 0 ? '+' : ''}${c.difference.toFixed(1)} ms)` : '';
+    const verdict = c.met === undefined ? '' : c.met ? 'met' : 'NOT met';
+    return `| ${c.case} | ${value(c.oursMedian)} | ${c.peer}: ${value(c.peerMedian)} | ${c.ratio.toFixed(3)}×${diff} | ${c.target ?? ''} | ${verdict} |`;
+  });
+  return ['| case | freezedry (median) | peer (median) | ratio | target | |', '|---|---|---|---|---|---|', ...rows].join('\n');
+}
+
+export function saveResults(name: string, data: unknown): string {
+  const dir = path.join(repoRoot, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(data, null, 2));
+  return file;
+}
