@@ -3,10 +3,10 @@ import { kill } from 'node:process';
 import path from 'node:path';
 import { ErrorCode, FreezedryError, abortError } from './errors.js';
 import { locateCriu } from './criu/locate.js';
-import { failureError, runCriuRequest } from './criu/operation.js';
+import { failureError, runImageRequest } from './criu/operation.js';
 import { commonRpcOptions, validateCriuOptions, validateDir, validatePid, type CriuOptions } from './criu/options.js';
 import { RequestType } from './criu/rpc-schema.js';
-import { closeFd, openDirFd, prepareDumpDir, removePartialImages } from './images/images-dir.js';
+import { prepareDumpDir, removePartialImages } from './images/images-dir.js';
 import { readDumpStats, type DumpStats } from './images/stats.js';
 import { commandLine, isStopped, processTree, readStat } from './process/proc.js';
 import { assertRoot } from './process/privileges.js';
@@ -62,26 +62,22 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
   const pids = processTree(pid);
   const stoppedBefore = new Set(pids.filter((p) => isStopped(readStat(p))));
 
-  let imagesFd: number | undefined;
-  let workFd: number | undefined;
   try {
-    imagesFd = openDirFd(imagesDir);
-    workFd = workDir === imagesDir ? undefined : openDirFd(workDir);
-    const { outcome, version } = await runCriuRequest(
+    const { outcome, version } = await runImageRequest(
       criuPath,
-      {
+      { imagesDir, workDir },
+      (fds) => ({
         type: RequestType.DUMP,
         opts: {
           ...commonRpcOptions(options),
-          imagesDirFd: imagesFd,
-          workDirFd: workFd,
+          ...fds,
           pid,
           leaveRunning: options.leaveRunning,
           trackMem: options.trackMem,
           parentImages: options.parentImages,
           logFile: 'dump.log',
         },
-      },
+      }),
       { onNotification: options.onNotification, signal: options.signal, timeoutMs: options.timeoutMs },
     );
     if (!outcome.response.success) {
@@ -101,9 +97,6 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
     resumeStopped(pids, stoppedBefore);
     await removePartialImages(imagesDir, logFile);
     throw error;
-  } finally {
-    closeFd(imagesFd);
-    closeFd(workFd);
   }
 }
 

@@ -2,10 +2,10 @@
 import path from 'node:path';
 import { ErrorCode, FreezedryError, abortError } from './errors.js';
 import { locateCriu } from './criu/locate.js';
-import { failureError, runCriuRequest } from './criu/operation.js';
+import { failureError, runImageRequest } from './criu/operation.js';
 import { commonRpcOptions, validateCriuOptions, validateDir, type CriuOptions } from './criu/options.js';
 import { RequestType } from './criu/rpc-schema.js';
-import { assertImagesPresent, closeFd, openDirFd } from './images/images-dir.js';
+import { assertImagesPresent } from './images/images-dir.js';
 import { hasOwnPidNamespace, readProcessTree } from './images/process-tree.js';
 import { readRestoreStats, type RestoreStats } from './images/stats.js';
 import { native, type NativeExitStatus } from './native/binding.js';
@@ -52,42 +52,28 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   await waitForDumpedPids(imagesDir, options.reapTimeoutMs ?? 10_000);
 
   const detach = options.detach ?? true;
-  let imagesFd: number | undefined;
-  let workFd: number | undefined;
-  try {
-    imagesFd = openDirFd(imagesDir);
-    workFd = workDir === imagesDir ? undefined : openDirFd(workDir);
-    const { outcome, version } = await runCriuRequest(
-      criuPath,
-      {
-        type: RequestType.RESTORE,
-        opts: {
-          ...commonRpcOptions(options),
-          imagesDirFd: imagesFd,
-          workDirFd: workFd,
-          restoreAsSibling: !detach,
-          logFile: 'restore.log',
-        },
-      },
-      { onNotification: options.onNotification, signal: options.signal, timeoutMs: options.timeoutMs },
-    );
-    if (!outcome.response.success || !outcome.response.restore) {
-      throw await failureError('restore', outcome, logFile, `criu restore from ${imagesDir}`);
-    }
-    const pid = outcome.response.restore.pid;
-    return {
-      pid,
-      imagesDir,
-      logFile,
-      durationMs: performance.now() - started,
-      stats: await readRestoreStats(workDir),
-      criu: { path: criuPath, version: version.text },
-      exited: detach ? undefined : watchExit(pid),
-    };
-  } finally {
-    closeFd(imagesFd);
-    closeFd(workFd);
+  const { outcome, version } = await runImageRequest(
+    criuPath,
+    { imagesDir, workDir },
+    (fds) => ({
+      type: RequestType.RESTORE,
+      opts: { ...commonRpcOptions(options), ...fds, restoreAsSibling: !detach, logFile: 'restore.log' },
+    }),
+    { onNotification: options.onNotification, signal: options.signal, timeoutMs: options.timeoutMs },
+  );
+  if (!outcome.response.success || !outcome.response.restore) {
+    throw await failureError('restore', outcome, logFile, `criu restore from ${imagesDir}`);
   }
+  const pid = outcome.response.restore.pid;
+  return {
+    pid,
+    imagesDir,
+    logFile,
+    durationMs: performance.now() - started,
+    stats: await readRestoreStats(workDir),
+    criu: { path: criuPath, version: version.text },
+    exited: detach ? undefined : watchExit(pid),
+  };
 }
 
 /**

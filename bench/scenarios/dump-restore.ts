@@ -52,7 +52,7 @@ export async function dumpRestoreScenario(options: { quick?: boolean } = {}): Pr
     {
       name: '1 GiB process',
       command: [memhog, options.quick ? '256' : '1024'],
-      repeats: options.quick ? 1 : 3,
+      repeats: options.quick ? 1 : 7,
       dumpTarget: { describe: '≤ 1.05×', met: (c) => c.ratio <= 1.05 },
     },
   ];

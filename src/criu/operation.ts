@@ -2,7 +2,8 @@
 // answer into an error that quotes CRIU's own log lines.
 import { ErrorCode, FreezedryError, isFreezedryError, type ErrorCodeValue } from '../errors.js';
 import { describeFailure, errorLines, readLog, tailLines } from './log.js';
-import type { RpcRequest } from './rpc-schema.js';
+import { closeFd, openDirFd } from '../images/images-dir.js';
+import type { RpcOptions, RpcRequest } from './rpc-schema.js';
 import { CriuSession, type RequestOptions, type RequestOutcome } from './session.js';
 import { assertSupported, queryVersion, type CriuVersion } from './version.js';
 
@@ -25,6 +26,28 @@ export async function runCriuRequest(
     return { outcome, version, criuPid: session.pid };
   } finally {
     await session.close();
+  }
+}
+
+/**
+ * Runs a dump or restore whose images (and work) directory CRIU opens through our fds
+ * (/proc/<our pid>/fd/N, criu-internals §1.5); the fds stay open until CRIU has answered.
+ */
+export async function runImageRequest(
+  criuPath: string,
+  dirs: { imagesDir: string; workDir: string },
+  request: (fds: Pick<RpcOptions, 'imagesDirFd' | 'workDirFd'>) => RpcRequest,
+  options: RequestOptions = {},
+): Promise<OperationResult> {
+  let imagesDirFd: number | undefined;
+  let workDirFd: number | undefined;
+  try {
+    imagesDirFd = openDirFd(dirs.imagesDir);
+    workDirFd = dirs.workDir === dirs.imagesDir ? undefined : openDirFd(dirs.workDir);
+    return await runCriuRequest(criuPath, request({ imagesDirFd, workDirFd }), options);
+  } finally {
+    closeFd(imagesDirFd);
+    closeFd(workDirFd);
   }
 }
 

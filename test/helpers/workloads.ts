@@ -9,6 +9,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { run, type RunResult } from '../../src/run.js';
 import { processTree, readStat } from '../../src/process/proc.js';
 
@@ -22,6 +23,29 @@ export async function tempDir(prefix = 'freezedry-test-'): Promise<string> {
 
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * A temporary directory for one test file, and the processes it started: all are cleaned up
+ * after the file's tests, whatever happened.
+ */
+export function useWorkspace(): { dir: () => string; track: (pid: number) => number } {
+  let dir = '';
+  const pids: number[] = [];
+  beforeAll(async () => {
+    dir = await tempDir();
+  });
+  afterAll(async () => {
+    pids.forEach(killTree);
+    await removeDir(dir);
+  });
+  return {
+    dir: () => dir,
+    track: (pid) => {
+      pids.push(pid);
+      return pid;
+    },
+  };
 }
 
 export async function freePort(): Promise<number> {

@@ -2,10 +2,10 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { canCheckpoint } from '../helpers/capabilities.js';
-import { httpRequest, freePort, killTree, logText, removeDir, repoRoot, stateServiceScript, tempDir, waitFor } from '../helpers/workloads.js';
+import { httpRequest, freePort, killTree, logText, repoRoot, stateServiceScript, waitFor, useWorkspace } from '../helpers/workloads.js';
 
 const execFileAsync = promisify(execFile);
 const cli = path.join(repoRoot, 'bin', 'freezedry.js');
@@ -22,15 +22,7 @@ async function freezedry(args: string[], options: { uid?: number } = {}): Promis
 }
 
 describe.runIf(enabled)('freezedry CLI', () => {
-  let work: string;
-  const started: number[] = [];
-  beforeAll(async () => {
-    work = await tempDir();
-  });
-  afterAll(async () => {
-    started.forEach(killTree);
-    await removeDir(work);
-  });
+  const { dir, track } = useWorkspace();
 
   it('check reports CRIU, kernel features and fixes, and --json carries the same report', async () => {
     const human = await freezedry(['check']);
@@ -47,16 +39,16 @@ describe.runIf(enabled)('freezedry CLI', () => {
 
   it('run, dump and restore a service with criu flag names, proving its state came back', async () => {
     const port = await freePort();
-    const log = path.join(work, 'service.log');
+    const log = path.join(dir(), 'service.log');
     const ran = await freezedry(['run', '--log', log, '--json', '--', process.execPath, stateServiceScript, '--port', String(port), '--mb', '16']);
     expect(ran.code).toBe(0);
     const { pid } = JSON.parse(ran.stdout) as { pid: number };
-    started.push(pid);
+    track(pid);
     await waitFor('the service', () => (logText(log).includes('listening') ? true : undefined));
     await httpRequest(port, 'POST', '/increment?by=9');
     const before = await httpRequest(port, 'GET', '/state');
 
-    const imagesDir = path.join(work, 'cli-images');
+    const imagesDir = path.join(dir(), 'cli-images');
     const dumped = await freezedry(['dump', String(pid), '-D', imagesDir, '--tcp-established', '--file-locks', '--json']);
     expect(dumped.code).toBe(0);
     expect(JSON.parse(dumped.stdout)).toMatchObject({ pid, imagesDir, leftRunning: false, stats: { pagesWritten: expect.any(Number) } });
@@ -64,25 +56,25 @@ describe.runIf(enabled)('freezedry CLI', () => {
     const restored = await freezedry(['restore', '-D', imagesDir, '--tcp-established', '--file-locks']);
     expect(restored.code).toBe(0);
     expect(restored.stdout).toMatch(/^Restored pid (\d+) from /);
-    started.push(Number(restored.stdout.match(/^Restored pid (\d+)/)?.[1]));
+    track(Number(restored.stdout.match(/^Restored pid (\d+)/)?.[1]));
     expect(await httpRequest(port, 'GET', '/state')).toEqual(before);
   });
 
   it('maps error codes to exit statuses and prints the code', async () => {
-    const missing = await freezedry(['restore', '-D', path.join(work, 'nothing-here')]);
+    const missing = await freezedry(['restore', '-D', path.join(dir(), 'nothing-here')]);
     expect(missing.code).toBe(exitCodeFor('ERR_IMAGES_MISSING'));
     expect(missing.stderr).toContain('ERR_IMAGES_MISSING');
-    const noProcess = await freezedry(['dump', '4194300', '-D', path.join(work, 'x'), '--json']);
+    const noProcess = await freezedry(['dump', '4194300', '-D', path.join(dir(), 'x'), '--json']);
     expect(noProcess.code).toBe(exitCodeFor('ERR_NO_SUCH_PROCESS'));
     expect(JSON.parse(noProcess.stdout).error.code).toBe('ERR_NO_SUCH_PROCESS');
-    const usage = await freezedry(['dump', 'abc', '-D', path.join(work, 'y')]);
+    const usage = await freezedry(['dump', 'abc', '-D', path.join(dir(), 'y')]);
     expect(usage.code).toBe(2);
     const unknownFlag = await freezedry(['dump', '1', '--no-such-flag']);
     expect(unknownFlag.code).toBe(2);
   });
 
   it('refuses to run without root, with its own exit status', async () => {
-    const result = await freezedry(['dump', '1', '-D', path.join(work, 'z')], { uid: 65534 });
+    const result = await freezedry(['dump', '1', '-D', path.join(dir(), 'z')], { uid: 65534 });
     expect(result.code).toBe(exitCodeFor('ERR_NOT_PERMITTED'));
     expect(result.stderr).toContain('needs root');
   });

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { Socket } from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkpoint, restore } from '../../src/index.js';
 import { readStat, waitUntilGone } from '../../src/process/proc.js';
 import { canCheckpoint } from '../helpers/capabilities.js';
@@ -12,33 +12,24 @@ import {
   isRunningNotStopped,
   killTree,
   logText,
-  removeDir,
   startStateService,
-  tempDir,
   waitFor,
+  useWorkspace,
 } from '../helpers/workloads.js';
 
 const enabled = await canCheckpoint();
 
 describe.runIf(enabled)('checkpoint and restore', () => {
-  let work: string;
-  const started: number[] = [];
-  beforeAll(async () => {
-    work = await tempDir();
-  });
-  afterAll(async () => {
-    started.forEach(killTree);
-    await removeDir(work);
-  });
+  const { dir, track } = useWorkspace();
 
   it('restores a Node service holding 100 MB of state, with the same state on the same listening socket', async () => {
-    const service = await startStateService({ mb: 100, logDir: work });
-    started.push(service.pid);
+    const service = await startStateService({ mb: 100, logDir: dir() });
+    track(service.pid);
     await httpRequest(service.port, 'POST', '/increment?by=41');
     const before = await httpRequest(service.port, 'POST', '/increment');
     expect(before.counter).toBe(42);
 
-    const imagesDir = path.join(work, 'service-images');
+    const imagesDir = path.join(dir(), 'service-images');
     const dumped = await checkpoint(service.pid, { imagesDir });
     expect(dumped.stats?.pagesWritten).toBeGreaterThan((100 * 1024 * 1024) / 4096 / 2);
     expect(dumped.stats?.frozenTimeMs).toBeGreaterThan(0);
@@ -46,7 +37,7 @@ describe.runIf(enabled)('checkpoint and restore', () => {
     await expect(fetch(`http://127.0.0.1:${service.port}/state`)).rejects.toThrow();
 
     const restored = await restore({ imagesDir });
-    started.push(restored.pid);
+    track(restored.pid);
     // A new host pid; inside its own pid namespace it is the same process (pid 1) it was.
     expect(restored.pid).not.toBe(service.pid);
     expect(restored.stats?.pagesRestored).toBeGreaterThan(0);
@@ -58,8 +49,8 @@ describe.runIf(enabled)('checkpoint and restore', () => {
   });
 
   it('keeps an established TCP connection usable across a --tcp-established dump and restore', async () => {
-    const service = await startStateService({ mb: 8, logDir: work });
-    started.push(service.pid);
+    const service = await startStateService({ mb: 8, logDir: dir() });
+    track(service.pid);
     const socket = new Socket();
     await new Promise<void>((resolve, reject) => socket.connect(service.port, '127.0.0.1', resolve).once('error', reject));
     let received = '';
@@ -77,10 +68,10 @@ describe.runIf(enabled)('checkpoint and restore', () => {
     };
     expect((await ask('POST /increment?by=7')).counter).toBe(7);
 
-    const imagesDir = path.join(work, 'tcp-images');
+    const imagesDir = path.join(dir(), 'tcp-images');
     await checkpoint(service.pid, { imagesDir, tcpEstablished: true });
     const restored = await restore({ imagesDir, tcpEstablished: true });
-    started.push(restored.pid);
+    track(restored.pid);
     // The same socket, never reconnected: the restored server answers on it.
     const after = await ask('POST /increment');
     expect(after.counter).toBe(8);
@@ -90,10 +81,10 @@ describe.runIf(enabled)('checkpoint and restore', () => {
   });
 
   it('leaves the tree running with leaveRunning, and the images restore a second copy later', async () => {
-    const service = await startStateService({ mb: 4, logDir: work });
-    started.push(service.pid);
+    const service = await startStateService({ mb: 4, logDir: dir() });
+    track(service.pid);
     await httpRequest(service.port, 'POST', '/increment?by=5');
-    const imagesDir = path.join(work, 'leave-running-images');
+    const imagesDir = path.join(dir(), 'leave-running-images');
     const result = await checkpoint(service.pid, { imagesDir, leaveRunning: true });
     expect(result.leftRunning).toBe(true);
     expect(isRunningNotStopped(service.pid)).toBe(true);
@@ -109,28 +100,28 @@ describe.runIf(enabled)('checkpoint and restore', () => {
     killTree(service.pid);
     await waitUntilGone([service.pid], 5000);
     const restored = await restore({ imagesDir });
-    started.push(restored.pid);
+    track(restored.pid);
     expect((await httpRequest(service.port, 'GET', '/state')).counter).toBe(5);
     killTree(restored.pid);
   });
 
   it('dumps a shell job (not a session leader) only with shellJob, and restores it', async () => {
-    const log = path.join(work, 'shell-job.log');
+    const log = path.join(dir(), 'shell-job.log');
     const child = spawn('sh', ['-c', `i=0; while :; do i=$((i+1)); echo $i >> ${log}; sleep 0.05; done`], { stdio: 'ignore' });
     const pid = child.pid as number;
-    started.push(pid);
+    track(pid);
     await waitFor('the job to write', () => (logText(log).length > 0 ? true : undefined));
 
-    const refused = path.join(work, 'shell-job-refused');
+    const refused = path.join(dir(), 'shell-job-refused');
     const error = await checkpoint(pid, { imagesDir: refused }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ERR_CRIU_DUMP_FAILED' });
     expect((error as Error).message).toMatch(/shell-job|session/i);
     expect(isRunningNotStopped(pid)).toBe(true);
 
-    const imagesDir = path.join(work, 'shell-job-images');
+    const imagesDir = path.join(dir(), 'shell-job-images');
     await checkpoint(pid, { imagesDir, shellJob: true });
     const restored = await restore({ imagesDir, shellJob: true });
-    started.push(restored.pid);
+    track(restored.pid);
     const lines = logText(log).trim().split('\n').length;
     await waitFor('the restored job to write again', () => (logText(log).trim().split('\n').length > lines + 2 ? true : undefined));
     killTree(restored.pid);
@@ -139,12 +130,12 @@ describe.runIf(enabled)('checkpoint and restore', () => {
   it('restores a multi-process tree with pipes, sockets, a FIFO, locks, memfd, mappings, timers, signals, threads and a zombie', async () => {
     const binary = await compileFixture('resource-tree');
     const { run } = await import('../../src/run.js');
-    const fixtureDir = path.join(work, 'resource-tree');
+    const fixtureDir = path.join(dir(), 'resource-tree');
     const { mkdir } = await import('node:fs/promises');
     await mkdir(fixtureDir);
     const log = path.join(fixtureDir, 'out.log');
     const tree = await run([binary, fixtureDir], { logFile: log });
-    started.push(tree.pid);
+    track(tree.pid);
     await waitFor('the tree to set up', () => (logText(log).includes('READY') ? true : undefined));
     const checkResults = async (count: number) => {
       process.kill(tree.pid === undefined ? -1 : currentPid, 'SIGUSR2');
@@ -156,11 +147,11 @@ describe.runIf(enabled)('checkpoint and restore', () => {
     let currentPid = tree.pid;
     expect(await checkResults(1)).toBe('RESULT 11/11');
 
-    const imagesDir = path.join(work, 'resource-tree-images');
+    const imagesDir = path.join(dir(), 'resource-tree-images');
     const dumped = await checkpoint(tree.pid, { imagesDir, fileLocks: true });
     expect(dumped.pids.length).toBeGreaterThanOrEqual(3); // root, worker, zombie
     const restored = await restore({ imagesDir, fileLocks: true });
-    started.push(restored.pid);
+    track(restored.pid);
     currentPid = restored.pid;
     const report = await checkResults(2);
     expect(logText(log).split('RESULT 11/11')[1]).not.toMatch(/FAIL/);

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync, mkd
 import { Socket } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkpoint, features, restore } from '../../src/index.js';
 import { readStat, waitUntilGone } from '../../src/process/proc.js';
 import { run } from '../../src/run.js';
@@ -14,11 +14,10 @@ import {
   httpRequest,
   isRunningNotStopped,
   killTree,
-  removeDir,
   repoRoot,
   startStateService,
-  tempDir,
   waitFor,
+  useWorkspace,
 } from '../helpers/workloads.js';
 
 const exec = promisify(execFile);
@@ -26,25 +25,17 @@ const enabled = await canCheckpoint();
 const oldCriu = path.join(repoRoot, '.deps', 'criu-old', 'usr', 'sbin', 'criu');
 
 describe.runIf(enabled)('errors and failure paths', () => {
-  let work: string;
-  const started: number[] = [];
-  beforeAll(async () => {
-    work = await tempDir();
-  });
-  afterAll(async () => {
-    started.forEach(killTree);
-    await removeDir(work);
-  });
+  const { dir, track } = useWorkspace();
 
   async function sleeper(): Promise<number> {
-    const { pid } = await run(['sleep', '600'], { logFile: path.join(work, 'sleep.log') });
-    started.push(pid);
+    const { pid } = await run(['sleep', '600'], { logFile: path.join(dir(), 'sleep.log') });
+    track(pid);
     return pid;
   }
 
   it('rejects a pid that is not a positive integer', async () => {
     for (const pid of [-1, 0, 1.5, Number.NaN, '42' as unknown as number]) {
-      await expect(checkpoint(pid, { imagesDir: path.join(work, 'never') })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+      await expect(checkpoint(pid, { imagesDir: path.join(dir(), 'never') })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
     }
   });
 
@@ -52,31 +43,31 @@ describe.runIf(enabled)('errors and failure paths', () => {
     const maxPid = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
     let unused = maxPid - 1;
     while (readStat(unused)) unused--;
-    await expect(checkpoint(unused, { imagesDir: path.join(work, 'nobody') })).rejects.toMatchObject({
+    await expect(checkpoint(unused, { imagesDir: path.join(dir(), 'nobody') })).rejects.toMatchObject({
       code: 'ERR_NO_SUCH_PROCESS',
       message: `No process with pid ${unused}`,
     });
     // A parent that never reaps: its child stays a zombie.
     const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 600'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    started.push(parent.pid as number);
+    track(parent.pid as number);
     const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
     await waitFor('the zombie', () => (readStat(zombie)?.state === 'Z' ? true : undefined));
-    await expect(checkpoint(zombie, { imagesDir: path.join(work, 'zombie') })).rejects.toMatchObject({ code: 'ERR_NO_SUCH_PROCESS' });
+    await expect(checkpoint(zombie, { imagesDir: path.join(dir(), 'zombie') })).rejects.toMatchObject({ code: 'ERR_NO_SUCH_PROCESS' });
   });
 
   it('ERR_IMAGES_DIR_NOT_EMPTY leaves the existing files and the process alone', async () => {
     const pid = await sleeper();
-    const dir = path.join(work, 'used');
-    mkdirSync(dir);
-    writeFileSync(path.join(dir, 'precious.img'), 'keep me');
-    await expect(checkpoint(pid, { imagesDir: dir })).rejects.toMatchObject({ code: 'ERR_IMAGES_DIR_NOT_EMPTY' });
-    expect(readFileSync(path.join(dir, 'precious.img'), 'utf8')).toBe('keep me');
+    const used = path.join(dir(), 'used');
+    mkdirSync(used);
+    writeFileSync(path.join(used, 'precious.img'), 'keep me');
+    await expect(checkpoint(pid, { imagesDir: used })).rejects.toMatchObject({ code: 'ERR_IMAGES_DIR_NOT_EMPTY' });
+    expect(readFileSync(path.join(used, 'precious.img'), 'utf8')).toBe('keep me');
     expect(isRunningNotStopped(pid)).toBe(true);
   });
 
   it('ERR_IMAGES_MISSING for a missing directory and for one without a checkpoint', async () => {
-    await expect(restore({ imagesDir: path.join(work, 'does-not-exist') })).rejects.toMatchObject({ code: 'ERR_IMAGES_MISSING' });
-    const empty = path.join(work, 'empty');
+    await expect(restore({ imagesDir: path.join(dir(), 'does-not-exist') })).rejects.toMatchObject({ code: 'ERR_IMAGES_MISSING' });
+    const empty = path.join(dir(), 'empty');
     mkdirSync(empty);
     await expect(restore({ imagesDir: empty })).rejects.toMatchObject({
       code: 'ERR_IMAGES_MISSING',
@@ -86,7 +77,7 @@ describe.runIf(enabled)('errors and failure paths', () => {
 
   it('ERR_CRIU_NOT_FOUND for a criu binary that does not exist', async () => {
     const pid = await sleeper();
-    await expect(checkpoint(pid, { imagesDir: path.join(work, 'no-criu'), criu: '/nonexistent/criu' })).rejects.toMatchObject({
+    await expect(checkpoint(pid, { imagesDir: path.join(dir(), 'no-criu'), criu: '/nonexistent/criu' })).rejects.toMatchObject({
       code: 'ERR_CRIU_NOT_FOUND',
     });
     expect(isRunningNotStopped(pid)).toBe(true);
@@ -94,7 +85,7 @@ describe.runIf(enabled)('errors and failure paths', () => {
 
   it.runIf(existsSync(oldCriu))('ERR_CRIU_TOO_OLD for Debian 12 CRIU 3.17, before anything is frozen', async () => {
     const pid = await sleeper();
-    const error = await checkpoint(pid, { imagesDir: path.join(work, 'old-criu'), criu: oldCriu }).catch((e: unknown) => e);
+    const error = await checkpoint(pid, { imagesDir: path.join(dir(), 'old-criu'), criu: oldCriu }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ERR_CRIU_TOO_OLD' });
     expect((error as Error).message).toContain('CRIU 3.17.1');
     expect(isRunningNotStopped(pid)).toBe(true);
@@ -107,19 +98,19 @@ describe.runIf(enabled)('errors and failure paths', () => {
       context.skip();
     }
     const pid = await sleeper();
-    const error = await checkpoint(pid, { imagesDir: path.join(work, 'track-mem'), trackMem: true }).catch((e: unknown) => e);
+    const error = await checkpoint(pid, { imagesDir: path.join(dir(), 'track-mem'), trackMem: true }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ERR_KERNEL_FEATURE_MISSING' });
     expect((error as Error).message).toMatch(/Tracking memory is not available/);
     expect(isRunningNotStopped(pid)).toBe(true);
   });
 
   it("a failed dump quotes CRIU's real error, keeps the process running with its state, and leaves only the log", async () => {
-    const service = await startStateService({ mb: 8, logDir: work });
-    started.push(service.pid);
+    const service = await startStateService({ mb: 8, logDir: dir() });
+    track(service.pid);
     await httpRequest(service.port, 'POST', '/increment?by=3');
     const held = new Socket();
     await new Promise<void>((resolve) => held.connect(service.port, '127.0.0.1', resolve));
-    const imagesDir = path.join(work, 'tcp-refused');
+    const imagesDir = path.join(dir(), 'tcp-refused');
     const error = await checkpoint(service.pid, { imagesDir }).catch((e: unknown) => e);
     held.destroy();
     expect(error).toMatchObject({ code: 'ERR_CRIU_DUMP_FAILED', logFile: path.join(imagesDir, 'dump.log') });
@@ -135,7 +126,7 @@ describe.runIf(enabled)('errors and failure paths', () => {
 
   it('a failed restore names CRIU\'s error (a damaged image), and the images can be used once repaired', async () => {
     const pid = await sleeper();
-    const imagesDir = path.join(work, 'damaged');
+    const imagesDir = path.join(dir(), 'damaged');
     await checkpoint(pid, { imagesDir });
     const core = readdirSync(imagesDir).find((name) => name.startsWith('core-')) as string;
     const original = readFileSync(path.join(imagesDir, core));
@@ -146,7 +137,7 @@ describe.runIf(enabled)('errors and failure paths', () => {
     expect((error as Error).message).not.toContain('RLIMIT_NOFILE');
     writeFileSync(path.join(imagesDir, core), original);
     const restored = await restore({ imagesDir });
-    started.push(restored.pid);
+    track(restored.pid);
     expect(isRunningNotStopped(restored.pid)).toBe(true);
   });
 
@@ -154,9 +145,9 @@ describe.runIf(enabled)('errors and failure paths', () => {
     // detached: Node makes it a session leader itself, as CRIU wants without --shell-job.
     const child = spawn('sleep', ['600'], { stdio: 'ignore', detached: true });
     const pid = child.pid as number;
-    started.push(pid);
+    track(pid);
     await waitFor('setsid to exec', () => (readStat(pid)?.comm === 'sleep' ? true : undefined));
-    const imagesDir = path.join(work, 'in-use');
+    const imagesDir = path.join(dir(), 'in-use');
     await checkpoint(pid, { imagesDir, leaveRunning: true });
     await expect(restore({ imagesDir })).rejects.toMatchObject({ code: 'ERR_PID_IN_USE', details: { pids: [pid] } });
     expect(isRunningNotStopped(pid)).toBe(true);
@@ -165,10 +156,10 @@ describe.runIf(enabled)('errors and failure paths', () => {
   it('waits for dumped pids still held as zombies, then restores in place', async () => {
     // The dumped process's parent never reaps it; it becomes reapable only when that parent dies.
     const parent = spawn('sh', ['-c', 'setsid sleep 600 </dev/null >/dev/null 2>&1 & echo $!; exec sleep 600'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    started.push(parent.pid as number);
+    track(parent.pid as number);
     const pid = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
     await waitFor('setsid to exec', () => (readStat(pid)?.comm === 'sleep' ? true : undefined));
-    const imagesDir = path.join(work, 'zombie-wait');
+    const imagesDir = path.join(dir(), 'zombie-wait');
     await checkpoint(pid, { imagesDir });
     expect(readStat(pid)?.state).toBe('Z');
     await expect(restore({ imagesDir, reapTimeoutMs: 300 })).rejects.toMatchObject({
@@ -177,14 +168,14 @@ describe.runIf(enabled)('errors and failure paths', () => {
     });
     setTimeout(() => parent.kill('SIGKILL'), 300);
     const restored = await restore({ imagesDir });
-    started.push(restored.pid);
+    track(restored.pid);
     expect(restored.pid).toBe(pid);
   });
 
   it('ERR_CRIU_DIED when criu is killed mid-request; the process keeps running', async () => {
     const pid = await sleeper();
     const error = await checkpoint(pid, {
-      imagesDir: path.join(work, 'criu-killed'),
+      imagesDir: path.join(dir(), 'criu-killed'),
       onNotification: (n) => {
         if (n.name === 'pre-dump') process.kill(n.criuPid, 'SIGKILL');
       },
@@ -197,7 +188,7 @@ describe.runIf(enabled)('errors and failure paths', () => {
     const pid = await sleeper();
     const t = performance.now();
     const error = await checkpoint(pid, {
-      imagesDir: path.join(work, 'criu-hung'),
+      imagesDir: path.join(dir(), 'criu-hung'),
       timeoutMs: 1000,
       onNotification: (n) => {
         if (n.name === 'pre-dump') process.kill(n.criuPid, 'SIGSTOP');
@@ -210,7 +201,7 @@ describe.runIf(enabled)('errors and failure paths', () => {
 
   it('restores attached when asked: the root is our child and its exit is reported', async () => {
     const pid = await sleeper();
-    const imagesDir = path.join(work, 'attached');
+    const imagesDir = path.join(dir(), 'attached');
     await checkpoint(pid, { imagesDir });
     await waitUntilGone([pid], 5000);
     const restored = await restore({ imagesDir, detach: false });
@@ -220,12 +211,12 @@ describe.runIf(enabled)('errors and failure paths', () => {
     await expect(restored.exited).resolves.toEqual({ reaped: true, code: -1, signal: 9 });
     expect(readStat(restored.pid)).toBeUndefined();
 
-    const detachedImages = path.join(work, 'detached');
-    const again = await run(['sleep', '600'], { logFile: path.join(work, 'sleep2.log') });
-    started.push(again.pid);
+    const detachedImages = path.join(dir(), 'detached');
+    const again = await run(['sleep', '600'], { logFile: path.join(dir(), 'sleep2.log') });
+    track(again.pid);
     await checkpoint(again.pid, { imagesDir: detachedImages });
     const detached = await restore({ imagesDir: detachedImages });
-    started.push(detached.pid);
+    track(detached.pid);
     expect(readStat(detached.pid)?.ppid).not.toBe(process.pid);
     expect(detached.exited).toBeUndefined();
   });

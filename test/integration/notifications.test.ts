@@ -1,36 +1,28 @@
 // CRIU's notifications reach the caller in order, wait for async handlers, and a rejection
 // aborts the operation without losing the process.
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkpoint, restore, type CriuNotification } from '../../src/index.js';
 import { readStat } from '../../src/process/proc.js';
 import { run } from '../../src/run.js';
 import { canCheckpoint } from '../helpers/capabilities.js';
-import { isRunningNotStopped, killTree, removeDir, tempDir } from '../helpers/workloads.js';
+import { isRunningNotStopped, killTree, useWorkspace } from '../helpers/workloads.js';
 
 const enabled = await canCheckpoint();
 
 describe.runIf(enabled)('CRIU notifications', () => {
-  let work: string;
-  const started: number[] = [];
-  beforeAll(async () => {
-    work = await tempDir();
-  });
-  afterAll(async () => {
-    started.forEach(killTree);
-    await removeDir(work);
-  });
+  const { dir, track } = useWorkspace();
 
   async function sleeper(): Promise<number> {
-    const { pid } = await run(['sleep', '600'], { logFile: path.join(work, 'sleep.log') });
-    started.push(pid);
+    const { pid } = await run(['sleep', '600'], { logFile: path.join(dir(), 'sleep.log') });
+    track(pid);
     return pid;
   }
 
   it('delivers dump and restore notifications in order, waiting for async handlers', async () => {
     const pid = await sleeper();
     const seen: CriuNotification[] = [];
-    const imagesDir = path.join(work, 'order');
+    const imagesDir = path.join(dir(), 'order');
     let waitedMs = 0;
     await checkpoint(pid, {
       imagesDir,
@@ -51,7 +43,7 @@ describe.runIf(enabled)('CRIU notifications', () => {
 
     const restoredSeen: CriuNotification[] = [];
     const restored = await restore({ imagesDir, onNotification: (n) => void restoredSeen.push(n) });
-    started.push(restored.pid);
+    track(restored.pid);
     // The tree has its own pid (and time) namespace, so the namespace steps come too.
     expect(restoredSeen.map((n) => n.name)).toEqual([
       'pre-restore',
@@ -66,7 +58,7 @@ describe.runIf(enabled)('CRIU notifications', () => {
 
   it('a rejected post-dump notification resumes the process and reports the handler error', async () => {
     const pid = await sleeper();
-    const imagesDir = path.join(work, 'post-dump-nack');
+    const imagesDir = path.join(dir(), 'post-dump-nack');
     const error = await checkpoint(pid, {
       imagesDir,
       onNotification: (n) => {
@@ -81,7 +73,7 @@ describe.runIf(enabled)('CRIU notifications', () => {
 
   it('a rejected pre-restore notification aborts the restore', async () => {
     const pid = await sleeper();
-    const imagesDir = path.join(work, 'pre-restore-nack');
+    const imagesDir = path.join(dir(), 'pre-restore-nack');
     await checkpoint(pid, { imagesDir });
     const error = await restore({
       imagesDir,
@@ -92,7 +84,7 @@ describe.runIf(enabled)('CRIU notifications', () => {
     expect(error).toMatchObject({ code: 'ERR_NOTIFICATION_REJECTED', details: { notification: 'pre-restore' } });
     // The images are intact: a second attempt succeeds.
     const restored = await restore({ imagesDir });
-    started.push(restored.pid);
+    track(restored.pid);
     expect(isRunningNotStopped(restored.pid)).toBe(true);
   });
 
@@ -100,7 +92,7 @@ describe.runIf(enabled)('CRIU notifications', () => {
     const pid = await sleeper();
     const controller = new AbortController();
     const error = await checkpoint(pid, {
-      imagesDir: path.join(work, 'aborted'),
+      imagesDir: path.join(dir(), 'aborted'),
       signal: controller.signal,
       onNotification: (n) => {
         if (n.name === 'pre-dump') controller.abort(new Error('user pressed Ctrl-C'));
