@@ -7,7 +7,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, FreezedryError, ValidationError } from './errors.js';
 import { assertRoot } from './process/privileges.js';
-import { childrenOf, commandLine, readStat } from './process/proc.js';
+import { childrenOf, commandArgs, readStat } from './process/proc.js';
 
 export interface RunOptions {
   /** Also give it a new network namespace with loopback up (needed to move it between hosts). */
@@ -55,13 +55,18 @@ export async function run(command: string[], options: RunOptions = {}): Promise<
   });
   launcher.unref();
 
+  // The namespace's init keeps its pid through every exec; it is the workload once it has left
+  // the launcher stages (unshare's fork, the sh wrapper, setsid). The command itself may exec
+  // again (a shim, an interpreter), so its final argv is not compared with what was asked.
+  const stages = [['setsid', ...command], [...inner]].map((argv) => argv.join('\0'));
   const deadline = Date.now() + (options.startTimeoutMs ?? 5000);
   const wanted = command.join(' ');
   while (Date.now() < deadline && !launchError) {
     const launcherPid = launcher.pid;
     const child = launcherPid ? childrenOf(launcherPid)[0] : undefined;
     if (child !== undefined) {
-      if (commandLine(child) === wanted) {
+      const argv = commandArgs(child);
+      if (argv.length > 0 && argv[0] !== 'unshare' && !stages.includes(argv.join('\0'))) {
         return { pid: child, logFile, namespaces: { pid: true, net: options.net === true } };
       }
     } else if (launcherPid && !readStat(launcherPid)) {

@@ -26,12 +26,17 @@ export function readStat(pid: number): ProcessStat | undefined {
   return { pid, comm, state: state ?? '?', ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid) };
 }
 
-export function commandLine(pid: number): string {
+/** The argv of a process ([] once it is gone, or for a kernel thread). */
+export function commandArgs(pid: number): string[] {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
   } catch {
-    return '';
+    return [];
   }
+}
+
+export function commandLine(pid: number): string {
+  return commandArgs(pid).join(' ');
 }
 
 export function isAlive(pid: number): boolean {
