@@ -4,15 +4,24 @@
     'conditions': [
       ['OS=="linux"', {
         'sources': [
+          'native/core/archive_format.cc',
+          'native/core/archive_page_output.cc',
+          'native/core/archive_reader.cc',
+          'native/core/archive_writer.cc',
           'native/core/criu_channel.cc',
           'native/core/exit_watch.cc',
+          'native/core/page_sink.cc',
+          'native/core/pagemap_image.cc',
           'native/core/seqpacket.cc',
           'native/core/sys_error.cc',
           'native/core/wake_event.cc',
           'native/addon/addon.cc',
+          'native/addon/archive_reader_wrap.cc',
+          'native/addon/archive_writer_wrap.cc',
           'native/addon/criu_channel_wrap.cc',
           'native/addon/exit_watch_wrap.cc',
           'native/addon/js_error.cc',
+          'native/addon/page_sink_wrap.cc',
         ],
         'include_dirs': ['native'],
         'dependencies': ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
@@ -20,6 +29,7 @@
         'cflags_cc!': ['-std=gnu++17', '-fno-exceptions'],
         'cflags_cc': ['-std=c++20', '-fvisibility=hidden', '-Wall', '-Wextra'],
         'ldflags': ['-Wl,--exclude-libs,ALL'],
+        'libraries': ['-lzstd', '-lxxhash'],
       }, {
         'type': 'none',
       }],

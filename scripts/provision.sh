@@ -24,7 +24,7 @@ system_packages=(
   # CRIU runtime: network locking and namespaces
   iptables iproute2
   # the addon (libzstd) and the archive tools used by tests and benchmarks
-  libzstd-dev zstd tar xz-utils
+  libzstd-dev libxxhash-dev zstd tar xz-utils
 )
 
 install_system_packages() {

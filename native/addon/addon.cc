@@ -2,6 +2,10 @@
 
 #include <vector>
 
+#include <sys/socket.h>
+#include <xxhash.h>
+
+#include "addon/archive_wrap.h"
 #include "addon/js_error.h"
 #include "core/sys_error.h"
 
@@ -35,11 +39,29 @@ Napi::Value ErrnoName(const Napi::CallbackInfo& info) {
 
 // Throws the error shape every failing native call produces (for tests of that shape).
 Napi::Value ThrowSysError(const Napi::CallbackInfo& info) {
-  core::SysError error{info[0].As<Napi::Number>().Int32Value(), "probe", "/probe"};
+  core::SysError error{info[0].As<Napi::Number>().Int32Value(), "probe", "/probe", {}};
   throw MakeSysError(info.Env(), error);
 }
 
 }  // namespace
+
+// socketPair(): a connected AF_UNIX stream pair, both ends close-on-exec (for CRIU's ps.fd).
+Napi::Value SocketPair(const Napi::CallbackInfo& info) {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    throw MakeSysError(info.Env(), core::LastError("socketpair"));
+  }
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, fds[0]);
+  out.Set(1u, fds[1]);
+  return out;
+}
+
+// xxh3(bytes): the checksum archives use for their entries, as 16 hex digits.
+Napi::Value Xxh3(const Napi::CallbackInfo& info) {
+  auto bytes = info[0].As<Napi::Uint8Array>();
+  return Napi::String::New(info.Env(), HexChecksum(XXH3_64bits(bytes.Data(), bytes.ByteLength())));
+}
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* addon = new Addon();
@@ -47,6 +69,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.AddCleanupHook([addon]() { addon->ShutdownAll(); });
   exports.Set("CriuChannel", InitCriuChannel(env));
   exports.Set("ExitWatch", InitExitWatch(env));
+  exports.Set("ArchiveWriter", InitArchiveWriter(env));
+  exports.Set("ArchiveReader", InitArchiveReader(env));
+  exports.Set("PageSink", InitPageSink(env));
+  exports.Set("socketPair", Napi::Function::New(env, SocketPair, "socketPair"));
+  exports.Set("xxh3", Napi::Function::New(env, Xxh3, "xxh3"));
   exports.Set("errnoName", Napi::Function::New(env, ErrnoName, "errnoName"));
   exports.Set("throwSysError", Napi::Function::New(env, ThrowSysError, "throwSysError"));
   return exports;

@@ -23,6 +23,9 @@ class Addon {
   void Unregister(ThreadOwner* owner);
   void ShutdownAll();
 
+  // For type checks of objects passed back in (a page sink's archive writer).
+  Napi::FunctionReference archive_writer_class;
+
  private:
   std::mutex mutex_;
   std::set<ThreadOwner*> owners_;
@@ -30,5 +33,6 @@ class Addon {
 
 Napi::Function InitCriuChannel(Napi::Env env);
 Napi::Function InitExitWatch(Napi::Env env);
+Napi::Function InitPageSink(Napi::Env env);
 
 }  // namespace freezedry::addon

@@ -8,6 +8,7 @@ Napi::Error MakeSysError(Napi::Env env, const core::SysError& error) {
   js.Set("errno", Napi::Number::New(env, -error.err));
   js.Set("syscall", error.syscall);
   if (!error.path.empty()) js.Set("path", error.path);
+  if (!error.detail.empty()) js.Set("detail", error.detail);
   return js;
 }
 

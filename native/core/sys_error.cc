@@ -46,11 +46,16 @@ std::string SysError::Message() const {
   if (!description.empty()) description[0] = static_cast<char>(std::tolower(description[0]));
   std::string message = std::string(Code()) + ": " + description + ", " + syscall;
   if (!path.empty()) message += " '" + path + "'";
+  if (!detail.empty()) message += ": " + detail;
   return message;
 }
 
+SysError Failure(int err, std::string operation, std::string detail) {
+  return SysError{err, std::move(operation), {}, std::move(detail)};
+}
+
 SysError LastError(std::string syscall, std::string path) {
-  return SysError{errno, std::move(syscall), std::move(path)};
+  return SysError{errno, std::move(syscall), std::move(path), {}};
 }
 
 }  // namespace freezedry::core

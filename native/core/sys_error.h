@@ -9,6 +9,7 @@ struct SysError {
   int err = 0;          // positive errno value
   std::string syscall;  // the call that failed, e.g. "recvmsg"
   std::string path;     // a path involved, when there is one
+  std::string detail;   // for failures that are not a plain syscall: what exactly went wrong
 
   // Node's errno name ("ENOENT"), or "UNKNOWN" for values it has no name for.
   const char* Code() const;
@@ -18,6 +19,9 @@ struct SysError {
 
 // Captures errno right after the failing call.
 SysError LastError(std::string syscall, std::string path = {});
+
+// A failure found by our own checks (a protocol or format violation), as an errno-coded error.
+SysError Failure(int err, std::string operation, std::string detail);
 
 const char* ErrnoName(int err);
 

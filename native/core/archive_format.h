@@ -1,0 +1,32 @@
+// The framing facts of a freezedry archive: tar blocks, raw zstd frames (RFC 8878 §3.1.1) and
+// the seek table of zstd's seekable format (contrib/seekable_format in the zstd sources).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/result.h"
+
+namespace freezedry::core {
+
+constexpr size_t kTarBlock = 512;
+constexpr uint32_t kZstdFrameMagic = 0xFD2FB528;
+constexpr uint32_t kSkippableFrameMagic = 0x184D2A5E;
+constexpr uint32_t kSeekableMagic = 0x8F92EAB1;
+constexpr size_t kSeekTableFooterSize = 9;  // frame count u32, descriptor u8, magic u32
+// A raw frame of one tar block: magic, frame header descriptor, 2-byte content size, block header.
+constexpr size_t kRawFrameHeaderSize = 4 + 1 + 2 + 3;
+
+struct SeekTableEntry {
+  uint32_t compressed_size;
+  uint32_t decompressed_size;
+};
+
+// A zstd frame holding `content` (one tar block) uncompressed, so it can be overwritten in place.
+std::vector<uint8_t> RawFrame(const std::vector<uint8_t>& content);
+
+// The skippable frame that ends the archive.
+std::vector<uint8_t> SeekTableFrame(const std::vector<SeekTableEntry>& entries);
+
+}  // namespace freezedry::core

@@ -1,0 +1,176 @@
+#include "core/archive_reader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <list>
+#include <mutex>
+#include <string>
+
+#include "core/archive_format.h"
+#include "core/page_sink.h"
+#include "core/unique_fd.h"
+
+namespace freezedry::core {
+
+namespace {
+
+uint32_t GetU32(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
+         static_cast<uint32_t>(p[3]) << 24;
+}
+
+struct Frame {
+  uint64_t file_offset;
+  uint32_t compressed_size;
+  uint64_t stream_offset;
+  uint32_t decompressed_size;
+};
+
+constexpr size_t kCachedFrames = 8;
+
+}  // namespace
+
+struct ArchiveReader::Impl {
+  UniqueFd fd;
+  uint64_t file_size = 0;
+  uint64_t stream_size = 0;
+  std::vector<Frame> frames;
+  std::mutex mutex;
+  ZSTD_DCtx* dctx = ZSTD_createDCtx();
+  std::list<std::pair<size_t, std::vector<uint8_t>>> cache;  // most recent first
+
+  ~Impl() { ZSTD_freeDCtx(dctx); }
+
+  Result<const std::vector<uint8_t>*> Decompressed(size_t index) {
+    for (auto it = cache.begin(); it != cache.end(); ++it) {
+      if (it->first == index) {
+        cache.splice(cache.begin(), cache, it);
+        return &cache.front().second;
+      }
+    }
+    const Frame& frame = frames[index];
+    std::vector<uint8_t> compressed(frame.compressed_size);
+    ssize_t got = ::pread(fd.Get(), compressed.data(), compressed.size(), static_cast<off_t>(frame.file_offset));
+    if (got < 0) return LastError("pread");
+    if (static_cast<size_t>(got) != compressed.size()) {
+      return Failure(ENODATA, "archive", "frame " + std::to_string(index) + " is cut short");
+    }
+    std::vector<uint8_t> data(frame.decompressed_size);
+    size_t size = ZSTD_decompressDCtx(dctx, data.data(), data.size(), compressed.data(), compressed.size());
+    if (ZSTD_isError(size) || size != frame.decompressed_size) {
+      std::string why = ZSTD_isError(size) ? ZSTD_getErrorName(size) : "wrong decompressed size";
+      return Failure(EBADMSG, "archive",
+                     "frame " + std::to_string(index) + " at stream offset " + std::to_string(frame.stream_offset) +
+                         " is corrupt (" + why + ")");
+    }
+    cache.emplace_front(index, std::move(data));
+    if (cache.size() > kCachedFrames) cache.pop_back();
+    return &cache.front().second;
+  }
+
+  size_t FrameAt(uint64_t offset) const {
+    auto it = std::upper_bound(frames.begin(), frames.end(), offset,
+                               [](uint64_t o, const Frame& f) { return o < f.stream_offset; });
+    return static_cast<size_t>(it - frames.begin()) - 1;
+  }
+};
+
+Result<std::unique_ptr<ArchiveReader>> ArchiveReader::Open(int fd) {
+  int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) return LastError("fcntl");
+  std::unique_ptr<ArchiveReader> reader(new ArchiveReader());
+  reader->impl_ = std::make_unique<Impl>();
+  Impl& s = *reader->impl_;
+  s.fd.Reset(copy);
+  struct stat info;
+  if (::fstat(copy, &info) != 0) return LastError("fstat");
+  s.file_size = static_cast<uint64_t>(info.st_size);
+
+  uint8_t magic[4] = {};
+  if (s.file_size < 4 || ::pread(copy, magic, 4, 0) != 4 || GetU32(magic) != kZstdFrameMagic) {
+    return Failure(ENOEXEC, "archive", "not a zstd-compressed archive (wrong magic)");
+  }
+  uint8_t footer[kSeekTableFooterSize];
+  if (s.file_size < 8 + kSeekTableFooterSize ||
+      ::pread(copy, footer, sizeof footer, static_cast<off_t>(s.file_size - sizeof footer)) != sizeof footer ||
+      GetU32(footer + 5) != kSeekableMagic) {
+    return Failure(ENODATA, "archive", "no seek table at the end: the archive is truncated (or is a plain .tar.zst)");
+  }
+  uint32_t count = GetU32(footer);
+  uint64_t table_size = 8 + uint64_t{count} * 8 + kSeekTableFooterSize;
+  if ((footer[4] & 0x7c) != 0 || (footer[4] & 0x80) != 0 || table_size > s.file_size) {
+    return Failure(ENODATA, "archive", "the seek table is damaged");
+  }
+  std::vector<uint8_t> table(table_size);
+  if (::pread(copy, table.data(), table.size(), static_cast<off_t>(s.file_size - table_size)) !=
+          static_cast<ssize_t>(table.size()) ||
+      GetU32(table.data()) != kSkippableFrameMagic || GetU32(table.data() + 4) != table_size - 8) {
+    return Failure(ENODATA, "archive", "the seek table is damaged");
+  }
+  uint64_t file_offset = 0, stream_offset = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    const uint8_t* entry = table.data() + 8 + i * 8;
+    Frame frame{file_offset, GetU32(entry), stream_offset, GetU32(entry + 4)};
+    s.frames.push_back(frame);
+    file_offset += frame.compressed_size;
+    stream_offset += frame.decompressed_size;
+  }
+  if (file_offset + table_size != s.file_size) {
+    return Failure(ENODATA, "archive", "the frames do not add up to the file size: the archive is truncated or padded");
+  }
+  s.stream_size = stream_offset;
+  return reader;
+}
+
+ArchiveReader::~ArchiveReader() = default;
+
+uint64_t ArchiveReader::StreamSize() const { return impl_->stream_size; }
+uint64_t ArchiveReader::FileSize() const { return impl_->file_size; }
+size_t ArchiveReader::FrameCount() const { return impl_->frames.size(); }
+
+Status ArchiveReader::Read(uint64_t offset, uint8_t* out, size_t size) {
+  Impl& s = *impl_;
+  if (offset + size > s.stream_size) return Failure(ERANGE, "archive", "read beyond the end of the archive");
+  std::lock_guard lock(s.mutex);
+  while (size > 0) {
+    size_t index = s.FrameAt(offset);
+    auto data = s.Decompressed(index);
+    if (!data.Ok()) return data.Error();
+    uint64_t within = offset - s.frames[index].stream_offset;
+    size_t take = static_cast<size_t>(std::min<uint64_t>(size, data.Value()->size() - within));
+    std::memcpy(out, data.Value()->data() + within, take);
+    out += take;
+    offset += take;
+    size -= take;
+  }
+  return OkStatus();
+}
+
+Result<uint64_t> ArchiveReader::CopyTo(uint64_t offset, uint64_t size, int fd) {
+  XXH3_state_t* hash = XXH3_createState();
+  XXH3_64bits_reset(hash);
+  std::vector<uint8_t> buffer(1 << 20);
+  Status status = OkStatus();
+  while (size > 0 && status.Ok()) {
+    size_t take = static_cast<size_t>(std::min<uint64_t>(size, buffer.size()));
+    status = Read(offset, buffer.data(), take);
+    if (!status.Ok()) break;
+    XXH3_64bits_update(hash, buffer.data(), take);
+    status = WriteFully(fd, buffer.data(), take);
+    offset += take;
+    size -= take;
+  }
+  uint64_t digest = XXH3_64bits_digest(hash);
+  XXH3_freeState(hash);
+  if (!status.Ok()) return status.Error();
+  return digest;
+}
+
+}  // namespace freezedry::core

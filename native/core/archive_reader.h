@@ -1,0 +1,37 @@
+// Random access into a freezedry archive through its seek table: any byte range of the tar
+// stream is read by decompressing only the frames that hold it (a few are cached).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/result.h"
+
+namespace freezedry::core {
+
+// Errors: ENOEXEC not an archive at all; ENODATA truncated (no complete seek table, or frames
+// missing); EBADMSG a frame that fails to decompress or its checksum. `detail` names the frame
+// and the stream offset it covers.
+class ArchiveReader {
+ public:
+  // Takes its own duplicate of fd.
+  static Result<std::unique_ptr<ArchiveReader>> Open(int fd);
+  ~ArchiveReader();
+
+  uint64_t StreamSize() const;   // uncompressed tar stream size
+  uint64_t FileSize() const;
+  size_t FrameCount() const;
+
+  // Copies [offset, offset + size) of the tar stream into out. Thread-safe.
+  Status Read(uint64_t offset, uint8_t* out, size_t size);
+  // Writes [offset, offset + size) to fd, returning its XXH3-64.
+  Result<uint64_t> CopyTo(uint64_t offset, uint64_t size, int fd);
+
+ private:
+  ArchiveReader() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace freezedry::core

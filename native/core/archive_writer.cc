@@ -1,0 +1,331 @@
+#include "core/archive_writer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "core/archive_format.h"
+#include "core/page_sink.h"
+#include "core/unique_fd.h"
+
+namespace freezedry::core {
+
+namespace {
+
+struct Job {
+  std::vector<uint8_t> input;
+  std::vector<uint8_t> output;
+  bool raw = false;            // input is already a complete frame
+  int64_t reserved_entry = -1;  // the entry whose header this raw frame reserves
+  bool done = false;
+  bool failed = false;
+  std::string error;
+};
+
+}  // namespace
+
+struct ArchiveWriter::Impl {
+  ArchiveWriterOptions options;
+  UniqueFd fd;
+  ArchiveCounters counters;
+
+  // Producer side (one thread at a time).
+  std::vector<uint8_t> frame;
+  uint64_t stream_offset = 0;
+  std::vector<ArchiveEntryInfo> entries;
+  bool in_entry = false;
+  XXH3_state_t* hash = XXH3_createState();
+  std::vector<std::pair<size_t, std::vector<uint8_t>>> header_patches;
+
+  // Shared with the threads.
+  mutable std::mutex mutex;
+  std::condition_variable work_ready, job_done, space_free;
+  std::deque<std::shared_ptr<Job>> to_compress;
+  std::deque<std::shared_ptr<Job>> in_order;
+  std::vector<SeekTableEntry> seek_table;
+  uint64_t file_offset = 0;
+  bool stopping = false;
+  std::optional<SysError> error;
+  std::vector<std::thread> threads;
+
+  ~Impl() {
+    {
+      std::lock_guard lock(mutex);
+      stopping = true;
+    }
+    work_ready.notify_all();
+    job_done.notify_all();
+    space_free.notify_all();
+    for (auto& t : threads) {
+      if (t.joinable()) t.join();
+    }
+    XXH3_freeState(hash);
+  }
+
+  void Compressor() {
+    ZSTD_CCtx* cctx = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, options.level);
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);  // a flipped byte fails its frame
+    for (;;) {
+      std::shared_ptr<Job> job;
+      {
+        std::unique_lock lock(mutex);
+        work_ready.wait(lock, [&] { return stopping || !to_compress.empty(); });
+        if (to_compress.empty()) break;
+        job = to_compress.front();
+        to_compress.pop_front();
+      }
+      job->output.resize(ZSTD_compressBound(job->input.size()));
+      size_t size = ZSTD_compress2(cctx, job->output.data(), job->output.size(), job->input.data(), job->input.size());
+      {
+        std::lock_guard lock(mutex);
+        if (ZSTD_isError(size)) {
+          job->failed = true;
+          job->error = ZSTD_getErrorName(size);
+        } else {
+          job->output.resize(size);
+        }
+        job->done = true;
+      }
+      job_done.notify_all();
+    }
+    ZSTD_freeCCtx(cctx);
+  }
+
+  void Writer() {
+    for (;;) {
+      std::shared_ptr<Job> job;
+      {
+        std::unique_lock lock(mutex);
+        job_done.wait(lock, [&] { return (!in_order.empty() && in_order.front()->done) || (stopping && in_order.empty()); });
+        if (in_order.empty()) break;
+        job = in_order.front();
+      }
+      Status written = OkStatus();
+      if (job->failed) {
+        written = Failure(EIO, "ZSTD_compress2", job->error);
+      } else if (!error) {
+        written = WriteFully(fd.Get(), job->output.data(), job->output.size());
+      }
+      {
+        std::lock_guard lock(mutex);
+        if (!written.Ok() && !error) error = written.Error();
+        if (job->reserved_entry >= 0) {
+          entries[static_cast<size_t>(job->reserved_entry)].reserved_header_at =
+              static_cast<int64_t>(file_offset + kRawFrameHeaderSize);
+        }
+        seek_table.push_back({static_cast<uint32_t>(job->output.size()), static_cast<uint32_t>(job->raw ? kTarBlock : job->input.size())});
+        file_offset += job->output.size();
+        counters.bytes_out += job->output.size();
+        in_order.pop_front();
+      }
+      space_free.notify_all();
+      job_done.notify_all();
+    }
+  }
+
+  Status Submit(std::shared_ptr<Job> job) {
+    std::unique_lock lock(mutex);
+    space_free.wait(lock, [&] { return error.has_value() || in_order.size() < options.threads * 2 + 2; });
+    if (error) return *error;
+    in_order.push_back(job);
+    if (job->raw) {
+      job->output = std::move(job->input);
+      job->input.clear();
+      job->done = true;
+      job_done.notify_all();
+    } else {
+      to_compress.push_back(job);
+      work_ready.notify_one();
+    }
+    return OkStatus();
+  }
+
+  Status FlushFrame() {
+    if (frame.empty()) return OkStatus();
+    auto job = std::make_shared<Job>();
+    job->input.swap(frame);
+    frame.reserve(options.frame_size + kTarBlock);
+    return Submit(job);
+  }
+
+  Status Append(const uint8_t* data, size_t size) {
+    while (size > 0) {
+      size_t room = options.frame_size - std::min(frame.size(), options.frame_size);
+      size_t take = std::min(room, size);
+      frame.insert(frame.end(), data, data + take);
+      data += take;
+      size -= take;
+      stream_offset += take;
+      counters.bytes_in += take;
+      if (frame.size() >= options.frame_size) {
+        auto flushed = FlushFrame();
+        if (!flushed.Ok()) return flushed;
+      }
+    }
+    return OkStatus();
+  }
+
+  Status Failed() const {
+    std::lock_guard lock(mutex);
+    if (error) return *error;
+    return OkStatus();
+  }
+};
+
+Result<std::unique_ptr<ArchiveWriter>> ArchiveWriter::Create(int fd, const ArchiveWriterOptions& options) {
+  int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) return LastError("fcntl");
+  std::unique_ptr<ArchiveWriter> writer(new ArchiveWriter());
+  writer->impl_ = std::make_unique<Impl>();
+  Impl& s = *writer->impl_;
+  s.options = options;
+  if (s.options.threads == 0) s.options.threads = 1;
+  s.fd.Reset(copy);
+  s.frame.reserve(options.frame_size + kTarBlock);
+  for (unsigned i = 0; i < s.options.threads; i++) s.threads.emplace_back([&s] { s.Compressor(); });
+  s.threads.emplace_back([&s] { s.Writer(); });
+  return writer;
+}
+
+ArchiveWriter::~ArchiveWriter() = default;
+
+Result<size_t> ArchiveWriter::BeginEntry(const std::string& name, const uint8_t* header) {
+  Impl& s = *impl_;
+  if (s.in_entry) return Failure(EINVAL, "archive", "an entry is already open");
+  // Every tar header starts a frame, so a reader finds headers without decompressing data.
+  auto flushed = s.FlushFrame();
+  if (!flushed.Ok()) return flushed.Error();
+  size_t index;
+  {
+    std::lock_guard lock(s.mutex);
+    s.entries.push_back(ArchiveEntryInfo{name, s.stream_offset});
+    index = s.entries.size() - 1;
+  }
+  if (header != nullptr) {
+    auto appended = s.Append(header, kTarBlock);
+    if (!appended.Ok()) return appended.Error();
+  } else {
+    auto job = std::make_shared<Job>();
+    job->raw = true;
+    job->reserved_entry = static_cast<int64_t>(index);
+    job->input = RawFrame(std::vector<uint8_t>(kTarBlock, 0));
+    s.stream_offset += kTarBlock;
+    s.counters.bytes_in += kTarBlock;
+    auto submitted = s.Submit(job);
+    if (!submitted.Ok()) return submitted.Error();
+  }
+  XXH3_64bits_reset(s.hash);
+  s.in_entry = true;
+  return index;
+}
+
+Status ArchiveWriter::Write(const uint8_t* data, size_t size) {
+  Impl& s = *impl_;
+  XXH3_64bits_update(s.hash, data, size);
+  {
+    std::lock_guard lock(s.mutex);  // entries[].size is read by Entries() from other threads
+    s.entries.back().size += size;
+  }
+  return s.Append(data, size);
+}
+
+Status ArchiveWriter::WriteFrom(int fd, uint64_t size) {
+  Impl& s = *impl_;
+  while (size > 0) {
+    if (s.frame.size() >= s.options.frame_size) {
+      auto flushed = s.FlushFrame();
+      if (!flushed.Ok()) return flushed;
+    }
+    size_t room = s.options.frame_size - s.frame.size();
+    size_t take = static_cast<size_t>(std::min<uint64_t>(room, size));
+    size_t start = s.frame.size();
+    s.frame.resize(start + take);
+    auto read = ReadFully(fd, s.frame.data() + start, take);
+    if (!read.Ok()) {
+      s.frame.resize(start);
+      return read;
+    }
+    XXH3_64bits_update(s.hash, s.frame.data() + start, take);
+    s.stream_offset += take;
+    s.counters.bytes_in += take;
+    {
+      std::lock_guard lock(s.mutex);
+      s.entries.back().size += take;
+    }
+    size -= take;
+  }
+  return s.Failed();
+}
+
+Result<ArchiveEntryInfo> ArchiveWriter::EndEntry() {
+  Impl& s = *impl_;
+  if (!s.in_entry) return Failure(EINVAL, "archive", "no entry is open");
+  s.in_entry = false;
+  ArchiveEntryInfo info;
+  {
+    std::lock_guard lock(s.mutex);
+    s.entries.back().checksum = XXH3_64bits_digest(s.hash);
+    info = s.entries.back();
+  }
+  static const uint8_t zeros[kTarBlock] = {};
+  size_t padding = (kTarBlock - info.size % kTarBlock) % kTarBlock;
+  auto padded = s.Append(zeros, padding);
+  if (!padded.Ok()) return padded.Error();
+  return info;
+}
+
+Status ArchiveWriter::SetReservedHeader(size_t entry, const uint8_t* header) {
+  Impl& s = *impl_;
+  s.header_patches.emplace_back(entry, std::vector<uint8_t>(header, header + kTarBlock));
+  return OkStatus();
+}
+
+Result<uint64_t> ArchiveWriter::Finish(bool sync) {
+  Impl& s = *impl_;
+  if (s.in_entry) return Failure(EINVAL, "archive", "an entry is still open");
+  auto flushed = s.FlushFrame();
+  if (!flushed.Ok()) return flushed.Error();
+  // The tar end-of-archive marker: two zero blocks, in a frame of their own.
+  static const uint8_t zeros[2 * kTarBlock] = {};
+  auto appended = s.Append(zeros, sizeof zeros);
+  if (!appended.Ok()) return appended.Error();
+  flushed = s.FlushFrame();
+  if (!flushed.Ok()) return flushed.Error();
+  {
+    std::unique_lock lock(s.mutex);
+    s.job_done.wait(lock, [&] { return s.in_order.empty(); });
+    if (s.error) return *s.error;
+  }
+  for (auto& [entry, header] : s.header_patches) {
+    int64_t at = s.entries[entry].reserved_header_at;
+    if (at < 0) return Failure(EINVAL, "archive", "entry " + s.entries[entry].name + " has no reserved header");
+    if (::pwrite(s.fd.Get(), header.data(), kTarBlock, at) != static_cast<ssize_t>(kTarBlock)) {
+      return LastError("pwrite");
+    }
+  }
+  std::vector<uint8_t> table = SeekTableFrame(s.seek_table);
+  auto written = WriteFully(s.fd.Get(), table.data(), table.size());
+  if (!written.Ok()) return written.Error();
+  s.file_offset += table.size();
+  if (sync && ::fsync(s.fd.Get()) != 0) return LastError("fsync");
+  return s.file_offset;
+}
+
+std::vector<ArchiveEntryInfo> ArchiveWriter::Entries() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->entries;
+}
+
+const ArchiveCounters& ArchiveWriter::Counters() const { return impl_->counters; }
+
+}  // namespace freezedry::core

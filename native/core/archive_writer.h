@@ -1,0 +1,64 @@
+// Writes a freezedry archive: a tar stream compressed as independent zstd frames, one starting
+// at every tar header, then a seek table in a skippable frame (zstd's seekable format). Frames
+// are compressed on worker threads and written in order by a writer thread. A tar header whose
+// entry size is not known yet is reserved as a raw (uncompressed) zstd frame and patched in
+// place when the archive is finished. Tar headers themselves come from the caller.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace freezedry::core {
+
+struct ArchiveEntryInfo {
+  std::string name;
+  uint64_t header_offset = 0;  // offset of the tar header in the uncompressed stream
+  uint64_t size = 0;           // entry data size
+  uint64_t checksum = 0;       // XXH3-64 of the entry data
+  int64_t reserved_header_at = -1;  // file offset of a reserved header's bytes, once written
+};
+
+struct ArchiveWriterOptions {
+  int level = 1;                       // zstd level (negative: faster)
+  size_t frame_size = 4 << 20;         // uncompressed bytes per frame
+  unsigned threads = 2;                // compression threads
+};
+
+struct ArchiveCounters {
+  std::atomic<uint64_t> bytes_in{0};   // uncompressed bytes submitted
+  std::atomic<uint64_t> bytes_out{0};  // compressed bytes written
+};
+
+class ArchiveWriter {
+ public:
+  static constexpr size_t kHeaderSize = 512;
+  // Takes its own duplicate of fd, which must be a regular file open for writing.
+  static Result<std::unique_ptr<ArchiveWriter>> Create(int fd, const ArchiveWriterOptions& options);
+  ~ArchiveWriter();
+
+  // Starts an entry with its tar header, or with a reserved one (header == nullptr) to be given
+  // with SetReservedHeader before Finish.
+  Result<size_t> BeginEntry(const std::string& name, const uint8_t* header);
+  Status Write(const uint8_t* data, size_t size);
+  // Reads `size` bytes from fd straight into the archive (no intermediate buffer).
+  Status WriteFrom(int fd, uint64_t size);
+  Result<ArchiveEntryInfo> EndEntry();
+  Status SetReservedHeader(size_t entry, const uint8_t* header);
+  // Ends the tar stream, waits for every frame, patches reserved headers, writes the seek table.
+  Result<uint64_t> Finish(bool sync);
+
+  std::vector<ArchiveEntryInfo> Entries() const;
+  const ArchiveCounters& Counters() const;
+
+ private:
+  ArchiveWriter() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace freezedry::core

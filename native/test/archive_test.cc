@@ -1,0 +1,147 @@
+// Archive writing and random-access reading, and what a damaged archive reports.
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "check.h"
+#include "core/archive_reader.h"
+#include "core/archive_writer.h"
+
+using namespace freezedry::core;
+
+namespace {
+
+std::string TempFile() {
+  char path[] = "/tmp/freezedry-archive-test-XXXXXX";
+  int fd = mkstemp(path);
+  close(fd);
+  return path;
+}
+
+std::vector<uint8_t> Header(char tag) { return std::vector<uint8_t>(512, static_cast<uint8_t>(tag)); }
+
+std::vector<uint8_t> Pattern(size_t size, uint32_t seed) {
+  std::vector<uint8_t> data(size);
+  for (size_t i = 0; i < size; i++) {
+    seed = seed * 1103515245 + 12345;
+    data[i] = (i % 3 == 0) ? static_cast<uint8_t>(seed >> 16) : static_cast<uint8_t>('a' + i % 7);
+  }
+  return data;
+}
+
+// Writes: entry A (header given, 1000 bytes), entry B (reserved header, 9 MiB from a pipe).
+std::string WriteSample(std::vector<uint8_t>& a, std::vector<uint8_t>& b, ArchiveEntryInfo& info_b) {
+  std::string path = TempFile();
+  int fd = open(path.c_str(), O_WRONLY | O_TRUNC);
+  ArchiveWriterOptions options;
+  options.frame_size = 1 << 20;
+  auto writer = ArchiveWriter::Create(fd, options);
+  close(fd);
+  CHECK_OK(writer);
+  a = Pattern(1000, 1);
+  b = Pattern(9 << 20, 2);
+  auto header_a = Header('A');
+  CHECK_OK(writer.Value()->BeginEntry("a", header_a.data()));
+  CHECK_OK(writer.Value()->Write(a.data(), a.size()));
+  CHECK_OK(writer.Value()->EndEntry());
+  auto index = writer.Value()->BeginEntry("b", nullptr);
+  CHECK_OK(index);
+  int sock[2];
+  CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sock) == 0);
+  std::thread feeder([&] {
+    size_t done = 0;
+    while (done < b.size()) done += static_cast<size_t>(write(sock[1], b.data() + done, b.size() - done));
+  });
+  CHECK_OK(writer.Value()->WriteFrom(sock[0], b.size()));
+  feeder.join();
+  close(sock[0]);
+  close(sock[1]);
+  auto ended = writer.Value()->EndEntry();
+  CHECK_OK(ended);
+  info_b = ended.Value();
+  auto header_b = Header('B');
+  CHECK_OK(writer.Value()->SetReservedHeader(index.Value(), header_b.data()));
+  CHECK_OK(writer.Value()->Finish(false));
+  return path;
+}
+
+}  // namespace
+
+TEST(RoundTripsEntriesWithRandomAccess) {
+  std::vector<uint8_t> a, b;
+  ArchiveEntryInfo info_b;
+  std::string path = WriteSample(a, b, info_b);
+  CHECK(info_b.size == b.size());
+  CHECK(info_b.checksum == XXH3_64bits(b.data(), b.size()));
+  int fd = open(path.c_str(), O_RDONLY);
+  auto reader = ArchiveReader::Open(fd);
+  close(fd);
+  CHECK_OK(reader);
+  // Stream: [hdr A][a + pad to 1024][hdr B][b][2 zero blocks]
+  CHECK(reader.Value()->StreamSize() == 512 + 1024 + 512 + b.size() + 1024);
+  std::vector<uint8_t> block(512);
+  CHECK_OK(reader.Value()->Read(0, block.data(), 512));
+  CHECK(block == Header('A'));
+  CHECK_OK(reader.Value()->Read(1536, block.data(), 512));
+  CHECK(block == Header('B'));  // the reserved header was patched in place
+  std::vector<uint8_t> middle(100000);
+  uint64_t at = 2048 + 5000000;
+  CHECK_OK(reader.Value()->Read(at, middle.data(), middle.size()));
+  CHECK(std::memcmp(middle.data(), b.data() + 5000000, middle.size()) == 0);
+  int out = open("/dev/null", O_WRONLY);
+  auto copied = reader.Value()->CopyTo(2048, b.size(), out);
+  close(out);
+  CHECK_OK(copied);
+  CHECK(copied.Value() == info_b.checksum);
+  unlink(path.c_str());
+}
+
+TEST(DetectsAFlippedByte) {
+  std::vector<uint8_t> a, b;
+  ArchiveEntryInfo info_b;
+  std::string path = WriteSample(a, b, info_b);
+  int fd = open(path.c_str(), O_RDWR);
+  uint8_t byte;
+  off_t where = 4000;  // inside a compressed frame of entry b
+  CHECK(pread(fd, &byte, 1, where) == 1);
+  byte ^= 0x40;
+  CHECK(pwrite(fd, &byte, 1, where) == 1);
+  auto reader = ArchiveReader::Open(fd);
+  close(fd);
+  CHECK_OK(reader);
+  int out = open("/dev/null", O_WRONLY);
+  auto copied = reader.Value()->CopyTo(0, reader.Value()->StreamSize(), out);
+  close(out);
+  CHECK(!copied.Ok());
+  CHECK(copied.Error().err == EBADMSG);
+  CHECK(copied.Error().detail.find("stream offset") != std::string::npos);
+  unlink(path.c_str());
+}
+
+TEST(DetectsTruncationAndWrongMagic) {
+  std::vector<uint8_t> a, b;
+  ArchiveEntryInfo info_b;
+  std::string path = WriteSample(a, b, info_b);
+  CHECK(truncate(path.c_str(), 100000) == 0);
+  int fd = open(path.c_str(), O_RDWR);
+  auto truncated = ArchiveReader::Open(fd);
+  CHECK(!truncated.Ok() && truncated.Error().err == ENODATA);
+  CHECK(pwrite(fd, "TAR!", 4, 0) == 4);
+  auto wrong = ArchiveReader::Open(fd);
+  CHECK(!wrong.Ok() && wrong.Error().err == ENOEXEC);
+  close(fd);
+  unlink(path.c_str());
+}
+
+int main() {
+  RUN(RoundTripsEntriesWithRandomAccess);
+  RUN(DetectsAFlippedByte);
+  RUN(DetectsTruncationAndWrongMagic);
+  return 0;
+}
