@@ -1,31 +1,56 @@
-// checkpoint(): dump a running process tree into an image directory.
-import { kill } from 'node:process';
+// checkpoint(): dump a running process tree into an image directory or a compressed archive.
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { ErrorCode, FreezedryError, abortError } from './errors.js';
+import { kill } from 'node:process';
+import { ArchiveBuilder, writeError, type ArchiveOptions } from './archive/archive-builder.js';
+import { sourceHost } from './archive/manifest.js';
+import { ErrorCode, FreezedryError, ValidationError, abortError } from './errors.js';
 import { locateCriu } from './criu/locate.js';
 import { failureError, runImageRequest } from './criu/operation.js';
 import { commonRpcOptions, validateCriuOptions, validateDir, validatePid, type CriuOptions } from './criu/options.js';
 import { RequestType } from './criu/rpc-schema.js';
-import { prepareDumpDir, removePartialImages } from './images/images-dir.js';
+import { closeFd, openDirFd, prepareDumpDir, removePartialImages } from './images/images-dir.js';
+import { summarizeCheckpoint } from './images/image-summary.js';
+import { directorySource, type ImageSource } from './images/image-source.js';
 import { readDumpStats, type DumpStats } from './images/stats.js';
-import { commandLine, isStopped, processTree, readStat } from './process/proc.js';
+import { CRIU_PAGE_SERVER_FD, PageSinkSession } from './pages/page-sink.js';
 import { assertRoot } from './process/privileges.js';
+import { commandLine, isStopped, processTree, readStat, residentBytes } from './process/proc.js';
+
+export interface CheckpointProgress {
+  /** Page bytes received so far. */
+  bytes: number;
+  /** Resident memory of the tree when the dump began: about what will be written. */
+  estimatedBytes: number;
+}
 
 export interface CheckpointOptions extends CriuOptions {
-  /** Where the images go: a new or empty directory (created if missing). */
-  imagesDir: string;
+  /** Images go into this new or empty directory (created if missing)… */
+  imagesDir?: string;
+  /** …or into this single compressed, seekable archive (.tar.zst). */
+  archive?: string;
+  archiveOptions?: ArchiveOptions;
+  /** For imagesDir: stream pages through freezedry's page sink instead of CRIU writing them. */
+  pageSink?: boolean;
   /** Keep the tree running after the dump (criu --leave-running); default: it is killed. */
   leaveRunning?: boolean;
   /** Track memory changes for a later incremental dump (needs soft-dirty in the kernel). */
   trackMem?: boolean;
   /** Images of an earlier dump to diff against, relative to imagesDir (criu --prev-images-dir). */
   parentImages?: string;
+  /** Called about ten times a second while pages stream (archive and pageSink dumps). */
+  onProgress?: (progress: CheckpointProgress) => void;
 }
 
 export interface CheckpointResult {
   pid: number;
-  imagesDir: string;
-  logFile: string;
+  /** The image directory (for a directory dump). */
+  imagesDir?: string;
+  /** The archive written (for an archive dump). */
+  archive?: { file: string; bytes: number; uncompressedBytes: number; entries: number };
+  /** CRIU's log (for an archive dump it is inside the archive, as dump.log). */
+  logFile?: string;
   /** Wall time of the whole call. */
   durationMs: number;
   /** Whether the tree still runs (leaveRunning). */
@@ -39,7 +64,11 @@ export interface CheckpointResult {
 export async function checkpoint(pid: number, options: CheckpointOptions): Promise<CheckpointResult> {
   const started = performance.now();
   validatePid(pid);
-  validateDir('imagesDir', options?.imagesDir);
+  if ((options?.imagesDir === undefined) === (options?.archive === undefined)) {
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'checkpoint needs exactly one of imagesDir and archive');
+  }
+  if (options.imagesDir !== undefined) validateDir('imagesDir', options.imagesDir);
+  if (options.archive !== undefined) validateDir('archive', options.archive);
   validateCriuOptions(options);
   if (options.signal?.aborted) throw abortError(options.signal);
   assertRoot('checkpoint');
@@ -53,16 +82,43 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
       { pid },
     );
   }
-  const imagesDir = path.resolve(options.imagesDir);
-  const workDir = path.resolve(options.workDir ?? imagesDir);
-  await prepareDumpDir(imagesDir);
-  const logFile = path.join(workDir, 'dump.log');
-
+  const command = commandLine(pid) || root.comm;
   // Which tasks were already stopped, so that recovery after a failure resumes only ours.
   const pids = processTree(pid);
   const stoppedBefore = new Set(pids.filter((p) => isStopped(readStat(p))));
 
+  // An archive dump lets CRIU write its small non-page images into a scratch directory.
+  const builder = options.archive ? await ArchiveBuilder.create(options.archive, options.archiveOptions) : undefined;
+  let imagesDir: string;
   try {
+    imagesDir = builder ? await mkdtemp(path.join(os.tmpdir(), 'freezedry-dump-')) : path.resolve(options.imagesDir as string);
+    if (!builder) await prepareDumpDir(imagesDir);
+  } catch (error) {
+    await builder?.abandon();
+    throw error;
+  }
+  const workDir = path.resolve(options.workDir ?? imagesDir);
+  const logFile = path.join(workDir, 'dump.log');
+
+  let sink: PageSinkSession | undefined;
+  let progress: NodeJS.Timeout | undefined;
+  try {
+    if (builder) {
+      sink = PageSinkSession.toArchive(builder.writer);
+    } else if (options.pageSink) {
+      const dirFd = openDirFd(imagesDir);
+      try {
+        sink = PageSinkSession.toDirectory(dirFd);
+      } finally {
+        closeFd(dirFd);
+      }
+    }
+    if (sink && options.onProgress) {
+      const estimatedBytes = residentBytes(pids);
+      const report = options.onProgress;
+      const pages = sink;
+      progress = setInterval(() => report({ bytes: pages.counters().bytes, estimatedBytes }), 100);
+    }
     const { outcome, version } = await runImageRequest(
       criuPath,
       { imagesDir, workDir },
@@ -75,29 +131,80 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
           leaveRunning: options.leaveRunning,
           trackMem: options.trackMem,
           parentImages: options.parentImages,
+          pageServer: sink ? { fd: CRIU_PAGE_SERVER_FD } : undefined,
           logFile: 'dump.log',
         },
       }),
-      { onNotification: options.onNotification, signal: options.signal, timeoutMs: options.timeoutMs },
+      {
+        onNotification: options.onNotification,
+        signal: options.signal,
+        timeoutMs: options.timeoutMs,
+        inheritFds: sink ? [sink.criuEnd] : [],
+      },
     );
     if (!outcome.response.success) {
-      throw await failureError('dump', outcome, logFile, `criu dump of pid ${pid} (${commandLine(pid) || root.comm})`);
+      // A sink that failed (a full disk) made CRIU fail: its error is the cause.
+      if (sink?.failure) throw writeError(sink.failure, builder?.partial ?? imagesDir);
+      throw await failureError('dump', outcome, logFile, `criu dump of pid ${pid} (${command})`);
     }
-    return {
+    await sink?.done.catch((error: unknown) => {
+      throw writeError(error, builder?.partial ?? imagesDir);
+    });
+    const stats = await readDumpStats(imagesDir);
+    const result: CheckpointResult = {
       pid,
-      imagesDir,
       logFile,
-      durationMs: performance.now() - started,
+      durationMs: 0,
       leftRunning: options.leaveRunning === true,
       pids,
-      stats: await readDumpStats(imagesDir),
+      stats,
       criu: { path: criuPath, version: version.text },
     };
+    if (builder && sink) {
+      result.archive = await assembleArchive(builder, sink, imagesDir, { pid, command, criuVersion: version.text, stats });
+      await rm(imagesDir, { recursive: true, force: true });
+      result.logFile = undefined;
+    } else {
+      result.imagesDir = imagesDir;
+    }
+    result.durationMs = performance.now() - started;
+    return result;
   } catch (error) {
+    sink?.cancel();
     resumeStopped(pids, stoppedBefore);
+    await builder?.abandon();
     await removePartialImages(imagesDir, logFile);
     throw error;
+  } finally {
+    if (progress) clearInterval(progress);
+    sink?.close();
   }
+}
+
+async function assembleArchive(
+  builder: ArchiveBuilder,
+  sink: PageSinkSession,
+  imagesDir: string,
+  facts: { pid: number; command: string; criuVersion: string; stats?: DumpStats },
+): Promise<NonNullable<CheckpointResult['archive']>> {
+  const pagemaps = new Map(sink.pagemaps().map(({ name, bytes }) => [name, bytes]));
+  builder.fillReserved(sink.pagesEntries());
+  for (const [name, bytes] of pagemaps) builder.addBytes(name, bytes);
+  await builder.addDirectory(imagesDir);
+  const source: ImageSource = {
+    names: async () => [...pagemaps.keys(), ...(await readdir(imagesDir))],
+    read: async (name) => pagemaps.get(name) ?? directorySource(imagesDir).read(name),
+  };
+  const finished = await builder.finish({
+    createdAt: new Date().toISOString(),
+    pid: facts.pid,
+    command: facts.command,
+    source: sourceHost(facts.criuVersion),
+    summary: await summarizeCheckpoint(source),
+    criuStats: facts.stats,
+  });
+  const uncompressedBytes = builder.writer.counters().bytesIn;
+  return { file: finished.file, bytes: finished.bytes, uncompressedBytes, entries: finished.entries.length + 1 };
 }
 
 /**

@@ -1,11 +1,16 @@
 // restore(): bring a dumped tree back to life from an image directory.
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { ErrorCode, FreezedryError, abortError } from './errors.js';
+import { Archive } from './archive/archive-reader.js';
+import { assertCompatible } from './archive/compatibility.js';
+import { ErrorCode, FreezedryError, ValidationError, abortError } from './errors.js';
+import type { CriuVersion } from './criu/version.js';
 import { locateCriu } from './criu/locate.js';
 import { failureError, runImageRequest } from './criu/operation.js';
 import { commonRpcOptions, validateCriuOptions, validateDir, type CriuOptions } from './criu/options.js';
 import { RequestType } from './criu/rpc-schema.js';
-import { assertImagesPresent } from './images/images-dir.js';
+import { assertImagesPresent, removePartialImages } from './images/images-dir.js';
 import { hasOwnPidNamespace, readProcessTree } from './images/process-tree.js';
 import { readRestoreStats, type RestoreStats } from './images/stats.js';
 import { native, type NativeExitStatus } from './native/binding.js';
@@ -13,7 +18,14 @@ import { assertRoot } from './process/privileges.js';
 import { commandLine, readStat, waitUntilGone } from './process/proc.js';
 
 export interface RestoreOptions extends CriuOptions {
-  imagesDir: string;
+  /** Restore from this image directory… */
+  imagesDir?: string;
+  /** …or from this archive (unpacked into a scratch directory, checked against its checksums). */
+  archive?: string;
+  /** Restore even when the archive's source host looks incompatible (CPU features, CRIU version). */
+  force?: boolean;
+  /** Progress of unpacking an archive. */
+  onProgress?: (progress: { bytes: number; totalBytes: number }) => void;
   /**
    * true (default): the restored tree is on its own, re-parented to init like a daemon.
    * false: its root becomes a child of this process; `exited` reports its end.
@@ -26,7 +38,8 @@ export interface RestoreOptions extends CriuOptions {
 export interface RestoreResult {
   /** Host pid of the restored root task. */
   pid: number;
-  imagesDir: string;
+  imagesDir?: string;
+  archive?: string;
   logFile: string;
   durationMs: number;
   stats?: RestoreStats;
@@ -36,6 +49,37 @@ export interface RestoreResult {
 }
 
 export async function restore(options: RestoreOptions): Promise<RestoreResult> {
+  if ((options?.imagesDir === undefined) === (options?.archive === undefined)) {
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'restore needs exactly one of imagesDir and archive');
+  }
+  if (options.archive === undefined) return restoreFromDirectory(options);
+  validateDir('archive', options.archive);
+  validateCriuOptions(options);
+  assertRoot('restore');
+  const started = performance.now();
+  const archive = await Archive.open(options.archive);
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'freezedry-restore-'));
+  const logFile = path.join(options.workDir ? path.resolve(options.workDir) : scratch, 'restore.log');
+  try {
+    locateCriu(options.criu); // fail on a missing CRIU before unpacking
+    await archive.extract(scratch, options.onProgress && ((bytes, totalBytes) => options.onProgress?.({ bytes, totalBytes })));
+    const result = await restoreFromDirectory(
+      { ...options, archive: undefined, imagesDir: scratch },
+      options.force ? undefined : (version) => assertCompatible(archive.manifest.source, version, archive.file),
+    );
+    await rm(scratch, { recursive: true, force: true });
+    return { ...result, imagesDir: undefined, archive: archive.file, durationMs: performance.now() - started };
+  } catch (error) {
+    // Keep only CRIU's log, which the error points to.
+    await removePartialImages(scratch, logFile);
+    if ((await readdir(scratch)).length === 0) await rm(scratch, { recursive: true, force: true });
+    throw error;
+  } finally {
+    archive.close();
+  }
+}
+
+async function restoreFromDirectory(options: RestoreOptions, checkVersion?: (version: CriuVersion) => void): Promise<RestoreResult> {
   const started = performance.now();
   validateDir('imagesDir', options?.imagesDir);
   validateCriuOptions(options);
@@ -45,7 +89,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   if (options.signal?.aborted) throw abortError(options.signal);
   assertRoot('restore');
   const criuPath = locateCriu(options.criu);
-  const imagesDir = path.resolve(options.imagesDir);
+  const imagesDir = path.resolve(options.imagesDir as string);
   await assertImagesPresent(imagesDir);
   const workDir = path.resolve(options.workDir ?? imagesDir);
   const logFile = path.join(workDir, 'restore.log');
@@ -59,7 +103,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       type: RequestType.RESTORE,
       opts: { ...commonRpcOptions(options), ...fds, restoreAsSibling: !detach, logFile: 'restore.log' },
     }),
-    { onNotification: options.onNotification, signal: options.signal, timeoutMs: options.timeoutMs },
+    { onNotification: options.onNotification, signal: options.signal, timeoutMs: options.timeoutMs, checkVersion },
   );
   if (!outcome.response.success || !outcome.response.restore) {
     throw await failureError('restore', outcome, logFile, `criu restore from ${imagesDir}`);

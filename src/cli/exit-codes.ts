@@ -25,6 +25,16 @@ const EXIT_CODES: Record<ErrorCodeValue, number> = {
   [ErrorCode.NOT_PERMITTED]: 12,
   [ErrorCode.WORKLOAD_START_FAILED]: 13,
   [ErrorCode.ADDON_LOAD]: 14,
+  [ErrorCode.ARCHIVE_FORMAT]: 15,
+  [ErrorCode.ARCHIVE_TRUNCATED]: 15,
+  [ErrorCode.ARCHIVE_CORRUPT]: 15,
+  [ErrorCode.ARCHIVE_VERSION]: 15,
+  [ErrorCode.ARCHIVE_UNSAFE_PATH]: 15,
+  [ErrorCode.ARCHIVE_EXISTS]: 4,
+  [ErrorCode.NO_SPACE]: 16,
+  [ErrorCode.PAGE_SINK_FAILED]: 7,
+  [ErrorCode.INCOMPATIBLE_HOST]: 17,
+  [ErrorCode.CHECKPOINT_NOT_FOUND]: 4,
   [ErrorCode.ABORTED]: 130,
 };
 

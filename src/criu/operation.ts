@@ -13,15 +13,18 @@ export interface OperationResult {
   criuPid: number;
 }
 
-export async function runCriuRequest(
-  criuPath: string,
-  request: RpcRequest,
-  options: RequestOptions & { inheritFds?: number[] } = {},
-): Promise<OperationResult> {
+export interface OperationOptions extends RequestOptions {
+  inheritFds?: number[];
+  /** Checks to make once CRIU's version is known, before the request (they may throw). */
+  checkVersion?: (version: CriuVersion) => void;
+}
+
+export async function runCriuRequest(criuPath: string, request: RpcRequest, options: OperationOptions = {}): Promise<OperationResult> {
   const session = new CriuSession(criuPath, options.inheritFds);
   try {
     const version = await queryVersion(session);
     assertSupported(version, criuPath);
+    options.checkVersion?.(version);
     const outcome = await session.request(request, options);
     return { outcome, version, criuPid: session.pid };
   } finally {
@@ -37,7 +40,7 @@ export async function runImageRequest(
   criuPath: string,
   dirs: { imagesDir: string; workDir: string },
   request: (fds: Pick<RpcOptions, 'imagesDirFd' | 'workDirFd'>) => RpcRequest,
-  options: RequestOptions = {},
+  options: OperationOptions = {},
 ): Promise<OperationResult> {
   let imagesDirFd: number | undefined;
   let workDirFd: number | undefined;

@@ -67,7 +67,11 @@ export class CriuSession {
   private output = '';
   private spawnError: Error | undefined;
 
-  /** Spawns `criu swrk`; `inheritFds` become fds 4, 5, … in CRIU (for ps.fd and inherit_fd). */
+  /**
+   * Spawns `criu swrk`; `inheritFds` become fds 4, 5, … in CRIU (for ps.fd and inherit_fd). The
+   * session owns them: our copies are closed once CRIU has its own, so that a socket's other end
+   * sees end-of-stream when CRIU exits.
+   */
   constructor(criuPath: string, inheritFds: number[] = []) {
     this.criuPath = criuPath;
     this.channel = new (native().CriuChannel)((kind, data, fd) => {
@@ -79,6 +83,7 @@ export class CriuSession {
       stdio: ['ignore', 'pipe', 'pipe', this.channel.peerFd, ...inheritFds],
     });
     this.channel.closePeer();
+    for (const fd of inheritFds) closeSync(fd);
     const keep = (chunk: Buffer) => {
       this.output = (this.output + chunk.toString()).slice(-OUTPUT_TAIL_BYTES);
     };

@@ -27,9 +27,66 @@ export interface NativeExitWatch {
   close(): void;
 }
 
+export interface NativeArchiveEntry {
+  name: string;
+  /** Offset of the entry's tar header in the uncompressed stream. */
+  headerOffset: number;
+  size: number;
+  /** XXH3-64 of the entry's data, 16 hex digits. */
+  checksum: string;
+}
+
+export interface NativeArchiveWriter {
+  beginEntry(name: string, header: Uint8Array | null): number;
+  write(data: Uint8Array): void;
+  endEntry(): NativeArchiveEntry;
+  appendFile(name: string, header: Uint8Array, path: string): Promise<NativeArchiveEntry>;
+  setReservedHeader(index: number, header: Uint8Array): void;
+  finish(sync: boolean): Promise<number>;
+  entries(): NativeArchiveEntry[];
+  counters(): { bytesIn: number; bytesOut: number };
+}
+
+export interface NativeArchiveReader {
+  readonly streamSize: number;
+  readonly fileSize: number;
+  readonly frameCount: number;
+  readSync(offset: number, length: number): Buffer;
+  read(offset: number, length: number): Promise<Buffer>;
+  copyTo(offset: number, size: number, fd: number): Promise<string>;
+}
+
+export interface NativePageSinkCounters {
+  bytes: number;
+  pages: number;
+  entries: number;
+  images: number;
+}
+
+export interface NativePageSink {
+  counters(): NativePageSinkCounters;
+  /** Directory mode: the files written. */
+  files(): string[];
+  /** Archive mode: the pagemap images, to be added as entries. */
+  pagemaps(): { name: string; bytes: Buffer }[];
+  /** Archive mode: the pages entries whose headers are reserved. */
+  pagesEntries(): { index: number; name: string; size: number }[];
+  cancel(): void;
+  close(): void;
+}
+
 export interface NativeBinding {
   CriuChannel: new (onEvent: ChannelEventHandler) => NativeCriuChannel;
   ExitWatch: new (pid: number, onExit: (err: Error | null, status?: NativeExitStatus) => void) => NativeExitWatch;
+  ArchiveWriter: new (fd: number, options: { level: number; frameSize: number; threads: number }) => NativeArchiveWriter;
+  ArchiveReader: new (fd: number) => NativeArchiveReader;
+  PageSink: new (
+    socketFd: number,
+    target: { directoryFd: number } | { archive: NativeArchiveWriter },
+    onDone: (err: Error | null) => void,
+  ) => NativePageSink;
+  socketPair(): [number, number];
+  xxh3(data: Uint8Array): string;
   errnoName(errno: number): string;
   throwSysError(errno: number): never;
 }

@@ -90,3 +90,17 @@ export async function waitUntilGone(pids: number[], timeoutMs: number): Promise<
   }
   return left;
 }
+
+/** Resident memory of the given processes, in bytes (an estimate of what a dump writes). */
+export function residentBytes(pids: number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const kb = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s*(\d+)/m)?.[1];
+      total += Number(kb ?? 0) * 1024;
+    } catch {
+      // gone
+    }
+  }
+  return total;
+}

@@ -1,0 +1,134 @@
+// Builds an archive file: entries go through the native writer (compressed on its threads),
+// into FILE.partial, renamed over FILE only once complete, so no half-written archive is ever
+// found under the final name.
+import { constants, openSync, closeSync } from 'node:fs';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCode, FreezedryError } from '../errors.js';
+import { native, type NativeArchiveEntry, type NativeArchiveWriter } from '../native/binding.js';
+import { ARCHIVE_FORMAT, ARCHIVE_VERSION, MANIFEST_NAME, type Manifest } from './manifest.js';
+import { tarHeader } from './tar-header.js';
+
+export interface ArchiveOptions {
+  /** zstd level: 1 (default) is fast; up to 19 is smaller; negative is faster still. */
+  level?: number;
+  /** Compression threads (default: the number of CPUs). */
+  threads?: number;
+  /** Replace an existing file (default: refuse). */
+  overwrite?: boolean;
+  /** fsync before the rename (default true). */
+  sync?: boolean;
+}
+
+const FRAME_SIZE = 4 << 20;
+
+export class ArchiveBuilder {
+  readonly file: string;
+  readonly partial: string;
+  readonly writer: NativeArchiveWriter;
+  private readonly fd: number;
+  private readonly sync: boolean;
+  private readonly reserved: { index: number; name: string; size: number }[] = [];
+
+  private constructor(file: string, fd: number, writer: NativeArchiveWriter, sync: boolean) {
+    this.file = file;
+    this.partial = `${file}.partial`;
+    this.fd = fd;
+    this.writer = writer;
+    this.sync = sync;
+  }
+
+  static async create(file: string, options: ArchiveOptions = {}): Promise<ArchiveBuilder> {
+    const target = path.resolve(file);
+    if (!options.overwrite && (await stat(target).catch(() => undefined))) {
+      throw new FreezedryError(ErrorCode.ARCHIVE_EXISTS, `${target} already exists (pass overwrite to replace it)`, { path: target });
+    }
+    const partial = `${target}.partial`;
+    let fd: number;
+    try {
+      fd = openSync(partial, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
+    } catch (cause) {
+      throw writeError(cause, partial);
+    }
+    const level = options.level ?? 1;
+    const threads = options.threads ?? Math.max(1, (await import('node:os')).availableParallelism());
+    const writer = new (native().ArchiveWriter)(fd, { level, frameSize: FRAME_SIZE, threads });
+    return new ArchiveBuilder(target, fd, writer, options.sync ?? true);
+  }
+
+  async addFile(name: string, file: string): Promise<NativeArchiveEntry> {
+    const { size } = await stat(file);
+    try {
+      return await this.writer.appendFile(name, tarHeader(name, size), file);
+    } catch (cause) {
+      throw writeError(cause, this.partial);
+    }
+  }
+
+  addBytes(name: string, bytes: Uint8Array): NativeArchiveEntry {
+    try {
+      this.writer.beginEntry(name, tarHeader(name, bytes.length));
+      this.writer.write(bytes);
+      return this.writer.endEntry();
+    } catch (cause) {
+      throw writeError(cause, this.partial);
+    }
+  }
+
+  /** Adds every file of a directory (sorted), except those named in `skip`. */
+  async addDirectory(dir: string, skip: Set<string> = new Set()): Promise<void> {
+    for (const name of (await readdir(dir)).sort()) {
+      if (skip.has(name) || name === MANIFEST_NAME) continue;
+      if ((await stat(path.join(dir, name))).isFile()) await this.addFile(name, path.join(dir, name));
+    }
+  }
+
+  /** Headers reserved while the page sink streamed an entry of unknown size. */
+  fillReserved(entries: { index: number; name: string; size: number }[]): void {
+    for (const entry of entries) {
+      this.writer.setReservedHeader(entry.index, tarHeader(entry.name, entry.size));
+      this.reserved.push(entry);
+    }
+  }
+
+  /** Adds the manifest (listing every entry so far), finishes, and renames into place. */
+  async finish(manifest: Omit<Manifest, 'entries' | 'format' | 'version'>): Promise<{ file: string; bytes: number; entries: NativeArchiveEntry[] }> {
+    const entries = this.writer.entries();
+    const full: Manifest = {
+      format: ARCHIVE_FORMAT,
+      version: ARCHIVE_VERSION,
+      ...manifest,
+      entries: entries.map(({ name, size, checksum }) => ({ name, size, checksum })),
+    };
+    this.addBytes(MANIFEST_NAME, Buffer.from(`${JSON.stringify(full, null, 2)}\n`));
+    let bytes: number;
+    try {
+      bytes = await this.writer.finish(this.sync);
+    } catch (cause) {
+      throw writeError(cause, this.partial);
+    } finally {
+      closeSync(this.fd);
+    }
+    await rename(this.partial, this.file);
+    return { file: this.file, bytes, entries };
+  }
+
+  /** Gives up: removes the partial file. */
+  async abandon(): Promise<void> {
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed by finish
+    }
+    await rm(this.partial, { force: true });
+  }
+}
+
+/** A failed write, with ENOSPC named as the disk being full. */
+export function writeError(cause: unknown, file: string): FreezedryError {
+  const code = (cause as { code?: string }).code;
+  if (code === 'ENOSPC') {
+    return new FreezedryError(ErrorCode.NO_SPACE, `No space left on the device holding ${file}`, { cause, path: file });
+  }
+  return new FreezedryError(ErrorCode.PAGE_SINK_FAILED, `Writing ${file} failed: ${(cause as Error).message}`, { cause, path: file });
+}

@@ -1,0 +1,242 @@
+// Reading an archive: the entry index comes from walking tar headers (each starts a frame, so
+// only the frames holding headers are decompressed); entries are checked against the
+// manifest's checksums as they are read.
+import { closeSync, constants, openSync } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCode, FreezedryError } from '../errors.js';
+import type { ImageSource } from '../images/image-source.js';
+import { native, type NativeArchiveReader } from '../native/binding.js';
+import { ARCHIVE_FORMAT, ARCHIVE_VERSION, MANIFEST_NAME, type Manifest } from './manifest.js';
+import { parseTarHeader } from './tar-header.js';
+
+export interface ArchiveEntry {
+  name: string;
+  size: number;
+  /** Offset of the entry's data in the uncompressed tar stream. */
+  dataOffset: number;
+}
+
+const BLOCK = 512;
+// Image directories are flat: an entry name is a plain file name, never a path.
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+
+export class Archive {
+  readonly file: string;
+  readonly entries: ArchiveEntry[];
+  readonly manifest: Manifest;
+  private readonly reader: NativeArchiveReader;
+  private readonly fd: number;
+
+  private constructor(file: string, fd: number, reader: NativeArchiveReader, entries: ArchiveEntry[], manifest: Manifest) {
+    this.file = file;
+    this.fd = fd;
+    this.reader = reader;
+    this.entries = entries;
+    this.manifest = manifest;
+  }
+
+  get fileSize(): number {
+    return this.reader.fileSize;
+  }
+
+  get streamSize(): number {
+    return this.reader.streamSize;
+  }
+
+  static async open(file: string): Promise<Archive> {
+    const resolved = path.resolve(file);
+    let fd: number;
+    try {
+      fd = openSync(resolved, constants.O_RDONLY);
+    } catch (cause) {
+      throw new FreezedryError(ErrorCode.IMAGES_MISSING, `Cannot open archive ${resolved}: ${(cause as Error).message}`, { cause, path: resolved });
+    }
+    try {
+      const reader = new (native().ArchiveReader)(fd);
+      const entries = walkHeaders(reader, resolved);
+      const manifestEntry = entries.find((entry) => entry.name === MANIFEST_NAME);
+      if (!manifestEntry) {
+        throw new FreezedryError(ErrorCode.ARCHIVE_FORMAT, `${resolved} has no ${MANIFEST_NAME}: not a freezedry archive`, { path: resolved });
+      }
+      const manifest = parseManifest(await readRange(reader, manifestEntry, resolved), resolved);
+      return new Archive(resolved, fd, reader, entries, manifest);
+    } catch (error) {
+      closeSync(fd);
+      throw translate(error, resolved, []);
+    }
+  }
+
+  entry(name: string): ArchiveEntry | undefined {
+    return this.entries.find((entry) => entry.name === name);
+  }
+
+  /** An entry's bytes, checked against the manifest. */
+  async read(name: string): Promise<Buffer | undefined> {
+    const entry = this.entry(name);
+    if (!entry) return undefined;
+    const bytes = await readRange(this.reader, entry, this.file, this.entries);
+    this.verify(name, native().xxh3(bytes));
+    return bytes;
+  }
+
+  /** Reads [offset, offset + length) of an entry's data (for page ranges). */
+  async readPart(name: string, offset: number, length: number): Promise<Buffer> {
+    const entry = this.entry(name);
+    if (!entry || offset + length > entry.size) throw new RangeError(`${name}: ${offset}+${length} is outside the entry`);
+    try {
+      return await this.reader.read(entry.dataOffset + offset, length);
+    } catch (error) {
+      throw translate(error, this.file, this.entries);
+    }
+  }
+
+  /**
+   * Writes every entry into `dir` (created; must be empty), checking each checksum. On any
+   * failure the files written are removed again.
+   */
+  async extract(dir: string, onProgress?: (bytes: number, total: number) => void): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    if ((await readdir(dir)).length > 0) {
+      throw new FreezedryError(ErrorCode.IMAGES_DIR_NOT_EMPTY, `${dir} is not empty`, { path: dir });
+    }
+    const total = this.entries.reduce((sum, entry) => sum + entry.size, 0);
+    let done = 0;
+    try {
+      for (const entry of this.entries) {
+        const target = path.join(dir, entry.name);
+        const fd = openSync(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+        try {
+          const checksum = await this.reader.copyTo(entry.dataOffset, entry.size, fd);
+          if (entry.name !== MANIFEST_NAME) this.verify(entry.name, checksum);
+        } catch (error) {
+          throw translate(error, this.file, this.entries, target);
+        } finally {
+          closeSync(fd);
+        }
+        done += entry.size;
+        onProgress?.(done, total);
+      }
+    } catch (error) {
+      for (const entry of this.entries) await rm(path.join(dir, entry.name), { force: true });
+      throw error;
+    }
+  }
+
+  /** Checks every entry's checksum without writing anything. */
+  async verifyAll(): Promise<void> {
+    const sink = openSync('/dev/null', constants.O_WRONLY);
+    try {
+      for (const entry of this.entries) {
+        if (entry.name === MANIFEST_NAME) continue;
+        let checksum: string;
+        try {
+          checksum = await this.reader.copyTo(entry.dataOffset, entry.size, sink);
+        } catch (error) {
+          throw translate(error, this.file, this.entries);
+        }
+        this.verify(entry.name, checksum);
+      }
+    } finally {
+      closeSync(sink);
+    }
+  }
+
+  imageSource(): ImageSource {
+    return {
+      names: async () => this.entries.map((entry) => entry.name),
+      read: (name) => this.read(name),
+    };
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+
+  private verify(name: string, checksum: string): void {
+    const expected = this.manifest.entries.find((entry) => entry.name === name);
+    if (!expected) {
+      throw new FreezedryError(ErrorCode.ARCHIVE_CORRUPT, `${this.file}: entry ${name} is not listed in the manifest`, { entry: name });
+    }
+    if (expected.checksum !== checksum) {
+      throw new FreezedryError(
+        ErrorCode.ARCHIVE_CORRUPT,
+        `${this.file}: entry ${name} is corrupt (checksum ${checksum}, manifest says ${expected.checksum})`,
+        { entry: name, path: this.file },
+      );
+    }
+  }
+}
+
+function walkHeaders(reader: NativeArchiveReader, file: string): ArchiveEntry[] {
+  const entries: ArchiveEntry[] = [];
+  let offset = 0;
+  while (offset + BLOCK <= reader.streamSize) {
+    const header = parseTarHeader(reader.readSync(offset, BLOCK));
+    if (header.empty) break;
+    if (!header.checksumValid) {
+      throw new FreezedryError(ErrorCode.ARCHIVE_CORRUPT, `${file}: damaged tar header at stream offset ${offset}`, { path: file });
+    }
+    if (!SAFE_NAME.test(header.name) || header.type !== 'File') {
+      throw new FreezedryError(
+        ErrorCode.ARCHIVE_UNSAFE_PATH,
+        `${file}: refusing entry '${header.name}' (${header.type}): archive entries must be plain files named without a path`,
+        { path: file, entry: header.name },
+      );
+    }
+    entries.push({ name: header.name, size: header.size, dataOffset: offset + BLOCK });
+    offset += BLOCK + Math.ceil(header.size / BLOCK) * BLOCK;
+  }
+  return entries;
+}
+
+async function readRange(reader: NativeArchiveReader, entry: ArchiveEntry, file: string, all: ArchiveEntry[] = [entry]): Promise<Buffer> {
+  try {
+    return await reader.read(entry.dataOffset, entry.size);
+  } catch (error) {
+    throw translate(error, file, all);
+  }
+}
+
+function parseManifest(bytes: Buffer, file: string): Manifest {
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(bytes.toString('utf8')) as Manifest;
+  } catch (cause) {
+    throw new FreezedryError(ErrorCode.ARCHIVE_CORRUPT, `${file}: ${MANIFEST_NAME} is not valid JSON`, { cause, path: file });
+  }
+  if (manifest.format !== ARCHIVE_FORMAT) {
+    throw new FreezedryError(ErrorCode.ARCHIVE_FORMAT, `${file}: not a freezedry archive (format '${String(manifest.format)}')`, { path: file });
+  }
+  if (manifest.version !== ARCHIVE_VERSION) {
+    throw new FreezedryError(
+      ErrorCode.ARCHIVE_VERSION,
+      `${file}: archive format version ${manifest.version} is not supported (this freezedry reads version ${ARCHIVE_VERSION})`,
+      { path: file, version: manifest.version },
+    );
+  }
+  return manifest;
+}
+
+/** Native archive errors as coded errors, naming the entry a corrupt frame belongs to. */
+function translate(error: unknown, file: string, entries: ArchiveEntry[], target?: string): unknown {
+  if (error instanceof FreezedryError) return error;
+  const e = error as { code?: string; detail?: string; message?: string };
+  const detail = e.detail ?? e.message ?? String(error);
+  switch (e.code) {
+    case 'ENOEXEC':
+      return new FreezedryError(ErrorCode.ARCHIVE_FORMAT, `${file}: ${detail}`, { cause: error, path: file });
+    case 'ENODATA':
+      return new FreezedryError(ErrorCode.ARCHIVE_TRUNCATED, `${file}: ${detail}`, { cause: error, path: file });
+    case 'EBADMSG': {
+      const at = Number(detail.match(/stream offset (\d+)/)?.[1] ?? -1);
+      const entry = [...entries].reverse().find((candidate) => candidate.dataOffset - BLOCK <= at);
+      const which = entry ? `entry ${entry.name} is corrupt` : 'corrupt data';
+      return new FreezedryError(ErrorCode.ARCHIVE_CORRUPT, `${file}: ${which}: ${detail}`, { cause: error, path: file, entry: entry?.name });
+    }
+    case 'ENOSPC':
+      return new FreezedryError(ErrorCode.NO_SPACE, `No space left on the device holding ${target ?? file}`, { cause: error });
+    default:
+      return error;
+  }
+}

@@ -1,0 +1,24 @@
+// Tar headers for archive entries, made by the tar package (the native writer only frames them).
+import { Header } from 'tar';
+
+export function tarHeader(name: string, size: number, mtime = new Date()): Uint8Array {
+  if (Buffer.byteLength(name) > 100) throw new Error(`archive entry name too long: ${name}`);
+  const header = new Header({ path: name, mode: 0o600, size, mtime, type: 'File', uid: 0, gid: 0, uname: 'root', gname: 'root' });
+  header.encode();
+  return header.block as Buffer;
+}
+
+export interface ParsedHeader {
+  name: string;
+  size: number;
+  type: string;
+  checksumValid: boolean;
+  empty: boolean;
+}
+
+export function parseTarHeader(block: Buffer): ParsedHeader {
+  const empty = block.every((byte) => byte === 0);
+  if (empty) return { name: '', size: 0, type: '', checksumValid: true, empty };
+  const header = new Header(block);
+  return { name: header.path ?? '', size: header.size ?? 0, type: String(header.type), checksumValid: header.cksumValid === true, empty };
+}

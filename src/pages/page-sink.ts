@@ -1,0 +1,69 @@
+// A page-server session for one dump: CRIU gets one end of a socket pair as its ps.fd (fd 4 in
+// criu swrk), the native sink reads the other and writes pages to a directory or an archive.
+import { closeSync } from 'node:fs';
+import { native, type NativeArchiveWriter, type NativePageSink, type NativePageSinkCounters } from '../native/binding.js';
+
+/** The fd number CRIU sees the page-server socket as: the first inherited fd after its RPC socket. */
+export const CRIU_PAGE_SERVER_FD = 4;
+
+export class PageSinkSession {
+  /** Our copy of CRIU's end: hand it to the CRIU session, which closes it after spawning. */
+  readonly criuEnd: number;
+  readonly done: Promise<void>;
+  failure: Error | undefined;
+  private readonly sink: NativePageSink;
+
+  private constructor(target: { directoryFd: number } | { archive: NativeArchiveWriter }) {
+    const [ours, theirs] = native().socketPair();
+    this.criuEnd = theirs;
+    let settle!: (error: Error | null) => void;
+    this.done = new Promise<void>((resolve, reject) => {
+      settle = (error) => (error ? reject(error) : resolve());
+    });
+    this.done.catch(() => {}); // observed through `failure` when CRIU's own answer comes first
+    try {
+      this.sink = new (native().PageSink)(ours, target, (error) => {
+        this.failure = error ?? undefined;
+        settle(error);
+      });
+    } catch (error) {
+      closeSync(theirs);
+      throw error;
+    } finally {
+      closeSync(ours); // the sink holds its own duplicate
+    }
+  }
+
+  static toDirectory(directoryFd: number): PageSinkSession {
+    return new PageSinkSession({ directoryFd });
+  }
+
+  static toArchive(writer: NativeArchiveWriter): PageSinkSession {
+    return new PageSinkSession({ archive: writer });
+  }
+
+  counters(): NativePageSinkCounters {
+    return this.sink.counters();
+  }
+
+  files(): string[] {
+    return this.sink.files();
+  }
+
+  pagemaps(): { name: string; bytes: Buffer }[] {
+    return this.sink.pagemaps();
+  }
+
+  pagesEntries(): { index: number; name: string; size: number }[] {
+    return this.sink.pagesEntries();
+  }
+
+  /** Stops a sink still waiting for CRIU (after CRIU failed or was never started). */
+  cancel(): void {
+    this.sink.cancel();
+  }
+
+  close(): void {
+    this.sink.close();
+  }
+}
