@@ -16,6 +16,7 @@ import { directorySource, type ImageSource } from './images/image-source.js';
 import { readDumpStats, type DumpStats } from './images/stats.js';
 import { CRIU_PAGE_SERVER_FD, PageSinkSession } from './pages/page-sink.js';
 import { assertRoot } from './process/privileges.js';
+import { newStoreEntry } from './store.js';
 import { commandLine, isStopped, processTree, readStat, residentBytes } from './process/proc.js';
 
 export interface CheckpointProgress {
@@ -30,6 +31,9 @@ export interface CheckpointOptions extends CriuOptions {
   imagesDir?: string;
   /** …or into this single compressed, seekable archive (.tar.zst). */
   archive?: string;
+  /** …or into the local store under this name (an archive in storeRoot). */
+  name?: string;
+  storeRoot?: string;
   archiveOptions?: ArchiveOptions;
   /** For imagesDir: stream pages through freezedry's page sink instead of CRIU writing them. */
   pageSink?: boolean;
@@ -64,9 +68,11 @@ export interface CheckpointResult {
 export async function checkpoint(pid: number, options: CheckpointOptions): Promise<CheckpointResult> {
   const started = performance.now();
   validatePid(pid);
-  if ((options?.imagesDir === undefined) === (options?.archive === undefined)) {
-    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'checkpoint needs exactly one of imagesDir and archive');
+  const targets = [options?.imagesDir, options?.archive, options?.name].filter((t) => t !== undefined);
+  if (targets.length !== 1) {
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'checkpoint needs exactly one of imagesDir, archive and name');
   }
+  if (options.name !== undefined) options = { ...options, archive: await newStoreEntry(options.name, options.storeRoot), name: undefined };
   if (options.imagesDir !== undefined) validateDir('imagesDir', options.imagesDir);
   if (options.archive !== undefined) validateDir('archive', options.archive);
   validateCriuOptions(options);

@@ -1,5 +1,5 @@
 // freezedry's public API.
-export { checkpoint, type CheckpointOptions, type CheckpointResult } from './checkpoint.js';
+export { checkpoint, type CheckpointOptions, type CheckpointProgress, type CheckpointResult } from './checkpoint.js';
 export { restore, type RestoreOptions, type RestoreResult } from './restore.js';
 export {
   check,
@@ -11,6 +11,13 @@ export {
   type CriuFeatures,
 } from './check.js';
 export { run, type RunOptions, type RunResult } from './run.js';
+export { exportArchive, importArchive, type ExportOptions, type TransferProgress } from './archive/transfer.js';
+export { Archive, type ArchiveEntry } from './archive/archive-reader.js';
+export type { ArchiveOptions } from './archive/archive-builder.js';
+export type { Manifest, ManifestEntry, SourceHost } from './archive/manifest.js';
+export { inspect, type InspectReport } from './inspect.js';
+export { listCheckpoints, removeCheckpoint, storeRoot, type StoredCheckpoint } from './store.js';
+export type { CheckpointSummary, FileSummary, MappingKind, MemorySummary, TaskSummary } from './images/image-summary.js';
 export type { CriuOptions } from './criu/options.js';
 export type { CriuNotification, NotificationHandler, NotificationName } from './criu/session.js';
 export type { CriuVersion } from './criu/version.js';

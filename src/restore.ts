@@ -15,6 +15,7 @@ import { hasOwnPidNamespace, readProcessTree } from './images/process-tree.js';
 import { readRestoreStats, type RestoreStats } from './images/stats.js';
 import { native, type NativeExitStatus } from './native/binding.js';
 import { assertRoot } from './process/privileges.js';
+import { findStored } from './store.js';
 import { commandLine, readStat, waitUntilGone } from './process/proc.js';
 
 export interface RestoreOptions extends CriuOptions {
@@ -22,6 +23,9 @@ export interface RestoreOptions extends CriuOptions {
   imagesDir?: string;
   /** …or from this archive (unpacked into a scratch directory, checked against its checksums). */
   archive?: string;
+  /** …or from the local store's checkpoint of this name. */
+  name?: string;
+  storeRoot?: string;
   /** Restore even when the archive's source host looks incompatible (CPU features, CRIU version). */
   force?: boolean;
   /** Progress of unpacking an archive. */
@@ -49,9 +53,11 @@ export interface RestoreResult {
 }
 
 export async function restore(options: RestoreOptions): Promise<RestoreResult> {
-  if ((options?.imagesDir === undefined) === (options?.archive === undefined)) {
-    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'restore needs exactly one of imagesDir and archive');
+  const sources = [options?.imagesDir, options?.archive, options?.name].filter((s) => s !== undefined);
+  if (sources.length !== 1) {
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'restore needs exactly one of imagesDir, archive and name');
   }
+  if (options.name !== undefined) options = { ...options, archive: await findStored(options.name, options.storeRoot), name: undefined };
   if (options.archive === undefined) return restoreFromDirectory(options);
   validateDir('archive', options.archive);
   validateCriuOptions(options);

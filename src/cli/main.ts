@@ -5,6 +5,9 @@ import { register as registerCheck } from './commands/check.js';
 import { register as registerDump } from './commands/dump.js';
 import { register as registerRestore } from './commands/restore.js';
 import { register as registerRun } from './commands/run.js';
+import { register as registerArchives } from './commands/archives.js';
+import { register as registerInspect } from './commands/inspect.js';
+import { register as registerStore } from './commands/store.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { makeOutput, printError, type Output } from './output.js';
 
@@ -34,7 +37,9 @@ export async function main(argv: string[]): Promise<number> {
     .option('--verbose', 'print stacks and causes of errors')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const register of [registerCheck, registerDump, registerRestore, registerRun]) register(program, context);
+  for (const register of [registerCheck, registerRun, registerDump, registerRestore, registerArchives, registerInspect, registerStore]) {
+    register(program, context);
+  }
   for (const command of program.commands) command.exitOverride();
 
   try {

@@ -3,10 +3,15 @@ import { checkpoint } from '../../checkpoint.js';
 import { ErrorCode, ValidationError } from '../../errors.js';
 import { addCriuFlags, criuOptionsFrom, type CriuFlagValues } from '../criu-flags.js';
 import { ms } from '../output.js';
+import { mib, progressBar } from '../progress.js';
 import type { Context } from '../main.js';
 
 interface DumpFlags extends CriuFlagValues {
-  imagesDir: string;
+  imagesDir?: string;
+  output?: string;
+  name?: string;
+  level?: string;
+  overwrite?: boolean;
   leaveRunning?: boolean;
   trackMem?: boolean;
   prevImagesDir?: string;
@@ -16,27 +21,39 @@ export function register(program: Command, context: Context): void {
   addCriuFlags(
     program
       .command('dump')
-      .description('checkpoint a process tree into an image directory')
+      .description('checkpoint a process tree into an image directory, an archive, or the store')
       .argument('<pid>', 'the root of the tree')
-      .requiredOption('-D, --images-dir <dir>', 'a new or empty directory for the images')
+      .option('-D, --images-dir <dir>', 'a new or empty directory for the images')
+      .option('-o, --output <file>', 'one compressed, seekable archive (.tar.zst) instead of a directory')
+      .option('--name <name>', 'keep it in the local checkpoint store under this name')
+      .option('--level <n>', 'zstd level for archives (1 fast … 19 small; negative is faster)', '1')
+      .option('--overwrite', 'replace an existing archive')
       .option('-R, --leave-running', 'leave the tree running after the dump')
       .option('--track-mem', 'track memory changes for incremental dumps (needs soft-dirty)')
       .option('--prev-images-dir <dir>', 'images of an earlier dump, relative to the images directory'),
   ).action(async (pidText: string, flags: DumpFlags) => {
-    const pid = Number(pidText);
     if (!/^\d+$/.test(pidText)) throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `pid must be a number, got '${pidText}'`);
+    const pid = Number(pidText);
+    const bar = progressBar(context.out, 'dumping');
     const result = await checkpoint(pid, {
       ...criuOptionsFrom(flags, context.out, context.signal),
       imagesDir: flags.imagesDir,
+      archive: flags.output,
+      name: flags.name,
+      archiveOptions: { level: Number(flags.level), overwrite: flags.overwrite },
       leaveRunning: flags.leaveRunning,
       trackMem: flags.trackMem,
       parentImages: flags.prevImagesDir,
-    });
+      onProgress: ({ bytes, estimatedBytes }) => bar.update(bytes, estimatedBytes),
+    }).finally(() => bar.stop());
     const s = result.stats;
+    const where = result.archive
+      ? `${result.archive.file} (${mib(result.archive.bytes)}, ${((100 * result.archive.bytes) / result.archive.uncompressedBytes).toFixed(0)}% of ${mib(result.archive.uncompressedBytes)})`
+      : result.imagesDir;
     context.out.result(
       result,
       [
-        `Dumped pid ${pid} (${result.pids.length} task${result.pids.length === 1 ? '' : 's'}) into ${result.imagesDir} in ${ms(result.durationMs)}` +
+        `Dumped pid ${pid} (${result.pids.length} task${result.pids.length === 1 ? '' : 's'}) into ${where} in ${ms(result.durationMs)}` +
           (result.leftRunning ? '; it keeps running' : ''),
         s ? `  frozen ${ms(s.frozenTimeMs)}, memory dump ${ms(s.memdumpTimeMs)}, write ${ms(s.memwriteTimeMs)}, ${s.pagesWritten} of ${s.pagesScanned} pages written` : '',
       ]
