@@ -1,0 +1,278 @@
+// Archives: dumped straight into a compressed, seekable .tar.zst, read back by freezedry, by
+// zstd and tar, and by the criu CLI; and every way an archive can be damaged.
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Header } from 'tar';
+import { describe, expect, it } from 'vitest';
+import { ArchiveBuilder } from '../../src/archive/archive-builder.js';
+import { cpuFlags, sourceHost } from '../../src/archive/manifest.js';
+import { Archive, checkpoint, exportArchive, importArchive, inspect, listCheckpoints, removeCheckpoint, restore } from '../../src/index.js';
+import { native } from '../../src/native/binding.js';
+import { readStat, waitUntilGone } from '../../src/process/proc.js';
+import { run } from '../../src/run.js';
+import { canCheckpoint } from '../helpers/capabilities.js';
+import { httpRequest, isRunningNotStopped, logText, repoRoot, startStateService, useWorkspace, waitFor } from '../helpers/workloads.js';
+
+const exec = promisify(execFile);
+const enabled = await canCheckpoint();
+const criu = readFileSync(path.join(repoRoot, '.deps', 'criu-path'), 'utf8').trim();
+
+describe.runIf(enabled)('archives', () => {
+  const { dir, track } = useWorkspace();
+  let archiveOfService = '';
+  let serviceState: Awaited<ReturnType<typeof httpRequest>>;
+  let servicePort = 0;
+
+  it('dumps a service straight into an archive and restores it from there with its state', async () => {
+    const service = await startStateService({ mb: 32, logDir: dir() });
+    track(service.pid);
+    servicePort = service.port;
+    await httpRequest(service.port, 'POST', '/increment?by=17');
+    serviceState = await httpRequest(service.port, 'GET', '/state');
+    archiveOfService = path.join(dir(), 'service.tar.zst');
+    const progress: number[] = [];
+    const dumped = await checkpoint(service.pid, { archive: archiveOfService, leaveRunning: true, onProgress: (p) => progress.push(p.bytes) });
+    expect(dumped.archive?.file).toBe(archiveOfService);
+    expect(dumped.archive?.bytes).toBeLessThan(dumped.archive?.uncompressedBytes ?? 0); // compressed
+    expect(existsSync(`${archiveOfService}.partial`)).toBe(false);
+    expect(isRunningNotStopped(service.pid)).toBe(true);
+    process.kill(service.pid, 'SIGKILL');
+    await waitUntilGone([service.pid], 5000);
+
+    const restored = await restore({ archive: archiveOfService });
+    track(restored.pid);
+    expect(await httpRequest(service.port, 'GET', '/state')).toEqual(serviceState);
+    process.kill(restored.pid, 'SIGKILL');
+    await waitUntilGone([restored.pid], 5000);
+  });
+
+  it('round-trips through zstd, tar and the criu CLI', async () => {
+    const unpacked = path.join(dir(), 'unpacked');
+    mkdirSync(unpacked);
+    execFileSync('sh', ['-c', `zstd -dc '${archiveOfService}' | tar -x -C '${unpacked}'`]);
+    expect(readdirSync(unpacked)).toEqual(expect.arrayContaining(['freezedry.json', 'pstree.img', 'inventory.img']));
+    expect(readdirSync(unpacked).some((name) => /^pages-\d+\.img$/.test(name))).toBe(true);
+    const pidfile = path.join(dir(), 'cli-restored.pid');
+    await exec(criu, ['restore', '-D', unpacked, '-d', '-o', 'restore.log', '--pidfile', pidfile]);
+    const pid = Number(readFileSync(pidfile, 'utf8'));
+    track(pid);
+    expect(await httpRequest(servicePort, 'GET', '/state')).toEqual(serviceState);
+    process.kill(pid, 'SIGKILL');
+    await waitUntilGone([pid], 5000);
+  });
+
+  it('reads any entry and any page range without unpacking, and inspect reports what the checkpoint holds', async () => {
+    const archive = await Archive.open(archiveOfService);
+    const pages = archive.entries.find((entry) => entry.name.startsWith('pages-'));
+    expect(pages).toBeDefined();
+    const middle = Math.floor((pages?.size ?? 0) / 2 / 4096) * 4096;
+    const page = await archive.readPart(pages?.name as string, middle, 4096);
+    expect(page.length).toBe(4096);
+    expect(await archive.read('pstree.img')).toBeInstanceOf(Buffer);
+    archive.close();
+
+    const report = await inspect(archiveOfService);
+    expect(report.kind).toBe('archive');
+    expect(report.tasks[0]).toMatchObject({ pid: 1, comm: 'node' });
+    expect(report.memory.dumpedBytes).toBeGreaterThan(16 << 20);
+    expect(report.memory.byKind.anonymous?.dumpedBytes).toBeGreaterThan(0);
+    expect(report.files.some((f) => f.kind === 'inet socket' && f.description.includes(`:${servicePort}`) && f.description.includes('LISTEN'))).toBe(true);
+    expect(report.sizes.compressionRatio).toBeLessThan(1);
+    expect(report.source?.criuVersion).toMatch(/^4\./);
+    expect(report.source?.cpuFlags.length).toBeGreaterThan(0);
+    expect(report.criuStats?.pagesWritten).toBeGreaterThan(0);
+  });
+
+  it('streams pages through the page sink into a plain directory that the criu CLI restores', async () => {
+    const { pid } = await run(['sleep', '600'], { logFile: path.join(dir(), 'sink.log') });
+    track(pid);
+    const imagesDir = path.join(dir(), 'sink-images');
+    await checkpoint(pid, { imagesDir, pageSink: true });
+    expect(readdirSync(imagesDir).filter((name) => /^pages-\d+\.img$/.test(name)).length).toBeGreaterThan(0);
+    const pidfile = path.join(dir(), 'sink-restored.pid');
+    await exec(criu, ['restore', '-D', imagesDir, '-d', '-o', 'restore.log', '--pidfile', pidfile]);
+    const restored = Number(readFileSync(pidfile, 'utf8'));
+    track(restored);
+    expect(isRunningNotStopped(restored)).toBe(true);
+  });
+
+  it('exports a directory and imports it back, byte for byte', async () => {
+    const { pid } = await run(['sleep', '600'], { logFile: path.join(dir(), 'export.log') });
+    track(pid);
+    const imagesDir = path.join(dir(), 'export-src');
+    await checkpoint(pid, { imagesDir, leaveRunning: true });
+    const file = path.join(dir(), 'exported.tar.zst');
+    const exported = await exportArchive(imagesDir, file);
+    expect(exported.bytes).toBeGreaterThan(0);
+    const back = path.join(dir(), 'export-back');
+    await importArchive(file, back);
+    for (const name of readdirSync(imagesDir)) {
+      expect(readFileSync(path.join(back, name)).equals(readFileSync(path.join(imagesDir, name))), name).toBe(true);
+    }
+  });
+
+  it('keeps named checkpoints in the store: ls, restore by name, rm', async () => {
+    const storeRoot = path.join(dir(), 'store');
+    const { pid } = await run(['sleep', '600'], { logFile: path.join(dir(), 'store.log') });
+    track(pid);
+    await checkpoint(pid, { name: 'first', storeRoot, leaveRunning: true });
+    await checkpoint(pid, { name: 'second', storeRoot, leaveRunning: true });
+    const list = await listCheckpoints(storeRoot);
+    expect(list.map((c) => c.name)).toEqual(['first', 'second']);
+    expect(list[0]).toMatchObject({ pid, tasks: 1, command: 'sleep 600' });
+    await removeCheckpoint('first', storeRoot);
+    expect((await listCheckpoints(storeRoot)).map((c) => c.name)).toEqual(['second']);
+    await expect(restore({ name: 'first', storeRoot })).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_NOT_FOUND' });
+    await expect(checkpoint(pid, { name: '../escape', storeRoot })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+  });
+
+  describe('damaged archives are refused with the cause named', () => {
+    function copyOf(name: string): string {
+      const file = path.join(dir(), name);
+      execFileSync('cp', [archiveOfService, file]);
+      return file;
+    }
+
+    it('a truncated archive: ERR_ARCHIVE_TRUNCATED', async () => {
+      const file = copyOf('truncated.tar.zst');
+      truncateSync(file, Math.floor(readFileSync(file).length / 2));
+      await expect(restore({ archive: file })).rejects.toMatchObject({ code: 'ERR_ARCHIVE_TRUNCATED' });
+      await expect(importArchive(file, path.join(dir(), 'never-1'))).rejects.toMatchObject({ code: 'ERR_ARCHIVE_TRUNCATED' });
+    });
+
+    it('a flipped byte: ERR_ARCHIVE_CORRUPT naming the entry, and nothing left unpacked', async () => {
+      const file = copyOf('flipped.tar.zst');
+      const archive = await Archive.open(archiveOfService);
+      const pages = archive.entries.find((entry) => entry.name.startsWith('pages-')) as { name: string };
+      archive.close();
+      const fd = openSync(file, 'r+');
+      const at = 200_000; // inside the compressed page data
+      const byte = readFileSync(file)[at] as number;
+      writeSync(fd, Buffer.from([byte ^ 0x10]), 0, 1, at);
+      closeSync(fd);
+      const target = path.join(dir(), 'never-2');
+      const error = await importArchive(file, target).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'ERR_ARCHIVE_CORRUPT' });
+      expect((error as Error).message).toContain(pages.name);
+      expect(readdirSync(target)).toEqual([]);
+    });
+
+    it('a wrong magic: ERR_ARCHIVE_FORMAT; a future format version: ERR_ARCHIVE_VERSION', async () => {
+      const file = copyOf('magic.tar.zst');
+      const fd = openSync(file, 'r+');
+      writeSync(fd, Buffer.from('GIF8'), 0, 4, 0);
+      closeSync(fd);
+      await expect(inspect(file)).rejects.toMatchObject({ code: 'ERR_ARCHIVE_FORMAT' });
+
+      const future = path.join(dir(), 'future.tar.zst');
+      const writerFd = openSync(future, 'w');
+      const writer = new (native().ArchiveWriter)(writerFd, { level: 1, frameSize: 1 << 20, threads: 1 });
+      const manifest = Buffer.from(JSON.stringify({ format: 'freezedry-archive', version: 99, entries: [] }));
+      const header = new Header({ path: 'freezedry.json', size: manifest.length, mode: 0o600, type: 'File', mtime: new Date() });
+      header.encode();
+      writer.beginEntry('freezedry.json', header.block as Buffer);
+      writer.write(manifest);
+      writer.endEntry();
+      await writer.finish(false);
+      closeSync(writerFd);
+      await expect(restore({ archive: future })).rejects.toMatchObject({ code: 'ERR_ARCHIVE_VERSION', message: expect.stringContaining('version 99') });
+    });
+
+    it('a tar entry that would escape the target directory: ERR_ARCHIVE_UNSAFE_PATH, nothing written', async () => {
+      const evil = path.join(dir(), 'evil.tar.zst');
+      const fd = openSync(evil, 'w');
+      const writer = new (native().ArchiveWriter)(fd, { level: 1, frameSize: 1 << 20, threads: 1 });
+      const body = Buffer.from('owned');
+      const header = new Header({ path: '../../escaped.txt', size: body.length, mode: 0o600, type: 'File', mtime: new Date() });
+      header.encode();
+      writer.beginEntry('escaped', header.block as Buffer);
+      writer.write(body);
+      writer.endEntry();
+      await writer.finish(false);
+      closeSync(fd);
+      const target = path.join(dir(), 'sub', 'target');
+      await expect(importArchive(evil, target)).rejects.toMatchObject({ code: 'ERR_ARCHIVE_UNSAFE_PATH' });
+      expect(existsSync(path.join(dir(), 'escaped.txt'))).toBe(false);
+      expect(existsSync(path.join(dir(), 'sub', 'escaped.txt'))).toBe(false);
+    });
+
+    it('an archive from a host whose CPU had more: ERR_INCOMPATIBLE_HOST naming the features, unless forced', async () => {
+      const here = new Set(cpuFlags());
+      const missing = ['avx512f', 'amx_tile', 'avx512_bf16', 'sha_ni'].filter((flag) => !here.has(flag));
+      const imported = path.join(dir(), 'for-incompatible');
+      await importArchive(archiveOfService, imported);
+      const file = path.join(dir(), 'incompatible.tar.zst');
+      const builder = await ArchiveBuilder.create(file);
+      await builder.addDirectory(imported);
+      const archive = await Archive.open(archiveOfService);
+      const source = { ...sourceHost('4.2.1'), hostname: 'bigger-box', cpuFlags: [...here, ...missing] };
+      await builder.finish({ createdAt: new Date().toISOString(), source, summary: archive.manifest.summary });
+      archive.close();
+      const error = await restore({ archive: file }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'ERR_INCOMPATIBLE_HOST' });
+      expect((error as Error).message).toContain(missing[0]);
+      expect((error as Error).message).toContain('bigger-box');
+      const forced = await restore({ archive: file, force: true });
+      track(forced.pid);
+      expect(isRunningNotStopped(forced.pid)).toBe(true);
+      process.kill(forced.pid, 'SIGKILL');
+    });
+  });
+
+  it('a disk filling up mid-dump: ERR_NO_SPACE, the process keeps running, no archive under the final name', async () => {
+    const small = path.join(dir(), 'small-disk');
+    mkdirSync(small);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', small]);
+    try {
+      const service = await startStateService({ mb: 48, logDir: dir() });
+      track(service.pid);
+      await httpRequest(service.port, 'POST', '/increment?by=5');
+      const file = path.join(small, 'full.tar.zst');
+      const error = await checkpoint(service.pid, { archive: file, archiveOptions: { level: 1 } }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'ERR_NO_SPACE' });
+      expect((error as Error).message).toMatch(/No space left/);
+      expect(isRunningNotStopped(service.pid)).toBe(true);
+      expect((await httpRequest(service.port, 'GET', '/state')).counter).toBe(5);
+      expect(readdirSync(small)).toEqual([]);
+    } finally {
+      execFileSync('umount', ['-l', small]);
+    }
+  });
+
+  it('SIGINT during a CLI dump: the process is resumed and no archive is left', async () => {
+    const service = await startStateService({ mb: 256, logDir: dir() });
+    track(service.pid);
+    const file = path.join(dir(), 'interrupted.tar.zst');
+    const cli = spawn(process.execPath, [path.join(repoRoot, 'bin', 'freezedry.js'), 'dump', String(service.pid), '-o', file, '--level', '3'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    cli.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await waitFor('the dump to start writing', () => (existsSync(`${file}.partial`) ? true : undefined));
+    cli.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => cli.once('exit', resolve));
+    expect(code).toBe(130);
+    expect(stderr).toContain('ABORT_ERR');
+    expect(isRunningNotStopped(service.pid)).toBe(true);
+    expect(await httpRequest(service.port, 'GET', '/state')).toMatchObject({ megabytes: 256 });
+    expect(existsSync(file)).toBe(false);
+    expect(existsSync(`${file}.partial`)).toBe(false);
+  });
+
+  it('restoring an archive twice in place while the first restore runs: ERR_PID_IN_USE', async () => {
+    const child = spawn('sleep', ['600'], { stdio: 'ignore', detached: true });
+    const pid = child.pid as number;
+    track(pid);
+    await waitFor('sleep to start', () => (readStat(pid)?.comm === 'sleep' ? true : undefined));
+    const file = path.join(dir(), 'twice.tar.zst');
+    await checkpoint(pid, { archive: file });
+    const first = await restore({ archive: file });
+    track(first.pid);
+    expect(first.pid).toBe(pid);
+    await expect(restore({ archive: file })).rejects.toMatchObject({ code: 'ERR_PID_IN_USE' });
+    expect(isRunningNotStopped(first.pid)).toBe(true);
+    void logText;
+  });
+});
