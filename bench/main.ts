@@ -2,16 +2,18 @@
 //   npm run bench [-- SCENARIO...] [--quick]
 import { parseArgs } from 'node:util';
 import { formatTable, saveResults, type Comparison, type Measurement } from './harness.js';
+import { archiveScenario } from './scenarios/archive.js';
 import { dumpRestoreScenario } from './scenarios/dump-restore.js';
 
-type Scenario = (options: { quick?: boolean }) => Promise<{ comparisons: Comparison[]; measurements: Measurement[] }>;
+type Scenario = (options: { quick?: boolean }) => Promise<{ comparisons: Comparison[]; measurements: Measurement[]; notes?: string[] }>;
 const scenarios: Record<string, Scenario> = {
   'dump-restore': dumpRestoreScenario,
+  archive: archiveScenario,
 };
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean', default: false } } });
 const chosen = positionals.length > 0 ? positionals : Object.keys(scenarios);
-const all: { comparisons: Comparison[]; measurements: Measurement[] } = { comparisons: [], measurements: [] };
+const all: { comparisons: Comparison[]; measurements: Measurement[]; notes: string[] } = { comparisons: [], measurements: [], notes: [] };
 for (const name of chosen) {
   const scenario = scenarios[name];
   if (!scenario) {
@@ -22,6 +24,8 @@ for (const name of chosen) {
   const result = await scenario({ quick: values.quick });
   all.comparisons.push(...result.comparisons);
   all.measurements.push(...result.measurements);
+  all.notes.push(...(result.notes ?? []));
 }
 console.log(formatTable(all.comparisons));
+for (const note of all.notes) console.log(`\n${note}`);
 console.log(`\nresults: ${saveResults(chosen.join('+'), { date: new Date().toISOString(), quick: values.quick, ...all })}`);

@@ -43,7 +43,7 @@ class PageSinkWrap : public Napi::ObjectWrap<PageSinkWrap>, public ThreadOwner {
                        });
   }
 
-  // new PageSink(socketFd, { directoryFd } | { archive: ArchiveWriter }, onDone(err))
+  // new PageSink(socketFd, { directoryFd } | { archive: ArchiveWriter } | { discard: true }, onDone(err))
   explicit PageSinkWrap(const Napi::CallbackInfo& info)
       : Napi::ObjectWrap<PageSinkWrap>(info), addon_(&Addon::Of(info.Env())) {
     Napi::Env env = info.Env();
@@ -51,7 +51,9 @@ class PageSinkWrap : public Napi::ObjectWrap<PageSinkWrap>, public ThreadOwner {
     if (socket < 0) throw MakeSysError(env, core::LastError("fcntl"));
     socket_.Reset(socket);
     Napi::Object target = info[1].As<Napi::Object>();
-    if (target.Has("archive")) {
+    if (target.Has("discard")) {
+      output_ = std::make_shared<core::DiscardOutput>();
+    } else if (target.Has("archive")) {
       archive_output_ = std::make_shared<core::ArchivePageOutput>(ArchiveWriterOf(target.Get("archive")));
       output_ = archive_output_;
     } else {

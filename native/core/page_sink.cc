@@ -211,6 +211,16 @@ Status DirectoryOutput::EndImage() {
   return OkStatus();
 }
 
+Status DiscardOutput::ReceivePages(int socket, uint64_t bytes) {
+  while (bytes > 0) {
+    size_t chunk = static_cast<size_t>(std::min<uint64_t>(bytes, buffer_.size()));
+    auto read = ReadFully(socket, buffer_.data(), chunk);
+    if (!read.Ok()) return read;
+    bytes -= chunk;
+  }
+  return OkStatus();
+}
+
 std::vector<std::string> DirectoryOutput::Files() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->files;

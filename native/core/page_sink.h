@@ -60,4 +60,16 @@ class DirectoryOutput : public PageOutput {
   std::shared_ptr<Impl> impl_;
 };
 
+// Receives and drops every page: the protocol's own cost, for benchmarks and probes.
+class DiscardOutput : public PageOutput {
+ public:
+  Status BeginImage(uint32_t, uint64_t) override { return OkStatus(); }
+  Status AddEntry(uint64_t, uint64_t, uint32_t) override { return OkStatus(); }
+  Status ReceivePages(int socket, uint64_t bytes) override;
+  Status EndImage() override { return OkStatus(); }
+
+ private:
+  std::vector<uint8_t> buffer_ = std::vector<uint8_t>(1 << 20);
+};
+
 }  // namespace freezedry::core

@@ -82,7 +82,7 @@ export interface NativeBinding {
   ArchiveReader: new (fd: number) => NativeArchiveReader;
   PageSink: new (
     socketFd: number,
-    target: { directoryFd: number } | { archive: NativeArchiveWriter },
+    target: { directoryFd: number } | { archive: NativeArchiveWriter } | { discard: true },
     onDone: (err: Error | null) => void,
   ) => NativePageSink;
   socketPair(): [number, number];

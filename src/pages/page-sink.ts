@@ -13,7 +13,7 @@ export class PageSinkSession {
   failure: Error | undefined;
   private readonly sink: NativePageSink;
 
-  private constructor(target: { directoryFd: number } | { archive: NativeArchiveWriter }) {
+  private constructor(target: { directoryFd: number } | { archive: NativeArchiveWriter } | { discard: true }) {
     const [ours, theirs] = native().socketPair();
     this.criuEnd = theirs;
     let settle!: (error: Error | null) => void;
@@ -40,6 +40,11 @@ export class PageSinkSession {
 
   static toArchive(writer: NativeArchiveWriter): PageSinkSession {
     return new PageSinkSession({ archive: writer });
+  }
+
+  /** Drops every page (the protocol's own cost, for benchmarks). */
+  static discarding(): PageSinkSession {
+    return new PageSinkSession({ discard: true });
   }
 
   counters(): NativePageSinkCounters {
