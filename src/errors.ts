@@ -31,6 +31,7 @@ export const ErrorCode = {
   PAGE_SINK_FAILED: 'ERR_PAGE_SINK_FAILED',
   INCOMPATIBLE_HOST: 'ERR_INCOMPATIBLE_HOST',
   CHECKPOINT_NOT_FOUND: 'ERR_CHECKPOINT_NOT_FOUND',
+  LAZY_FILL_FAILED: 'ERR_LAZY_FILL_FAILED',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

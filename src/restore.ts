@@ -1,35 +1,44 @@
-// restore(): bring a dumped tree back to life from an image directory.
+// restore(): bring a dumped tree back to life from an image directory, an archive or the store;
+// optionally lazily, the tree running at once while its memory arrives behind it.
+import { closeSync, constants, openSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Archive } from './archive/archive-reader.js';
 import { assertCompatible } from './archive/compatibility.js';
+import { features } from './check.js';
 import { ErrorCode, FreezedryError, ValidationError, abortError } from './errors.js';
-import type { CriuVersion } from './criu/version.js';
 import { locateCriu } from './criu/locate.js';
 import { failureError, runImageRequest } from './criu/operation.js';
 import { commonRpcOptions, validateCriuOptions, validateDir, type CriuOptions } from './criu/options.js';
 import { RequestType } from './criu/rpc-schema.js';
+import type { CriuVersion } from './criu/version.js';
 import { assertImagesPresent, removePartialImages } from './images/images-dir.js';
+import { directorySource } from './images/image-source.js';
 import { hasOwnPidNamespace, readProcessTree } from './images/process-tree.js';
 import { readRestoreStats, type RestoreStats } from './images/stats.js';
 import { native, type NativeExitStatus } from './native/binding.js';
+import { planLazyRestore, type LazyPlan } from './pages/lazy-plan.js';
+import { LazyPageServer, type LazyFillStats, type LazySource } from './pages/lazy-server.js';
 import { assertRoot } from './process/privileges.js';
-import { findStored } from './store.js';
 import { commandLine, readStat, waitUntilGone } from './process/proc.js';
+import { findStored } from './store.js';
 
 export interface RestoreOptions extends CriuOptions {
   /** Restore from this image directory… */
   imagesDir?: string;
-  /** …or from this archive (unpacked into a scratch directory, checked against its checksums). */
+  /** …or from this archive… */
   archive?: string;
   /** …or from the local store's checkpoint of this name. */
   name?: string;
   storeRoot?: string;
+  /**
+   * Return as soon as the tree runs; its memory is placed on demand and in the background
+   * (`lazy.fill` settles when all of it is in). Needs userfaultfd.
+   */
+  lazy?: boolean;
   /** Restore even when the archive's source host looks incompatible (CPU features, CRIU version). */
   force?: boolean;
-  /** Progress of unpacking an archive. */
-  onProgress?: (progress: { bytes: number; totalBytes: number }) => void;
   /**
    * true (default): the restored tree is on its own, re-parented to init like a daemon.
    * false: its root becomes a child of this process; `exited` reports its end.
@@ -37,6 +46,14 @@ export interface RestoreOptions extends CriuOptions {
   detach?: boolean;
   /** How long to wait for the dumped pids to be reaped before restoring in place (default 10 s). */
   reapTimeoutMs?: number;
+  /** Progress of unpacking an archive. */
+  onProgress?: (progress: { bytes: number; totalBytes: number }) => void;
+}
+
+export interface LazyRestore {
+  /** Settles when every lazy page is in place (ERR_LAZY_FILL_FAILED, with the tree ended, if not). */
+  fill: Promise<LazyFillStats>;
+  stats(): LazyFillStats;
 }
 
 export interface RestoreResult {
@@ -50,6 +67,14 @@ export interface RestoreResult {
   criu: { path: string; version: string };
   /** Only when detach is false: settles when the restored root exits. */
   exited?: Promise<NativeExitStatus>;
+  /** For lazy restores (and archive restores served through userfaultfd). */
+  lazy?: LazyRestore;
+}
+
+interface DirectoryRestoreExtras {
+  checkVersion?: (version: CriuVersion) => void;
+  lazySource?: LazySource;
+  plan?: LazyPlan;
 }
 
 export async function restore(options: RestoreOptions): Promise<RestoreResult> {
@@ -59,20 +84,54 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   }
   if (options.name !== undefined) options = { ...options, archive: await findStored(options.name, options.storeRoot), name: undefined };
   if (options.archive === undefined) return restoreFromDirectory(options);
+  return restoreFromArchive(options);
+}
+
+const lazyPagesSupport = new Map<string, Promise<boolean>>();
+
+/** Whether CRIU and the kernel can restore lazily here (asked once per CRIU binary). */
+function lazyPagesAvailable(criuPath: string): Promise<boolean> {
+  let known = lazyPagesSupport.get(criuPath);
+  if (!known) {
+    known = features({ criu: criuPath }).then((f) => f.lazyPages, () => false);
+    lazyPagesSupport.set(criuPath, known);
+  }
+  return known;
+}
+
+/**
+ * An archive is unpacked into a scratch directory, except the pages that CRIU would only copy
+ * into the tree: where userfaultfd works, those go from the archive straight into the restored
+ * processes, and the pages images are written as sparse files holding only the eager pages.
+ */
+async function restoreFromArchive(options: RestoreOptions): Promise<RestoreResult> {
   validateDir('archive', options.archive);
   validateCriuOptions(options);
   assertRoot('restore');
   const started = performance.now();
-  const archive = await Archive.open(options.archive);
+  const criuPath = locateCriu(options.criu); // before unpacking anything
+  const archive = await Archive.open(options.archive as string);
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'freezedry-restore-'));
   const logFile = path.join(options.workDir ? path.resolve(options.workDir) : scratch, 'restore.log');
+  const progress = options.onProgress && ((bytes: number, totalBytes: number) => options.onProgress?.({ bytes, totalBytes }));
+  const checkVersion = options.force ? undefined : (version: CriuVersion) => assertCompatible(archive.manifest.source, version, archive.file);
+  let keepArchiveOpen = false;
   try {
-    locateCriu(options.criu); // fail on a missing CRIU before unpacking
-    await archive.extract(scratch, options.onProgress && ((bytes, totalBytes) => options.onProgress?.({ bytes, totalBytes })));
-    const result = await restoreFromDirectory(
-      { ...options, archive: undefined, imagesDir: scratch },
-      options.force ? undefined : (version) => assertCompatible(archive.manifest.source, version, archive.file),
-    );
+    let result: RestoreResult;
+    if (options.lazy || (await lazyPagesAvailable(criuPath))) {
+      const plan = await planLazyRestore(archive.imageSource());
+      await archive.extract(scratch, progress, plan.eager);
+      result = await restoreFromDirectory(
+        { ...options, archive: undefined, imagesDir: scratch },
+        { checkVersion, plan, lazySource: archive.pageSource(plan.images) },
+      );
+      const fill = result.lazy?.fill.finally(() => archive.close());
+      keepArchiveOpen = true;
+      if (!options.lazy) await fill;
+    } else {
+      await archive.extract(scratch, progress);
+      result = await restoreFromDirectory({ ...options, archive: undefined, imagesDir: scratch }, { checkVersion });
+    }
     await rm(scratch, { recursive: true, force: true });
     return { ...result, imagesDir: undefined, archive: archive.file, durationMs: performance.now() - started };
   } catch (error) {
@@ -81,11 +140,11 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     if ((await readdir(scratch)).length === 0) await rm(scratch, { recursive: true, force: true });
     throw error;
   } finally {
-    archive.close();
+    if (!keepArchiveOpen) archive.close();
   }
 }
 
-async function restoreFromDirectory(options: RestoreOptions, checkVersion?: (version: CriuVersion) => void): Promise<RestoreResult> {
+async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRestoreExtras = {}): Promise<RestoreResult> {
   const started = performance.now();
   validateDir('imagesDir', options?.imagesDir);
   validateCriuOptions(options);
@@ -101,20 +160,56 @@ async function restoreFromDirectory(options: RestoreOptions, checkVersion?: (ver
   const logFile = path.join(workDir, 'restore.log');
   await waitForDumpedPids(imagesDir, options.reapTimeoutMs ?? 10_000);
 
-  const detach = options.detach ?? true;
-  const { outcome, version } = await runImageRequest(
-    criuPath,
-    { imagesDir, workDir },
-    (fds) => ({
-      type: RequestType.RESTORE,
-      opts: { ...commonRpcOptions(options), ...fds, restoreAsSibling: !detach, logFile: 'restore.log' },
-    }),
-    { onNotification: options.onNotification, signal: options.signal, timeoutMs: options.timeoutMs, checkVersion },
-  );
-  if (!outcome.response.success || !outcome.response.restore) {
-    throw await failureError('restore', outcome, logFile, `criu restore from ${imagesDir}`);
+  const lazy = options.lazy === true || extras.lazySource !== undefined;
+  let server: LazyPageServer | undefined;
+  const pageFiles: number[] = [];
+  const closeFiles = () => pageFiles.splice(0).forEach((fd) => closeSync(fd));
+  if (lazy) {
+    const plan = extras.plan ?? (await planLazyRestore(directorySource(imagesDir)));
+    let source = extras.lazySource;
+    if (!source) {
+      for (const name of plan.images) pageFiles.push(openSync(path.join(imagesDir, name), constants.O_RDONLY));
+      source = { files: pageFiles };
+    }
+    try {
+      server = LazyPageServer.start(workDir, plan, source);
+    } catch (error) {
+      closeFiles();
+      throw error;
+    }
   }
-  const pid = outcome.response.restore.pid;
+
+  const detach = options.detach ?? true;
+  let pid: number;
+  let version: CriuVersion;
+  try {
+    const answer = await runImageRequest(
+      criuPath,
+      { imagesDir, workDir },
+      (fds) => ({
+        type: RequestType.RESTORE,
+        opts: { ...commonRpcOptions(options), ...fds, restoreAsSibling: !detach, lazyPages: lazy, logFile: 'restore.log' },
+      }),
+      { onNotification: options.onNotification, signal: options.signal, timeoutMs: options.timeoutMs, checkVersion: extras.checkVersion },
+    );
+    version = answer.version;
+    if (!answer.outcome.response.success || !answer.outcome.response.restore) {
+      throw await failureError('restore', answer.outcome, logFile, `criu restore from ${imagesDir}`);
+    }
+    pid = answer.outcome.response.restore.pid;
+  } catch (error) {
+    server?.close();
+    closeFiles();
+    throw error;
+  }
+
+  let lazyRestore: LazyRestore | undefined;
+  if (server) {
+    const pages = server;
+    pages.attach(pid);
+    lazyRestore = { fill: pages.complete.finally(closeFiles), stats: () => pages.stats() };
+    lazyRestore.fill.catch(() => {});
+  }
   return {
     pid,
     imagesDir,
@@ -123,6 +218,7 @@ async function restoreFromDirectory(options: RestoreOptions, checkVersion?: (ver
     stats: await readRestoreStats(workDir),
     criu: { path: criuPath, version: version.text },
     exited: detach ? undefined : watchExit(pid),
+    lazy: lazyRestore,
   };
 }
 

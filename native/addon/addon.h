@@ -25,6 +25,7 @@ class Addon {
 
   // For type checks of objects passed back in (a page sink's archive writer).
   Napi::FunctionReference archive_writer_class;
+  Napi::FunctionReference archive_reader_class;
 
  private:
   std::mutex mutex_;
@@ -34,5 +35,6 @@ class Addon {
 Napi::Function InitCriuChannel(Napi::Env env);
 Napi::Function InitExitWatch(Napi::Env env);
 Napi::Function InitPageSink(Napi::Env env);
+Napi::Function InitUffdServer(Napi::Env env);
 
 }  // namespace freezedry::addon

@@ -1,6 +1,7 @@
 // ArchiveReader for JS: random access to the tar stream of an archive.
 #include <memory>
 
+#include "addon/addon.h"
 #include "addon/archive_wrap.h"
 #include "addon/js_error.h"
 #include "addon/promise_worker.h"
@@ -68,22 +69,38 @@ class ArchiveReaderWrap : public Napi::ObjectWrap<ArchiveReaderWrap> {
         });
   }
 
-  // copyTo(offset, size, fd) → Promise<checksum hex>: an entry's data into a file.
+  // copyTo(offset, size, fd, position?) → Promise<checksum hex>: stream bytes into a file.
   Napi::Value CopyTo(const Napi::CallbackInfo& info) {
     uint64_t offset = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
     uint64_t size = static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value());
     int fd = info[2].As<Napi::Number>().Int32Value();
+    int64_t position = info[3].IsNumber() ? info[3].As<Napi::Number>().Int64Value() : -1;
     auto reader = reader_;
     return PromiseWorker<uint64_t>::Run(
-        info.Env(), [reader, offset, size, fd]() { return reader->CopyTo(offset, size, fd); },
+        info.Env(), [reader, offset, size, fd, position]() { return reader->CopyTo(offset, size, fd, position); },
         [](Napi::Env env, uint64_t& checksum) -> Napi::Value { return Napi::String::New(env, HexChecksum(checksum)); });
   }
 
   std::shared_ptr<core::ArchiveReader> reader_;
+
+ public:
+  std::shared_ptr<core::ArchiveReader> reader() const { return reader_; }
 };
 
 }  // namespace
 
-Napi::Function InitArchiveReader(Napi::Env env) { return ArchiveReaderWrap::Init(env); }
+std::shared_ptr<core::ArchiveReader> ArchiveReaderOf(const Napi::Value& value) {
+  Napi::FunctionReference& cls = Addon::Of(value.Env()).archive_reader_class;
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(cls.Value())) {
+    throw Napi::TypeError::New(value.Env(), "expected an ArchiveReader");
+  }
+  return ArchiveReaderWrap::Unwrap(value.As<Napi::Object>())->reader();
+}
+
+Napi::Function InitArchiveReader(Napi::Env env) {
+  Napi::Function cls = ArchiveReaderWrap::Init(env);
+  Addon::Of(env).archive_reader_class = Napi::Persistent(cls);
+  return cls;
+}
 
 }  // namespace freezedry::addon

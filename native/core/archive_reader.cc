@@ -153,7 +153,7 @@ Status ArchiveReader::Read(uint64_t offset, uint8_t* out, size_t size) {
   return OkStatus();
 }
 
-Result<uint64_t> ArchiveReader::CopyTo(uint64_t offset, uint64_t size, int fd) {
+Result<uint64_t> ArchiveReader::CopyTo(uint64_t offset, uint64_t size, int fd, int64_t file_offset) {
   XXH3_state_t* hash = XXH3_createState();
   XXH3_64bits_reset(hash);
   std::vector<uint8_t> buffer(1 << 20);
@@ -163,7 +163,13 @@ Result<uint64_t> ArchiveReader::CopyTo(uint64_t offset, uint64_t size, int fd) {
     status = Read(offset, buffer.data(), take);
     if (!status.Ok()) break;
     XXH3_64bits_update(hash, buffer.data(), take);
-    status = WriteFully(fd, buffer.data(), take);
+    if (file_offset < 0) {
+      status = WriteFully(fd, buffer.data(), take);
+    } else {
+      ssize_t put = ::pwrite(fd, buffer.data(), take, static_cast<off_t>(file_offset));
+      if (put != static_cast<ssize_t>(take)) status = LastError("pwrite");
+      file_offset += static_cast<int64_t>(take);
+    }
     offset += take;
     size -= take;
   }

@@ -25,8 +25,9 @@ class ArchiveReader {
 
   // Copies [offset, offset + size) of the tar stream into out. Thread-safe.
   Status Read(uint64_t offset, uint8_t* out, size_t size);
-  // Writes [offset, offset + size) to fd, returning its XXH3-64.
-  Result<uint64_t> CopyTo(uint64_t offset, uint64_t size, int fd);
+  // Writes [offset, offset + size) to fd (at file_offset, or at its current position when
+  // file_offset < 0), returning its XXH3-64.
+  Result<uint64_t> CopyTo(uint64_t offset, uint64_t size, int fd, int64_t file_offset = -1);
 
  private:
   ArchiveReader() = default;

@@ -1,7 +1,7 @@
 // Reading an archive: the entry index comes from walking tar headers (each starts a frame, so
 // only the frames holding headers are decompressed); entries are checked against the
 // manifest's checksums as they are read.
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants, ftruncateSync, openSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, FreezedryError } from '../errors.js';
@@ -95,7 +95,11 @@ export class Archive {
    * Writes every entry into `dir` (created; must be empty), checking each checksum. On any
    * failure the files written are removed again.
    */
-  async extract(dir: string, onProgress?: (bytes: number, total: number) => void): Promise<void> {
+  async extract(
+    dir: string,
+    onProgress?: (bytes: number, total: number) => void,
+    sparse?: Map<string, [number, number][]>,
+  ): Promise<void> {
     await mkdir(dir, { recursive: true });
     if ((await readdir(dir)).length > 0) {
       throw new FreezedryError(ErrorCode.IMAGES_DIR_NOT_EMPTY, `${dir} is not empty`, { path: dir });
@@ -107,8 +111,16 @@ export class Archive {
         const target = path.join(dir, entry.name);
         const fd = openSync(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
         try {
-          const checksum = await this.reader.copyTo(entry.dataOffset, entry.size, fd);
-          if (entry.name !== MANIFEST_NAME) this.verify(entry.name, checksum);
+          const runs = sparse?.get(entry.name);
+          if (runs) {
+            // Only these runs are written; the rest stays a hole (its frames' own checksums
+            // still guard what is read later).
+            ftruncateSync(fd, entry.size);
+            for (const [offset, length] of runs) await this.reader.copyTo(entry.dataOffset + offset, length, fd, offset);
+          } else {
+            const checksum = await this.reader.copyTo(entry.dataOffset, entry.size, fd);
+            if (entry.name !== MANIFEST_NAME) this.verify(entry.name, checksum);
+          }
         } catch (error) {
           throw translate(error, this.file, this.entries, target);
         } finally {
@@ -140,6 +152,18 @@ export class Archive {
     } finally {
       closeSync(sink);
     }
+  }
+
+  /** The uffd server's view of the given pages entries: where each one's bytes start. */
+  pageSource(images: string[]): { archive: NativeArchiveReader; starts: number[] } {
+    return {
+      archive: this.reader,
+      starts: images.map((name) => {
+        const entry = this.entry(name);
+        if (!entry) throw new FreezedryError(ErrorCode.ARCHIVE_CORRUPT, `${this.file}: ${name} is missing`, { entry: name });
+        return entry.dataOffset;
+      }),
+    };
   }
 
   imageSource(): ImageSource {

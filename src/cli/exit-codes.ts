@@ -35,6 +35,7 @@ const EXIT_CODES: Record<ErrorCodeValue, number> = {
   [ErrorCode.PAGE_SINK_FAILED]: 7,
   [ErrorCode.INCOMPATIBLE_HOST]: 17,
   [ErrorCode.CHECKPOINT_NOT_FOUND]: 4,
+  [ErrorCode.LAZY_FILL_FAILED]: 18,
   [ErrorCode.ABORTED]: 130,
 };
 

@@ -53,7 +53,25 @@ export interface NativeArchiveReader {
   readonly frameCount: number;
   readSync(offset: number, length: number): Buffer;
   read(offset: number, length: number): Promise<Buffer>;
-  copyTo(offset: number, size: number, fd: number): Promise<string>;
+  copyTo(offset: number, size: number, fd: number, position?: number): Promise<string>;
+}
+
+export interface NativeUffdCounters {
+  faults: number;
+  pagesCopied: number;
+  bytesCopied: number;
+  zeroPages: number;
+  tasks: number;
+  pagesTotal: number;
+  /** Milliseconds from the server's start; -1 until it happened. */
+  firstFaultMs: number;
+  restoredMs: number;
+  completeMs: number;
+}
+
+export interface NativeUffdServer {
+  counters(): NativeUffdCounters;
+  close(): void;
 }
 
 export interface NativePageSinkCounters {
@@ -85,6 +103,13 @@ export interface NativeBinding {
     target: { directoryFd: number } | { archive: NativeArchiveWriter } | { discard: true },
     onDone: (err: Error | null) => void,
   ) => NativePageSink;
+  UffdServer: new (
+    socketPath: string,
+    table: Record<number, Float64Array>,
+    source: { files: number[] } | { archive: NativeArchiveReader; starts: number[] },
+    options: { faultAround: number; fillChunk: number },
+    onEvent: (kind: 'restored' | 'complete' | 'failed', error?: Error) => void,
+  ) => NativeUffdServer;
   socketPair(): [number, number];
   xxh3(data: Uint8Array): string;
   errnoName(errno: number): string;

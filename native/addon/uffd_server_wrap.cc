@@ -1,0 +1,143 @@
+// UffdServer for JS: listens on a restore's lazy-pages.socket and serves the restored tree's
+// memory on its own thread; reports 'restored', 'complete' or 'failed'.
+#include <napi.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "addon/addon.h"
+#include "addon/archive_wrap.h"
+#include "addon/js_error.h"
+#include "core/uffd_server.h"
+
+namespace freezedry::addon {
+namespace {
+
+struct ServerEvent {
+  core::UffdServer::Event event;
+  core::SysError error;
+};
+
+void DeliverEvent(Napi::Env env, Napi::Function callback, std::nullptr_t*, ServerEvent* raw) {
+  std::unique_ptr<ServerEvent> event(raw);
+  if (env == nullptr || callback == nullptr) return;
+  switch (event->event) {
+    case core::UffdServer::Event::kRestored:
+      callback.Call({Napi::String::New(env, "restored")});
+      break;
+    case core::UffdServer::Event::kComplete:
+      callback.Call({Napi::String::New(env, "complete")});
+      break;
+    case core::UffdServer::Event::kFailed:
+      callback.Call({Napi::String::New(env, "failed"), MakeSysError(env, event->error).Value()});
+      break;
+  }
+}
+
+using EventFunction = Napi::TypedThreadSafeFunction<std::nullptr_t, ServerEvent, DeliverEvent>;
+
+class UffdServerWrap : public Napi::ObjectWrap<UffdServerWrap>, public ThreadOwner {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "UffdServer",
+                       {
+                           InstanceMethod<&UffdServerWrap::Counters>("counters"),
+                           InstanceMethod<&UffdServerWrap::Close>("close"),
+                       });
+  }
+
+  // new UffdServer(socketPath, { [pid]: Float64Array [address, length, image, offset, priority]* },
+  //                { files: number[] } | { archive: ArchiveReader, starts: number[] },
+  //                { faultAround, fillChunk }, onEvent(kind, err?))
+  explicit UffdServerWrap(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<UffdServerWrap>(info), addon_(&Addon::Of(info.Env())) {
+    Napi::Env env = info.Env();
+    std::map<int32_t, std::vector<core::LazyRange>> table;
+    Napi::Object given = info[1].As<Napi::Object>();
+    Napi::Array pids = given.GetPropertyNames();
+    for (uint32_t i = 0; i < pids.Length(); i++) {
+      Napi::Value key = pids.Get(i);
+      int32_t pid = std::stoi(key.As<Napi::String>().Utf8Value());
+      auto rows = given.Get(key).As<Napi::Float64Array>();
+      auto& list = table[pid];
+      for (size_t r = 0; r + 4 < rows.ElementLength(); r += 5) {
+        list.push_back({static_cast<uint64_t>(rows[r]), static_cast<uint64_t>(rows[r + 1]), static_cast<uint32_t>(rows[r + 2]),
+                        static_cast<uint64_t>(rows[r + 3]), rows[r + 4] != 0});
+      }
+    }
+    std::shared_ptr<core::PageSource> source;
+    Napi::Object from = info[2].As<Napi::Object>();
+    if (from.Has("archive")) {
+      std::vector<uint64_t> starts;
+      auto list = from.Get("starts").As<Napi::Array>();
+      for (uint32_t i = 0; i < list.Length(); i++) starts.push_back(static_cast<uint64_t>(list.Get(i).As<Napi::Number>().Int64Value()));
+      source = std::make_shared<core::ArchivePageSource>(ArchiveReaderOf(from.Get("archive")), std::move(starts));
+    } else {
+      std::vector<int> fds;
+      auto list = from.Get("files").As<Napi::Array>();
+      for (uint32_t i = 0; i < list.Length(); i++) fds.push_back(list.Get(i).As<Napi::Number>().Int32Value());
+      auto files = core::FilePageSource::Create(fds);
+      if (!files.Ok()) throw MakeSysError(env, files.Error());
+      source = std::shared_ptr<core::PageSource>(files.Take());
+    }
+    core::UffdServerOptions options;
+    Napi::Object tuning = info[3].As<Napi::Object>();
+    options.fault_around = tuning.Get("faultAround").As<Napi::Number>().Uint32Value();
+    options.fill_chunk = tuning.Get("fillChunk").As<Napi::Number>().Uint32Value();
+    auto server = core::UffdServer::Create(info[0].As<Napi::String>().Utf8Value(), std::move(table), source, options);
+    if (!server.Ok()) throw MakeSysError(env, server.Error());
+    server_ = server.Take();
+    events_ = EventFunction::New(env, info[4].As<Napi::Function>(), "freezedry.UffdServer", 0, 1);
+    addon_->Register(this);
+    thread_ = std::thread([this] {
+      server_->Run([this](core::UffdServer::Event event, const core::SysError* error) {
+        auto* message = new ServerEvent{event, error ? *error : core::SysError{}};
+        if (events_.NonBlockingCall(message) != napi_ok) delete message;
+      });
+      events_.Release();
+    });
+  }
+
+  ~UffdServerWrap() override { Shutdown(); }
+
+  void Shutdown() override {
+    if (shut_down_.exchange(true)) return;
+    server_->Stop();
+    if (thread_.joinable()) thread_.join();
+    server_->Release();
+    addon_->Unregister(this);
+  }
+
+ private:
+  Napi::Value Counters(const Napi::CallbackInfo& info) {
+    const core::UffdCounters& c = server_->Counters();
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("faults", static_cast<double>(c.faults.load()));
+    out.Set("pagesCopied", static_cast<double>(c.pages_copied.load()));
+    out.Set("bytesCopied", static_cast<double>(c.bytes_copied.load()));
+    out.Set("zeroPages", static_cast<double>(c.zero_pages.load()));
+    out.Set("tasks", static_cast<double>(c.tasks.load()));
+    out.Set("pagesTotal", static_cast<double>(c.pages_total.load()));
+    auto ms = [](int64_t ns) { return ns < 0 ? -1.0 : static_cast<double>(ns) / 1e6; };
+    out.Set("firstFaultMs", ms(c.first_fault_ns.load()));
+    out.Set("restoredMs", ms(c.restored_ns.load()));
+    out.Set("completeMs", ms(c.complete_ns.load()));
+    return out;
+  }
+
+  void Close(const Napi::CallbackInfo&) { Shutdown(); }
+
+  Addon* addon_;
+  std::unique_ptr<core::UffdServer> server_;
+  EventFunction events_;
+  std::thread thread_;
+  std::atomic<bool> shut_down_{false};
+};
+
+}  // namespace
+
+Napi::Function InitUffdServer(Napi::Env env) { return UffdServerWrap::Init(env); }
+
+}  // namespace freezedry::addon

@@ -1,0 +1,45 @@
+// Where a lazy restore's pages come from: image files, or an archive read through its seek
+// table. Read() is called from the uffd server's thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/archive_reader.h"
+#include "core/result.h"
+#include "core/unique_fd.h"
+
+namespace freezedry::core {
+
+class PageSource {
+ public:
+  virtual ~PageSource() = default;
+  // Reads `size` bytes at `offset` of pages image number `image`.
+  virtual Status Read(uint32_t image, uint64_t offset, uint8_t* out, size_t size) = 0;
+};
+
+// pages-<id>.img files, by index.
+class FilePageSource : public PageSource {
+ public:
+  // Takes its own duplicates of the fds.
+  static Result<std::unique_ptr<FilePageSource>> Create(const std::vector<int>& fds);
+  Status Read(uint32_t image, uint64_t offset, uint8_t* out, size_t size) override;
+
+ private:
+  std::vector<UniqueFd> files_;
+};
+
+// Entries of an archive: image i starts at stream offset `starts[i]`.
+class ArchivePageSource : public PageSource {
+ public:
+  ArchivePageSource(std::shared_ptr<ArchiveReader> reader, std::vector<uint64_t> starts)
+      : reader_(std::move(reader)), starts_(std::move(starts)) {}
+  Status Read(uint32_t image, uint64_t offset, uint8_t* out, size_t size) override;
+
+ private:
+  std::shared_ptr<ArchiveReader> reader_;
+  std::vector<uint64_t> starts_;
+};
+
+}  // namespace freezedry::core

@@ -1,0 +1,383 @@
+#include "core/uffd_server.h"
+
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace freezedry::core {
+
+namespace {
+
+constexpr uint32_t kRestoreFinished = 0x52535446;  // "RSTF", criu-internals §2.3
+constexpr uint64_t kPage = 4096;
+
+int64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+struct UffdServer::Task {
+  int32_t pid;
+  UniqueFd uffd;
+  std::map<uint64_t, LazyRange> ranges;  // by address
+  uint64_t cursor = 0;                   // background fill continues here (after the last fault)
+  bool gone = false;
+};
+
+UffdServer::UffdServer(UniqueFd listener, WakeEvent wake) : listener_(std::move(listener)), wake_(std::move(wake)) {}
+
+Result<std::unique_ptr<UffdServer>> UffdServer::Create(const std::string& socket_path,
+                                                       std::map<int32_t, std::vector<LazyRange>> ranges,
+                                                       std::shared_ptr<PageSource> source, UffdServerOptions options) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof addr.sun_path) return Failure(ENAMETOOLONG, "bind", socket_path);
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return LastError("socket");
+  UniqueFd listener(fd);
+  ::unlink(socket_path.c_str());
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return LastError("bind", socket_path);
+  if (::listen(fd, 1) != 0) return LastError("listen", socket_path);
+  auto wake = WakeEvent::Create();
+  if (!wake.Ok()) return wake.Error();
+  std::unique_ptr<UffdServer> server(new UffdServer(std::move(listener), wake.Take()));
+  server->socket_path_ = socket_path;
+  server->table_ = std::move(ranges);
+  server->source_ = std::move(source);
+  server->options_ = options;
+  server->buffer_.resize(std::max(options.fill_chunk, options.fault_around));
+  server->started_ns_ = NowNs();
+  uint64_t pages = 0;
+  for (auto& [pid, list] : server->table_) {
+    for (auto& r : list) pages += r.length / kPage;
+  }
+  server->counters_.pages_total = pages;
+  return server;
+}
+
+UffdServer::~UffdServer() { ::unlink(socket_path_.c_str()); }
+
+void UffdServer::Release() { tasks_.clear(); }
+
+int64_t UffdServer::Elapsed() const { return NowNs() - started_ns_; }
+
+Status UffdServer::Accept(UniqueFd& connection) {
+  for (;;) {
+    auto readable = WaitReadable(listener_.Get(), wake_);
+    if (!readable.Ok()) return readable.Error();
+    if (!readable.Value()) return Failure(ECANCELED, "lazy pages", "stopped before CRIU connected");
+    int fd = ::accept4(listener_.Get(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) {
+      connection.Reset(fd);
+      return OkStatus();
+    }
+    if (errno != EAGAIN && errno != EINTR) return LastError("accept4");
+  }
+}
+
+// Reads the records CRIU sends: a pid, then the uffd on a 1-byte message; RSTF at the end.
+Status UffdServer::ReceiveTasks(int connection, bool& finished, bool& closed) {
+  for (;;) {
+    int32_t pid;
+    ssize_t got = ::recv(connection, &pid, sizeof pid, MSG_DONTWAIT | MSG_PEEK);
+    if (got < 0 && (errno == EAGAIN || errno == EINTR)) return OkStatus();
+    if (got < 0) return LastError("recv");
+    if (got == 0) {
+      closed = true;
+      return OkStatus();
+    }
+    if (got < static_cast<ssize_t>(sizeof pid)) return OkStatus();  // the rest is on its way
+    ::recv(connection, &pid, sizeof pid, MSG_WAITALL);
+    if (static_cast<uint32_t>(pid) == kRestoreFinished) {
+      finished = true;
+      continue;
+    }
+    if (pid < 0) continue;  // a zombie: no memory, no uffd
+    char byte;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    if (::recvmsg(connection, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL) != 1) return LastError("recvmsg");
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    if (cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS) return Failure(EPROTO, "lazy pages", "no userfaultfd with pid " + std::to_string(pid));
+    int uffd;
+    std::memcpy(&uffd, CMSG_DATA(cmsg), sizeof uffd);
+    auto task = std::make_unique<Task>();
+    task->pid = pid;
+    task->uffd.Reset(uffd);
+    for (const LazyRange& r : table_[pid]) task->ranges.emplace(r.address, r);
+    tasks_.push_back(std::move(task));
+    counters_.tasks++;
+  }
+}
+
+void UffdServer::Drop(Task& task, uint64_t start, uint64_t end) {
+  auto it = task.ranges.upper_bound(start);
+  if (it != task.ranges.begin()) --it;
+  while (it != task.ranges.end() && it->first < end) {
+    LazyRange r = it->second;
+    uint64_t r_end = r.address + r.length;
+    if (r_end <= start) {
+      ++it;
+      continue;
+    }
+    it = task.ranges.erase(it);
+    if (r.address < start) {  // keep the part before
+      LazyRange before = r;
+      before.length = start - r.address;
+      task.ranges.emplace(before.address, before);
+    }
+    if (r_end > end) {  // keep the part after
+      LazyRange after = r;
+      after.address = end;
+      after.offset = r.offset + (end - r.address);
+      after.length = r_end - end;
+      it = task.ranges.emplace(after.address, after).first;
+      ++it;
+    }
+  }
+}
+
+// Copies [start, end), which lies inside one range, into the process and forgets it.
+Status UffdServer::Place(Task& task, uint64_t start, uint64_t end) {
+  auto it = std::prev(task.ranges.upper_bound(start));
+  const LazyRange& r = it->second;
+  size_t size = end - start;
+  auto read = source_->Read(r.image, r.offset + (start - r.address), buffer_.data(), size);
+  if (!read.Ok()) return read;
+  uint64_t done = 0;
+  while (done < size) {
+    uffdio_copy copy{};
+    copy.dst = start + done;
+    copy.src = reinterpret_cast<uint64_t>(buffer_.data() + done);
+    copy.len = size - done;
+    copy.mode = 0;  // wake whoever waits on these pages
+    if (::ioctl(task.uffd.Get(), UFFDIO_COPY, &copy) == 0) {
+      done += static_cast<uint64_t>(copy.copy);
+      continue;
+    }
+    if (copy.copy > 0) {  // partial progress before the error
+      done += static_cast<uint64_t>(copy.copy);
+      continue;
+    }
+    if (errno == EEXIST) {  // a page already there: skip it, carry on
+      done += kPage;
+    } else if (errno == EAGAIN || errno == EINTR) {
+      continue;  // the address space is changing (a pending event); try again
+    } else if (errno == ESRCH || errno == ENOSPC) {
+      task.gone = true;  // the process exited
+      task.ranges.clear();
+      return OkStatus();
+    } else if (errno == ENOENT) {
+      done = size;  // no longer registered (unmapped meanwhile)
+    } else {
+      return LastError("UFFDIO_COPY");
+    }
+  }
+  counters_.pages_copied += size / kPage;
+  counters_.bytes_copied += size;
+  Drop(task, start, end);
+  return OkStatus();
+}
+
+Status UffdServer::ServeFault(Task& task, uint64_t address) {
+  address &= ~(kPage - 1);
+  counters_.faults++;
+  if (counters_.first_fault_ns < 0) counters_.first_fault_ns = Elapsed();
+  auto it = task.ranges.upper_bound(address);
+  if (it == task.ranges.begin() || std::prev(it)->second.address + std::prev(it)->second.length <= address) {
+    // Not a lazy page (or placed already): give it zeros, as CRIU's daemon does.
+    uffdio_zeropage zero{};
+    zero.range.start = address;
+    zero.range.len = kPage;
+    if (::ioctl(task.uffd.Get(), UFFDIO_ZEROPAGE, &zero) != 0 && errno != EEXIST) {
+      if (errno == ESRCH || errno == ENOSPC) {
+        task.gone = true;
+        return OkStatus();
+      }
+      if (errno != EAGAIN && errno != ENOENT) return LastError("UFFDIO_ZEROPAGE");
+    }
+    counters_.zero_pages++;
+    return OkStatus();
+  }
+  const LazyRange& r = std::prev(it)->second;
+  // Fault-around: the aligned window holding the address, clipped to the range.
+  uint64_t window = options_.fault_around;
+  uint64_t start = std::max(r.address, address & ~(window - 1));
+  uint64_t end = std::min(r.address + r.length, start + window);
+  task.cursor = end;
+  return Place(task, start, end);
+}
+
+Status UffdServer::HandleUffd(Task& task) {
+  for (;;) {
+    uffd_msg msg;
+    ssize_t got = ::read(task.uffd.Get(), &msg, sizeof msg);
+    if (got < 0 && (errno == EAGAIN || errno == EINTR)) return OkStatus();
+    if (got < 0) return LastError("read", "userfaultfd");
+    if (got == 0) {  // the process is gone
+      task.gone = true;
+      return OkStatus();
+    }
+    if (got != sizeof msg) return Failure(EPROTO, "userfaultfd", "short message");
+    switch (msg.event) {
+      case UFFD_EVENT_PAGEFAULT: {
+        auto served = ServeFault(task, msg.arg.pagefault.address);
+        if (!served.Ok()) return served;
+        break;
+      }
+      case UFFD_EVENT_FORK: {
+        // The child has a copy of the parent's memory, with the same pages still missing.
+        auto child = std::make_unique<Task>();
+        child->pid = -1;
+        child->uffd.Reset(static_cast<int>(msg.arg.fork.ufd));
+        child->ranges = task.ranges;
+        tasks_.push_back(std::move(child));
+        counters_.tasks++;
+        return OkStatus();  // tasks_ changed: the caller rebuilds its poll set
+      }
+      case UFFD_EVENT_REMAP: {
+        uint64_t from = msg.arg.remap.from, to = msg.arg.remap.to, len = msg.arg.remap.len;
+        std::vector<LazyRange> moved;
+        for (auto it = task.ranges.begin(); it != task.ranges.end();) {
+          if (it->first >= from && it->first < from + len) {
+            LazyRange r = it->second;
+            r.address = r.address - from + to;
+            moved.push_back(r);
+            it = task.ranges.erase(it);
+          } else {
+            ++it;
+          }
+        }
+        for (auto& r : moved) task.ranges.emplace(r.address, r);
+        break;
+      }
+      case UFFD_EVENT_REMOVE: {
+        // madvise(DONTNEED): the pages are gone; later faults there must get zeros, not old data.
+        uffdio_range range{msg.arg.remove.start, msg.arg.remove.end - msg.arg.remove.start};
+        ::ioctl(task.uffd.Get(), UFFDIO_UNREGISTER, &range);
+        Drop(task, msg.arg.remove.start, msg.arg.remove.end);
+        break;
+      }
+      case UFFD_EVENT_UNMAP:
+        Drop(task, msg.arg.remove.start, msg.arg.remove.end);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+bool UffdServer::AllDone() const {
+  return std::all_of(tasks_.begin(), tasks_.end(), [](const auto& t) { return t->gone || t->ranges.empty(); });
+}
+
+// One background chunk for the next task that has pages left.
+Status UffdServer::FillSome() {
+  for (size_t tried = 0; tried < tasks_.size(); tried++) {
+    Task& task = *tasks_[next_task_ % tasks_.size()];
+    next_task_++;
+    if (task.gone || task.ranges.empty()) continue;
+    // Where the process last faulted, then stack and heap, then the lowest address.
+    auto it = task.ranges.lower_bound(task.cursor);
+    if (it == task.ranges.end() || task.cursor == 0) {
+      it = std::find_if(task.ranges.begin(), task.ranges.end(), [](const auto& e) { return e.second.priority; });
+      if (it == task.ranges.end()) it = task.ranges.begin();
+    }
+    const LazyRange& r = it->second;
+    uint64_t start = r.address;
+    uint64_t end = std::min(r.address + r.length, start + options_.fill_chunk);
+    task.cursor = end;
+    return Place(task, start, end);
+  }
+  return OkStatus();
+}
+
+void UffdServer::Run(const EventSink& events) {
+  UniqueFd connection;
+  auto accepted = Accept(connection);
+  if (!accepted.Ok()) {
+    events(Event::kFailed, &accepted.Error());
+    return;
+  }
+  bool restored = false, closed = false;
+  for (;;) {
+    if (!closed) {
+      bool finished = false;
+      auto received = ReceiveTasks(connection.Get(), finished, closed);
+      if (!received.Ok()) {
+        events(Event::kFailed, &received.Error());
+        return;
+      }
+      if (finished && !restored) {
+        restored = true;
+        counters_.restored_ns = Elapsed();
+        events(Event::kRestored, nullptr);
+      }
+      if (closed && !restored) {
+        SysError failed = Failure(ECONNRESET, "lazy pages", "CRIU's restore ended before the tree was restored");
+        events(Event::kFailed, &failed);
+        return;
+      }
+    }
+    if (restored && AllDone()) {
+      counters_.complete_ns = Elapsed();
+      tasks_.clear();  // closing the uffds ends the lazy ranges
+      events(Event::kComplete, nullptr);
+      return;
+    }
+    std::vector<pollfd> fds;
+    fds.push_back({wake_.Fd(), POLLIN, 0});
+    if (!closed) fds.push_back({connection.Get(), POLLIN, 0});
+    size_t first_uffd = fds.size();
+    for (auto& task : tasks_) fds.push_back({task->gone ? -1 : task->uffd.Get(), POLLIN, 0});
+    // Faults first: wait only when there is nothing to fill in the background.
+    int timeout = restored ? 0 : -1;
+    int ready = ::poll(fds.data(), fds.size(), timeout);
+    if (ready < 0 && errno != EINTR) {
+      SysError failed = LastError("poll");
+      events(Event::kFailed, &failed);
+      return;
+    }
+    if (fds[0].revents != 0) {
+      SysError stopped = Failure(ECANCELED, "lazy pages", "stopped");
+      events(Event::kFailed, &stopped);
+      return;
+    }
+    size_t count = tasks_.size();
+    for (size_t i = 0; i < count; i++) {
+      if (fds[first_uffd + i].revents == 0) continue;
+      auto handled = HandleUffd(*tasks_[i]);
+      if (!handled.Ok()) {
+        events(Event::kFailed, &handled.Error());
+        return;
+      }
+    }
+    if (restored && ready <= 0) {
+      auto filled = FillSome();
+      if (!filled.Ok()) {
+        events(Event::kFailed, &filled.Error());
+        return;
+      }
+    }
+  }
+}
+
+}  // namespace freezedry::core

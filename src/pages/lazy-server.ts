@@ -1,0 +1,85 @@
+// The lazy-pages side of a restore: the native uffd server listening in CRIU's work directory,
+// as a promise-shaped object. If the fill fails the restored tree is killed first: a process
+// whose missing pages can no longer arrive must not run on with zeros in their place.
+import path from 'node:path';
+import { ErrorCode, FreezedryError } from '../errors.js';
+import { native, type NativeArchiveReader, type NativeUffdCounters, type NativeUffdServer } from '../native/binding.js';
+import { processTree } from '../process/proc.js';
+import type { LazyPlan } from './lazy-plan.js';
+
+export type LazyFillStats = NativeUffdCounters;
+export type LazySource = { files: number[] } | { archive: NativeArchiveReader; starts: number[] };
+
+const FAULT_AROUND = 64 * 1024;
+const FILL_CHUNK = 4 * 1024 * 1024;
+
+export class LazyPageServer {
+  readonly restored: Promise<void>;
+  readonly complete: Promise<LazyFillStats>;
+  private readonly server: NativeUffdServer;
+  private rootPid: number | undefined;
+  private closed = false;
+
+  private constructor(socketPath: string, plan: LazyPlan, source: LazySource) {
+    let restored!: () => void;
+    let complete!: (stats: LazyFillStats) => void;
+    let failed!: (error: unknown) => void;
+    this.restored = new Promise<void>((resolve) => (restored = resolve));
+    this.complete = new Promise<LazyFillStats>((resolve, reject) => {
+      complete = resolve;
+      failed = reject;
+    });
+    this.complete.catch(() => {}); // callers that never await it must not crash the process
+    this.server = new (native().UffdServer)(socketPath, plan.table, source, { faultAround: FAULT_AROUND, fillChunk: FILL_CHUNK }, (kind, error) => {
+      if (kind === 'restored') {
+        restored();
+      } else if (kind === 'complete') {
+        complete(this.server.counters());
+        this.close();
+      } else {
+        this.killTree();
+        failed(
+          new FreezedryError(ErrorCode.LAZY_FILL_FAILED, `Lazy restore could not place the remaining pages: ${(error as { detail?: string })?.detail ?? error?.message}`, {
+            cause: error,
+          }),
+        );
+        this.close();
+      }
+    });
+  }
+
+  /** Starts listening on lazy-pages.socket in CRIU's work directory, before the restore begins. */
+  static start(workDir: string, plan: LazyPlan, source: LazySource): LazyPageServer {
+    const socketPath = path.join(workDir, 'lazy-pages.socket');
+    if (Buffer.byteLength(socketPath) > 107) {
+      throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, `work directory path too long for a unix socket: ${socketPath}`);
+    }
+    return new LazyPageServer(socketPath, plan, source);
+  }
+
+  /** The restored root, so a failed fill can end the tree. */
+  attach(rootPid: number): void {
+    this.rootPid = rootPid;
+  }
+
+  stats(): LazyFillStats {
+    return this.server.counters();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.server.close();
+  }
+
+  private killTree(): void {
+    if (this.rootPid === undefined) return;
+    for (const pid of processTree(this.rootPid).reverse()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
+}
