@@ -149,8 +149,9 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
       },
     );
     if (!outcome.response.success) {
-      // A sink that failed (a full disk) made CRIU fail: its error is the cause.
-      if (sink?.failure) throw writeError(sink.failure, builder?.partial ?? imagesDir);
+      // A sink that failed (a full disk) made CRIU fail: its error is the cause, unless we
+      // stopped CRIU ourselves (an abort ends the page session early too).
+      if (sink?.failure && !outcome.rejected) throw writeError(sink.failure, builder?.partial ?? imagesDir);
       throw await failureError('dump', outcome, logFile, `criu dump of pid ${pid} (${command})`);
     }
     await sink?.done.catch((error: unknown) => {

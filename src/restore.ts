@@ -125,9 +125,14 @@ async function restoreFromArchive(options: RestoreOptions): Promise<RestoreResul
         { ...options, archive: undefined, imagesDir: scratch },
         { checkVersion, plan, lazySource: archive.pageSource(plan.images) },
       );
-      const fill = result.lazy?.fill.finally(() => archive.close());
-      keepArchiveOpen = true;
-      if (!options.lazy) await fill;
+      if (result.lazy) {
+        // The archive stays open while the fill reads from it.
+        const fill = result.lazy.fill.finally(() => archive.close());
+        fill.catch(() => {}); // observed by the caller through result.lazy.fill
+        result = { ...result, lazy: { ...result.lazy, fill } };
+        keepArchiveOpen = true;
+      }
+      if (!options.lazy) await result.lazy?.fill;
     } else {
       await archive.extract(scratch, progress);
       result = await restoreFromDirectory({ ...options, archive: undefined, imagesDir: scratch }, { checkVersion });

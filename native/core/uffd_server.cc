@@ -33,6 +33,7 @@ struct UffdServer::Task {
   UniqueFd uffd;
   std::map<uint64_t, LazyRange> ranges;  // by address
   uint64_t cursor = 0;                   // background fill continues here (after the last fault)
+  std::vector<uint64_t> pending_faults;  // faults to serve again once events are read
   bool gone = false;
 };
 
@@ -128,6 +129,20 @@ Status UffdServer::ReceiveTasks(int connection, bool& finished, bool& closed) {
   }
 }
 
+void UffdServer::SplitAt(Task& task, uint64_t at) {
+  auto it = task.ranges.upper_bound(at);
+  if (it == task.ranges.begin()) return;
+  LazyRange& r = std::prev(it)->second;
+  if (r.address < at && at < r.address + r.length) {
+    LazyRange after = r;
+    after.address = at;
+    after.offset = r.offset + (at - r.address);
+    after.length = r.address + r.length - at;
+    r.length = at - r.address;
+    task.ranges.emplace(at, after);
+  }
+}
+
 void UffdServer::Drop(Task& task, uint64_t start, uint64_t end) {
   auto it = task.ranges.upper_bound(start);
   if (it != task.ranges.begin()) --it;
@@ -179,8 +194,16 @@ Status UffdServer::Place(Task& task, uint64_t start, uint64_t end) {
     }
     if (errno == EEXIST) {  // a page already there: skip it, carry on
       done += kPage;
-    } else if (errno == EAGAIN || errno == EINTR) {
-      continue;  // the address space is changing (a pending event); try again
+    } else if (errno == EINTR) {
+      continue;
+    } else if (errno == EAGAIN) {
+      // The address space is changing: an event (fork, remap, …) waits to be read first, and
+      // the process that caused it is blocked until then. Keep the rest for later.
+      counters_.pages_copied += done / kPage;
+      counters_.bytes_copied += done;
+      Drop(task, start, start + done);
+      placed_all_ = false;
+      return OkStatus();
     } else if (errno == ESRCH || errno == ENOSPC) {
       task.gone = true;  // the process exited
       task.ranges.clear();
@@ -223,7 +246,10 @@ Status UffdServer::ServeFault(Task& task, uint64_t address) {
   uint64_t start = std::max(r.address, address & ~(window - 1));
   uint64_t end = std::min(r.address + r.length, start + window);
   task.cursor = end;
-  return Place(task, start, end);
+  placed_all_ = true;
+  auto placed = Place(task, start, end);
+  if (placed.Ok() && !placed_all_) task.pending_faults.push_back(address);
+  return placed;
 }
 
 Status UffdServer::HandleUffd(Task& task) {
@@ -249,12 +275,16 @@ Status UffdServer::HandleUffd(Task& task) {
         child->pid = -1;
         child->uffd.Reset(static_cast<int>(msg.arg.fork.ufd));
         child->ranges = task.ranges;
+        for (const auto& [address, r] : child->ranges) counters_.pages_total += r.length / kPage;
         tasks_.push_back(std::move(child));
         counters_.tasks++;
         return OkStatus();  // tasks_ changed: the caller rebuilds its poll set
       }
       case UFFD_EVENT_REMAP: {
         uint64_t from = msg.arg.remap.from, to = msg.arg.remap.to, len = msg.arg.remap.len;
+        // Only the moved span moves: cut ranges at its edges first.
+        SplitAt(task, from);
+        SplitAt(task, from + len);
         std::vector<LazyRange> moved;
         for (auto it = task.ranges.begin(); it != task.ranges.end();) {
           if (it->first >= from && it->first < from + len) {
@@ -368,6 +398,20 @@ void UffdServer::Run(const EventSink& events) {
       if (!handled.Ok()) {
         events(Event::kFailed, &handled.Error());
         return;
+      }
+    }
+    // Faults that met a pending event, now that events were read.
+    for (size_t i = 0; i < tasks_.size(); i++) {
+      std::vector<uint64_t> retry;
+      retry.swap(tasks_[i]->pending_faults);
+      for (uint64_t address : retry) {
+        if (tasks_[i]->gone) break;
+        counters_.faults--;  // the same fault, served late
+        auto served = ServeFault(*tasks_[i], address);
+        if (!served.Ok()) {
+          events(Event::kFailed, &served.Error());
+          return;
+        }
       }
     }
     if (restored && ready <= 0) {

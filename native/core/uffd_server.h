@@ -73,6 +73,7 @@ class UffdServer {
   Status FillSome();
   Status Place(Task& task, uint64_t start, uint64_t end);
   void Drop(Task& task, uint64_t start, uint64_t end);
+  void SplitAt(Task& task, uint64_t at);
   bool AllDone() const;
   int64_t Elapsed() const;
 
@@ -86,6 +87,7 @@ class UffdServer {
   std::vector<std::unique_ptr<Task>> tasks_;
   std::vector<uint8_t> buffer_;
   size_t next_task_ = 0;
+  bool placed_all_ = true;  // whether the last Place() put every page in (false after EAGAIN)
   int64_t started_ns_ = 0;
 };
 
