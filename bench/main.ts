@@ -4,11 +4,13 @@ import { parseArgs } from 'node:util';
 import { formatTable, saveResults, type Comparison, type Measurement } from './harness.js';
 import { archiveScenario } from './scenarios/archive.js';
 import { dumpRestoreScenario } from './scenarios/dump-restore.js';
+import { lazyScenario } from './scenarios/lazy.js';
 
 type Scenario = (options: { quick?: boolean }) => Promise<{ comparisons: Comparison[]; measurements: Measurement[]; notes?: string[] }>;
 const scenarios: Record<string, Scenario> = {
   'dump-restore': dumpRestoreScenario,
   archive: archiveScenario,
+  lazy: lazyScenario,
 };
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean', default: false } } });

@@ -17,17 +17,27 @@ class PageSource {
   virtual ~PageSource() = default;
   // Reads `size` bytes at `offset` of pages image number `image`.
   virtual Status Read(uint32_t image, uint64_t offset, uint8_t* out, size_t size) = 0;
+  // The bytes in place, when the source can show them without copying (nullptr otherwise).
+  virtual const uint8_t* View(uint32_t, uint64_t, size_t) { return nullptr; }
 };
 
-// pages-<id>.img files, by index.
+// pages-<id>.img files, by index, mapped read-only so pages go from the page cache straight
+// into the restored process.
 class FilePageSource : public PageSource {
  public:
   // Takes its own duplicates of the fds.
   static Result<std::unique_ptr<FilePageSource>> Create(const std::vector<int>& fds);
+  ~FilePageSource() override;
   Status Read(uint32_t image, uint64_t offset, uint8_t* out, size_t size) override;
+  const uint8_t* View(uint32_t image, uint64_t offset, size_t size) override;
 
  private:
+  struct Mapping {
+    const uint8_t* data = nullptr;
+    uint64_t size = 0;
+  };
   std::vector<UniqueFd> files_;
+  std::vector<Mapping> maps_;
 };
 
 // Entries of an archive: image i starts at stream offset `starts[i]`.

@@ -175,13 +175,18 @@ Status UffdServer::Place(Task& task, uint64_t start, uint64_t end) {
   auto it = std::prev(task.ranges.upper_bound(start));
   const LazyRange& r = it->second;
   size_t size = end - start;
-  auto read = source_->Read(r.image, r.offset + (start - r.address), buffer_.data(), size);
-  if (!read.Ok()) return read;
+  uint64_t source_offset = r.offset + (start - r.address);
+  const uint8_t* bytes = source_->View(r.image, source_offset, size);
+  if (bytes == nullptr) {
+    auto read = source_->Read(r.image, source_offset, buffer_.data(), size);
+    if (!read.Ok()) return read;
+    bytes = buffer_.data();
+  }
   uint64_t done = 0;
   while (done < size) {
     uffdio_copy copy{};
     copy.dst = start + done;
-    copy.src = reinterpret_cast<uint64_t>(buffer_.data() + done);
+    copy.src = reinterpret_cast<uint64_t>(bytes + done);
     copy.len = size - done;
     copy.mode = 0;  // wake whoever waits on these pages
     if (::ioctl(task.uffd.Get(), UFFDIO_COPY, &copy) == 0) {

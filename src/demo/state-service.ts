@@ -41,6 +41,11 @@ const server = createServer((req, res) => {
     counter += Number(url.searchParams.get('by') ?? 1);
     // Touch the state too, so the checksum proves memory writes survive.
     state[counter % state.length] = (state[counter % state.length]! + 1) & 0xff;
+  } else if (url.pathname === '/ping') {
+    // A cheap answer that touches little memory: how soon a restored service responds.
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ pid: process.pid, counter }));
+    return;
   } else if (url.pathname !== '/state') {
     res.writeHead(404).end();
     return;

@@ -11,6 +11,7 @@ interface RestoreFlags extends CriuFlagValues {
   name?: string;
   force?: boolean;
   attach?: boolean;
+  lazy?: boolean;
 }
 
 export function register(program: Command, context: Context): void {
@@ -22,6 +23,7 @@ export function register(program: Command, context: Context): void {
       .option('-i, --input <file>', 'an archive made by dump -o or export')
       .option('--name <name>', 'a checkpoint in the local store')
       .option('--force', 'restore even if the archive comes from an incompatible-looking host')
+      .option('--lazy', 'run the tree at once and bring its memory behind it (stays until all pages are in)')
       .option('--attach', 'stay the parent of the restored tree and exit with its status'),
   ).action(async (flags: RestoreFlags) => {
     const bar = progressBar(context.out, 'unpacking');
@@ -32,10 +34,26 @@ export function register(program: Command, context: Context): void {
       name: flags.name,
       force: flags.force,
       detach: !flags.attach,
+      lazy: flags.lazy,
       onProgress: ({ bytes, totalBytes }) => bar.update(bytes, totalBytes),
     }).finally(() => bar.stop());
     const s = result.stats;
-    const { exited, ...printable } = result;
+    const { exited, lazy, ...printable } = result;
+    if (lazy) {
+      // The pages come from this process: it stays until every one is in place.
+      context.out.note(`pid ${result.pid} is running (restored in ${ms(result.durationMs)}); bringing its memory in…`);
+      const fillBar = progressBar(context.out, 'filling');
+      const timer = setInterval(() => {
+        const c = lazy.stats();
+        fillBar.update(c.bytesCopied, c.pagesTotal * 4096);
+      }, 100);
+      const fill = await lazy.fill.finally(() => {
+        clearInterval(timer);
+        fillBar.stop();
+      });
+      Object.assign(printable, { fill });
+      context.out.note(`memory complete: ${fill.pagesCopied} pages in ${ms(fill.completeMs - fill.restoredMs)} after the restore, ${fill.faults} faults served`);
+    }
     context.out.result(
       printable,
       [
