@@ -27,6 +27,9 @@ for (const name of chosen) {
   all.comparisons.push(...result.comparisons);
   all.measurements.push(...result.measurements);
   all.notes.push(...(result.notes ?? []));
+  // Each scenario's results are kept at once: a later one failing must not lose them.
+  console.error(formatTable(result.comparisons));
+  saveResults(name, { date: new Date().toISOString(), quick: values.quick, ...result });
 }
 console.log(formatTable(all.comparisons));
 for (const note of all.notes) console.log(`\n${note}`);

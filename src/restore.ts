@@ -37,6 +37,11 @@ export interface RestoreOptions extends CriuOptions {
    * (`lazy.fill` settles when all of it is in). Needs userfaultfd.
    */
   lazy?: boolean;
+  /**
+   * With lazy: pull the lazy pages from this page server (a `criu dump --lazy-pages --address A
+   * --port P` source, which keeps the tree frozen until they are all pulled) instead of the images.
+   */
+  pageServer?: { address: string; port: number };
   /** Restore even when the archive's source host looks incompatible (CPU features, CRIU version). */
   force?: boolean;
   /**
@@ -156,6 +161,9 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
   if (options.detach !== undefined && typeof options.detach !== 'boolean') {
     throw new FreezedryError(ErrorCode.INVALID_ARG_TYPE, 'detach must be a boolean');
   }
+  if (options.pageServer && !options.lazy) {
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'pageServer needs lazy: true (pages are pulled on demand)');
+  }
   if (options.signal?.aborted) throw abortError(options.signal);
   assertRoot('restore');
   const criuPath = locateCriu(options.criu);
@@ -170,9 +178,11 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
   const pageFiles: number[] = [];
   const closeFiles = () => pageFiles.splice(0).forEach((fd) => closeSync(fd));
   if (lazy) {
-    const plan = extras.plan ?? (await planLazyRestore(directorySource(imagesDir)));
+    const plan = extras.plan ?? (await planLazyRestore(directorySource(imagesDir), { remote: options.pageServer !== undefined }));
     let source = extras.lazySource;
-    if (!source) {
+    if (!source && options.pageServer) {
+      source = { remote: { ...options.pageServer, pids: plan.pids } };
+    } else if (!source) {
       for (const name of plan.images) pageFiles.push(openSync(path.join(imagesDir, name), constants.O_RDONLY));
       source = { files: pageFiles };
     }

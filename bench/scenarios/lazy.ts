@@ -84,6 +84,7 @@ export async function lazyScenario(options: { quick?: boolean } = {}): Promise<{
       // Full restore with the criu CLI: it answers once every page is in.
       let start = performance.now();
       const pidfile = path.join(base, 'full.pid');
+      await rm(pidfile, { force: true }); // criu refuses to overwrite a pidfile
       await exec(criu, ['restore', '-D', dir, '-d', '-o', 'restore-full.log', '--pidfile', pidfile]);
       await untilAnswers(port);
       answerFull.samples.push(performance.now() - start);

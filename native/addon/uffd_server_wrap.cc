@@ -49,7 +49,8 @@ class UffdServerWrap : public Napi::ObjectWrap<UffdServerWrap>, public ThreadOwn
   }
 
   // new UffdServer(socketPath, { [pid]: Float64Array [address, length, image, offset, priority]* },
-  //                { files: number[] } | { archive: ArchiveReader, starts: number[] },
+  //                { files: number[] } | { archive: ArchiveReader, starts: number[] }
+  //                | { remote: { address, port, pids: number[] } },
   //                { faultAround, fillChunk }, onEvent(kind, err?))
   explicit UffdServerWrap(const Napi::CallbackInfo& info)
       : Napi::ObjectWrap<UffdServerWrap>(info), addon_(&Addon::Of(info.Env())) {
@@ -69,7 +70,17 @@ class UffdServerWrap : public Napi::ObjectWrap<UffdServerWrap>, public ThreadOwn
     }
     std::shared_ptr<core::PageSource> source;
     Napi::Object from = info[2].As<Napi::Object>();
-    if (from.Has("archive")) {
+    if (from.Has("remote")) {
+      Napi::Object remote = from.Get("remote").As<Napi::Object>();
+      std::vector<int32_t> pids;
+      auto list = remote.Get("pids").As<Napi::Array>();
+      for (uint32_t i = 0; i < list.Length(); i++) pids.push_back(list.Get(i).As<Napi::Number>().Int32Value());
+      auto connected = core::RemotePageSource::Connect(remote.Get("address").As<Napi::String>().Utf8Value(),
+                                                       static_cast<uint16_t>(remote.Get("port").As<Napi::Number>().Uint32Value()),
+                                                       std::move(pids));
+      if (!connected.Ok()) throw MakeSysError(env, connected.Error());
+      source = std::shared_ptr<core::PageSource>(connected.Take());
+    } else if (from.Has("archive")) {
       std::vector<uint64_t> starts;
       auto list = from.Get("starts").As<Napi::Array>();
       for (uint32_t i = 0; i < list.Length(); i++) starts.push_back(static_cast<uint64_t>(list.Get(i).As<Napi::Number>().Int64Value()));

@@ -1,5 +1,10 @@
 #include "core/page_source.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -7,6 +12,9 @@
 
 #include <cerrno>
 #include <string>
+
+#include "core/page_server_protocol.h"
+#include "core/page_sink.h"
 
 namespace freezedry::core {
 
@@ -52,6 +60,62 @@ Status FilePageSource::Read(uint32_t image, uint64_t offset, uint8_t* out, size_
     done += static_cast<size_t>(got);
   }
   return OkStatus();
+}
+
+Result<std::unique_ptr<RemotePageSource>> RemotePageSource::Connect(const std::string& address, uint16_t port,
+                                                                     std::vector<int32_t> pids) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  if (::inet_pton(AF_INET, address.c_str(), &addr.sin_addr) != 1) {
+    return Failure(EINVAL, "page server", "not an IPv4 address: " + address);
+  }
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return LastError("socket");
+  auto source = std::make_unique<RemotePageSource>();
+  source->socket_.Reset(fd);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    return LastError("connect", address + ":" + std::to_string(port));
+  }
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // requests are small and awaited
+  source->pids_ = std::move(pids);
+  return source;
+}
+
+RemotePageSource::~RemotePageSource() { Finish(); }
+
+Status RemotePageSource::Read(uint32_t image, uint64_t offset, uint8_t* out, size_t size) {
+  if (image >= pids_.size()) return Failure(EINVAL, "page server", "no task " + std::to_string(image));
+  uint64_t done = 0;
+  while (done < size) {
+    page_server::Header request{page_server::kGet, 0, (size - done) / page_server::kPageSize, offset + done,
+                                static_cast<uint64_t>(pids_[image])};
+    auto sent = WriteFully(socket_.Get(), reinterpret_cast<const uint8_t*>(&request), sizeof request);
+    if (!sent.Ok()) return Failure(ECONNRESET, "page server", "the source went away: " + sent.Error().Message());
+    page_server::Header reply;
+    auto got = ReadFully(socket_.Get(), reinterpret_cast<uint8_t*>(&reply), sizeof reply);
+    if (!got.Ok()) return Failure(ECONNRESET, "page server", "the source went away mid-transfer");
+    uint64_t bytes = reply.nr_pages * page_server::kPageSize;
+    if (reply.nr_pages == 0 || bytes > size - done || reply.vaddr != offset + done) {
+      return Failure(EPROTO, "page server", "unexpected answer to a request for " + std::to_string(offset + done));
+    }
+    got = ReadFully(socket_.Get(), out + done, bytes);
+    if (!got.Ok()) return Failure(ECONNRESET, "page server", "the source went away mid-transfer");
+    done += bytes;
+  }
+  return OkStatus();
+}
+
+void RemotePageSource::Finish() {
+  if (finished_ || !socket_.Valid()) return;
+  finished_ = true;
+  page_server::Header close{page_server::kClose, 0, 0, 0, 0};
+  if (WriteFully(socket_.Get(), reinterpret_cast<const uint8_t*>(&close), sizeof close).Ok()) {
+    int32_t status;
+    (void)ReadFully(socket_.Get(), reinterpret_cast<uint8_t*>(&status), sizeof status);
+  }
+  socket_.Reset();
 }
 
 Status ArchivePageSource::Read(uint32_t image, uint64_t offset, uint8_t* out, size_t size) {

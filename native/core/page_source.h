@@ -19,6 +19,8 @@ class PageSource {
   virtual Status Read(uint32_t image, uint64_t offset, uint8_t* out, size_t size) = 0;
   // The bytes in place, when the source can show them without copying (nullptr otherwise).
   virtual const uint8_t* View(uint32_t, uint64_t, size_t) { return nullptr; }
+  // Every page was placed: a remote source can end its session.
+  virtual void Finish() {}
 };
 
 // pages-<id>.img files, by index, mapped read-only so pages go from the page cache straight
@@ -50,6 +52,23 @@ class ArchivePageSource : public PageSource {
  private:
   std::shared_ptr<ArchiveReader> reader_;
   std::vector<uint64_t> starts_;
+};
+
+// A remote page server speaking CRIU's GET protocol (criu-internals.md §2.6): a stock
+// `criu dump --lazy-pages` or `criu page-server --lazy-pages`. Image i is the task with image
+// pid pids[i], and offsets are that task's dump-time addresses.
+class RemotePageSource : public PageSource {
+ public:
+  static Result<std::unique_ptr<RemotePageSource>> Connect(const std::string& address, uint16_t port,
+                                                            std::vector<int32_t> pids);
+  ~RemotePageSource() override;
+  Status Read(uint32_t image, uint64_t offset, uint8_t* out, size_t size) override;
+  void Finish() override;
+
+ private:
+  UniqueFd socket_;
+  std::vector<int32_t> pids_;
+  bool finished_ = false;
 };
 
 }  // namespace freezedry::core

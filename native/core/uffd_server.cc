@@ -375,6 +375,7 @@ void UffdServer::Run(const EventSink& events) {
     if (restored && AllDone()) {
       counters_.complete_ns = Elapsed();
       tasks_.clear();  // closing the uffds ends the lazy ranges
+      source_->Finish();
       events(Event::kComplete, nullptr);
       return;
     }

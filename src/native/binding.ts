@@ -106,7 +106,7 @@ export interface NativeBinding {
   UffdServer: new (
     socketPath: string,
     table: Record<number, Float64Array>,
-    source: { files: number[] } | { archive: NativeArchiveReader; starts: number[] },
+    source: { files: number[] } | { archive: NativeArchiveReader; starts: number[] } | { remote: { address: string; port: number; pids: number[] } },
     options: { faultAround: number; fillChunk: number },
     onEvent: (kind: 'restored' | 'complete' | 'failed', error?: Error) => void,
   ) => NativeUffdServer;

@@ -30,13 +30,19 @@ export interface LazyPlan {
   eager: Map<string, [number, number][]>;
   lazyPages: number;
   eagerPages: number;
+  /** Image pids, in the order a remote source numbers them. */
+  pids: number[];
 }
 
-export async function planLazyRestore(source: ImageSource): Promise<LazyPlan> {
+/**
+ * `remote`: the lazy pages are not in the images at all (a `criu dump --lazy-pages` source keeps
+ * them); each task is then its own image, addressed by dump-time address, for GET requests.
+ */
+export async function planLazyRestore(source: ImageSource, options: { remote?: boolean } = {}): Promise<LazyPlan> {
   const pstree = await source.read('pstree.img');
   if (!pstree) throw new Error('pstree.img missing');
   const pids = parseImage(pstree).entries.map((entry) => decodeMessage<{ pid: number }>(root.lookupType('PstreeEntry'), entry).pid);
-  const plan: LazyPlan = { table: {}, images: [], eager: new Map(), lazyPages: 0, eagerPages: 0 };
+  const plan: LazyPlan = { table: {}, images: [], eager: new Map(), lazyPages: 0, eagerPages: 0, pids: [] };
 
   for (const pid of pids) {
     const pagemap = await source.read(`pagemap-${pid}.img`);
@@ -53,12 +59,18 @@ export async function planLazyRestore(source: ImageSource): Promise<LazyPlan> {
     const mm = await source.read(`mm-${pid}.img`);
     const vmas = mm ? decodeMessage<{ vmas?: { start: number; end: number; status: number }[] }>(root.lookupType('Mm'), parseImage(mm).entries[0] as Uint8Array).vmas ?? [] : [];
     const rows: number[] = [];
+    const remoteImage = plan.pids.push(pid) - 1;
     let offset = 0;
     for (const record of image.entries.slice(1)) {
       const entry = decodeMessage<{ vaddr: number; flags?: number; nrPages?: number; compatNrPages?: number; inParent?: boolean }>(root.lookupType('PagemapEntry'), record);
       const flags = entry.flags ?? (entry.inParent ? PE_PARENT : PE_PRESENT);
       const bytes = (entry.nrPages ?? entry.compatNrPages ?? 0) * PAGE;
-      if ((flags & PE_PRESENT) === 0) continue; // parent or remote-only: nothing in this image
+      if (options.remote && flags & PE_LAZY && (flags & PE_PRESENT) === 0) {
+        for (const piece of splitAtVmas(entry.vaddr, bytes, vmas)) rows.push(piece.start, piece.length, remoteImage, piece.start, piece.priority ? 1 : 0);
+        plan.lazyPages += bytes / PAGE;
+        continue;
+      }
+      if ((flags & PE_PRESENT) === 0) continue; // in a parent image: nothing here
       if (flags & PE_LAZY) {
         for (const piece of splitAtVmas(entry.vaddr, bytes, vmas)) {
           rows.push(piece.start, piece.length, imageIndex, offset + (piece.start - entry.vaddr), piece.priority ? 1 : 0);

@@ -8,7 +8,10 @@ import { processTree } from '../process/proc.js';
 import type { LazyPlan } from './lazy-plan.js';
 
 export type LazyFillStats = NativeUffdCounters;
-export type LazySource = { files: number[] } | { archive: NativeArchiveReader; starts: number[] };
+export type LazySource =
+  | { files: number[] }
+  | { archive: NativeArchiveReader; starts: number[] }
+  | { remote: { address: string; port: number; pids: number[] } };
 
 const FAULT_AROUND = 64 * 1024;
 const FILL_CHUNK = 4 * 1024 * 1024;

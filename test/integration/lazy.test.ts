@@ -1,15 +1,17 @@
 // Lazy restore: the tree runs at once, its memory arrives through userfaultfd, and ends up
 // exactly as it was, even while the tree forks, unmaps, discards and moves memory meanwhile.
-import { closeSync, copyFileSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Archive, checkpoint, restore } from '../../src/index.js';
 import { readStat, waitUntilGone } from '../../src/process/proc.js';
 import { run } from '../../src/run.js';
 import { capabilities, canCheckpoint } from '../helpers/capabilities.js';
-import { compileFixture, logText, useWorkspace, waitFor } from '../helpers/workloads.js';
+import { compileFixture, freePort, isRunningNotStopped, logText, repoRoot, useWorkspace, waitFor } from '../helpers/workloads.js';
 
 const enabled = (await canCheckpoint()) && (await capabilities()).lazyPages;
+const criu = enabled ? readFileSync(path.join(repoRoot, '.deps', 'criu-path'), 'utf8').trim() : 'criu';
 if (!enabled) console.warn('SKIP lazy restore: CRIU or userfaultfd (lazy pages) unavailable here');
 
 describe.runIf(enabled)('lazy restore', () => {
@@ -111,6 +113,56 @@ describe.runIf(enabled)('lazy restore', () => {
     const retried = await restore({ archive: file, lazy: true });
     track(retried.pid);
     await retried.lazy?.fill;
+    expect(await sum(retried.pid, log)).toBe(before);
+  });
+
+  /** A stock `criu dump --lazy-pages` of pid: it keeps the tree frozen and serves its pages. */
+  async function lazyDumpSource(pid: number, name: string): Promise<{ imagesDir: string; port: number; dumper: ChildProcess; exited: Promise<number | null> }> {
+    const imagesDir = path.join(dir(), name);
+    mkdirSync(imagesDir);
+    const port = await freePort();
+    // --status-fd: criu writes to fd 3 once its page server listens (a probe connection would
+    // take its one accept).
+    const dumper = spawn(criu, ['dump', '-t', String(pid), '-D', imagesDir, '--lazy-pages', '--address', '127.0.0.1', '--port', String(port), '-o', 'dump.log', '--status-fd', '3'], {
+      stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => dumper.once('exit', resolve));
+    await new Promise<void>((resolve, reject) => {
+      (dumper.stdio[3] as NodeJS.ReadableStream).once('data', () => resolve());
+      dumper.once('exit', (code) => reject(new Error(`criu dump --lazy-pages exited with ${code}: ${logText(path.join(imagesDir, 'dump.log'))}`)));
+    });
+    return { imagesDir, port, dumper, exited };
+  }
+
+  it('pulls pages from a stock criu dump --lazy-pages source, which ends once every page is pulled', async () => {
+    const { pid, log } = await startWorkload(128, 'remote');
+    const before = await sum(pid, log);
+    const source = await lazyDumpSource(pid, 'remote-images');
+    const restored = await restore({ imagesDir: source.imagesDir, lazy: true, pageServer: { address: '127.0.0.1', port: source.port } });
+    track(restored.pid);
+    const stats = await restored.lazy?.fill;
+    expect(stats?.pagesCopied).toBe(stats?.pagesTotal);
+    expect(await source.exited).toBe(0); // the dump completed: the source tree is gone
+    expect(await sum(restored.pid, log)).toBe(before);
+  });
+
+  it('a source that disconnects mid-fill: ERR_LAZY_FILL_FAILED, the restored tree ends, the source resumes, a retry succeeds', async () => {
+    const { pid, log } = await startWorkload(512, 'remote-cut');
+    const before = await sum(pid, log);
+    const source = await lazyDumpSource(pid, 'remote-cut-images');
+    const restored = await restore({ imagesDir: source.imagesDir, lazy: true, pageServer: { address: '127.0.0.1', port: source.port } });
+    source.dumper.kill('SIGKILL');
+    await expect(restored.lazy?.fill).rejects.toMatchObject({ code: 'ERR_LAZY_FILL_FAILED', message: expect.stringContaining('went away') });
+    await waitFor('the restored tree to end', () => (readStat(restored.pid) === undefined || readStat(restored.pid)?.state === 'Z' ? true : undefined));
+    // Killing the dumping criu resumes the frozen source, with its memory intact.
+    await waitFor('the source to run again', () => (isRunningNotStopped(pid) ? true : undefined));
+    expect(await sum(pid, log)).toBe(before);
+
+    const again = await lazyDumpSource(pid, 'remote-retry-images');
+    const retried = await restore({ imagesDir: again.imagesDir, lazy: true, pageServer: { address: '127.0.0.1', port: again.port } });
+    track(retried.pid);
+    await retried.lazy?.fill;
+    expect(await again.exited).toBe(0);
     expect(await sum(retried.pid, log)).toBe(before);
   });
 });
