@@ -87,7 +87,8 @@ class UffdServer {
   std::vector<std::unique_ptr<Task>> tasks_;
   std::vector<uint8_t> buffer_;
   size_t next_task_ = 0;
-  bool placed_all_ = true;  // whether the last Place() put every page in (false after EAGAIN)
+  bool placed_all_ = true;
+  int64_t last_fault_ns_ = 0;  // whether the last Place() put every page in (false after EAGAIN)
   int64_t started_ns_ = 0;
 };
 
