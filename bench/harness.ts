@@ -2,6 +2,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -71,6 +72,33 @@ export async function compileWorkload(name: string): Promise<string> {
     await exec('cc', ['-O2', '-o', binary, source]);
   }
   return binary;
+}
+
+export async function timed<T>(work: () => Promise<T>): Promise<[number, T]> {
+  const start = performance.now();
+  const value = await work();
+  return [performance.now() - start, value];
+}
+
+/** Waits until a pid no longer exists (reaped), so it can be restored in place. */
+export async function gone(pid: number): Promise<void> {
+  for (let i = 0; i < 4000; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Waits for a workload's log to say READY. */
+export async function waitReady(logFile: string): Promise<void> {
+  for (let i = 0; i < 1200; i++) {
+    if ((await readFile(logFile, 'utf8').catch(() => '')).includes('READY')) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`workload never became ready (${logFile})`);
 }
 
 export function criuBinary(): string {

@@ -8,32 +8,10 @@ import path from 'node:path';
 import { checkpoint, restore, run } from '../../lib/index.js';
 import { PageSinkSession } from '../../lib/pages/page-sink.js';
 import { closeFd, openDirFd } from '../../lib/images/images-dir.js';
-import { compare, compileWorkload, criuBinary, exec, median, type Comparison, type Measurement } from '../harness.js';
+import { compare, compileWorkload, criuBinary, exec, gone, median, timed, waitReady, type Comparison, type Measurement } from '../harness.js';
 
-async function timed<T>(work: () => Promise<T>): Promise<[number, T]> {
-  const start = performance.now();
-  const value = await work();
-  return [performance.now() - start, value];
-}
 
-async function gone(pid: number): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
-async function waitReady(logFile: string): Promise<void> {
-  for (let i = 0; i < 1200; i++) {
-    if ((await readFile(logFile, 'utf8').catch(() => '')).includes('READY')) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`workload never became ready (${logFile})`);
-}
 
 /** Sends `mib` MiB through the page-server protocol into our sink over a socket pair. */
 async function sinkThroughput(sender: string, mib: number, target: 'discard' | string): Promise<number> {

@@ -5,7 +5,7 @@ import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { checkpoint, restore, run } from '../../lib/index.js';
-import { compare, compileWorkload, criuBinary, exec, type Comparison, type Measurement } from '../harness.js';
+import { compare, compileWorkload, criuBinary, exec, gone, timed, waitReady, type Comparison, type Measurement } from '../harness.js';
 
 interface Workload {
   name: string;
@@ -14,30 +14,8 @@ interface Workload {
   dumpTarget: { describe: string; met: (c: Omit<Comparison, 'met' | 'target'>) => boolean };
 }
 
-async function waitReady(logFile: string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if ((await readFile(logFile, 'utf8').catch(() => '')).includes('READY')) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`workload never became ready (${logFile})`);
-}
 
-async function timed<T>(work: () => Promise<T>): Promise<[number, T]> {
-  const start = performance.now();
-  const value = await work();
-  return [performance.now() - start, value];
-}
 
-async function gone(pid: number): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 export async function dumpRestoreScenario(options: { quick?: boolean } = {}): Promise<{ comparisons: Comparison[]; measurements: Measurement[] }> {
   const criu = criuBinary();

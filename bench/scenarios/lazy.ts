@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { checkpoint, restore, run } from '../../lib/index.js';
-import { compare, criuBinary, exec, repoRoot, type Comparison, type Measurement } from '../harness.js';
+import { compare, criuBinary, exec, gone, repoRoot, type Comparison, type Measurement } from '../harness.js';
 
 const service = path.join(repoRoot, 'lib', 'demo', 'state-service.js');
 
@@ -32,16 +32,6 @@ async function untilAnswers(port: number): Promise<void> {
   throw new Error('the restored service never answered');
 }
 
-async function gone(pid: number): Promise<void> {
-  for (let i = 0; i < 4000; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 async function startService(mib: number, port: number, logFile: string): Promise<number> {
   const { pid } = await run([process.execPath, service, '--port', String(port), '--mb', String(mib)], { logFile });
