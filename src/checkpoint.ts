@@ -39,6 +39,13 @@ export interface CheckpointOptions extends CriuOptions {
   pageSink?: boolean;
   /** Keep the tree running after the dump (criu --leave-running); default: it is killed. */
   leaveRunning?: boolean;
+  /** Keep the tree stopped after the dump (criu --leave-stopped): for a migration that may fall back. */
+  leaveStopped?: boolean;
+  /**
+   * Serve memory lazily instead of writing it (criu dump --lazy-pages --port): the tree stays
+   * frozen while a lazy restore elsewhere pulls its pages; the call ends once all are pulled.
+   */
+  lazyPages?: { port: number };
   /** Track memory changes for a later incremental dump (needs soft-dirty in the kernel). */
   trackMem?: boolean;
   /** Images of an earlier dump to diff against, relative to imagesDir (criu --prev-images-dir). */
@@ -135,9 +142,11 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
           ...fds,
           pid,
           leaveRunning: options.leaveRunning,
+          leaveStopped: options.leaveStopped,
+          lazyPages: options.lazyPages ? true : undefined,
           trackMem: options.trackMem,
           parentImages: options.parentImages,
-          pageServer: sink ? { fd: CRIU_PAGE_SERVER_FD } : undefined,
+          pageServer: sink ? { fd: CRIU_PAGE_SERVER_FD } : options.lazyPages ? { port: options.lazyPages.port } : undefined,
           logFile: 'dump.log',
         },
       }),

@@ -32,6 +32,8 @@ export const ErrorCode = {
   INCOMPATIBLE_HOST: 'ERR_INCOMPATIBLE_HOST',
   CHECKPOINT_NOT_FOUND: 'ERR_CHECKPOINT_NOT_FOUND',
   LAZY_FILL_FAILED: 'ERR_LAZY_FILL_FAILED',
+  MIGRATION_FAILED: 'ERR_MIGRATION_FAILED',
+  AUTH_FAILED: 'ERR_AUTH_FAILED',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -16,6 +16,8 @@ export { Archive, type ArchiveEntry } from './archive/archive-reader.js';
 export type { ArchiveOptions } from './archive/archive-builder.js';
 export type { Manifest, ManifestEntry, SourceHost } from './archive/manifest.js';
 export { inspect, type InspectReport } from './inspect.js';
+export { migrate, type MigrateOptions, type MigrateResult, type MigrationMode } from './migrate/source.js';
+export { receive, type ReceiveOptions, type ReceivedMigration, type Receiver } from './migrate/destination.js';
 export { listCheckpoints, removeCheckpoint, storeRoot, type StoredCheckpoint } from './store.js';
 export type { CheckpointSummary, FileSummary, MappingKind, MemorySummary, TaskSummary } from './images/image-summary.js';
 export type { CriuOptions } from './criu/options.js';

@@ -36,6 +36,8 @@ const EXIT_CODES: Record<ErrorCodeValue, number> = {
   [ErrorCode.INCOMPATIBLE_HOST]: 17,
   [ErrorCode.CHECKPOINT_NOT_FOUND]: 4,
   [ErrorCode.LAZY_FILL_FAILED]: 18,
+  [ErrorCode.MIGRATION_FAILED]: 19,
+  [ErrorCode.AUTH_FAILED]: 20,
   [ErrorCode.ABORTED]: 130,
 };
 

@@ -8,6 +8,7 @@ import { register as registerRun } from './commands/run.js';
 import { register as registerArchives } from './commands/archives.js';
 import { register as registerInspect } from './commands/inspect.js';
 import { register as registerStore } from './commands/store.js';
+import { register as registerMigration } from './commands/migration.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { makeOutput, printError, type Output } from './output.js';
 
@@ -37,7 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--verbose', 'print stacks and causes of errors')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const register of [registerCheck, registerRun, registerDump, registerRestore, registerArchives, registerInspect, registerStore]) {
+  for (const register of [registerCheck, registerRun, registerDump, registerRestore, registerArchives, registerInspect, registerStore, registerMigration]) {
     register(program, context);
   }
   for (const command of program.commands) command.exitOverride();

@@ -1,0 +1,73 @@
+// receive, migrate: moving a live tree between hosts.
+import type { Command } from 'commander';
+import { ErrorCode, ValidationError } from '../../errors.js';
+import { receive } from '../../migrate/destination.js';
+import { migrate, type MigrationMode } from '../../migrate/source.js';
+import { ms } from '../output.js';
+import type { Context } from '../main.js';
+
+function address(text: string): { host: string; port: number } {
+  const match = text.match(/^(.*):(\d+)$/);
+  if (!match) throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `expected HOST:PORT, got '${text}'`);
+  return { host: (match[1] as string).replace(/^\[|\]$/g, '') || '0.0.0.0', port: Number(match[2]) };
+}
+
+function token(given: string | undefined): string {
+  const value = given ?? process.env.FREEZEDRY_TOKEN;
+  if (!value) throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'a shared token is needed: --token or FREEZEDRY_TOKEN');
+  return value;
+}
+
+export function register(program: Command, context: Context): void {
+  program
+    .command('receive')
+    .description('the destination agent of migrations: authenticates, checks, restores')
+    .requiredOption('--listen <host:port>', 'where to listen')
+    .option('--token <secret>', 'the shared token (default: $FREEZEDRY_TOKEN)')
+    .option('--once', 'stop after one migration')
+    .action(async (flags: { listen: string; token?: string; once?: boolean }) => {
+      const where = address(flags.listen);
+      const receiver = await receive({
+        ...where,
+        token: token(flags.token),
+        once: flags.once,
+        log: (line) => (context.out.json ? process.stdout.write(`${JSON.stringify({ event: line })}\n`) : process.stderr.write(`${line}\n`)),
+      });
+      context.signal.addEventListener('abort', () => void receiver.close());
+      await receiver.closed;
+      const failed = receiver.migrations.find((m) => m.error);
+      if (flags.once && failed?.error) throw failed.error;
+    });
+
+  program
+    .command('migrate')
+    .description('move a live process tree to a host running `freezedry receive`')
+    .argument('<pid>', 'the root of the tree')
+    .requiredOption('--to <host:port>', 'the destination agent')
+    .option('--token <secret>', 'the shared token (default: $FREEZEDRY_TOKEN)')
+    .option('--mode <mode>', 'stop-copy or post-copy', 'stop-copy')
+    .option('--timeout <ms>', 'give up (resuming the source) if the destination has not restored by then')
+    .option('--tcp-established', 'move established TCP connections')
+    .option('--shell-job', 'allow a process attached to a terminal')
+    .option('--ext-unix-sk', 'allow unix sockets connected outside the tree')
+    .option('--file-locks', 'move file locks')
+    .action(async (pidText: string, flags: { to: string; token?: string; mode: string; timeout?: string; tcpEstablished?: boolean; shellJob?: boolean; extUnixSk?: boolean; fileLocks?: boolean }) => {
+      if (!/^\d+$/.test(pidText)) throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `pid must be a number, got '${pidText}'`);
+      const result = await migrate(Number(pidText), {
+        to: address(flags.to),
+        token: token(flags.token),
+        mode: flags.mode as MigrationMode,
+        timeoutMs: flags.timeout ? Number(flags.timeout) : undefined,
+        tcpEstablished: flags.tcpEstablished,
+        shellJob: flags.shellJob,
+        extUnixSk: flags.extUnixSk,
+        fileLocks: flags.fileLocks,
+        log: (line) => context.out.note(line),
+      });
+      context.out.result(
+        result,
+        `Migrated pid ${pidText} (${result.mode}): pid ${result.destinationPid} on ${flags.to}, frozen ${ms(result.frozenMs)}, ` +
+          `${(result.bytesSent / 1048576).toFixed(1)} MiB sent, ${ms(result.totalMs)} in all`,
+      );
+    });
+}

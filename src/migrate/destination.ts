@@ -1,0 +1,158 @@
+// The destination agent (`freezedry receive`): authenticates each source, checks that this host
+// can take its checkpoint, restores it, and tells the source when the tree runs here, so that
+// the source ends its original only then.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { extract as untar } from 'tar';
+import { compatibilityGaps } from '../archive/compatibility.js';
+import type { SourceHost } from '../archive/manifest.js';
+import { version } from '../check.js';
+import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
+import { restore } from '../restore.js';
+import { authenticateSource } from './authentication.js';
+import { MessageChannel } from './message-channel.js';
+
+export interface ReceiveOptions {
+  host: string;
+  port: number;
+  /** The shared secret both agents know. */
+  token: string;
+  /** Where incoming checkpoints are kept while restoring (default: the temp directory). */
+  workDir?: string;
+  /** Stop after one migration (successful or not). */
+  once?: boolean;
+  /** Called with a line for every event: connections, refusals, restores. */
+  log?: (line: string) => void;
+}
+
+export interface ReceivedMigration {
+  from: string;
+  mode: string;
+  pid?: number;
+  error?: FreezedryError;
+}
+
+export interface Receiver {
+  address: { host: string; port: number };
+  /** Settles when the receiver stops (after one migration with `once`). */
+  closed: Promise<void>;
+  migrations: ReceivedMigration[];
+  close(): Promise<void>;
+}
+
+export async function receive(options: ReceiveOptions): Promise<Receiver> {
+  if (!options.token) throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, 'receive needs a token (--token or FREEZEDRY_TOKEN)');
+  const log = options.log ?? (() => {});
+  const migrations: ReceivedMigration[] = [];
+  let server!: Server;
+  const closed = new Promise<void>((resolve) => {
+    server = createServer((socket) => {
+      void handle(socket, options, log).then((migration) => {
+        migrations.push(migration);
+        if (options.once) server.close();
+      });
+    });
+    server.on('close', resolve);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, resolve);
+  });
+  const address = server.address() as { address: string; port: number };
+  log(`listening on ${address.address}:${address.port}`);
+  return {
+    address: { host: address.address, port: address.port },
+    closed,
+    migrations,
+    close: async () => {
+      server.close();
+      await closed;
+    },
+  };
+}
+
+async function handle(socket: Socket, options: ReceiveOptions, log: (line: string) => void): Promise<ReceivedMigration> {
+  const from = `${socket.remoteAddress}:${socket.remotePort}`;
+  const channel = new MessageChannel(socket);
+  const migration: ReceivedMigration = { from, mode: '?' };
+  let work: string | undefined;
+  try {
+    try {
+      await authenticateSource(channel, options.token);
+    } catch (error) {
+      log(`refused ${from}: ${(error as Error).message}`);
+      throw error;
+    }
+    const hello = await channel.next('hello');
+    migration.mode = String(hello.mode);
+    const criu = await version();
+    const gap = compatibilityGaps(hello.source as SourceHost, criu);
+    const reasons = [gap.arch, gap.missingCpuFlags.length ? `this CPU lacks ${gap.missingCpuFlags.join(', ')}` : undefined, gap.criu].filter(Boolean);
+    if (reasons.length > 0) {
+      channel.send({ type: 'incompatible', code: ErrorCode.INCOMPATIBLE_HOST, message: reasons.join('; ') });
+      throw new FreezedryError(ErrorCode.INCOMPATIBLE_HOST, `refused ${from}: ${reasons.join('; ')}`);
+    }
+    channel.send({ type: 'welcome', criuVersion: criu.text });
+    log(`${from}: ${migration.mode} migration authenticated`);
+    work = await mkdtemp(path.join(options.workDir ?? os.tmpdir(), 'freezedry-incoming-'));
+    const criuOptions = (hello.criuOptions ?? {}) as Record<string, boolean>;
+
+    if (hello.mode === 'stop-copy') {
+      const offer = await channel.next('archive');
+      const file = path.join(work, 'checkpoint.tar.zst');
+      await channel.receiveFile(Number(offer.size), file);
+      const restored = await restore({ archive: file, ...criuOptions });
+      migration.pid = restored.pid;
+      channel.send({ type: 'restored', pid: restored.pid, durationMs: restored.durationMs });
+      log(`${from}: restored as pid ${restored.pid}`);
+      await channel.next('done');
+    } else if (hello.mode === 'post-copy') {
+      const offer = await channel.next('images');
+      const imagesDir = path.join(work, 'images');
+      const bytes = await channel.receiveBytes(Number(offer.size));
+      await unpack(bytes, imagesDir);
+      channel.send({ type: 'images-ok' });
+      const serve = await channel.next('serve');
+      const restored = await restore({
+        imagesDir,
+        lazy: true,
+        pageServer: { address: socket.remoteAddress?.replace(/^::ffff:/, '') ?? '', port: Number(serve.port) },
+        ...criuOptions,
+      });
+      migration.pid = restored.pid;
+      channel.send({ type: 'restored', pid: restored.pid, durationMs: restored.durationMs });
+      log(`${from}: running as pid ${restored.pid}, pulling its memory`);
+      const fill = await restored.lazy?.fill;
+      channel.send({ type: 'filled', pages: fill?.pagesCopied, faults: fill?.faults });
+      log(`${from}: memory complete (${fill?.pagesCopied} pages)`);
+    } else {
+      throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `unknown mode '${String(hello.mode)}'`);
+    }
+  } catch (error) {
+    migration.error = isFreezedryError(error) ? error : new FreezedryError(ErrorCode.MIGRATION_FAILED, (error as Error).message, { cause: error });
+    log(`${from}: failed: ${migration.error.code}: ${migration.error.message}`);
+    try {
+      channel.send({ type: 'failed', code: migration.error.code, message: migration.error.message });
+    } catch {
+      // the connection is gone
+    }
+  } finally {
+    channel.close();
+    if (work) await rm(work, { recursive: true, force: true });
+  }
+  return migration;
+}
+
+async function unpack(bytes: Buffer, dir: string): Promise<void> {
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(dir, { recursive: true });
+  await new Promise<void>((resolve, reject) => {
+    // Plain image names only: the tar package's extract refuses paths outside cwd.
+    const stream = untar({ cwd: dir, strict: true });
+    stream.on('error', reject);
+    stream.on('finish', resolve);
+    stream.end(bytes);
+  });
+}

@@ -1,0 +1,127 @@
+// Messages between the migration agents over one TCP connection: each is a 4-byte big-endian
+// length and a JSON document; a file travels as a JSON header ({ size }) and that many raw bytes.
+import { createReadStream, createWriteStream } from 'node:fs';
+import type { Socket } from 'node:net';
+import { ErrorCode, FreezedryError } from '../errors.js';
+
+export type Message = { type: string } & Record<string, unknown>;
+
+const MAX_MESSAGE = 16 << 20;
+
+export class MessageChannel {
+  readonly socket: Socket;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private waiter: (() => void) | undefined;
+  private ended: Error | undefined;
+  bytesSent = 0;
+  bytesReceived = 0;
+
+  constructor(socket: Socket) {
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+      this.bytesReceived += chunk.length;
+      if (this.buffered > 8 << 20) socket.pause();
+      this.wake();
+    });
+    const end = (error?: Error) => {
+      this.ended ??= error ?? new Error('the peer closed the connection');
+      this.wake();
+    };
+    socket.on('end', () => end());
+    socket.on('close', () => end());
+    socket.on('error', (error) => end(error));
+  }
+
+  send(message: Message): void {
+    const body = Buffer.from(JSON.stringify(message));
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(body.length);
+    this.socket.write(header);
+    this.socket.write(body);
+    this.bytesSent += 4 + body.length;
+  }
+
+  /** Sends a header message with the file's size, then the file's bytes. */
+  async sendFile(message: Message, file: string, size: number): Promise<void> {
+    this.send({ ...message, size });
+    await new Promise<void>((resolve, reject) => {
+      const stream = createReadStream(file);
+      stream.on('error', reject);
+      stream.on('end', resolve);
+      stream.pipe(this.socket, { end: false });
+    });
+    this.bytesSent += size;
+  }
+
+  sendBytes(message: Message, bytes: Buffer): void {
+    this.send({ ...message, size: bytes.length });
+    this.socket.write(bytes);
+    this.bytesSent += bytes.length;
+  }
+
+  /** The next message; `expect` names the types that may come (anything else is a protocol error). */
+  async next(...expect: string[]): Promise<Message> {
+    const length = (await this.take(4)).readUInt32BE(0);
+    if (length > MAX_MESSAGE) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `oversized message (${length} bytes) from the peer`);
+    const message = JSON.parse((await this.take(length)).toString('utf8')) as Message;
+    if (expect.length > 0 && !expect.includes(message.type)) {
+      if (message.type === 'failed' || message.type === 'refused' || message.type === 'incompatible') {
+        throw new FreezedryError((message.code as never) ?? ErrorCode.MIGRATION_FAILED, `the peer reports: ${String(message.message ?? message.type)}`, { peer: message });
+      }
+      throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `unexpected '${message.type}' from the peer (wanted ${expect.join(' or ')})`);
+    }
+    return message;
+  }
+
+  /** The raw bytes that follow a file header. */
+  async receiveBytes(size: number): Promise<Buffer> {
+    return this.take(size);
+  }
+
+  /** Writes the raw bytes that follow a file header into a file. */
+  async receiveFile(size: number, file: string): Promise<void> {
+    const out = createWriteStream(file, { mode: 0o600 });
+    let left = size;
+    try {
+      while (left > 0) {
+        const chunk = await this.take(Math.min(left, 4 << 20), true);
+        left -= chunk.length;
+        if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+      }
+    } finally {
+      await new Promise<void>((resolve) => out.end(() => resolve()));
+    }
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  /** Exactly `size` bytes (or, with partial, between 1 and `size`). */
+  private async take(size: number, partial = false): Promise<Buffer> {
+    while (this.buffered < (partial ? 1 : size)) {
+      if (this.ended) {
+        throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `connection lost: ${this.ended.message}`, { cause: this.ended });
+      }
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+    }
+    const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
+    const count = Math.min(size, all.length);
+    const out = all.subarray(0, count);
+    const rest = all.subarray(count);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.buffered = rest.length;
+    if (this.buffered < 8 << 20) this.socket.resume();
+    return out;
+  }
+
+  private wake(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.();
+  }
+}

@@ -1,0 +1,194 @@
+// The source agent (`freezedry migrate`): authenticates with the destination, lets it check it
+// can take the checkpoint before anything freezes, then moves the tree:
+//   stop-copy: dump into an archive (the tree kept stopped), send it, restore there;
+//   post-copy: dump everything but memory (the tree kept frozen by CRIU), restore there lazily,
+//              the destination pulling the memory from CRIU's lazy page server here.
+// The original is ended only once the destination reports the tree running; every failure
+// before that resumes it.
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { connect } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { create as tar } from 'tar';
+import { sourceHost } from '../archive/manifest.js';
+import { checkpoint } from '../checkpoint.js';
+import { version } from '../check.js';
+import type { CriuOptions } from '../criu/options.js';
+import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
+import { processTree, readStat } from '../process/proc.js';
+import { authenticateDestination } from './authentication.js';
+import { MessageChannel } from './message-channel.js';
+
+export type MigrationMode = 'stop-copy' | 'post-copy';
+
+export interface MigrateOptions extends Pick<CriuOptions, 'tcpEstablished' | 'shellJob' | 'extUnixSk' | 'fileLocks' | 'linkRemap'> {
+  to: { host: string; port: number };
+  token: string;
+  mode?: MigrationMode;
+  /** Gives up (resuming the source) if the destination has not restored the tree by then. */
+  timeoutMs?: number;
+  /** Progress lines for people. */
+  log?: (line: string) => void;
+}
+
+export interface MigrateResult {
+  mode: MigrationMode;
+  /** The tree's root pid on the destination. */
+  destinationPid: number;
+  /** How long the source was frozen before the destination ran the tree. */
+  frozenMs: number;
+  /** Until the source ended (post-copy: until the destination had all the memory). */
+  totalMs: number;
+  bytesSent: number;
+  /** Post-copy: the memory the destination pulled. */
+  pagesPulled?: number;
+}
+
+export async function migrate(pid: number, options: MigrateOptions): Promise<MigrateResult> {
+  if (!options.token) throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, 'migrate needs a token (--token or FREEZEDRY_TOKEN)');
+  const mode = options.mode ?? 'stop-copy';
+  if (mode !== 'stop-copy' && mode !== 'post-copy') {
+    throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, `mode ${String(mode)} is not available yet (stop-copy, post-copy)`);
+  }
+  if (!readStat(pid)) throw new FreezedryError(ErrorCode.NO_SUCH_PROCESS, `No process with pid ${pid}`, { pid });
+  const log = options.log ?? (() => {});
+  const started = performance.now();
+  const socket = connect(options.to.port, options.to.host);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', (cause) =>
+      reject(new FreezedryError(ErrorCode.MIGRATION_FAILED, `cannot reach ${options.to.host}:${options.to.port}: ${cause.message}`, { cause })),
+    );
+  });
+  const channel = new MessageChannel(socket);
+  const work = await mkdtemp(path.join(os.tmpdir(), 'freezedry-migrate-'));
+  try {
+    await authenticateDestination(channel, options.token);
+    const criu = await version();
+    const criuOptions = { tcpEstablished: options.tcpEstablished, shellJob: options.shellJob, extUnixSk: options.extUnixSk, fileLocks: options.fileLocks, linkRemap: options.linkRemap };
+    channel.send({ type: 'hello', mode, source: sourceHost(criu.text), criuOptions });
+    await channel.next('welcome');
+    log(`authenticated with ${options.to.host}:${options.to.port}; ${mode}`);
+    const result = mode === 'stop-copy' ? await stopCopy(pid, channel, work, criuOptions, options, log) : await postCopy(pid, channel, work, criuOptions, options, log);
+    return { ...result, mode, totalMs: performance.now() - started, bytesSent: channel.bytesSent };
+  } finally {
+    channel.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function stopCopy(
+  pid: number,
+  channel: MessageChannel,
+  work: string,
+  criuOptions: CriuOptions,
+  options: MigrateOptions,
+  log: (line: string) => void,
+): Promise<Omit<MigrateResult, 'mode' | 'totalMs' | 'bytesSent'>> {
+  const file = path.join(work, 'checkpoint.tar.zst');
+  const frozeAt = performance.now();
+  const dumped = await checkpoint(pid, { archive: file, leaveStopped: true, archiveOptions: { sync: false }, ...criuOptions });
+  try {
+    log(`dumped ${dumped.pids.length} task(s) into ${dumped.archive?.bytes} bytes; sending`);
+    await channel.sendFile({ type: 'archive' }, file, (await stat(file)).size);
+    const restored = await withTimeout(channel.next('restored'), options.timeoutMs, 'the destination did not restore the tree in time');
+    const frozenMs = performance.now() - frozeAt;
+    end(dumped.pids);
+    channel.send({ type: 'done' });
+    log(`running on the destination as pid ${String(restored.pid)}; the source has ended`);
+    return { destinationPid: Number(restored.pid), frozenMs };
+  } catch (error) {
+    resume(dumped.pids);
+    throw migrationError(error, 'the source was resumed');
+  }
+}
+
+async function postCopy(
+  pid: number,
+  channel: MessageChannel,
+  work: string,
+  criuOptions: CriuOptions,
+  options: MigrateOptions,
+  log: (line: string) => void,
+): Promise<Omit<MigrateResult, 'mode' | 'totalMs' | 'bytesSent'>> {
+  const imagesDir = path.join(work, 'images');
+  const port = 20000 + Math.floor(Math.random() * 40000);
+  const frozeAt = performance.now();
+  let restored: Promise<{ pid: number; at: number }> | undefined;
+  const pids = processTree(pid);
+  // CRIU keeps the tree frozen and, after post-dump, serves its memory; the dump ends once the
+  // destination has pulled every page (CRIU then ends the source itself).
+  const dumping = checkpoint(pid, {
+    imagesDir,
+    lazyPages: { port },
+    ...criuOptions,
+    onNotification: async (n) => {
+      if (n.name === 'post-dump') {
+        const names = await readdir(imagesDir);
+        const chunks: Buffer[] = [];
+        await new Promise<void>((resolve, reject) => {
+          const stream = tar({ cwd: imagesDir, portable: true }, names);
+          stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+          stream.on('end', resolve);
+          stream.on('error', reject);
+        });
+        channel.sendBytes({ type: 'images' }, Buffer.concat(chunks));
+        await channel.next('images-ok');
+        log(`sent ${names.length} non-memory images; serving memory on port ${port}`);
+      } else if (n.name === 'status-ready') {
+        // Answered at once: CRIU serves pages only after this, and the restore there needs them.
+        channel.send({ type: 'serve', port });
+        restored = withTimeout(channel.next('restored'), options.timeoutMs, 'the destination did not restore the tree in time').then((m) => {
+          log(`running on the destination as pid ${String(m.pid)}; it pulls its memory`);
+          return { pid: Number(m.pid), at: performance.now() };
+        });
+        restored.catch(() => {}); // awaited below, after the dump
+      }
+    },
+  });
+  try {
+    await dumping;
+    if (!restored) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, 'CRIU never started serving the memory');
+    const running = await restored;
+    const filled = await channel.next('filled');
+    return { destinationPid: running.pid, frozenMs: running.at - frozeAt, pagesPulled: Number(filled.pages) };
+  } catch (error) {
+    // CRIU resumes the tree when its lazy page server fails or a notification is refused.
+    resume(pids);
+    throw migrationError(error, 'the source was resumed');
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number | undefined, message: string): Promise<T> {
+  if (!ms) return promise;
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new FreezedryError(ErrorCode.MIGRATION_FAILED, message)), ms).unref()),
+  ]);
+}
+
+function migrationError(error: unknown, outcome: string): FreezedryError {
+  if (isFreezedryError(error) && error.code !== ErrorCode.MIGRATION_FAILED) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new FreezedryError(ErrorCode.MIGRATION_FAILED, `migration failed: ${message}; ${outcome}`, { cause: error });
+}
+
+function resume(pids: number[]): void {
+  for (const p of pids) {
+    try {
+      process.kill(p, 'SIGCONT');
+    } catch {
+      // gone
+    }
+  }
+}
+
+function end(pids: number[]): void {
+  for (const p of [...pids].reverse()) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}
