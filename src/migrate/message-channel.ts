@@ -47,11 +47,26 @@ export class MessageChannel {
 
   /** Sends a header message with the file's size, then the file's bytes. */
   async sendFile(message: Message, file: string, size: number): Promise<void> {
+    if (this.ended || this.socket.destroyed) {
+      throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `connection lost before sending the checkpoint: ${this.ended?.message ?? 'closed'}`);
+    }
     this.send({ ...message, size });
     await new Promise<void>((resolve, reject) => {
       const stream = createReadStream(file);
-      stream.on('error', reject);
-      stream.on('end', resolve);
+      // A peer that goes away unpipes the stream, which then never ends: fail instead.
+      const lost = () => {
+        stream.destroy();
+        reject(new FreezedryError(ErrorCode.MIGRATION_FAILED, 'connection lost while sending the checkpoint'));
+      };
+      this.socket.once('close', lost);
+      stream.on('error', (error) => {
+        this.socket.off('close', lost);
+        reject(error);
+      });
+      stream.on('end', () => {
+        this.socket.off('close', lost);
+        resolve();
+      });
       stream.pipe(this.socket, { end: false });
     });
     this.bytesSent += size;

@@ -29,6 +29,8 @@ export interface MigrateOptions extends Pick<CriuOptions, 'tcpEstablished' | 'sh
   timeoutMs?: number;
   /** Progress lines for people. */
   log?: (line: string) => void;
+  /** Stops the migration; the source is resumed. */
+  signal?: AbortSignal;
 }
 
 export interface MigrateResult {
@@ -61,6 +63,9 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
     );
   });
   const channel = new MessageChannel(socket);
+  // An abort closes the connection: every wait then fails, and the failure path resumes the source.
+  const abort = () => channel.close();
+  options.signal?.addEventListener('abort', abort);
   const work = await mkdtemp(path.join(os.tmpdir(), 'freezedry-migrate-'));
   try {
     await authenticateDestination(channel, options.token);
@@ -72,9 +77,20 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
     const result = mode === 'stop-copy' ? await stopCopy(pid, channel, work, criuOptions, options, log) : await postCopy(pid, channel, work, criuOptions, options, log);
     return { ...result, mode, totalMs: performance.now() - started, bytesSent: channel.bytesSent };
   } finally {
+    options.signal?.removeEventListener('abort', abort);
     channel.close();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Resumes the source if this process would otherwise exit mid-migration (an await that can
+ * never settle empties the event loop): a frozen source must never outlive us.
+ */
+function guardSource(pids: number[]): () => void {
+  const guard = () => resume(pids);
+  process.once('beforeExit', guard);
+  return () => process.off('beforeExit', guard);
 }
 
 async function stopCopy(
@@ -88,6 +104,7 @@ async function stopCopy(
   const file = path.join(work, 'checkpoint.tar.zst');
   const frozeAt = performance.now();
   const dumped = await checkpoint(pid, { archive: file, leaveStopped: true, archiveOptions: { sync: false }, ...criuOptions });
+  const unguard = guardSource(dumped.pids);
   try {
     log(`dumped ${dumped.pids.length} task(s) into ${dumped.archive?.bytes} bytes; sending`);
     await channel.sendFile({ type: 'archive' }, file, (await stat(file)).size);
@@ -100,6 +117,8 @@ async function stopCopy(
   } catch (error) {
     resume(dumped.pids);
     throw migrationError(error, 'the source was resumed');
+  } finally {
+    unguard();
   }
 }
 
@@ -116,6 +135,7 @@ async function postCopy(
   const frozeAt = performance.now();
   let restored: Promise<{ pid: number; at: number }> | undefined;
   const pids = processTree(pid);
+  const unguard = guardSource(pids);
   // CRIU keeps the tree frozen and, after post-dump, serves its memory; the dump ends once the
   // destination has pulled every page (CRIU then ends the source itself).
   const dumping = checkpoint(pid, {
@@ -156,6 +176,8 @@ async function postCopy(
     // CRIU resumes the tree when its lazy page server fails or a notification is refused.
     resume(pids);
     throw migrationError(error, 'the source was resumed');
+  } finally {
+    unguard();
   }
 }
 

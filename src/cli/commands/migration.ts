@@ -63,6 +63,7 @@ export function register(program: Command, context: Context): void {
         extUnixSk: flags.extUnixSk,
         fileLocks: flags.fileLocks,
         log: (line) => context.out.note(line),
+        signal: context.signal,
       });
       context.out.result(
         result,

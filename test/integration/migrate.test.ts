@@ -1,0 +1,112 @@
+// Live migration between two namespace hosts: the tree moves with its memory intact, only an
+// authenticated source is accepted, and every failure leaves the source running.
+import { readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readStat } from '../../src/process/proc.js';
+import { canCheckpoint, capabilities } from '../helpers/capabilities.js';
+import { createHosts, type HostPair } from '../helpers/hosts.js';
+import { compileFixture, isRunningNotStopped, logText, repoRoot, useWorkspace, waitFor } from '../helpers/workloads.js';
+
+const enabled = (await canCheckpoint()) && (await capabilities()).lazyPages;
+const cli = path.join(repoRoot, 'bin', 'freezedry.js');
+
+describe.runIf(enabled)('migration between hosts', () => {
+  const { dir, track } = useWorkspace();
+  let hosts: HostPair;
+  beforeAll(() => {
+    hosts = createHosts();
+  });
+  afterAll(() => hosts?.destroy());
+
+  async function workload(mib: number, name: string): Promise<{ pid: number; log: string }> {
+    const binary = await compileFixture('lazy-memory');
+    const log = path.join(dir(), `${name}.log`);
+    const pid = Number(hosts.a.run([process.execPath, cli, 'run', '--log', log, '--', binary, String(mib)]).trim());
+    track(pid);
+    await waitFor('the workload', () => (logText(log).includes('READY') ? true : undefined));
+    return { pid, log };
+  }
+
+  async function sum(pid: number, log: string, nth: number): Promise<string> {
+    process.kill(pid, 'SIGUSR1');
+    return waitFor('a checksum', () => (logText(log).match(/^SUM \w+$/gm) ?? [])[nth]);
+  }
+
+  function receiver(port: number, token = 'right-token') {
+    const child = hosts.b.spawn([process.execPath, cli, 'receive', '--listen', `${hosts.b.address}:${port}`, '--token', token, '--once']);
+    let output = '';
+    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    return { child, exited, output: () => output };
+  }
+
+  async function migrateCli(pid: number, port: number, mode: string, token = 'right-token') {
+    const child = hosts.a.spawn([process.execPath, cli, 'migrate', String(pid), '--to', `${hosts.b.address}:${port}`, '--token', token, '--mode', mode, '--json']);
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    return { code, stdout, stderr };
+  }
+
+  for (const [mode, port] of [['stop-copy', 7101], ['post-copy', 7102]] as const) {
+    it(`moves a tree to the other host in ${mode}, with its memory intact, and ends the source`, async () => {
+      const { pid, log } = await workload(64, mode);
+      const before = await sum(pid, log, 0);
+      const agent = receiver(port);
+      await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+      const moved = await migrateCli(pid, port, mode);
+      expect(moved.code, moved.stderr).toBe(0);
+      const result = JSON.parse(moved.stdout) as { destinationPid: number; frozenMs: number; mode: string };
+      expect(result.mode).toBe(mode);
+      track(result.destinationPid);
+      expect(await agent.exited).toBe(0);
+      await waitFor('the source to end', () => (readStat(pid) === undefined || readStat(pid)?.state === 'Z' ? true : undefined));
+      expect(await sum(result.destinationPid, log, 1)).toBe(before);
+      // It runs in the destination host's network namespace now.
+      expect(hosts.b.run(['readlink', `/proc/${result.destinationPid}/ns/net`])).toBe(hosts.b.run(['readlink', '/proc/self/ns/net']));
+    });
+  }
+
+  it('refuses a source with the wrong token before any image byte, and logs it; the source is untouched', async () => {
+    const { pid } = await workload(16, 'wrong-token');
+    const incomingBefore = readdirSync(os.tmpdir()).filter((n) => n.startsWith('freezedry-incoming-')).length;
+    const agent = receiver(7103, 'right-token');
+    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+    const refused = await migrateCli(pid, 7103, 'stop-copy', 'wrong-token');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout).toContain('ERR_AUTH_FAILED');
+    await agent.exited;
+    expect(agent.output()).toMatch(/refused .*did not prove it knows the token/);
+    expect(readdirSync(os.tmpdir()).filter((n) => n.startsWith('freezedry-incoming-')).length).toBe(incomingBefore);
+    expect(isRunningNotStopped(pid)).toBe(true);
+  });
+
+  it('a destination that dies mid-migration: ERR_MIGRATION_FAILED, and the source runs on with its memory', async () => {
+    const { pid, log } = await workload(384, 'dest-dies');
+    const before = await sum(pid, log, 0);
+    const agent = receiver(7104);
+    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+    const migrating = migrateCli(pid, 7104, 'stop-copy');
+    await waitFor('the transfer to start', () => (agent.output().includes('authenticated') ? true : undefined));
+    agent.child.kill('SIGKILL');
+    const failed = await migrating;
+    expect(failed.code).not.toBe(0);
+    expect(failed.stdout + failed.stderr).toMatch(/ERR_MIGRATION_FAILED|connection lost/);
+    await waitFor('the source to run again', () => (isRunningNotStopped(pid) ? true : undefined));
+    expect(await sum(pid, log, 1)).toBe(before);
+  });
+
+  it('a source that is not there: ERR_NO_SUCH_PROCESS, nothing sent', async () => {
+    const agent = receiver(7105);
+    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+    const result = await migrateCli(4194300, 7105, 'stop-copy');
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toContain('ERR_NO_SUCH_PROCESS');
+    agent.child.kill('SIGKILL');
+  });
+});
