@@ -5,12 +5,14 @@ import { formatTable, saveResults, type Comparison, type Measurement } from './h
 import { archiveScenario } from './scenarios/archive.js';
 import { dumpRestoreScenario } from './scenarios/dump-restore.js';
 import { lazyScenario } from './scenarios/lazy.js';
+import { migrateScenario } from './scenarios/migrate.js';
 
 type Scenario = (options: { quick?: boolean }) => Promise<{ comparisons: Comparison[]; measurements: Measurement[]; notes?: string[] }>;
 const scenarios: Record<string, Scenario> = {
   'dump-restore': dumpRestoreScenario,
   archive: archiveScenario,
   lazy: lazyScenario,
+  migrate: migrateScenario,
 };
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean', default: false } } });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStat } from '../../src/process/proc.js';
 import { canCheckpoint, capabilities } from '../helpers/capabilities.js';
-import { createHosts, type HostPair } from '../helpers/hosts.js';
+import { createHosts, type HostPair } from '../../src/testing/network-hosts.js';
 import { compileFixture, isRunningNotStopped, logText, repoRoot, useWorkspace, waitFor } from '../helpers/workloads.js';
 
 const enabled = (await canCheckpoint()) && (await capabilities()).lazyPages;

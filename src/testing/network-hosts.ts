@@ -1,4 +1,4 @@
-// Test hosts on one machine: two network namespaces joined by a veth pair, with addresses from
+// Hosts for tests and benchmarks on one machine: two network namespaces joined by a veth pair, with addresses from
 // the benchmarking range 198.18.0.0/15 (RFC 2544). Commands run in a host with nsenter --net,
 // which (unlike `ip netns exec`) keeps the mount namespace, so CRIU sees ordinary mounts.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -19,7 +19,8 @@ export interface HostPair {
   destroy(): void;
 }
 
-export function createHosts(): HostPair {
+/** Two hosts; `rate` (e.g. '1gbit') shapes the link both ways with a token bucket, `delay` adds latency. */
+export function createHosts(shape: { rate?: string; delay?: string } = {}): HostPair {
   const id = randomInt(1, 60000);
   const octet = id % 250;
   const third = Math.floor(id / 250) % 250;
@@ -37,6 +38,13 @@ export function createHosts(): HostPair {
   for (const [ns, dev] of [[na, `va${id}`], [nb, `vb${id}`]] as const) {
     ip('-n', ns, 'link', 'set', dev, 'up');
     ip('-n', ns, 'link', 'set', 'lo', 'up');
+    if (shape.delay) {
+      const netem = ['-n', ns, 'qdisc', 'add', 'dev', dev, 'root', 'handle', '1:', 'netem', 'delay', shape.delay];
+      execFileSync('tc', netem);
+      if (shape.rate) execFileSync('tc', ['-n', ns, 'qdisc', 'add', 'dev', dev, 'parent', '1:1', 'handle', '10:', 'tbf', 'rate', shape.rate, 'burst', '1mb', 'latency', '50ms']);
+    } else if (shape.rate) {
+      execFileSync('tc', ['-n', ns, 'qdisc', 'add', 'dev', dev, 'root', 'tbf', 'rate', shape.rate, 'burst', '1mb', 'latency', '50ms']);
+    }
   }
   const host = (name: string, address: string): TestHost => {
     const prefix = ['nsenter', `--net=/run/netns/${name}`];
