@@ -104,8 +104,7 @@ async function stopCopy(
   const file = path.join(work, 'checkpoint.tar.zst');
   const frozeAt = performance.now();
   const dumped = await checkpoint(pid, { archive: file, leaveStopped: true, archiveOptions: { sync: false }, ...criuOptions });
-  const unguard = guardSource(dumped.pids);
-  try {
+  return resumedOnFailure(dumped.pids, async () => {
     log(`dumped ${dumped.pids.length} task(s) into ${dumped.archive?.bytes} bytes; sending`);
     await channel.sendFile({ type: 'archive' }, file, (await stat(file)).size);
     const restored = await withTimeout(channel.next('restored'), options.timeoutMs, 'the destination did not restore the tree in time');
@@ -114,12 +113,7 @@ async function stopCopy(
     channel.send({ type: 'done' });
     log(`running on the destination as pid ${String(restored.pid)}; the source has ended`);
     return { destinationPid: Number(restored.pid), frozenMs };
-  } catch (error) {
-    resume(dumped.pids);
-    throw migrationError(error, 'the source was resumed');
-  } finally {
-    unguard();
-  }
+  });
 }
 
 async function postCopy(
@@ -135,7 +129,6 @@ async function postCopy(
   const frozeAt = performance.now();
   let restored: Promise<{ pid: number; at: number }> | undefined;
   const pids = processTree(pid);
-  const unguard = guardSource(pids);
   // CRIU keeps the tree frozen and, after post-dump, serves its memory; the dump ends once the
   // destination has pulled every page (CRIU then ends the source itself).
   const dumping = checkpoint(pid, {
@@ -166,14 +159,22 @@ async function postCopy(
       }
     },
   });
-  try {
+  // (CRIU itself resumes the tree when its lazy page server fails or a notification is refused.)
+  return resumedOnFailure(pids, async () => {
     await dumping;
     if (!restored) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, 'CRIU never started serving the memory');
     const running = await restored;
     const filled = await channel.next('filled');
     return { destinationPid: running.pid, frozenMs: running.at - frozeAt, pagesPulled: Number(filled.pages) };
+  });
+}
+
+/** Runs the rest of a migration; any failure, or this process exiting mid-way, resumes the source. */
+async function resumedOnFailure<T>(pids: number[], body: () => Promise<T>): Promise<T> {
+  const unguard = guardSource(pids);
+  try {
+    return await body();
   } catch (error) {
-    // CRIU resumes the tree when its lazy page server fails or a notification is refused.
     resume(pids);
     throw migrationError(error, 'the source was resumed');
   } finally {
