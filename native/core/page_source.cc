@@ -79,6 +79,10 @@ Result<std::unique_ptr<RemotePageSource>> RemotePageSource::Connect(const std::s
   }
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // requests are small and awaited
+  // A cut link must end the fill (and the tree) rather than leave it waiting for ever.
+  timeval patience{30, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &patience, sizeof patience);
   source->pids_ = std::move(pids);
   return source;
 }

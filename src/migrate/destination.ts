@@ -98,8 +98,17 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
     log(`${from}: ${migration.mode} migration authenticated`);
     work = await mkdtemp(path.join(options.workDir ?? os.tmpdir(), 'freezedry-incoming-'));
     const criuOptions = (hello.criuOptions ?? {}) as Record<string, boolean>;
+    let mode = String(hello.mode);
+    if (mode === 'auto') {
+      // The source measures the link, then says which mode it chose.
+      const probe = await channel.next('probe');
+      await channel.receiveBytes(Number(probe.size));
+      channel.send({ type: 'probe-ok' });
+      mode = String((await channel.next('mode')).mode);
+      migration.mode = mode;
+    }
 
-    if (hello.mode === 'stop-copy') {
+    if (mode === 'stop-copy') {
       const offer = await channel.next('archive');
       const file = path.join(work, 'checkpoint.tar.zst');
       await channel.receiveFile(Number(offer.size), file);
@@ -108,7 +117,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       channel.send({ type: 'restored', pid: restored.pid, durationMs: restored.durationMs });
       log(`${from}: restored as pid ${restored.pid}`);
       await channel.next('done');
-    } else if (hello.mode === 'post-copy') {
+    } else if (mode === 'post-copy') {
       const offer = await channel.next('images');
       const imagesDir = path.join(work, 'images');
       const bytes = await channel.receiveBytes(Number(offer.size));
@@ -128,7 +137,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       channel.send({ type: 'filled', pages: fill?.pagesCopied, faults: fill?.faults });
       log(`${from}: memory complete (${fill?.pagesCopied} pages)`);
     } else {
-      throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `unknown mode '${String(hello.mode)}'`);
+      throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `unknown mode '${mode}'`);
     }
   } catch (error) {
     migration.error = isFreezedryError(error) ? error : new FreezedryError(ErrorCode.MIGRATION_FAILED, (error as Error).message, { cause: error });

@@ -5,6 +5,7 @@
 //              the destination pulling the memory from CRIU's lazy page server here.
 // The original is ended only once the destination reports the tree running; every failure
 // before that resumes it.
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import os from 'node:os';
@@ -15,16 +16,35 @@ import { checkpoint } from '../checkpoint.js';
 import { version } from '../check.js';
 import type { CriuOptions } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
-import { processTree, readStat } from '../process/proc.js';
+import { processTree, readStat, residentBytes } from '../process/proc.js';
 import { authenticateDestination } from './authentication.js';
 import { MessageChannel } from './message-channel.js';
 
 export type MigrationMode = 'stop-copy' | 'post-copy';
 
+/** How auto chose: the link it measured and the stop-copy downtime it expected. */
+export interface ModeDecision {
+  bandwidthMBps: number;
+  residentBytes: number;
+  estimatedStopCopyMs: number;
+  downtimeBudgetMs: number;
+  chosen: MigrationMode;
+}
+
+// Rough rates on the machines measured (bench/): CRIU dumps and restores about a GB/s, and
+// archives hold about 45 % of a process's memory.
+const DUMP_BYTES_PER_MS = 1e6;
+const RESTORE_BYTES_PER_MS = 1e6;
+const ARCHIVE_FRACTION = 0.45;
+const PROBE_BYTES = 4 << 20;
+
 export interface MigrateOptions extends Pick<CriuOptions, 'tcpEstablished' | 'shellJob' | 'extUnixSk' | 'fileLocks' | 'linkRemap'> {
   to: { host: string; port: number };
   token: string;
-  mode?: MigrationMode;
+  /** auto (default): stop-copy when its expected downtime fits `downtimeMs`, else post-copy. */
+  mode?: MigrationMode | 'auto';
+  /** The downtime budget auto chooses against (default 300 ms). */
+  downtimeMs?: number;
   /** Gives up (resuming the source) if the destination has not restored the tree by then. */
   timeoutMs?: number;
   /** Progress lines for people. */
@@ -44,13 +64,15 @@ export interface MigrateResult {
   bytesSent: number;
   /** Post-copy: the memory the destination pulled. */
   pagesPulled?: number;
+  /** With mode auto: why this mode. */
+  decision?: ModeDecision;
 }
 
 export async function migrate(pid: number, options: MigrateOptions): Promise<MigrateResult> {
   if (!options.token) throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, 'migrate needs a token (--token or FREEZEDRY_TOKEN)');
-  const mode = options.mode ?? 'stop-copy';
-  if (mode !== 'stop-copy' && mode !== 'post-copy') {
-    throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, `mode ${String(mode)} is not available yet (stop-copy, post-copy)`);
+  const requested = options.mode ?? 'auto';
+  if (requested !== 'stop-copy' && requested !== 'post-copy' && requested !== 'auto') {
+    throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, `mode ${String(requested)} is not available yet (auto, stop-copy, post-copy)`);
   }
   if (!readStat(pid)) throw new FreezedryError(ErrorCode.NO_SUCH_PROCESS, `No process with pid ${pid}`, { pid });
   const log = options.log ?? (() => {});
@@ -71,11 +93,21 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
     await authenticateDestination(channel, options.token);
     const criu = await version();
     const criuOptions = { tcpEstablished: options.tcpEstablished, shellJob: options.shellJob, extUnixSk: options.extUnixSk, fileLocks: options.fileLocks, linkRemap: options.linkRemap };
-    channel.send({ type: 'hello', mode, source: sourceHost(criu.text), criuOptions });
+    channel.send({ type: 'hello', mode: requested, source: sourceHost(criu.text), criuOptions });
     await channel.next('welcome');
+    let mode: MigrationMode;
+    let decision: ModeDecision | undefined;
+    if (requested === 'auto') {
+      decision = await chooseMode(pid, channel, options.downtimeMs ?? 300);
+      mode = decision.chosen;
+      channel.send({ type: 'mode', mode });
+      log(`link ${decision.bandwidthMBps.toFixed(0)} MB/s, ${(decision.residentBytes / 1048576).toFixed(0)} MiB resident: stop-copy would take about ${decision.estimatedStopCopyMs.toFixed(0)} ms; ${mode}`);
+    } else {
+      mode = requested;
+    }
     log(`authenticated with ${options.to.host}:${options.to.port}; ${mode}`);
     const result = mode === 'stop-copy' ? await stopCopy(pid, channel, work, criuOptions, options, log) : await postCopy(pid, channel, work, criuOptions, options, log);
-    return { ...result, mode, totalMs: performance.now() - started, bytesSent: channel.bytesSent };
+    return { ...result, mode, decision, totalMs: performance.now() - started, bytesSent: channel.bytesSent };
   } finally {
     options.signal?.removeEventListener('abort', abort);
     channel.close();
@@ -180,6 +212,24 @@ async function resumedOnFailure<T>(pids: number[], body: () => Promise<T>): Prom
   } finally {
     unguard();
   }
+}
+
+/** Measures the link with an incompressible probe and estimates a stop-copy's downtime. */
+async function chooseMode(pid: number, channel: MessageChannel, downtimeBudgetMs: number): Promise<ModeDecision> {
+  const start = performance.now();
+  channel.sendBytes({ type: 'probe' }, randomBytes(PROBE_BYTES));
+  await channel.next('probe-ok');
+  const bandwidthMBps = PROBE_BYTES / 1e6 / Math.max((performance.now() - start) / 1000, 1e-3);
+  const resident = residentBytes(processTree(pid));
+  const estimatedStopCopyMs =
+    resident / DUMP_BYTES_PER_MS + (resident * ARCHIVE_FRACTION) / (bandwidthMBps * 1e3) + resident / RESTORE_BYTES_PER_MS;
+  return {
+    bandwidthMBps,
+    residentBytes: resident,
+    estimatedStopCopyMs,
+    downtimeBudgetMs,
+    chosen: estimatedStopCopyMs <= downtimeBudgetMs ? 'stop-copy' : 'post-copy',
+  };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number | undefined, message: string): Promise<T> {

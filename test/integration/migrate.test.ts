@@ -72,6 +72,26 @@ describe.runIf(enabled)('migration between hosts', () => {
     });
   }
 
+  it('auto picks stop-copy when the expected downtime fits the budget, post-copy when it does not', async () => {
+    for (const [budget, expected, port] of [['100000', 'stop-copy', 7106], ['20', 'post-copy', 7107]] as const) {
+      const { pid, log } = await workload(64, `auto-${expected}`);
+      const before = await sum(pid, log, 0);
+      const agent = receiver(port);
+      await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+      const child = hosts.a.spawn([process.execPath, cli, 'migrate', String(pid), '--to', `${hosts.b.address}:${port}`, '--token', 'right-token', '--downtime', budget, '--json']);
+      let stdout = '';
+      child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+      expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(0);
+      const result = JSON.parse(stdout) as { mode: string; destinationPid: number; decision: { chosen: string; bandwidthMBps: number; estimatedStopCopyMs: number } };
+      track(result.destinationPid);
+      expect(result.mode).toBe(expected);
+      expect(result.decision.chosen).toBe(expected);
+      expect(result.decision.bandwidthMBps).toBeGreaterThan(0);
+      await agent.exited;
+      expect(await sum(result.destinationPid, log, 1)).toBe(before);
+    }
+  });
+
   it('refuses a source with the wrong token before any image byte, and logs it; the source is untouched', async () => {
     const { pid } = await workload(16, 'wrong-token');
     const incomingBefore = readdirSync(os.tmpdir()).filter((n) => n.startsWith('freezedry-incoming-')).length;

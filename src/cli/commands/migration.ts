@@ -45,18 +45,20 @@ export function register(program: Command, context: Context): void {
     .argument('<pid>', 'the root of the tree')
     .requiredOption('--to <host:port>', 'the destination agent')
     .option('--token <secret>', 'the shared token (default: $FREEZEDRY_TOKEN)')
-    .option('--mode <mode>', 'stop-copy or post-copy', 'stop-copy')
+    .option('--mode <mode>', 'auto, stop-copy or post-copy', 'auto')
+    .option('--downtime <ms>', 'the downtime budget auto chooses against', '300')
     .option('--timeout <ms>', 'give up (resuming the source) if the destination has not restored by then')
     .option('--tcp-established', 'move established TCP connections')
     .option('--shell-job', 'allow a process attached to a terminal')
     .option('--ext-unix-sk', 'allow unix sockets connected outside the tree')
     .option('--file-locks', 'move file locks')
-    .action(async (pidText: string, flags: { to: string; token?: string; mode: string; timeout?: string; tcpEstablished?: boolean; shellJob?: boolean; extUnixSk?: boolean; fileLocks?: boolean }) => {
+    .action(async (pidText: string, flags: { to: string; token?: string; mode: string; downtime: string; timeout?: string; tcpEstablished?: boolean; shellJob?: boolean; extUnixSk?: boolean; fileLocks?: boolean }) => {
       if (!/^\d+$/.test(pidText)) throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `pid must be a number, got '${pidText}'`);
       const result = await migrate(Number(pidText), {
         to: address(flags.to),
         token: token(flags.token),
-        mode: flags.mode as MigrationMode,
+        mode: flags.mode as MigrationMode | 'auto',
+        downtimeMs: Number(flags.downtime),
         timeoutMs: flags.timeout ? Number(flags.timeout) : undefined,
         tcpEstablished: flags.tcpEstablished,
         shellJob: flags.shellJob,
