@@ -1,6 +1,7 @@
 // The lazy-pages side of a restore: the native uffd server listening in CRIU's work directory,
 // as a promise-shaped object. If the fill fails the restored tree is killed first: a process
 // whose missing pages can no longer arrive must not run on with zeros in their place.
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { ErrorCode, FreezedryError } from '../errors.js';
 import { native, type NativeArchiveReader, type NativeUffdCounters, type NativeUffdServer } from '../native/binding.js';
@@ -21,6 +22,7 @@ export class LazyPageServer {
   readonly complete: Promise<LazyFillStats>;
   private readonly server: NativeUffdServer;
   private rootPid: number | undefined;
+  private watchdog: ChildProcess | undefined;
   private closed = false;
 
   private constructor(socketPath: string, plan: LazyPlan, source: LazySource) {
@@ -60,9 +62,20 @@ export class LazyPageServer {
     return new LazyPageServer(socketPath, plan, source);
   }
 
-  /** The restored root, so a failed fill can end the tree. */
+  /**
+   * The restored root, so a failed fill can end the tree. If this process dies before the fill
+   * completes (SIGKILL runs no handler), the uffds close and the missing pages would read as
+   * zeros: a watchdog outside this process then ends the tree's session instead.
+   */
   attach(rootPid: number): void {
     this.rootPid = rootPid;
+    this.watchdog = spawn(
+      'sh',
+      ['-c', 'while kill -0 "$0" 2>/dev/null; do sleep 0.05; done; pkill -KILL -s "$1"; kill -KILL "$1"', String(process.pid), String(rootPid)],
+      { detached: true, stdio: 'ignore' },
+    );
+    this.watchdog.on('error', () => {}); // without sh the tree is only protected while we live
+    this.watchdog.unref();
   }
 
   stats(): LazyFillStats {
@@ -73,6 +86,7 @@ export class LazyPageServer {
     if (this.closed) return;
     this.closed = true;
     this.server.close();
+    this.watchdog?.kill('SIGKILL');
   }
 
   private killTree(): void {

@@ -116,6 +116,22 @@ describe.runIf(enabled)('lazy restore', () => {
     expect(await sum(retried.pid, log)).toBe(before);
   });
 
+  it('if the process serving the pages is killed mid-fill, the restored tree is ended, never left running on zeros', async () => {
+    const { pid, log } = await startWorkload(512, 'server-killed');
+    const imagesDir = path.join(dir(), 'server-killed');
+    await checkpoint(pid, { imagesDir });
+    const cliRestore = spawn(process.execPath, [path.join(repoRoot, 'bin', 'freezedry.js'), 'restore', '-D', imagesDir, '--lazy'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let said = '';
+    cliRestore.stderr?.on('data', (d: Buffer) => (said += d.toString()));
+    const restoredPid = Number(await waitFor('the tree to run', () => said.match(/pid (\d+) is running/)?.[1]));
+    track(restoredPid);
+    cliRestore.kill('SIGKILL');
+    await waitFor('the orphaned tree to be ended', () => (readStat(restoredPid) === undefined || readStat(restoredPid)?.state === 'Z' ? true : undefined), 10_000);
+    expect(logText(log)).not.toMatch(/BAD/);
+  });
+
   /** A stock `criu dump --lazy-pages` of pid: it keeps the tree frozen and serves its pages. */
   async function lazyDumpSource(pid: number, name: string): Promise<{ imagesDir: string; port: number; dumper: ChildProcess; exited: Promise<number | null> }> {
     const imagesDir = path.join(dir(), name);
