@@ -9,9 +9,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <condition_variable>
+#include <deque>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "core/archive_format.h"
 #include "core/page_sink.h"
@@ -34,27 +38,55 @@ struct Frame {
 };
 
 constexpr size_t kCachedFrames = 8;
+constexpr size_t kReadAhead = 2;  // frames decompressed ahead of a sequential reader
 
 }  // namespace
 
 struct ArchiveReader::Impl {
+  using FrameData = std::shared_ptr<const std::vector<uint8_t>>;
+
   UniqueFd fd;
   uint64_t file_size = 0;
   uint64_t stream_size = 0;
   std::vector<Frame> frames;
-  std::mutex mutex;
+
+  std::mutex cache_mutex;  // guards cache, queue, stopping
+  std::list<std::pair<size_t, FrameData>> cache;  // most recent first
+  std::deque<size_t> queue;                        // frames to decompress ahead
+  std::condition_variable queued;
+  bool stopping = false;
+  std::thread prefetcher;
+
+  std::mutex dctx_mutex;  // the foreground decompression context
   ZSTD_DCtx* dctx = ZSTD_createDCtx();
-  std::list<std::pair<size_t, std::vector<uint8_t>>> cache;  // most recent first
 
-  ~Impl() { ZSTD_freeDCtx(dctx); }
+  ~Impl() {
+    {
+      std::lock_guard lock(cache_mutex);
+      stopping = true;
+    }
+    queued.notify_all();
+    if (prefetcher.joinable()) prefetcher.join();
+    ZSTD_freeDCtx(dctx);
+  }
 
-  Result<const std::vector<uint8_t>*> Decompressed(size_t index) {
+  FrameData Cached(size_t index) {
     for (auto it = cache.begin(); it != cache.end(); ++it) {
       if (it->first == index) {
         cache.splice(cache.begin(), cache, it);
-        return &cache.front().second;
+        return cache.front().second;
       }
     }
+    return nullptr;
+  }
+
+  void Remember(size_t index, FrameData data) {
+    if (Cached(index)) return;
+    cache.emplace_front(index, std::move(data));
+    if (cache.size() > kCachedFrames) cache.pop_back();
+  }
+
+  Result<FrameData> Decompress(size_t index, ZSTD_DCtx* context) {
     const Frame& frame = frames[index];
     std::vector<uint8_t> compressed(frame.compressed_size);
     ssize_t got = ::pread(fd.Get(), compressed.data(), compressed.size(), static_cast<off_t>(frame.file_offset));
@@ -62,17 +94,53 @@ struct ArchiveReader::Impl {
     if (static_cast<size_t>(got) != compressed.size()) {
       return Failure(ENODATA, "archive", "frame " + std::to_string(index) + " is cut short");
     }
-    std::vector<uint8_t> data(frame.decompressed_size);
-    size_t size = ZSTD_decompressDCtx(dctx, data.data(), data.size(), compressed.data(), compressed.size());
+    auto data = std::make_shared<std::vector<uint8_t>>(frame.decompressed_size);
+    size_t size = ZSTD_decompressDCtx(context, data->data(), data->size(), compressed.data(), compressed.size());
     if (ZSTD_isError(size) || size != frame.decompressed_size) {
       std::string why = ZSTD_isError(size) ? ZSTD_getErrorName(size) : "wrong decompressed size";
       return Failure(EBADMSG, "archive",
                      "frame " + std::to_string(index) + " at stream offset " + std::to_string(frame.stream_offset) +
                          " is corrupt (" + why + ")");
     }
-    cache.emplace_front(index, std::move(data));
-    if (cache.size() > kCachedFrames) cache.pop_back();
-    return &cache.front().second;
+    return FrameData(std::move(data));
+  }
+
+  Result<FrameData> Decompressed(size_t index) {
+    {
+      std::lock_guard lock(cache_mutex);
+      if (auto hit = Cached(index)) return hit;
+    }
+    FrameData data;
+    {
+      std::lock_guard lock(dctx_mutex);
+      auto made = Decompress(index, dctx);
+      if (!made.Ok()) return made.Error();
+      data = made.Value();
+    }
+    std::lock_guard lock(cache_mutex);
+    Remember(index, data);
+    return data;
+  }
+
+  void ReadAhead() {
+    ZSTD_DCtx* context = ZSTD_createDCtx();
+    for (;;) {
+      size_t index;
+      {
+        std::unique_lock lock(cache_mutex);
+        queued.wait(lock, [&] { return stopping || !queue.empty(); });
+        if (stopping) break;
+        index = queue.front();
+        queue.pop_front();
+        if (Cached(index)) continue;
+      }
+      auto made = Decompress(index, context);  // a damaged frame is reported when really read
+      if (made.Ok()) {
+        std::lock_guard lock(cache_mutex);
+        Remember(index, made.Value());
+      }
+    }
+    ZSTD_freeDCtx(context);
   }
 
   size_t FrameAt(uint64_t offset) const {
@@ -135,10 +203,21 @@ uint64_t ArchiveReader::StreamSize() const { return impl_->stream_size; }
 uint64_t ArchiveReader::FileSize() const { return impl_->file_size; }
 size_t ArchiveReader::FrameCount() const { return impl_->frames.size(); }
 
+void ArchiveReader::Prefetch(uint64_t offset) {
+  Impl& s = *impl_;
+  if (offset >= s.stream_size) return;
+  size_t first = s.FrameAt(offset);
+  std::lock_guard lock(s.cache_mutex);
+  if (!s.prefetcher.joinable()) s.prefetcher = std::thread([&s] { s.ReadAhead(); });
+  for (size_t i = first; i < std::min(first + kReadAhead, s.frames.size()); i++) {
+    if (!s.Cached(i) && std::find(s.queue.begin(), s.queue.end(), i) == s.queue.end()) s.queue.push_back(i);
+  }
+  s.queued.notify_one();
+}
+
 Status ArchiveReader::Read(uint64_t offset, uint8_t* out, size_t size) {
   Impl& s = *impl_;
   if (offset + size > s.stream_size) return Failure(ERANGE, "archive", "read beyond the end of the archive");
-  std::lock_guard lock(s.mutex);
   while (size > 0) {
     size_t index = s.FrameAt(offset);
     auto data = s.Decompressed(index);
@@ -162,6 +241,7 @@ Result<uint64_t> ArchiveReader::CopyTo(uint64_t offset, uint64_t size, int fd, i
     size_t take = static_cast<size_t>(std::min<uint64_t>(size, buffer.size()));
     status = Read(offset, buffer.data(), take);
     if (!status.Ok()) break;
+    if (size > take) Prefetch(offset + take);  // decompress ahead while this chunk is written
     XXH3_64bits_update(hash, buffer.data(), take);
     if (file_offset < 0) {
       status = WriteFully(fd, buffer.data(), take);
