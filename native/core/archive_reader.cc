@@ -38,7 +38,7 @@ struct Frame {
 };
 
 constexpr size_t kCachedFrames = 8;
-constexpr size_t kReadAhead = 2;  // frames decompressed ahead of a sequential reader
+constexpr size_t kReadAhead = 3;  // frames decompressed ahead of a sequential reader
 
 }  // namespace
 
@@ -206,7 +206,9 @@ size_t ArchiveReader::FrameCount() const { return impl_->frames.size(); }
 void ArchiveReader::Prefetch(uint64_t offset) {
   Impl& s = *impl_;
   if (offset >= s.stream_size) return;
-  size_t first = s.FrameAt(offset);
+  // The reader decompresses the frame at `offset` itself if it is not ready: the read-ahead
+  // thread takes the ones after it, so the two work in parallel.
+  size_t first = s.FrameAt(offset) + 1;
   std::lock_guard lock(s.cache_mutex);
   if (!s.prefetcher.joinable()) s.prefetcher = std::thread([&s] { s.ReadAhead(); });
   for (size_t i = first; i < std::min(first + kReadAhead, s.frames.size()); i++) {
