@@ -16,6 +16,7 @@ export { Archive, type ArchiveEntry } from './archive/archive-reader.js';
 export type { ArchiveOptions } from './archive/archive-builder.js';
 export type { Manifest, ManifestEntry, SourceHost } from './archive/manifest.js';
 export { inspect, type InspectReport } from './inspect.js';
+export { DirtyTracker, type WrittenRange } from './pages/dirty-tracker.js';
 export { migrate, type MigrateOptions, type MigrateResult, type MigrationMode } from './migrate/source.js';
 export { receive, type ReceiveOptions, type ReceivedMigration, type Receiver } from './migrate/destination.js';
 export { listCheckpoints, removeCheckpoint, storeRoot, type StoredCheckpoint } from './store.js';

@@ -36,5 +36,6 @@ Napi::Function InitCriuChannel(Napi::Env env);
 Napi::Function InitExitWatch(Napi::Env env);
 Napi::Function InitPageSink(Napi::Env env);
 Napi::Function InitUffdServer(Napi::Env env);
+Napi::Function InitDirtyTracker(Napi::Env env);
 
 }  // namespace freezedry::addon

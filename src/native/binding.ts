@@ -93,6 +93,13 @@ export interface NativePageSink {
   close(): void;
 }
 
+export interface NativeDirtyTracker {
+  /** [start, end) pairs of the page ranges written since the last scan. */
+  scan(): Float64Array;
+  readonly trackedBytes: number;
+  close(): void;
+}
+
 export interface NativeBinding {
   CriuChannel: new (onEvent: ChannelEventHandler) => NativeCriuChannel;
   ExitWatch: new (pid: number, onExit: (err: Error | null, status?: NativeExitStatus) => void) => NativeExitWatch;
@@ -110,6 +117,7 @@ export interface NativeBinding {
     options: { faultAround: number; fillChunk: number },
     onEvent: (kind: 'restored' | 'complete' | 'failed', error?: Error) => void,
   ) => NativeUffdServer;
+  DirtyTracker: new (pid: number) => NativeDirtyTracker;
   socketPair(): [number, number];
   xxh3(data: Uint8Array): string;
   errnoName(errno: number): string;

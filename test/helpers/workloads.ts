@@ -139,9 +139,9 @@ function closingRequest(port: number, method: string, pathname: string): Promise
   });
 }
 
-/** Compiles a C fixture once per source version; returns the binary's path. */
-export async function compileFixture(name: string): Promise<string> {
-  const source = path.join(repoRoot, 'test', 'fixtures', `${name}.c`);
+/** Compiles a C program (test/fixtures by default) once per source version; returns the binary. */
+export async function compileFixture(name: string, folder = path.join('test', 'fixtures')): Promise<string> {
+  const source = path.join(repoRoot, folder, `${name}.c`);
   const hash = createHash('sha256').update(readFileSync(source)).digest('hex').slice(0, 12);
   const dir = path.join(os.tmpdir(), 'freezedry-fixtures');
   const binary = path.join(dir, `${name}-${hash}`);

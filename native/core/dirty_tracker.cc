@@ -1,0 +1,206 @@
+#include "core/dirty_tracker.h"
+
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "core/exit_watch.h"
+
+namespace freezedry::core {
+
+namespace {
+
+// Newer than this system's headers (Linux 6.7 uapi, linux/fs.h and linux/userfaultfd.h).
+struct PageRegion {
+  uint64_t start, end, categories;
+};
+struct PmScanArg {
+  uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+  uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+constexpr unsigned long kPagemapScan = _IOWR('f', 16, PmScanArg);
+constexpr uint64_t kScanWpMatching = 1 << 0;    // PM_SCAN_WP_MATCHING: protect what matched again
+constexpr uint64_t kScanCheckWpAsync = 1 << 1;  // PM_SCAN_CHECK_WPASYNC
+constexpr uint64_t kPageIsWritten = 1 << 1;     // PAGE_IS_WRITTEN
+constexpr uint64_t kFeatureWpAsync = 1 << 15;   // UFFD_FEATURE_WP_ASYNC
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
+Result<uint64_t> FindSyscallInstruction(pid_t pid) {
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.find("[vdso]") == std::string::npos) continue;
+    uint64_t start = std::stoull(line.substr(0, line.find('-')), nullptr, 16);
+    uint64_t end = std::stoull(line.substr(line.find('-') + 1), nullptr, 16);
+    std::vector<uint8_t> code(end - start);
+    int mem = ::open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
+    if (mem < 0) return LastError("open", "/proc/" + std::to_string(pid) + "/mem");
+    UniqueFd file(mem);
+    if (::pread(mem, code.data(), code.size(), static_cast<off_t>(start)) != static_cast<ssize_t>(code.size())) {
+      return LastError("pread", "[vdso]");
+    }
+    for (size_t i = 0; i + 1 < code.size(); i++) {
+      if (code[i] == 0x0f && code[i + 1] == 0x05) return start + i;  // x86-64 `syscall`
+    }
+  }
+  return Failure(ENOSYS, "dirty tracker", "no syscall instruction in the target's vDSO");
+}
+
+Status WaitStop(pid_t pid) {
+  int status;
+  if (::waitpid(pid, &status, __WALL) != pid) return LastError("waitpid");
+  if (!WIFSTOPPED(status)) return Failure(ESRCH, "dirty tracker", "the target exited");
+  return OkStatus();
+}
+
+// Runs one system call in the stopped thread `pid`, from the `syscall` instruction at `at`.
+Result<int64_t> Inject(pid_t pid, uint64_t at, const user_regs_struct& saved, uint64_t nr, uint64_t a0, uint64_t a1) {
+  user_regs_struct regs = saved;
+  regs.rip = at;
+  regs.rax = nr;
+  regs.orig_rax = static_cast<uint64_t>(-1);  // not a syscall to restart
+  regs.rdi = a0;
+  regs.rsi = a1;
+  if (::ptrace(PTRACE_SETREGS, pid, nullptr, &regs) != 0) return LastError("ptrace(SETREGS)");
+  for (int stop = 0; stop < 2; stop++) {  // syscall entry, then exit
+    if (::ptrace(PTRACE_SYSCALL, pid, nullptr, nullptr) != 0) return LastError("ptrace(SYSCALL)");
+    auto stopped = WaitStop(pid);
+    if (!stopped.Ok()) return stopped.Error();
+  }
+  if (::ptrace(PTRACE_GETREGS, pid, nullptr, &regs) != 0) return LastError("ptrace(GETREGS)");
+  return static_cast<int64_t>(regs.rax);
+}
+
+// Creates a userfaultfd inside the target and returns our copy of it.
+Result<UniqueFd> UserfaultfdOf(pid_t pid) {
+  auto at = FindSyscallInstruction(pid);
+  if (!at.Ok()) return at.Error();
+  auto pidfd = OpenPidfd(pid);
+  if (!pidfd.Ok()) return pidfd.Error();
+  if (::ptrace(PTRACE_SEIZE, pid, nullptr, nullptr) != 0) return LastError("ptrace(SEIZE)");
+  if (::ptrace(PTRACE_INTERRUPT, pid, nullptr, nullptr) != 0) {
+    SysError error = LastError("ptrace(INTERRUPT)");
+    ::ptrace(PTRACE_DETACH, pid, nullptr, nullptr);
+    return error;
+  }
+  Result<UniqueFd> result = Failure(EIO, "dirty tracker", "not reached");
+  user_regs_struct saved;
+  auto stopped = WaitStop(pid);
+  if (!stopped.Ok()) return stopped.Error();
+  if (::ptrace(PTRACE_GETREGS, pid, nullptr, &saved) != 0) {
+    result = LastError("ptrace(GETREGS)");
+  } else {
+    auto remote = Inject(pid, at.Value(), saved, SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK, 0);
+    if (!remote.Ok()) {
+      result = remote.Error();
+    } else if (remote.Value() < 0) {
+      result = Failure(static_cast<int>(-remote.Value()), "userfaultfd", "in the target");
+    } else {
+      long ours = ::syscall(SYS_pidfd_getfd, pidfd.Value().Get(), static_cast<int>(remote.Value()), 0);
+      result = ours < 0 ? Result<UniqueFd>(LastError("pidfd_getfd")) : Result<UniqueFd>(UniqueFd(static_cast<int>(ours)));
+      (void)Inject(pid, at.Value(), saved, SYS_close, static_cast<uint64_t>(remote.Value()), 0);
+    }
+    ::ptrace(PTRACE_SETREGS, pid, nullptr, &saved);  // as it was, an interrupted syscall included
+  }
+  ::ptrace(PTRACE_DETACH, pid, nullptr, nullptr);
+  return result;
+}
+
+// Private, writable, anonymous mappings: what a dump's pages are made of (heap and stack included).
+std::vector<WrittenRange> TrackableAreas(pid_t pid) {
+  std::vector<WrittenRange> areas;
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    std::istringstream fields(line);
+    std::string range, perms, offset, dev, inode, path;
+    fields >> range >> perms >> offset >> dev >> inode;
+    std::getline(fields, path);
+    path.erase(0, path.find_first_not_of(' '));
+    bool anonymous = path.empty() || path == "[heap]" || path == "[stack]";
+    if (perms.size() < 4 || perms[1] != 'w' || perms[3] != 'p' || !anonymous) continue;
+    uint64_t start = std::stoull(range.substr(0, range.find('-')), nullptr, 16);
+    uint64_t end = std::stoull(range.substr(range.find('-') + 1), nullptr, 16);
+    areas.push_back({start, end});
+  }
+  return areas;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DirtyTracker>> DirtyTracker::Attach(pid_t pid) {
+  std::unique_ptr<DirtyTracker> tracker(new DirtyTracker());
+  tracker->pid_ = pid;
+  int pagemap = ::open(("/proc/" + std::to_string(pid) + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC);
+  if (pagemap < 0) return LastError("open", "/proc/" + std::to_string(pid) + "/pagemap");
+  tracker->pagemap_.Reset(pagemap);
+  auto uffd = UserfaultfdOf(pid);
+  if (!uffd.Ok()) return uffd.Error();
+  tracker->uffd_ = uffd.Take();
+
+  uffdio_api api{};
+  api.api = UFFD_API;
+  api.features = kFeatureWpAsync;
+  if (::ioctl(tracker->uffd_.Get(), UFFDIO_API, &api) != 0) return LastError("UFFDIO_API", "UFFD_FEATURE_WP_ASYNC");
+  for (const WrittenRange& area : TrackableAreas(pid)) {
+    uffdio_register reg{};
+    reg.range.start = area.start;
+    reg.range.len = area.end - area.start;
+    reg.mode = UFFDIO_REGISTER_MODE_WP;
+    if (::ioctl(tracker->uffd_.Get(), UFFDIO_REGISTER, &reg) != 0) continue;  // e.g. a VMA that changed meanwhile
+    uffdio_writeprotect protect{};
+    protect.range = reg.range;
+    protect.mode = UFFDIO_WRITEPROTECT_MODE_WP;
+    if (::ioctl(tracker->uffd_.Get(), UFFDIO_WRITEPROTECT, &protect) != 0) return LastError("UFFDIO_WRITEPROTECT");
+    tracker->areas_.push_back(area);
+    tracker->tracked_bytes_ += area.end - area.start;
+  }
+  return tracker;
+}
+
+Result<std::vector<WrittenRange>> DirtyTracker::Scan() {
+  std::vector<WrittenRange> written;
+  std::vector<PageRegion> regions(1024);
+  for (const WrittenRange& area : areas_) {
+    uint64_t start = area.start;
+    while (start < area.end) {
+      PmScanArg arg{};
+      arg.size = sizeof arg;
+      arg.flags = kScanWpMatching | kScanCheckWpAsync;
+      arg.start = start;
+      arg.end = area.end;
+      arg.vec = reinterpret_cast<uint64_t>(regions.data());
+      arg.vec_len = regions.size();
+      arg.category_mask = kPageIsWritten;
+      arg.return_mask = kPageIsWritten;
+      long found = ::ioctl(pagemap_.Get(), kPagemapScan, &arg);
+      if (found < 0) return LastError("ioctl(PAGEMAP_SCAN)");
+      for (long i = 0; i < found; i++) {
+        if (!written.empty() && written.back().end == regions[i].start) {
+          written.back().end = regions[i].end;
+        } else {
+          written.push_back({regions[i].start, regions[i].end});
+        }
+      }
+      if (arg.walk_end <= start) break;
+      start = arg.walk_end;
+    }
+  }
+  return written;
+}
+
+}  // namespace freezedry::core

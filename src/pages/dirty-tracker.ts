@@ -1,0 +1,53 @@
+// Tracking which pages a running process writes, where the kernel has no soft-dirty bits: the
+// building block of pre-copy migration on such kernels (native/core/dirty_tracker.h says how).
+import { ErrorCode, FreezedryError } from '../errors.js';
+import { native, type NativeDirtyTracker } from '../native/binding.js';
+import { validatePid } from '../criu/options.js';
+import { assertRoot } from '../process/privileges.js';
+import { isAlive } from '../process/proc.js';
+
+export interface WrittenRange {
+  start: number;
+  end: number;
+}
+
+export class DirtyTracker {
+  private readonly tracker: NativeDirtyTracker;
+
+  private constructor(tracker: NativeDirtyTracker) {
+    this.tracker = tracker;
+  }
+
+  /** Starts tracking the private anonymous memory of `pid`: from now on, every page is clean. */
+  static attach(pid: number): DirtyTracker {
+    validatePid(pid);
+    assertRoot('dirty tracking');
+    if (!isAlive(pid)) throw new FreezedryError(ErrorCode.NO_SUCH_PROCESS, `No process with pid ${pid}`, { pid });
+    try {
+      return new DirtyTracker(new (native().DirtyTracker)(pid));
+    } catch (cause) {
+      const code = (cause as { code?: string }).code;
+      throw new FreezedryError(
+        code === 'ESRCH' ? ErrorCode.NO_SUCH_PROCESS : ErrorCode.KERNEL_FEATURE_MISSING,
+        `cannot track writes of pid ${pid}: ${(cause as Error).message} (needs userfaultfd write-protect with UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN, Linux 6.7+)`,
+        { cause, pid },
+      );
+    }
+  }
+
+  get trackedBytes(): number {
+    return this.tracker.trackedBytes;
+  }
+
+  /** The ranges written since attach or the last scan; they count as clean again afterwards. */
+  scan(): WrittenRange[] {
+    const pairs = this.tracker.scan();
+    const ranges: WrittenRange[] = [];
+    for (let i = 0; i + 1 < pairs.length; i += 2) ranges.push({ start: pairs[i] as number, end: pairs[i + 1] as number });
+    return ranges;
+  }
+
+  close(): void {
+    this.tracker.close();
+  }
+}
