@@ -121,6 +121,24 @@ describe.runIf(enabled)('migration between hosts', () => {
     expect(await sum(pid, log, 1)).toBe(before);
   });
 
+  it('post-copy: a destination killed while pulling memory ends its copy, and the source resumes intact', async () => {
+    const { pid, log } = await workload(512, 'post-copy-dest-dies');
+    const before = await sum(pid, log, 0);
+    const agent = receiver(7108);
+    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+    const migrating = migrateCli(pid, 7108, 'post-copy');
+    const destinationPid = Number(await waitFor('the tree to run there', () => agent.output().match(/running as pid (\d+)/)?.[1], 30_000));
+    track(destinationPid);
+    agent.child.kill('SIGKILL');
+    const failed = await migrating;
+    expect(failed.code).not.toBe(0);
+    // No two live copies: the destination's is ended (its memory can no longer arrive)…
+    await waitFor('the destination copy to end', () => (readStat(destinationPid) === undefined || readStat(destinationPid)?.state === 'Z' ? true : undefined), 15_000);
+    // …and the source runs on with its memory.
+    await waitFor('the source to run again', () => (isRunningNotStopped(pid) ? true : undefined), 15_000);
+    expect(await sum(pid, log, 1)).toBe(before);
+  });
+
   it('a source that is not there: ERR_NO_SUCH_PROCESS, nothing sent', async () => {
     const agent = receiver(7105);
     await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
