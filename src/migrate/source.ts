@@ -161,11 +161,13 @@ async function postCopy(
   const frozeAt = performance.now();
   let restored: Promise<{ pid: number; at: number }> | undefined;
   const pids = processTree(pid);
-  // CRIU keeps the tree frozen and, after post-dump, serves its memory; the dump ends once the
-  // destination has pulled every page (CRIU then ends the source itself).
+  // CRIU keeps the tree frozen and, after post-dump, serves its memory; the dump ends when the
+  // destination's page session ends. leaveStopped: CRIU never ends the source itself (it would
+  // on a session that merely closed); we do, once the destination confirms all memory arrived.
   const dumping = checkpoint(pid, {
     imagesDir,
     lazyPages: { port },
+    leaveStopped: true,
     ...criuOptions,
     onNotification: async (n) => {
       if (n.name === 'post-dump') {
@@ -191,12 +193,13 @@ async function postCopy(
       }
     },
   });
-  // (CRIU itself resumes the tree when its lazy page server fails or a notification is refused.)
   return resumedOnFailure(pids, async () => {
     await dumping;
     if (!restored) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, 'CRIU never started serving the memory');
     const running = await restored;
     const filled = await channel.next('filled');
+    end(pids);
+    log('the destination has all the memory; the source has ended');
     return { destinationPid: running.pid, frozenMs: running.at - frozeAt, pagesPulled: Number(filled.pages) };
   });
 }
