@@ -21,9 +21,10 @@ export async function migrateScenario(options: { quick?: boolean } = {}): Promis
       const frozen: Measurement = { scenario: 'migrate', case: `${mode} ${mib} MiB over 1 Gbit/s: frozen`, tool: 'freezedry', samples: [], unit: 'ms' };
       const total: Measurement = { scenario: 'migrate', case: `${mode} ${mib} MiB over 1 Gbit/s: total`, tool: 'freezedry', samples: [], unit: 'ms' };
       const bytes: number[] = [];
+      const gaps: number[] = [];
       for (let r = 0; r < repeats; r++) {
         const log = path.join(os.tmpdir(), `freezedry-bench-migrate-${process.pid}.log`);
-        const pid = Number(hosts.a.run([process.execPath, cli, 'run', '--log', log, '--', memhog, String(mib), '--dirty', '64']).trim());
+        const pid = Number(hosts.a.run([process.execPath, cli, 'run', '--log', log, '--', memhog, String(mib), '--dirty', '64', '--heartbeat']).trim());
         for (let i = 0; i < 600 && !(await readFile(log, 'utf8').catch(() => '')).includes('READY'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
         const port = 7200 + r + (mode === 'post-copy' ? 50 : mode === 'auto' ? 100 : 0);
         const receiver = hosts.b.spawn([process.execPath, cli, 'receive', '--listen', `${hosts.b.address}:${port}`, '--token', 'bench', '--once']);
@@ -36,6 +37,10 @@ export async function migrateScenario(options: { quick?: boolean } = {}): Promis
         await received;
         const result = JSON.parse(out) as { frozenMs: number; totalMs: number; bytesSent: number; destinationPid: number; mode: string };
         if (mode === 'auto') notes.push(`auto chose ${result.mode}`);
+        // The longest silence between heartbeats: the downtime the process itself lived through.
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const beats = (await readFile(log, 'utf8')).match(/^HB (\d+)$/gm)?.map((line) => Number(line.slice(3))) ?? [];
+        gaps.push(beats.slice(1).reduce((longest, t, i) => Math.max(longest, t - (beats[i] as number)), 0));
         frozen.samples.push(result.frozenMs);
         total.samples.push(result.totalMs);
         bytes.push(result.bytesSent);
@@ -43,7 +48,7 @@ export async function migrateScenario(options: { quick?: boolean } = {}): Promis
         await gone(result.destinationPid);
       }
       measurements.push(frozen, total);
-      notes.push(`${mode}: frozen ${median(frozen.samples).toFixed(0)} ms (samples ${frozen.samples.map((s) => s.toFixed(0)).join(', ')}), total ${median(total.samples).toFixed(0)} ms, ${(median(bytes) / 1048576).toFixed(1)} MiB sent by the source agent over its control connection (post-copy memory goes over CRIU's page-server connection)`);
+      notes.push(`${mode}: longest heartbeat gap ${median(gaps).toFixed(0)} ms (samples ${gaps.join(', ')}), frozen ${median(frozen.samples).toFixed(0)} ms (samples ${frozen.samples.map((s) => s.toFixed(0)).join(', ')}), total ${median(total.samples).toFixed(0)} ms, ${(median(bytes) / 1048576).toFixed(1)} MiB sent by the source agent over its control connection (post-copy memory goes over CRIU's page-server connection)`);
     }
   } finally {
     hosts.destroy();

@@ -1,7 +1,8 @@
 // A benchmark workload: N MiB of anonymous memory, a third pseudo-random (incompressible),
 // a third text, a third zeros (written, so present). It prints READY and sleeps; with
-// --dirty P it rewrites P MiB per second (for migration benchmarks).
-//   memhog MIB [--dirty MIB_PER_S]
+// --dirty P it rewrites P MiB per second (for migration benchmarks); with --heartbeat it prints
+// the wall-clock time every 10 ms, so the longest gap shows the downtime it lived through.
+//   memhog MIB [--dirty MIB_PER_S] [--heartbeat]
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,12 @@ int main(int argc, char **argv) {
     return 2;
   }
   size_t bytes = (size_t)atol(argv[1]) << 20;
-  long dirty = argc > 3 && strcmp(argv[2], "--dirty") == 0 ? atol(argv[3]) : 0;
+  long dirty = 0;
+  int heartbeat = 0;
+  for (int i = 2; i < argc; i++) {
+    if (strcmp(argv[i], "--dirty") == 0 && i + 1 < argc) dirty = atol(argv[++i]);
+    else if (strcmp(argv[i], "--heartbeat") == 0) heartbeat = 1;
+  }
   uint8_t *area = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (area == MAP_FAILED) return perror("mmap"), 1;
   size_t third = bytes / 3 & ~(size_t)7;
@@ -44,9 +50,15 @@ int main(int argc, char **argv) {
   fflush(stdout);
   size_t cursor = 0;
   for (;;) {
-    if (dirty <= 0) {
+    if (dirty <= 0 && !heartbeat) {
       pause();
       continue;
+    }
+    if (heartbeat) {
+      struct timespec now;
+      clock_gettime(CLOCK_REALTIME, &now);
+      printf("HB %lld\n", (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+      fflush(stdout);
     }
     // Rewrite dirty MiB spread over one second, in 10 ms steps.
     size_t step = ((size_t)dirty << 20) / 100;
