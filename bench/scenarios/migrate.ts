@@ -23,7 +23,7 @@ export async function migrateScenario(options: { quick?: boolean } = {}): Promis
       const bytes: number[] = [];
       const gaps: number[] = [];
       for (let r = 0; r < repeats; r++) {
-        const log = path.join(os.tmpdir(), `freezedry-bench-migrate-${process.pid}.log`);
+        const log = path.join(os.tmpdir(), `freezedry-bench-migrate-${process.pid}-${mode}-${r}.log`); // one per run: gaps between runs must not count
         const pid = Number(hosts.a.run([process.execPath, cli, 'run', '--log', log, '--', memhog, String(mib), '--dirty', '64', '--heartbeat']).trim());
         for (let i = 0; i < 600 && !(await readFile(log, 'utf8').catch(() => '')).includes('READY'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
         const port = 7200 + r + (mode === 'post-copy' ? 50 : mode === 'auto' ? 100 : 0);
