@@ -66,7 +66,9 @@ export function commonRpcOptions(options: CriuOptions): Partial<RpcOptions> {
     manageCgroups: options.manageCgroups,
     external: options.external,
     logLevel: options.logLevel ?? 2,
-    notifyScripts: true,
+    // Each notification is a round trip CRIU waits on: ask for them only when someone listens
+    // (a handler, or an abort signal, which takes effect at the next one).
+    notifyScripts: options.onNotification !== undefined || options.signal !== undefined,
   };
 }
 

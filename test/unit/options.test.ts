@@ -2,13 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { commonRpcOptions, validateCriuOptions, validatePid } from '../../src/criu/options.js';
 
 describe('CRIU options', () => {
-  it('maps criu flag names to RPC fields, with notifications always on', () => {
-    expect(commonRpcOptions({ tcpEstablished: true, shellJob: true, logLevel: 4 })).toMatchObject({
+  it('maps criu flag names to RPC fields, with notifications only when someone listens', () => {
+    expect(commonRpcOptions({ tcpEstablished: true, shellJob: true, logLevel: 4, onNotification: () => {} })).toMatchObject({
       tcpEstablished: true,
       shellJob: true,
       logLevel: 4,
       notifyScripts: true,
     });
+    expect(commonRpcOptions({ signal: new AbortController().signal }).notifyScripts).toBe(true);
+    expect(commonRpcOptions({}).notifyScripts).toBe(false);
     expect(commonRpcOptions({}).logLevel).toBe(2);
   });
 
