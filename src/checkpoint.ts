@@ -2,7 +2,6 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { kill } from 'node:process';
 import { ArchiveBuilder, writeError, type ArchiveOptions } from './archive/archive-builder.js';
 import { sourceHost } from './archive/manifest.js';
 import { ErrorCode, FreezedryError, ValidationError, abortError } from './errors.js';
@@ -17,7 +16,7 @@ import { readDumpStats, type DumpStats } from './images/stats.js';
 import { CRIU_PAGE_SERVER_FD, PageSinkSession } from './pages/page-sink.js';
 import { assertRoot } from './process/privileges.js';
 import { newStoreEntry } from './store.js';
-import { commandLine, isStopped, processTree, readStat, residentBytes } from './process/proc.js';
+import { commandLine, isStopped, processTree, readStat, residentBytes, signalEach } from './process/proc.js';
 
 export interface CheckpointProgress {
   /** Page bytes received so far. */
@@ -228,13 +227,5 @@ async function assembleArchive(
  * this covers CRIU itself dying mid-dump (its ptrace stops end with it, a group stop may not).
  */
 function resumeStopped(pids: number[], stoppedBefore: Set<number>): void {
-  for (const p of pids) {
-    if (!stoppedBefore.has(p) && isStopped(readStat(p))) {
-      try {
-        kill(p, 'SIGCONT');
-      } catch {
-        // it exited meanwhile
-      }
-    }
-  }
+  signalEach(pids.filter((p) => !stoppedBefore.has(p) && isStopped(readStat(p))), 'SIGCONT');
 }

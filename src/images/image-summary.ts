@@ -2,17 +2,13 @@
 // open files and sockets. Used for archive manifests and `freezedry inspect`.
 import protobuf from 'protobufjs';
 import { decodeMessage, messageType } from '../protobuf.js';
-import { ImageMagic, parseImage } from './image-file.js';
+import { ImageFormatError, parseImage } from './image-file.js';
 import type { ImageSource } from './image-source.js';
+import { PAGE_SIZE, PageFlags, VmaStatus as VMA, parsePagemap, parsePstree, parseVmas, type DumpedTask } from './memory-images.js';
 
 const root = new protobuf.Root();
-root.add(messageType('PstreeEntry', [['pid', 1, 'uint32'], ['ppid', 2, 'uint32'], ['pgid', 3, 'uint32'], ['sid', 4, 'uint32'], ['threads', 5, 'uint32', 'repeated']]));
 root.add(messageType('TaskCore', [['taskState', 1, 'uint32'], ['exitCode', 2, 'uint32'], ['comm', 6, 'string']]));
 root.add(messageType('Core', [['tc', 3, 'TaskCore']]));
-root.add(messageType('Vma', [['start', 1, 'uint64'], ['end', 2, 'uint64'], ['shmid', 4, 'uint64'], ['prot', 5, 'uint32'], ['flags', 6, 'uint32'], ['status', 7, 'uint32']]));
-root.add(messageType('Mm', [['vmas', 14, 'Vma', 'repeated']]));
-root.add(messageType('PagemapHead', [['pagesId', 1, 'uint32']]));
-root.add(messageType('PagemapEntry', [['vaddr', 1, 'uint64'], ['compatNrPages', 2, 'uint32'], ['inParent', 3, 'bool'], ['flags', 4, 'uint32'], ['nrPages', 5, 'uint64']]));
 root.add(messageType('RegFile', [['id', 1, 'uint32'], ['flags', 2, 'uint32'], ['pos', 3, 'uint64'], ['name', 6, 'string']]));
 root.add(
   messageType('InetSocket', [
@@ -25,10 +21,6 @@ root.add(messageType('FileEntry', [['type', 1, 'uint32'], ['id', 2, 'uint32'], [
 root.resolveAll();
 const type = (name: string) => root.lookupType(name);
 
-// vma_entry.status bits (CRIU's image.h).
-const VMA = { STACK: 1 << 1, VSYSCALL: 1 << 2, VDSO: 1 << 3, HEAP: 1 << 5, FILE_PRIVATE: 1 << 6, FILE_SHARED: 1 << 7, ANON_SHARED: 1 << 8, ANON_PRIVATE: 1 << 9, VVAR: 1 << 12, MEMFD: 1 << 14 };
-const PE_PRESENT = 4;
-const PAGE = 4096;
 // fd_types in files.img.
 const FILE_TYPES: Record<number, string> = {
   1: 'file', 2: 'pipe', 3: 'fifo', 4: 'inet socket', 5: 'unix socket', 6: 'eventfd', 7: 'epoll', 8: 'inotify',
@@ -67,11 +59,9 @@ export interface CheckpointSummary {
   files: FileSummary[];
 }
 
-function entries<T>(bytes: Uint8Array | undefined, message: string, magic?: number): T[] {
+function entries<T>(bytes: Uint8Array | undefined, message: string): T[] {
   if (!bytes) return [];
-  const image = parseImage(bytes);
-  if (magic !== undefined && image.magic !== magic) return [];
-  return image.entries.map((entry) => decodeMessage<T>(type(message), entry));
+  return parseImage(bytes).entries.map((entry) => decodeMessage<T>(type(message), entry));
 }
 
 function kindOf(status: number): MappingKind {
@@ -109,40 +99,39 @@ function describeFile(file: { type: number; reg?: { name?: string }; isk?: Recor
 
 export async function summarizeCheckpoint(source: ImageSource): Promise<CheckpointSummary> {
   const names = await source.names();
-  const pstree = entries<{ pid: number; ppid: number; pgid: number; sid: number; threads?: number[] }>(await source.read('pstree.img'), 'PstreeEntry', ImageMagic.PSTREE);
+  const pstreeBytes = await source.read('pstree.img');
+  let pstree: DumpedTask[] = [];
+  try {
+    if (pstreeBytes) pstree = parsePstree(pstreeBytes);
+  } catch (error) {
+    if (!(error instanceof ImageFormatError)) throw error; // a summary of what can be read
+  }
   const tasks: TaskSummary[] = [];
   const memory: MemorySummary = { dumpedBytes: 0, byKind: {} };
+  const count = (kind: MappingKind, bytes: number) => {
+    const slot = (memory.byKind[kind] ??= { mappedBytes: 0, dumpedBytes: 0 });
+    slot.dumpedBytes += bytes;
+    memory.dumpedBytes += bytes;
+  };
   for (const task of pstree) {
     const core = entries<{ tc?: { comm?: string } }>(await source.read(`core-${task.pid}.img`), 'Core')[0];
-    tasks.push({ pid: task.pid, ppid: task.ppid, pgid: task.pgid, sid: task.sid, threads: task.threads?.length ?? 1, comm: core?.tc?.comm ?? '?' });
+    tasks.push({ pid: task.pid, ppid: task.ppid, pgid: task.pgid, sid: task.sid, threads: task.threads.length, comm: core?.tc?.comm ?? '?' });
 
-    const vmas = entries<{ vmas?: { start: number; end: number; status: number }[] }>(await source.read(`mm-${task.pid}.img`), 'Mm')[0]?.vmas ?? [];
+    const vmas = parseVmas(await source.read(`mm-${task.pid}.img`));
     for (const vma of vmas) {
       const slot = (memory.byKind[kindOf(vma.status)] ??= { mappedBytes: 0, dumpedBytes: 0 });
       slot.mappedBytes += vma.end - vma.start;
     }
     const pagemap = await source.read(`pagemap-${task.pid}.img`);
-    if (pagemap) {
-      const records = parseImage(pagemap).entries.slice(1); // the first record is the head
-      for (const record of records) {
-        const entry = decodeMessage<{ vaddr: number; flags?: number; nrPages?: number; compatNrPages?: number }>(type('PagemapEntry'), record);
-        if (((entry.flags ?? PE_PRESENT) & PE_PRESENT) === 0) continue;
-        const bytes = (entry.nrPages ?? entry.compatNrPages ?? 0) * PAGE;
-        memory.dumpedBytes += bytes;
-        const vma = vmas.find((v) => entry.vaddr >= v.start && entry.vaddr < v.end);
-        const slot = (memory.byKind[vma ? kindOf(vma.status) : 'anonymous'] ??= { mappedBytes: 0, dumpedBytes: 0 });
-        slot.dumpedBytes += bytes;
-      }
+    for (const entry of pagemap ? parsePagemap(pagemap).entries : []) {
+      if ((entry.flags & PageFlags.PRESENT) === 0) continue;
+      const vma = vmas.find((v) => entry.vaddr >= v.start && entry.vaddr < v.end);
+      count(vma ? kindOf(vma.status) : 'anonymous', entry.nrPages * PAGE_SIZE);
     }
   }
   for (const name of names.filter((n) => /^pagemap-shmem-\d+\.img$/.test(n))) {
-    for (const record of parseImage((await source.read(name)) as Uint8Array).entries.slice(1)) {
-      const entry = decodeMessage<{ flags?: number; nrPages?: number }>(type('PagemapEntry'), record);
-      if (((entry.flags ?? PE_PRESENT) & PE_PRESENT) !== 0) {
-        const slot = (memory.byKind['shared anonymous'] ??= { mappedBytes: 0, dumpedBytes: 0 });
-        slot.dumpedBytes += (entry.nrPages ?? 0) * PAGE;
-        memory.dumpedBytes += (entry.nrPages ?? 0) * PAGE;
-      }
+    for (const entry of parsePagemap((await source.read(name)) as Uint8Array, name).entries) {
+      if ((entry.flags & PageFlags.PRESENT) !== 0) count('shared anonymous', entry.nrPages * PAGE_SIZE);
     }
   }
   const files = entries<Parameters<typeof describeFile>[0]>(await source.read('files.img'), 'FileEntry').map(describeFile);

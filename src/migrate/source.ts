@@ -16,7 +16,7 @@ import { checkpoint } from '../checkpoint.js';
 import { version } from '../check.js';
 import type { CriuOptions } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
-import { processTree, readStat, residentBytes } from '../process/proc.js';
+import { processTree, readStat, residentBytes, signalEach } from '../process/proc.js';
 import { authenticateDestination } from './authentication.js';
 import { MessageChannel } from './message-channel.js';
 
@@ -250,21 +250,10 @@ function migrationError(error: unknown, outcome: string): FreezedryError {
 }
 
 function resume(pids: number[]): void {
-  for (const p of pids) {
-    try {
-      process.kill(p, 'SIGCONT');
-    } catch {
-      // gone
-    }
-  }
+  signalEach(pids, 'SIGCONT');
 }
 
+/** Children before parents, so none is re-parented mid-way. */
 function end(pids: number[]): void {
-  for (const p of [...pids].reverse()) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
+  signalEach([...pids].reverse(), 'SIGKILL');
 }

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { ErrorCode, FreezedryError } from '../errors.js';
 import { native, type NativeArchiveReader, type NativeUffdCounters, type NativeUffdServer } from '../native/binding.js';
-import { processTree } from '../process/proc.js';
+import { processTree, signalEach } from '../process/proc.js';
 import type { LazyPlan } from './lazy-plan.js';
 
 export type LazyFillStats = NativeUffdCounters;
@@ -90,13 +90,6 @@ export class LazyPageServer {
   }
 
   private killTree(): void {
-    if (this.rootPid === undefined) return;
-    for (const pid of processTree(this.rootPid).reverse()) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
+    if (this.rootPid !== undefined) signalEach(processTree(this.rootPid).reverse(), 'SIGKILL');
   }
 }

@@ -104,3 +104,14 @@ export function residentBytes(pids: number[]): number {
   }
   return total;
 }
+
+/** Sends `signal` to each pid, in order; a process that is already gone is skipped. */
+export function signalEach(pids: number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // it exited meanwhile
+    }
+  }
+}

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
 import { run, type RunResult } from '../../src/run.js';
-import { processTree, readStat } from '../../src/process/proc.js';
+import { processTree, readStat, signalEach } from '../../src/process/proc.js';
 
 const exec = promisify(execFile);
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -80,13 +80,7 @@ export function logText(file: string): string {
 
 export function killTree(pid: number | undefined): void {
   if (!pid || !readStat(pid)) return;
-  for (const p of processTree(pid).reverse()) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  signalEach(processTree(pid).reverse(), 'SIGKILL');
 }
 
 export interface ServiceState {

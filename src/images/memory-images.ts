@@ -1,0 +1,70 @@
+// The images that describe a dump's tasks and memory: pstree.img, pagemap-*.img and the VMAs of
+// mm-*.img, decoded in one place for the image summary, the lazy-restore plan and restores.
+import protobuf from 'protobufjs';
+import { decodeMessage, messageType } from '../protobuf.js';
+import { ImageMagic, ImageFormatError, parseImage } from './image-file.js';
+
+const root = new protobuf.Root();
+root.add(messageType('PstreeEntry', [['pid', 1, 'uint32'], ['ppid', 2, 'uint32'], ['pgid', 3, 'uint32'], ['sid', 4, 'uint32'], ['threads', 5, 'uint32', 'repeated']]));
+root.add(messageType('PagemapHead', [['pagesId', 1, 'uint32']]));
+root.add(messageType('PagemapEntry', [['vaddr', 1, 'uint64'], ['compatNrPages', 2, 'uint32'], ['inParent', 3, 'bool'], ['flags', 4, 'uint32'], ['nrPages', 5, 'uint64']]));
+root.add(messageType('Vma', [['start', 1, 'uint64'], ['end', 2, 'uint64'], ['shmid', 4, 'uint64'], ['prot', 5, 'uint32'], ['flags', 6, 'uint32'], ['status', 7, 'uint32']]));
+root.add(messageType('Mm', [['vmas', 14, 'Vma', 'repeated']]));
+root.resolveAll();
+
+export const PAGE_SIZE = 4096;
+/** pagemap_entry flags (PE_*): where an entry's bytes are. */
+export const PageFlags = { IN_PARENT: 1, LAZY: 2, PRESENT: 4 } as const;
+/** vma_entry.status bits (CRIU's image.h). */
+export const VmaStatus = {
+  STACK: 1 << 1, VSYSCALL: 1 << 2, VDSO: 1 << 3, HEAP: 1 << 5, FILE_PRIVATE: 1 << 6, FILE_SHARED: 1 << 7,
+  ANON_SHARED: 1 << 8, ANON_PRIVATE: 1 << 9, VVAR: 1 << 12, MEMFD: 1 << 14,
+} as const;
+
+export interface DumpedTask {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  sid: number;
+  threads: number[];
+}
+
+export interface PagemapEntry {
+  vaddr: number;
+  nrPages: number;
+  /** PE_* flags, normalised from older images (no flags: present; in_parent: in the parent). */
+  flags: number;
+}
+
+export interface Vma {
+  start: number;
+  end: number;
+  status: number;
+}
+
+export function parsePstree(bytes: Uint8Array, file = 'pstree.img'): DumpedTask[] {
+  const image = parseImage(bytes, file);
+  if (image.magic !== ImageMagic.PSTREE) throw new ImageFormatError(`${file}: not a pstree image`);
+  return image.entries.map((entry) => decodeMessage<DumpedTask>(root.lookupType('PstreeEntry'), entry));
+}
+
+/** A pagemap image: the pages image it points to, then its entries in address order. */
+export function parsePagemap(bytes: Uint8Array, file = 'pagemap'): { pagesId: number; entries: PagemapEntry[] } {
+  const image = parseImage(bytes, file);
+  if (image.magic !== ImageMagic.PAGEMAP || image.entries.length === 0) throw new ImageFormatError(`${file}: not a pagemap image`);
+  const { pagesId } = decodeMessage<{ pagesId: number }>(root.lookupType('PagemapHead'), image.entries[0] as Uint8Array);
+  const entries = image.entries.slice(1).map((record) => {
+    const e = decodeMessage<{ vaddr: number; flags?: number; nrPages?: number; compatNrPages?: number; inParent?: boolean }>(
+      root.lookupType('PagemapEntry'),
+      record,
+    );
+    return { vaddr: e.vaddr, nrPages: e.nrPages ?? e.compatNrPages ?? 0, flags: e.flags ?? (e.inParent ? PageFlags.IN_PARENT : PageFlags.PRESENT) };
+  });
+  return { pagesId, entries };
+}
+
+export function parseVmas(bytes: Uint8Array | undefined): Vma[] {
+  if (!bytes) return [];
+  const mm = parseImage(bytes).entries[0];
+  return mm ? (decodeMessage<{ vmas?: Vma[] }>(root.lookupType('Mm'), mm).vmas ?? []) : [];
+}
