@@ -27,7 +27,9 @@ vitest_status=$?
 read -r js_passed js_failed js_skipped < <(node -e '
   try {
     const r = JSON.parse(require("fs").readFileSync(".test-results/vitest.json", "utf8"));
-    console.log(r.numPassedTests, r.numFailedTests + (r.numFailedTestSuites || 0), r.numPendingTests + (r.numTodoTests || 0));
+    // A file that fails to load has no failed test of its own: count it once.
+    const brokenFiles = r.testResults.filter((f) => f.status === "failed" && !f.assertionResults.some((t) => t.status === "failed")).length;
+    console.log(r.numPassedTests, r.numFailedTests + brokenFiles, r.numPendingTests + (r.numTodoTests || 0));
   } catch { console.log(0, 1, 0); }')
 if [ "$vitest_status" -ne 0 ] && [ "$js_failed" -eq 0 ]; then js_failed=1; fi
 

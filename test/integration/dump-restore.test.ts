@@ -107,9 +107,15 @@ describe.runIf(enabled)('checkpoint and restore', () => {
 
   it('dumps a shell job (not a session leader) only with shellJob, and restores it', async () => {
     const log = path.join(dir(), 'shell-job.log');
-    const child = spawn('sh', ['-c', `i=0; while :; do i=$((i+1)); echo $i >> ${log}; sleep 0.05; done`], { stdio: 'ignore' });
-    const pid = child.pid as number;
+    // The job runs under a session leader of its own (a detached sh), as under a login shell:
+    // the test runner's own session may be led from outside its pid namespace (CI containers),
+    // which CRIU cannot dump even as a shell job.
+    const job = `i=0; while :; do i=$((i+1)); echo $i >> ${log}; sleep 0.05; done`;
+    const leader = spawn('sh', ['-c', `sh -c '${job}' >/dev/null & echo $!; wait`], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+    track(leader.pid as number);
+    const pid = await new Promise<number>((resolve) => leader.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
     track(pid);
+    expect(readStat(pid)?.sid).toBe(leader.pid);
     await waitFor('the job to write', () => (logText(log).length > 0 ? true : undefined));
 
     const refused = path.join(dir(), 'shell-job-refused');
