@@ -74,6 +74,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("PageSink", InitPageSink(env));
   exports.Set("UffdServer", InitUffdServer(env));
   exports.Set("DirtyTracker", InitDirtyTracker(env));
+  InitMemoryFunctions(env, exports);
   exports.Set("socketPair", Napi::Function::New(env, SocketPair, "socketPair"));
   exports.Set("xxh3", Napi::Function::New(env, Xxh3, "xxh3"));
   exports.Set("errnoName", Napi::Function::New(env, ErrnoName, "errnoName"));

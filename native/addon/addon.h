@@ -37,5 +37,6 @@ Napi::Function InitExitWatch(Napi::Env env);
 Napi::Function InitPageSink(Napi::Env env);
 Napi::Function InitUffdServer(Napi::Env env);
 Napi::Function InitDirtyTracker(Napi::Env env);
+void InitMemoryFunctions(Napi::Env env, Napi::Object exports);
 
 }  // namespace freezedry::addon

@@ -38,6 +38,38 @@ void DeliverEvent(Napi::Env env, Napi::Function callback, std::nullptr_t*, Serve
 
 using EventFunction = Napi::TypedThreadSafeFunction<std::nullptr_t, ServerEvent, DeliverEvent>;
 
+// { files } | { archive, starts } | { remote } | { files, remote }: the last serves the files'
+// images first and numbers the remote ones after them.
+std::shared_ptr<core::PageSource> SourceFrom(Napi::Env env, Napi::Object from) {
+  std::shared_ptr<core::PageSource> remote_source;
+  if (from.Has("remote")) {
+    Napi::Object remote = from.Get("remote").As<Napi::Object>();
+    std::vector<int32_t> pids;
+    auto list = remote.Get("pids").As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); i++) pids.push_back(list.Get(i).As<Napi::Number>().Int32Value());
+    auto connected = core::RemotePageSource::Connect(remote.Get("address").As<Napi::String>().Utf8Value(),
+                                                     static_cast<uint16_t>(remote.Get("port").As<Napi::Number>().Uint32Value()),
+                                                     std::move(pids));
+    if (!connected.Ok()) throw MakeSysError(env, connected.Error());
+    remote_source = std::shared_ptr<core::PageSource>(connected.Take());
+    if (!from.Has("files")) return remote_source;
+  }
+  if (from.Has("archive")) {
+    std::vector<uint64_t> starts;
+    auto list = from.Get("starts").As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); i++) starts.push_back(static_cast<uint64_t>(list.Get(i).As<Napi::Number>().Int64Value()));
+    return std::make_shared<core::ArchivePageSource>(ArchiveReaderOf(from.Get("archive")), std::move(starts));
+  }
+  std::vector<int> fds;
+  auto list = from.Get("files").As<Napi::Array>();
+  for (uint32_t i = 0; i < list.Length(); i++) fds.push_back(list.Get(i).As<Napi::Number>().Int32Value());
+  auto files = core::FilePageSource::Create(fds);
+  if (!files.Ok()) throw MakeSysError(env, files.Error());
+  std::shared_ptr<core::PageSource> file_source(files.Take());
+  if (!remote_source) return file_source;
+  return std::make_shared<core::SplitPageSource>(file_source, static_cast<uint32_t>(fds.size()), remote_source);
+}
+
 class UffdServerWrap : public Napi::ObjectWrap<UffdServerWrap>, public ThreadOwner {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -68,31 +100,7 @@ class UffdServerWrap : public Napi::ObjectWrap<UffdServerWrap>, public ThreadOwn
                         static_cast<uint64_t>(rows[r + 3]), rows[r + 4] != 0});
       }
     }
-    std::shared_ptr<core::PageSource> source;
-    Napi::Object from = info[2].As<Napi::Object>();
-    if (from.Has("remote")) {
-      Napi::Object remote = from.Get("remote").As<Napi::Object>();
-      std::vector<int32_t> pids;
-      auto list = remote.Get("pids").As<Napi::Array>();
-      for (uint32_t i = 0; i < list.Length(); i++) pids.push_back(list.Get(i).As<Napi::Number>().Int32Value());
-      auto connected = core::RemotePageSource::Connect(remote.Get("address").As<Napi::String>().Utf8Value(),
-                                                       static_cast<uint16_t>(remote.Get("port").As<Napi::Number>().Uint32Value()),
-                                                       std::move(pids));
-      if (!connected.Ok()) throw MakeSysError(env, connected.Error());
-      source = std::shared_ptr<core::PageSource>(connected.Take());
-    } else if (from.Has("archive")) {
-      std::vector<uint64_t> starts;
-      auto list = from.Get("starts").As<Napi::Array>();
-      for (uint32_t i = 0; i < list.Length(); i++) starts.push_back(static_cast<uint64_t>(list.Get(i).As<Napi::Number>().Int64Value()));
-      source = std::make_shared<core::ArchivePageSource>(ArchiveReaderOf(from.Get("archive")), std::move(starts));
-    } else {
-      std::vector<int> fds;
-      auto list = from.Get("files").As<Napi::Array>();
-      for (uint32_t i = 0; i < list.Length(); i++) fds.push_back(list.Get(i).As<Napi::Number>().Int32Value());
-      auto files = core::FilePageSource::Create(fds);
-      if (!files.Ok()) throw MakeSysError(env, files.Error());
-      source = std::shared_ptr<core::PageSource>(files.Take());
-    }
+    std::shared_ptr<core::PageSource> source = SourceFrom(env, info[2].As<Napi::Object>());
     core::UffdServerOptions options;
     Napi::Object tuning = info[3].As<Napi::Object>();
     options.fault_around = tuning.Get("faultAround").As<Napi::Number>().Uint32Value();

@@ -71,4 +71,27 @@ class RemotePageSource : public PageSource {
   bool finished_ = false;
 };
 
+// Images [0, count) from `first`, the rest from `second` (which numbers them from 0): pages
+// pre-copied into local files, with whatever they lack pulled from a remote source.
+class SplitPageSource : public PageSource {
+ public:
+  SplitPageSource(std::shared_ptr<PageSource> first, uint32_t count, std::shared_ptr<PageSource> second)
+      : first_(std::move(first)), count_(count), second_(std::move(second)) {}
+  Status Read(uint32_t image, uint64_t offset, uint8_t* out, size_t size) override {
+    return image < count_ ? first_->Read(image, offset, out, size) : second_->Read(image - count_, offset, out, size);
+  }
+  const uint8_t* View(uint32_t image, uint64_t offset, size_t size) override {
+    return image < count_ ? first_->View(image, offset, size) : nullptr;
+  }
+  void Finish() override {
+    first_->Finish();
+    second_->Finish();
+  }
+
+ private:
+  std::shared_ptr<PageSource> first_;
+  uint32_t count_;
+  std::shared_ptr<PageSource> second_;
+};
+
 }  // namespace freezedry::core

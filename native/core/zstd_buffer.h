@@ -1,0 +1,18 @@
+// One zstd frame per buffer, for pages sent between migration agents.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/result.h"
+
+namespace freezedry::core {
+
+// `workers` > 0 compresses on that many extra threads (libzstd's own).
+Result<std::vector<uint8_t>> CompressBuffer(const uint8_t* data, size_t size, int level, int workers);
+
+// The frame must record its content size (CompressBuffer's do).
+Result<std::vector<uint8_t>> DecompressBuffer(const uint8_t* data, size_t size);
+
+}  // namespace freezedry::core
