@@ -16,6 +16,8 @@ class DirtyTrackerWrap : public Napi::ObjectWrap<DirtyTrackerWrap> {
     return DefineClass(env, "DirtyTracker",
                        {
                            InstanceMethod<&DirtyTrackerWrap::Scan>("scan"),
+                           InstanceMethod<&DirtyTrackerWrap::Present>("present"),
+                           InstanceMethod<&DirtyTrackerWrap::Areas>("areas"),
                            InstanceAccessor<&DirtyTrackerWrap::TrackedBytes>("trackedBytes"),
                            InstanceMethod<&DirtyTrackerWrap::Close>("close"),
                        });
@@ -34,10 +36,28 @@ class DirtyTrackerWrap : public Napi::ObjectWrap<DirtyTrackerWrap> {
     if (!tracker_) throw MakeCodeError(info.Env(), "ERR_TRACKER_CLOSED", "the dirty tracker is closed");
     auto written = tracker_->Scan();
     if (!written.Ok()) throw MakeSysError(info.Env(), written.Error());
-    auto out = Napi::Float64Array::New(info.Env(), written.Value().size() * 2);
-    for (size_t i = 0; i < written.Value().size(); i++) {
-      out[2 * i] = static_cast<double>(written.Value()[i].start);
-      out[2 * i + 1] = static_cast<double>(written.Value()[i].end);
+    return Pairs(info.Env(), written.Value());
+  }
+
+  // present() → Float64Array of [start, end) pairs: tracked pages holding data.
+  Napi::Value Present(const Napi::CallbackInfo& info) {
+    if (!tracker_) throw MakeCodeError(info.Env(), "ERR_TRACKER_CLOSED", "the dirty tracker is closed");
+    auto present = tracker_->Present();
+    if (!present.Ok()) throw MakeSysError(info.Env(), present.Error());
+    return Pairs(info.Env(), present.Value());
+  }
+
+  // areas() → Float64Array of [start, end) pairs: what is tracked.
+  Napi::Value Areas(const Napi::CallbackInfo& info) {
+    if (!tracker_) throw MakeCodeError(info.Env(), "ERR_TRACKER_CLOSED", "the dirty tracker is closed");
+    return Pairs(info.Env(), tracker_->Areas());
+  }
+
+  static Napi::Float64Array Pairs(Napi::Env env, const std::vector<core::WrittenRange>& ranges) {
+    auto out = Napi::Float64Array::New(env, ranges.size() * 2);
+    for (size_t i = 0; i < ranges.size(); i++) {
+      out[2 * i] = static_cast<double>(ranges[i].start);
+      out[2 * i + 1] = static_cast<double>(ranges[i].end);
     }
     return out;
   }

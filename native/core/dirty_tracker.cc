@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -34,6 +35,8 @@ constexpr unsigned long kPagemapScan = _IOWR('f', 16, PmScanArg);
 constexpr uint64_t kScanWpMatching = 1 << 0;    // PM_SCAN_WP_MATCHING: protect what matched again
 constexpr uint64_t kScanCheckWpAsync = 1 << 1;  // PM_SCAN_CHECK_WPASYNC
 constexpr uint64_t kPageIsWritten = 1 << 1;     // PAGE_IS_WRITTEN
+constexpr uint64_t kPageIsPresent = 1 << 3;     // PAGE_IS_PRESENT
+constexpr uint64_t kPageIsSwapped = 1 << 4;     // PAGE_IS_SWAPPED
 constexpr uint64_t kFeatureWpAsync = 1 << 15;   // UFFD_FEATURE_WP_ASYNC
 #ifndef SYS_pidfd_getfd
 #define SYS_pidfd_getfd 438
@@ -173,21 +176,39 @@ Result<std::unique_ptr<DirtyTracker>> DirtyTracker::Attach(pid_t pid) {
 }
 
 Result<std::vector<WrittenRange>> DirtyTracker::Scan() {
+  return Walk(kScanWpMatching | kScanCheckWpAsync, kPageIsWritten, 0);
+}
+
+Result<std::vector<WrittenRange>> DirtyTracker::Present() {
+  return Walk(0, 0, kPageIsPresent | kPageIsSwapped);
+}
+
+Result<std::vector<WrittenRange>> DirtyTracker::Walk(uint64_t flags, uint64_t all_of, uint64_t any_of) {
   std::vector<WrittenRange> written;
   std::vector<PageRegion> regions(1024);
+  std::vector<WrittenRange> kept;
   for (const WrittenRange& area : areas_) {
+    bool lost = false;
     uint64_t start = area.start;
     while (start < area.end) {
       PmScanArg arg{};
       arg.size = sizeof arg;
-      arg.flags = kScanWpMatching | kScanCheckWpAsync;
+      arg.flags = flags;
       arg.start = start;
       arg.end = area.end;
       arg.vec = reinterpret_cast<uint64_t>(regions.data());
       arg.vec_len = regions.size();
-      arg.category_mask = kPageIsWritten;
-      arg.return_mask = kPageIsWritten;
+      arg.category_mask = all_of;
+      arg.category_anyof_mask = any_of;
+      arg.return_mask = all_of | any_of;
       long found = ::ioctl(pagemap_.Get(), kPagemapScan, &arg);
+      if (found < 0 && errno == EPERM && (flags & kScanCheckWpAsync) != 0) {
+        // Part of the area is no longer write-protect tracked (unmapped and mapped again):
+        // count all of it as written, and stop tracking it.
+        written.push_back({area.start, area.end});
+        lost = true;
+        break;
+      }
       if (found < 0) return LastError("ioctl(PAGEMAP_SCAN)");
       for (long i = 0; i < found; i++) {
         if (!written.empty() && written.back().end == regions[i].start) {
@@ -199,6 +220,13 @@ Result<std::vector<WrittenRange>> DirtyTracker::Scan() {
       if (arg.walk_end <= start) break;
       start = arg.walk_end;
     }
+    if (!lost) kept.push_back(area);
+  }
+  if (kept.size() != areas_.size()) {
+    areas_ = std::move(kept);
+    tracked_bytes_ = 0;
+    for (const WrittenRange& area : areas_) tracked_bytes_ += area.end - area.start;
+    std::sort(written.begin(), written.end(), [](const WrittenRange& a, const WrittenRange& b) { return a.start < b.start; });
   }
   return written;
 }

@@ -35,11 +35,18 @@ class DirtyTracker {
   // The page ranges written since Attach or the previous Scan (and protects them again).
   Result<std::vector<WrittenRange>> Scan();
 
+  // The tracked pages that hold data now (present or swapped); changes nothing.
+  Result<std::vector<WrittenRange>> Present();
+
+  // The areas under tracking, as registered at Attach.
+  const std::vector<WrittenRange>& Areas() const { return areas_; }
+
   // Bytes of memory under tracking.
   uint64_t TrackedBytes() const { return tracked_bytes_; }
 
  private:
   DirtyTracker() = default;
+  Result<std::vector<WrittenRange>> Walk(uint64_t flags, uint64_t all_of, uint64_t any_of);
   pid_t pid_ = 0;
   UniqueFd uffd_;
   UniqueFd pagemap_;

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <set>
@@ -51,6 +52,15 @@ TEST(ReportsExactlyTheWrittenPages) {
     ssize_t n = readlink((fds + "/" + std::to_string(fd)).c_str(), link, sizeof link - 1);
     if (n > 0) CHECK(std::string(link).find("userfaultfd") == std::string::npos);
   }
+  // Every page was populated before tracking: all of them hold data.
+  auto present = tracker.Value()->Present();
+  CHECK_OK(present);
+  uint64_t present_in_area = 0;
+  for (auto& r : present.Value()) {
+    uint64_t from = std::max<uint64_t>(r.start, where), to = std::min<uint64_t>(r.end, where + kPages * kPage);
+    if (from < to) present_in_area += to - from;
+  }
+  CHECK(present_in_area == kPages * kPage);
   auto first = tracker.Value()->Scan();
   CHECK_OK(first);
   CHECK(write(go[1], "x", 1) == 1);

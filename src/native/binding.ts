@@ -96,8 +96,27 @@ export interface NativePageSink {
 export interface NativeDirtyTracker {
   /** [start, end) pairs of the page ranges written since the last scan. */
   scan(): Float64Array;
+  /** [start, end) pairs of the tracked pages that hold data (present or swapped). */
+  present(): Float64Array;
+  /** [start, end) pairs of the tracked areas. */
+  areas(): Float64Array;
   readonly trackedBytes: number;
   close(): void;
+}
+
+/** Where a lazy restore's pages come from; files and remote together: the files' images first. */
+export type NativePageSourceSpec =
+  | { files: number[]; remote?: { address: string; port: number; pids: number[] } }
+  | { archive: NativeArchiveReader; starts: number[] }
+  | { remote: { address: string; port: number; pids: number[] } };
+
+export interface NativeMemoryCopy {
+  /** The ranges back to back; one zstd frame when a level was given. */
+  data: Buffer;
+  /** Uncompressed size. */
+  size: number;
+  /** Bytes no longer mapped when read (zeros in data). */
+  unreadable: number;
 }
 
 export interface NativeBinding {
@@ -113,11 +132,14 @@ export interface NativeBinding {
   UffdServer: new (
     socketPath: string,
     table: Record<number, Float64Array>,
-    source: { files: number[] } | { archive: NativeArchiveReader; starts: number[] } | { remote: { address: string; port: number; pids: number[] } },
+    source: NativePageSourceSpec,
     options: { faultAround: number; fillChunk: number },
     onEvent: (kind: 'restored' | 'complete' | 'failed', error?: Error) => void,
   ) => NativeUffdServer;
   DirtyTracker: new (pid: number) => NativeDirtyTracker;
+  /** Copies [start, length, ...] of a running process's memory; level > 0 compresses. */
+  readMemory(pid: number, ranges: Float64Array, level: number): Promise<NativeMemoryCopy>;
+  decompress(frame: Uint8Array): Promise<Buffer>;
   socketPair(): [number, number];
   xxh3(data: Uint8Array): string;
   errnoName(errno: number): string;

@@ -4,15 +4,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { ErrorCode, FreezedryError } from '../errors.js';
-import { native, type NativeArchiveReader, type NativeUffdCounters, type NativeUffdServer } from '../native/binding.js';
+import { native, type NativePageSourceSpec, type NativeUffdCounters, type NativeUffdServer } from '../native/binding.js';
 import { processTree, signalEach } from '../process/proc.js';
 import type { LazyPlan } from './lazy-plan.js';
 
 export type LazyFillStats = NativeUffdCounters;
-export type LazySource =
-  | { files: number[] }
-  | { archive: NativeArchiveReader; starts: number[] }
-  | { remote: { address: string; port: number; pids: number[] } };
+export type LazySource = NativePageSourceSpec;
 
 const FAULT_AROUND = 64 * 1024;
 const FILL_CHUNK = 4 * 1024 * 1024;
