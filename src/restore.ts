@@ -42,6 +42,11 @@ export interface RestoreOptions extends CriuOptions {
    * --port P` source, which keeps the tree frozen until they are all pulled) instead of the images.
    */
   pageServer?: { address: string; port: number };
+  /**
+   * With pageServer: pages already here (a pre-copy migration's), served before any is pulled
+   * from the page server; `route` rewrites the plan to take them from `file` (image 0).
+   */
+  preCopied?: { file: string; route(plan: LazyPlan): LazyPlan };
   /** Restore even when the archive's source host looks incompatible (CPU features, CRIU version). */
   force?: boolean;
   /**
@@ -178,9 +183,14 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
   const pageFiles: number[] = [];
   const closeFiles = () => pageFiles.splice(0).forEach((fd) => closeSync(fd));
   if (lazy) {
-    const plan = extras.plan ?? (await planLazyRestore(directorySource(imagesDir), { remote: options.pageServer !== undefined }));
+    let plan = extras.plan ?? (await planLazyRestore(directorySource(imagesDir), { remote: options.pageServer !== undefined }));
     let source = extras.lazySource;
-    if (!source && options.pageServer) {
+    if (!source && options.pageServer && options.preCopied) {
+      const remote = { ...options.pageServer, pids: plan.pids };
+      plan = options.preCopied.route(plan);
+      pageFiles.push(openSync(options.preCopied.file, constants.O_RDONLY));
+      source = { files: pageFiles, remote };
+    } else if (!source && options.pageServer) {
       source = { remote: { ...options.pageServer, pids: plan.pids } };
     } else if (!source) {
       for (const name of plan.images) pageFiles.push(openSync(path.join(imagesDir, name), constants.O_RDONLY));

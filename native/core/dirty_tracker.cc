@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -143,6 +144,28 @@ std::vector<WrittenRange> TrackableAreas(pid_t pid) {
   return areas;
 }
 
+// Mappings a userfaultfd write-protects now (smaps VmFlags "uw"), in address order.
+std::vector<WrittenRange> WriteProtectedRanges(pid_t pid) {
+  std::vector<WrittenRange> ranges;
+  std::ifstream smaps("/proc/" + std::to_string(pid) + "/smaps");
+  std::string line;
+  WrittenRange current{0, 0};
+  while (std::getline(smaps, line)) {
+    if (line.rfind("VmFlags:", 0) == 0) {
+      std::istringstream flags(line.substr(8));
+      std::string flag;
+      while (flags >> flag) {
+        if (flag == "uw") ranges.push_back(current);
+      }
+    } else if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) && line.find('-') != std::string::npos &&
+               line.find(':') > line.find(' ')) {
+      current.start = std::stoull(line.substr(0, line.find('-')), nullptr, 16);
+      current.end = std::stoull(line.substr(line.find('-') + 1), nullptr, 16);
+    }
+  }
+  return ranges;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<DirtyTracker>> DirtyTracker::Attach(pid_t pid) {
@@ -176,59 +199,75 @@ Result<std::unique_ptr<DirtyTracker>> DirtyTracker::Attach(pid_t pid) {
 }
 
 Result<std::vector<WrittenRange>> DirtyTracker::Scan() {
-  return Walk(kScanWpMatching | kScanCheckWpAsync, kPageIsWritten, 0);
+  // Only the parts of the areas still write-protect registered can be scanned: a part unmapped
+  // and mapped again since is a new mapping the tracker never saw. Such parts count as written
+  // (all of them) and leave the tracking.
+  std::vector<WrittenRange> protected_now = WriteProtectedRanges(pid_);
+  std::vector<WrittenRange> pieces, written;
+  for (const WrittenRange& area : areas_) {
+    uint64_t at = area.start;
+    for (const WrittenRange& p : protected_now) {
+      uint64_t from = std::max(p.start, area.start), to = std::min(p.end, area.end);
+      if (from >= to) continue;
+      if (from > at) written.push_back({at, from});
+      pieces.push_back({from, to});
+      at = to;
+    }
+    if (at < area.end) written.push_back({at, area.end});
+  }
+  std::vector<WrittenRange> kept;
+  for (const WrittenRange& piece : pieces) {
+    auto found = Walk(piece, kScanWpMatching | kScanCheckWpAsync, kPageIsWritten, 0, written);
+    if (!found.Ok() && found.Error().err != EPERM) return found.Error();
+    if (found.Ok()) {
+      kept.push_back(piece);
+    } else {
+      written.push_back(piece);  // changed meanwhile: all of it counts as written
+    }
+  }
+  areas_ = std::move(kept);
+  tracked_bytes_ = 0;
+  for (const WrittenRange& area : areas_) tracked_bytes_ += area.end - area.start;
+  std::sort(written.begin(), written.end(), [](const WrittenRange& a, const WrittenRange& b) { return a.start < b.start; });
+  return written;
 }
 
 Result<std::vector<WrittenRange>> DirtyTracker::Present() {
-  return Walk(0, 0, kPageIsPresent | kPageIsSwapped);
+  std::vector<WrittenRange> present;
+  for (const WrittenRange& area : areas_) {
+    auto found = Walk(area, 0, 0, kPageIsPresent | kPageIsSwapped, present);
+    if (!found.Ok()) return found.Error();
+  }
+  return present;
 }
 
-Result<std::vector<WrittenRange>> DirtyTracker::Walk(uint64_t flags, uint64_t all_of, uint64_t any_of) {
-  std::vector<WrittenRange> written;
+Status DirtyTracker::Walk(const WrittenRange& area, uint64_t flags, uint64_t all_of, uint64_t any_of, std::vector<WrittenRange>& out) {
   std::vector<PageRegion> regions(1024);
-  std::vector<WrittenRange> kept;
-  for (const WrittenRange& area : areas_) {
-    bool lost = false;
-    uint64_t start = area.start;
-    while (start < area.end) {
-      PmScanArg arg{};
-      arg.size = sizeof arg;
-      arg.flags = flags;
-      arg.start = start;
-      arg.end = area.end;
-      arg.vec = reinterpret_cast<uint64_t>(regions.data());
-      arg.vec_len = regions.size();
-      arg.category_mask = all_of;
-      arg.category_anyof_mask = any_of;
-      arg.return_mask = all_of | any_of;
-      long found = ::ioctl(pagemap_.Get(), kPagemapScan, &arg);
-      if (found < 0 && errno == EPERM && (flags & kScanCheckWpAsync) != 0) {
-        // Part of the area is no longer write-protect tracked (unmapped and mapped again):
-        // count all of it as written, and stop tracking it.
-        written.push_back({area.start, area.end});
-        lost = true;
-        break;
+  uint64_t start = area.start;
+  while (start < area.end) {
+    PmScanArg arg{};
+    arg.size = sizeof arg;
+    arg.flags = flags;
+    arg.start = start;
+    arg.end = area.end;
+    arg.vec = reinterpret_cast<uint64_t>(regions.data());
+    arg.vec_len = regions.size();
+    arg.category_mask = all_of;
+    arg.category_anyof_mask = any_of;
+    arg.return_mask = all_of | any_of;
+    long found = ::ioctl(pagemap_.Get(), kPagemapScan, &arg);
+    if (found < 0) return LastError("ioctl(PAGEMAP_SCAN)");
+    for (long i = 0; i < found; i++) {
+      if (!out.empty() && out.back().end == regions[i].start) {
+        out.back().end = regions[i].end;
+      } else {
+        out.push_back({regions[i].start, regions[i].end});
       }
-      if (found < 0) return LastError("ioctl(PAGEMAP_SCAN)");
-      for (long i = 0; i < found; i++) {
-        if (!written.empty() && written.back().end == regions[i].start) {
-          written.back().end = regions[i].end;
-        } else {
-          written.push_back({regions[i].start, regions[i].end});
-        }
-      }
-      if (arg.walk_end <= start) break;
-      start = arg.walk_end;
     }
-    if (!lost) kept.push_back(area);
+    if (arg.walk_end <= start) break;
+    start = arg.walk_end;
   }
-  if (kept.size() != areas_.size()) {
-    areas_ = std::move(kept);
-    tracked_bytes_ = 0;
-    for (const WrittenRange& area : areas_) tracked_bytes_ += area.end - area.start;
-    std::sort(written.begin(), written.end(), [](const WrittenRange& a, const WrittenRange& b) { return a.start < b.start; });
-  }
-  return written;
+  return OkStatus();
 }
 
 }  // namespace freezedry::core

@@ -32,7 +32,8 @@ class DirtyTracker {
   // Starts tracking: every tracked page counts as clean from now on.
   static Result<std::unique_ptr<DirtyTracker>> Attach(pid_t pid);
 
-  // The page ranges written since Attach or the previous Scan (and protects them again).
+  // The page ranges written since Attach or the previous Scan (and protects them again). Parts
+  // of the areas unmapped and mapped again count as written once, then are no longer tracked.
   Result<std::vector<WrittenRange>> Scan();
 
   // The tracked pages that hold data now (present or swapped); changes nothing.
@@ -46,7 +47,8 @@ class DirtyTracker {
 
  private:
   DirtyTracker() = default;
-  Result<std::vector<WrittenRange>> Walk(uint64_t flags, uint64_t all_of, uint64_t any_of);
+  // Appends the pages of `area` in the asked categories to `out`.
+  Status Walk(const WrittenRange& area, uint64_t flags, uint64_t all_of, uint64_t any_of, std::vector<WrittenRange>& out);
   pid_t pid_ = 0;
   UniqueFd uffd_;
   UniqueFd pagemap_;

@@ -87,11 +87,59 @@ TEST(ReportsExactlyTheWrittenPages) {
   munmap(area, kPages * kPage);
 }
 
+// A part of a tracked area unmapped and mapped again is a mapping the tracker never saw: it
+// counts as written once (whatever was written there) and then leaves the tracking.
+TEST(CountsARemappedPartAsWrittenOnce) {
+  int ready[2], go[2];
+  CHECK(pipe(ready) == 0 && pipe(go) == 0);
+  pid_t child = fork();
+  if (child == 0) {
+    uint8_t* mine = static_cast<uint8_t*>(mmap(nullptr, kPages * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    for (size_t i = 0; i < kPages; i++) mine[i * kPage] = 1;
+    uint64_t where = reinterpret_cast<uint64_t>(mine);
+    (void)!write(ready[1], &where, sizeof where);
+    char c;
+    (void)!read(go[0], &c, 1);
+    uint8_t* hole = mine + 100 * kPage;  // pages 100..149 mapped afresh, left untouched
+    munmap(hole, 50 * kPage);
+    mmap(hole, 50 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    mine[500 * kPage] = 2;  // one ordinary write
+    (void)!write(ready[1], &where, sizeof where);
+    (void)!read(go[0], &c, 1);
+    _exit(0);
+  }
+  uint64_t where;
+  CHECK(read(ready[0], &where, sizeof where) == sizeof where);
+  usleep(20000);
+  auto tracker = DirtyTracker::Attach(child);
+  CHECK_OK(tracker);
+  CHECK(write(go[1], "x", 1) == 1);
+  CHECK(read(ready[0], &where, sizeof where) == sizeof where);
+  auto pages_in = [&](const std::vector<WrittenRange>& ranges) {
+    std::set<uint64_t> pages;
+    for (auto& r : ranges)
+      for (uint64_t p = r.start; p < r.end; p += kPage)
+        if (p >= where && p < where + kPages * kPage) pages.insert((p - where) / kPage);
+    return pages;
+  };
+  auto first = tracker.Value()->Scan();
+  CHECK_OK(first);
+  auto pages = pages_in(first.Value());
+  CHECK(pages.size() == 51);
+  CHECK(pages.count(100) && pages.count(149) && pages.count(500) && !pages.count(99) && !pages.count(150));
+  auto second = tracker.Value()->Scan();
+  CHECK_OK(second);
+  CHECK(pages_in(second.Value()).empty());
+  CHECK(write(go[1], "x", 1) == 1);
+  waitpid(child, nullptr, 0);
+}
+
 int main() {
   if (geteuid() != 0) {
     std::printf("SKIP: the dirty tracker needs root (ptrace, /proc/pid/pagemap)\n");
     return 77;
   }
   RUN(ReportsExactlyTheWrittenPages);
+  RUN(CountsARemappedPartAsWrittenOnce);
   return 0;
 }

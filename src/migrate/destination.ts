@@ -12,7 +12,12 @@ import { version } from '../check.js';
 import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
 import { restore } from '../restore.js';
 import { authenticateSource } from './authentication.js';
-import { MessageChannel } from './message-channel.js';
+import { PAGE_SIZE } from '../images/memory-images.js';
+import { native } from '../native/binding.js';
+import type { LazyPlan } from '../pages/lazy-plan.js';
+import type { Range } from '../pages/page-ranges.js';
+import { MessageChannel, type Message } from './message-channel.js';
+import { PageStore } from './page-store.js';
 
 export interface ReceiveOptions {
   host: string;
@@ -78,6 +83,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
   const channel = new MessageChannel(socket);
   const migration: ReceivedMigration = { from, mode: '?' };
   let work: string | undefined;
+  let store: PageStore | undefined;
   try {
     try {
       await authenticateSource(channel, options.token);
@@ -117,24 +123,30 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       channel.send({ type: 'restored', pid: restored.pid, durationMs: restored.durationMs });
       log(`${from}: restored as pid ${restored.pid}`);
       await channel.next('done');
-    } else if (mode === 'post-copy') {
-      const offer = await channel.next('images');
+    } else if (mode === 'post-copy' || mode === 'pre-copy' || mode === 'hybrid') {
+      // Pre-copy rounds (none in post-copy), then the images of the frozen tree.
+      store = new PageStore(work);
       const imagesDir = path.join(work, 'images');
+      const offer = await receivePages(channel, store);
       const bytes = await channel.receiveBytes(Number(offer.size));
       await unpack(bytes, imagesDir);
       channel.send({ type: 'images-ok' });
       const serve = await channel.next('serve');
+      let routed: { localPages: number; remotePages: number } | undefined;
+      const held = store;
+      const preCopied = held.bytes > 0 ? { file: held.file, route: (plan: LazyPlan) => (routed = held.route(plan)) } : undefined;
       const restored = await restore({
         imagesDir,
         lazy: true,
         pageServer: { address: socket.remoteAddress?.replace(/^::ffff:/, '') ?? '', port: Number(serve.port) },
+        preCopied,
         ...criuOptions,
       });
       migration.pid = restored.pid;
       channel.send({ type: 'restored', pid: restored.pid, durationMs: restored.durationMs });
-      log(`${from}: running as pid ${restored.pid}, pulling its memory`);
+      log(`${from}: running as pid ${restored.pid}, ${routed ? `${routed.localPages} pages here, pulling ${routed.remotePages}` : 'pulling its memory'}`);
       const fill = await restored.lazy?.fill;
-      channel.send({ type: 'filled', pages: fill?.pagesCopied, faults: fill?.faults });
+      channel.send({ type: 'filled', pages: fill?.pagesCopied, pulled: routed ? routed.remotePages : fill?.pagesCopied, faults: fill?.faults });
       log(`${from}: memory complete (${fill?.pagesCopied} pages)`);
     } else {
       throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `unknown mode '${mode}'`);
@@ -149,9 +161,39 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
     }
   } finally {
     channel.close();
+    store?.close();
     if (work) await rm(work, { recursive: true, force: true });
   }
   return migration;
+}
+
+/** Stores pre-copy rounds' pages until the images of the frozen tree arrive; returns their offer. */
+async function receivePages(channel: MessageChannel, store: PageStore): Promise<Message> {
+  for (;;) {
+    const message = await channel.next('pages', 'stale', 'round-end', 'images');
+    if (message.type === 'images') return message;
+    if (message.type === 'round-end') {
+      channel.send({ type: 'round-ok', round: message.round });
+    } else if (message.type === 'stale') {
+      store.drop(Number(message.pid), pairs(message.ranges));
+    } else {
+      const frame = await channel.receiveBytes(Number(message.size));
+      const data = await native().decompress(frame);
+      if (data.length !== Number(message.raw)) {
+        throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `pages message of ${data.length} bytes, announced ${String(message.raw)}`);
+      }
+      store.write(Number(message.pid), pairs(message.ranges), data);
+    }
+  }
+}
+
+function pairs(flat: unknown): Range[] {
+  if (!Array.isArray(flat) || flat.length % 2 !== 0 || !flat.every((n) => Number.isSafeInteger(n) && n >= 0 && n % PAGE_SIZE === 0)) {
+    throw new FreezedryError(ErrorCode.MIGRATION_FAILED, 'malformed page ranges from the source');
+  }
+  const out: Range[] = [];
+  for (let i = 0; i < flat.length; i += 2) out.push([flat[i] as number, flat[i + 1] as number]);
+  return out;
 }
 
 async function unpack(bytes: Buffer, dir: string): Promise<void> {

@@ -78,6 +78,23 @@ export class MessageChannel {
     this.bytesSent += bytes.length;
   }
 
+  /** Resolves once the socket's send buffer has room again (fails if the connection goes). */
+  async drained(): Promise<void> {
+    if (!this.socket.writableNeedDrain) return;
+    await new Promise<void>((resolve, reject) => {
+      const done = () => {
+        this.socket.off('close', lost);
+        resolve();
+      };
+      const lost = () => {
+        this.socket.off('drain', done);
+        reject(new FreezedryError(ErrorCode.MIGRATION_FAILED, `connection lost while sending: ${this.ended?.message ?? 'closed'}`));
+      };
+      this.socket.once('drain', done);
+      this.socket.once('close', lost);
+    });
+  }
+
   /** The next message; `expect` names the types that may come (anything else is a protocol error). */
   async next(...expect: string[]): Promise<Message> {
     const length = (await this.take(4)).readUInt32BE(0);

@@ -2,9 +2,15 @@
 // can take the checkpoint before anything freezes, then moves the tree:
 //   stop-copy: dump into an archive (the tree kept stopped), send it, restore there;
 //   post-copy: dump everything but memory (the tree kept frozen by CRIU), restore there lazily,
-//              the destination pulling the memory from CRIU's lazy page server here.
-// The original is ended only once the destination reports the tree running; every failure
-// before that resumes it.
+//              the destination pulling the memory from CRIU's lazy page server here;
+//   pre-copy:  rounds of sending memory while the tree runs (precopy.ts), then a post-copy
+//              freeze that first sends the pages written since; the destination fills from
+//              its copy;
+//   hybrid:    the same rounds, then the pages written since are pulled as in post-copy;
+//   auto:      stop-copy if it fits the downtime budget, else rounds, ending as pre-copy when
+//              the last dirty set fits the budget and as hybrid when they stop converging.
+// The original is ended only once the destination reports the tree running with all its
+// memory; every failure before that resumes it.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -19,31 +25,33 @@ import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
 import { processTree, readStat, residentBytes, signalEach } from '../process/proc.js';
 import { authenticateDestination } from './authentication.js';
 import { MessageChannel } from './message-channel.js';
+import { estimateLazyFreezeMs, estimateStopCopyMs, nextStep } from './planning.js';
+import { PreCopy, type FinalReport, type RoundReport } from './precopy.js';
 
-export type MigrationMode = 'stop-copy' | 'post-copy';
+export type MigrationMode = 'stop-copy' | 'pre-copy' | 'post-copy' | 'hybrid';
+const MODES = ['auto', 'stop-copy', 'pre-copy', 'post-copy', 'hybrid'];
 
-/** How auto chose: the link it measured and the stop-copy downtime it expected. */
+/** How auto chose: the link it measured and the downtimes it expected. */
 export interface ModeDecision {
   bandwidthMBps: number;
   residentBytes: number;
   estimatedStopCopyMs: number;
+  /** A freeze that moves no memory (post-copy's, and pre-copy's before its last pages). */
+  estimatedLazyFreezeMs: number;
   downtimeBudgetMs: number;
+  /** The mode it ended with, and why. */
   chosen: MigrationMode;
+  reason: string;
 }
 
-// Rough rates on the machines measured (bench/): CRIU dumps and restores about a GB/s, and
-// archives hold about 45 % of a process's memory.
-const DUMP_BYTES_PER_MS = 1e6;
-const RESTORE_BYTES_PER_MS = 1e6;
-const ARCHIVE_FRACTION = 0.45;
 const PROBE_BYTES = 4 << 20;
 
 export interface MigrateOptions extends Pick<CriuOptions, 'tcpEstablished' | 'shellJob' | 'extUnixSk' | 'fileLocks' | 'linkRemap'> {
   to: { host: string; port: number };
   token: string;
-  /** auto (default): stop-copy when its expected downtime fits `downtimeMs`, else post-copy. */
+  /** auto (default): see the top of this file. */
   mode?: MigrationMode | 'auto';
-  /** The downtime budget auto chooses against (default 300 ms). */
+  /** The downtime budget auto and the pre-copy rounds aim at (default 300 ms). */
   downtimeMs?: number;
   /** Gives up (resuming the source) if the destination has not restored the tree by then. */
   timeoutMs?: number;
@@ -62,17 +70,23 @@ export interface MigrateResult {
   /** Until the source ended (post-copy: until the destination had all the memory). */
   totalMs: number;
   bytesSent: number;
-  /** Post-copy: the memory the destination pulled. */
+  /** Post-copy and hybrid: the pages the destination pulled from here after it ran the tree. */
   pagesPulled?: number;
+  /** Pre-copy and hybrid: each round while the tree ran. */
+  rounds?: RoundReport[];
+  /** Pre-copy: the pages sent during the freeze; hybrid: those left to be pulled. */
+  final?: FinalReport;
   /** With mode auto: why this mode. */
   decision?: ModeDecision;
 }
 
+type Steps = Omit<MigrateResult, 'mode' | 'totalMs' | 'bytesSent'>;
+
 export async function migrate(pid: number, options: MigrateOptions): Promise<MigrateResult> {
   if (!options.token) throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, 'migrate needs a token (--token or FREEZEDRY_TOKEN)');
   const requested = options.mode ?? 'auto';
-  if (requested !== 'stop-copy' && requested !== 'post-copy' && requested !== 'auto') {
-    throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, `mode ${String(requested)} is not available yet (auto, stop-copy, post-copy)`);
+  if (!MODES.includes(requested)) {
+    throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, `unknown mode ${String(requested)} (${MODES.join(', ')})`);
   }
   if (!readStat(pid)) throw new FreezedryError(ErrorCode.NO_SUCH_PROCESS, `No process with pid ${pid}`, { pid });
   const log = options.log ?? (() => {});
@@ -95,19 +109,30 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
     const criuOptions = { tcpEstablished: options.tcpEstablished, shellJob: options.shellJob, extUnixSk: options.extUnixSk, fileLocks: options.fileLocks, linkRemap: options.linkRemap };
     channel.send({ type: 'hello', mode: requested, source: sourceHost(criu.text), criuOptions });
     await channel.next('welcome');
-    let mode: MigrationMode;
+    const budgetMs = options.downtimeMs ?? 300;
     let decision: ModeDecision | undefined;
+    let mode: MigrationMode | 'rounds' = requested === 'auto' ? 'rounds' : requested;
     if (requested === 'auto') {
-      decision = await chooseMode(pid, channel, options.downtimeMs ?? 300);
-      mode = decision.chosen;
-      channel.send({ type: 'mode', mode });
-      log(`link ${decision.bandwidthMBps.toFixed(0)} MB/s, ${(decision.residentBytes / 1048576).toFixed(0)} MiB resident: stop-copy would take about ${decision.estimatedStopCopyMs.toFixed(0)} ms; ${mode}`);
-    } else {
-      mode = requested;
+      decision = await probeLink(pid, channel, budgetMs);
+      mode = decision.estimatedStopCopyMs <= budgetMs ? 'stop-copy' : decision.estimatedLazyFreezeMs > budgetMs ? 'post-copy' : 'rounds';
+      if (mode !== 'rounds') {
+        decision.chosen = mode;
+        decision.reason = mode === 'stop-copy' ? 'a stop-copy fits the budget' : 'even a freeze that moves no memory exceeds the budget';
+      }
+      channel.send({ type: 'mode', mode: mode === 'rounds' ? 'pre-copy' : mode });
+      log(
+        `link ${decision.bandwidthMBps.toFixed(0)} MB/s, ${(decision.residentBytes / 1048576).toFixed(0)} MiB resident: ` +
+          `stop-copy would take about ${decision.estimatedStopCopyMs.toFixed(0)} ms, a lazy freeze ${decision.estimatedLazyFreezeMs.toFixed(0)} ms; ` +
+          (mode === 'rounds' ? 'pre-copy rounds' : mode),
+      );
     }
-    log(`authenticated with ${options.to.host}:${options.to.port}; ${mode}`);
-    const result = mode === 'stop-copy' ? await stopCopy(pid, channel, work, criuOptions, options, log) : await postCopy(pid, channel, work, criuOptions, options, log);
-    return { ...result, mode, decision, totalMs: performance.now() - started, bytesSent: channel.bytesSent };
+    log(`authenticated with ${options.to.host}:${options.to.port}; ${mode === 'rounds' ? 'auto' : mode}`);
+    const context = { pid, channel, work, criuOptions, options, log };
+    let result: Steps & { mode: MigrationMode };
+    if (mode === 'stop-copy') result = { ...(await stopCopy(context)), mode };
+    else if (mode === 'post-copy') result = { ...(await lazyMigration(context)), mode };
+    else result = await withRounds(context, mode === 'rounds' ? 'auto' : mode, budgetMs, decision);
+    return { ...result, decision, totalMs: performance.now() - started, bytesSent: channel.bytesSent };
   } finally {
     options.signal?.removeEventListener('abort', abort);
     channel.close();
@@ -125,14 +150,16 @@ function guardSource(pids: number[]): () => void {
   return () => process.off('beforeExit', guard);
 }
 
-async function stopCopy(
-  pid: number,
-  channel: MessageChannel,
-  work: string,
-  criuOptions: CriuOptions,
-  options: MigrateOptions,
-  log: (line: string) => void,
-): Promise<Omit<MigrateResult, 'mode' | 'totalMs' | 'bytesSent'>> {
+interface MigrationContext {
+  pid: number;
+  channel: MessageChannel;
+  work: string;
+  criuOptions: CriuOptions;
+  options: MigrateOptions;
+  log: (line: string) => void;
+}
+
+async function stopCopy({ pid, channel, work, criuOptions, options, log }: MigrationContext): Promise<Steps> {
   const file = path.join(work, 'checkpoint.tar.zst');
   const frozeAt = performance.now();
   const dumped = await checkpoint(pid, { archive: file, leaveStopped: true, archiveOptions: { sync: false }, ...criuOptions });
@@ -148,18 +175,54 @@ async function stopCopy(
   });
 }
 
-async function postCopy(
-  pid: number,
-  channel: MessageChannel,
-  work: string,
-  criuOptions: CriuOptions,
-  options: MigrateOptions,
-  log: (line: string) => void,
-): Promise<Omit<MigrateResult, 'mode' | 'totalMs' | 'bytesSent'>> {
+/**
+ * Pre-copy rounds while the tree runs, then the freeze: as pre-copy (the last dirty pages sent
+ * while frozen) or hybrid (pulled afterwards). auto picks which when the rounds stop.
+ */
+async function withRounds(
+  context: MigrationContext,
+  requested: 'pre-copy' | 'hybrid' | 'auto',
+  budgetMs: number,
+  decision: ModeDecision | undefined,
+): Promise<Steps & { mode: MigrationMode }> {
+  const { pid, channel, log } = context;
+  const pre = PreCopy.start(pid);
+  try {
+    const started = performance.now();
+    const resident = residentBytes(processTree(pid));
+    let mode: 'pre-copy' | 'hybrid';
+    for (;;) {
+      const round = await pre.round(channel);
+      log(
+        `round ${round.round}: ${round.pages} pages (${(round.wireBytes / 1048576).toFixed(1)} MiB sent) in ${round.durationMs.toFixed(0)} ms` +
+          (round.round > 0 ? `; written at ${round.dirtyRateMBps.toFixed(1)} MB/s` : ''),
+      );
+      const step = nextStep(pre.rounds, { budgetMs, residentBytes: resident, elapsedMs: performance.now() - started });
+      if (step.step === 'continue') continue;
+      mode = requested === 'auto' ? step.step : requested;
+      if (decision) Object.assign(decision, { chosen: mode, reason: step.reason });
+      log(`rounds stop: ${step.reason} (a freeze now: about ${step.expectedDowntimeMs.toFixed(0)} ms); ${mode}`);
+      break;
+    }
+    const result = await lazyMigration(context, { pre, mode });
+    return { ...result, mode, rounds: pre.rounds };
+  } catch (error) {
+    // Failures after the freeze were already reported with the source resumed.
+    throw isFreezedryError(error) ? error : migrationError(error, 'the source runs on');
+  } finally {
+    pre.close();
+  }
+}
+
+async function lazyMigration(
+  { pid, channel, work, criuOptions, options, log }: MigrationContext,
+  rounds?: { pre: PreCopy; mode: 'pre-copy' | 'hybrid' },
+): Promise<Steps> {
   const imagesDir = path.join(work, 'images');
   const port = 20000 + Math.floor(Math.random() * 40000);
   const frozeAt = performance.now();
   let restored: Promise<{ pid: number; at: number }> | undefined;
+  let final: FinalReport | undefined;
   const pids = processTree(pid);
   // CRIU keeps the tree frozen and, after post-dump, serves its memory; the dump ends when the
   // destination's page session ends. leaveStopped: CRIU never ends the source itself (it would
@@ -171,6 +234,10 @@ async function postCopy(
     ...criuOptions,
     onNotification: async (n) => {
       if (n.name === 'post-dump') {
+        if (rounds) {
+          final = await rounds.pre.final(channel, imagesDir, pid, rounds.mode);
+          log(`frozen: ${final.pages} pages written since the last round ${rounds.mode === 'pre-copy' ? `sent (${(final.wireBytes / 1048576).toFixed(1)} MiB)` : 'left to be pulled'}`);
+        }
         const names = await readdir(imagesDir);
         const chunks: Buffer[] = [];
         await new Promise<void>((resolve, reject) => {
@@ -200,7 +267,7 @@ async function postCopy(
     const filled = await channel.next('filled');
     end(pids);
     log('the destination has all the memory; the source has ended');
-    return { destinationPid: running.pid, frozenMs: running.at - frozeAt, pagesPulled: Number(filled.pages) };
+    return { destinationPid: running.pid, frozenMs: running.at - frozeAt, pagesPulled: Number(filled.pulled ?? filled.pages), final };
   });
 }
 
@@ -217,21 +284,21 @@ async function resumedOnFailure<T>(pids: number[], body: () => Promise<T>): Prom
   }
 }
 
-/** Measures the link with an incompressible probe and estimates a stop-copy's downtime. */
-async function chooseMode(pid: number, channel: MessageChannel, downtimeBudgetMs: number): Promise<ModeDecision> {
+/** Measures the link with an incompressible probe and estimates the downtimes to expect. */
+async function probeLink(pid: number, channel: MessageChannel, downtimeBudgetMs: number): Promise<ModeDecision> {
   const start = performance.now();
   channel.sendBytes({ type: 'probe' }, randomBytes(PROBE_BYTES));
   await channel.next('probe-ok');
   const bandwidthMBps = PROBE_BYTES / 1e6 / Math.max((performance.now() - start) / 1000, 1e-3);
   const resident = residentBytes(processTree(pid));
-  const estimatedStopCopyMs =
-    resident / DUMP_BYTES_PER_MS + (resident * ARCHIVE_FRACTION) / (bandwidthMBps * 1e3) + resident / RESTORE_BYTES_PER_MS;
   return {
     bandwidthMBps,
     residentBytes: resident,
-    estimatedStopCopyMs,
+    estimatedStopCopyMs: estimateStopCopyMs(resident, bandwidthMBps),
+    estimatedLazyFreezeMs: estimateLazyFreezeMs(resident),
     downtimeBudgetMs,
-    chosen: estimatedStopCopyMs <= downtimeBudgetMs ? 'stop-copy' : 'post-copy',
+    chosen: 'pre-copy',
+    reason: '',
   };
 }
 

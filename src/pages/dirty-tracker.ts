@@ -5,11 +5,10 @@ import { native, type NativeDirtyTracker } from '../native/binding.js';
 import { validatePid } from '../criu/options.js';
 import { assertRoot } from '../process/privileges.js';
 import { isAlive } from '../process/proc.js';
+import type { Range } from './page-ranges.js';
 
-export interface WrittenRange {
-  start: number;
-  end: number;
-}
+/** [start, end) of a page range. */
+export type WrittenRange = Range;
 
 export class DirtyTracker {
   private readonly tracker: NativeDirtyTracker;
@@ -41,13 +40,26 @@ export class DirtyTracker {
 
   /** The ranges written since attach or the last scan; they count as clean again afterwards. */
   scan(): WrittenRange[] {
-    const pairs = this.tracker.scan();
-    const ranges: WrittenRange[] = [];
-    for (let i = 0; i + 1 < pairs.length; i += 2) ranges.push({ start: pairs[i] as number, end: pairs[i + 1] as number });
-    return ranges;
+    return pairs(this.tracker.scan());
+  }
+
+  /** The tracked pages that hold data now (present or swapped out). */
+  present(): Range[] {
+    return pairs(this.tracker.present());
+  }
+
+  /** The areas still under tracking (an area unmapped and mapped again drops out at a scan). */
+  areas(): Range[] {
+    return pairs(this.tracker.areas());
   }
 
   close(): void {
     this.tracker.close();
   }
+}
+
+function pairs(flat: Float64Array): Range[] {
+  const ranges: Range[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) ranges.push([flat[i] as number, flat[i + 1] as number]);
+  return ranges;
 }

@@ -115,3 +115,34 @@ export function signalEach(pids: number[], signal: NodeJS.Signals): void {
     }
   }
 }
+
+/** The pid as the process's own (innermost) pid namespace sees it: what CRIU's images use. */
+export function namespacePid(pid: number): number | undefined {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^NSpid:\s*(.+)$/m)?.[1];
+    return line ? Number(line.trim().split(/\s+/).at(-1)) : pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Mappings of a process that a userfaultfd write-protects (smaps VmFlags "uw"), as [start, end). */
+export function writeProtectedMappings(pid: number): [number, number][] {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: [number, number][] = [];
+  let current: [number, number] | undefined;
+  for (const line of text.split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+    if (head) {
+      current = [parseInt(head[1] as string, 16), parseInt(head[2] as string, 16)];
+    } else if (current && line.startsWith('VmFlags:') && line.split(/\s+/).includes('uw')) {
+      out.push(current);
+    }
+  }
+  return out;
+}

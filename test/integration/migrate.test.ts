@@ -29,6 +29,22 @@ describe.runIf(enabled)('migration between hosts', () => {
     return { pid, log };
   }
 
+  /** A tree that keeps rewriting `rate` MiB/s of its `mib` MiB (busy-memory.c). */
+  async function busyWorkload(mib: number, rate: number, name: string, remap = false): Promise<{ pid: number; log: string }> {
+    const binary = await compileFixture('busy-memory');
+    const log = path.join(dir(), `${name}.log`);
+    const argv = [binary, String(mib), String(rate), ...(remap ? ['--remap'] : [])];
+    const pid = Number(hosts.a.run([process.execPath, cli, 'run', '--log', log, '--', ...argv]).trim());
+    track(pid);
+    await waitFor('the workload', () => (logText(log).includes('READY') ? true : undefined));
+    return { pid, log };
+  }
+
+  async function verified(pid: number, log: string, nth: number): Promise<string> {
+    process.kill(pid, 'SIGUSR1');
+    return waitFor('a verification', () => (logText(log).match(/^VERIFY .*$/gm) ?? [])[nth]);
+  }
+
   async function sum(pid: number, log: string, nth: number): Promise<string> {
     process.kill(pid, 'SIGUSR1');
     return waitFor('a checksum', () => (logText(log).match(/^SUM \w+$/gm) ?? [])[nth]);
@@ -69,6 +85,41 @@ describe.runIf(enabled)('migration between hosts', () => {
       expect(await sum(result.destinationPid, log, 1)).toBe(before);
       // It runs in the destination host's network namespace now.
       expect(hosts.b.run(['readlink', `/proc/${result.destinationPid}/ns/net`])).toBe(hosts.b.run(['readlink', '/proc/self/ns/net']));
+    });
+  }
+
+  interface RoundsResult {
+    mode: string;
+    destinationPid: number;
+    frozenMs: number;
+    pagesPulled: number;
+    rounds: { round: number; pages: number; wireBytes: number; durationMs: number; dirtyRateMBps: number }[];
+    final: { pages: number; wireBytes: number };
+  }
+
+  for (const [mode, port] of [['pre-copy', 7111], ['hybrid', 7112]] as const) {
+    it(`${mode}: rounds while the tree rewrites its memory and remaps some, then a freeze; every page holds its last write`, async () => {
+      const { pid, log } = await busyWorkload(64, 16, mode, true);
+      expect(await verified(pid, log, 0)).toMatch(/^VERIFY OK/);
+      const agent = receiver(port);
+      await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+      const moved = await migrateCli(pid, port, mode);
+      expect(moved.code, moved.stderr).toBe(0);
+      const result = JSON.parse(moved.stdout) as RoundsResult;
+      track(result.destinationPid);
+      expect(result.mode).toBe(mode);
+      // Round 0 sends all it holds; later rounds only what it wrote meanwhile.
+      expect(result.rounds.length).toBeGreaterThanOrEqual(2);
+      expect(result.rounds[0]?.pages).toBeGreaterThanOrEqual((64 << 20) / 4096);
+      expect(result.rounds[1]?.pages).toBeLessThan((result.rounds[0]?.pages ?? 0) / 2);
+      expect(result.rounds[1]?.dirtyRateMBps).toBeGreaterThan(0);
+      // It kept writing until frozen: some pages were left for the freeze.
+      expect(result.final.pages).toBeGreaterThan(0);
+      if (mode === 'pre-copy') expect(result.pagesPulled).toBe(0);
+      else expect(result.pagesPulled).toBe(result.final.pages);
+      expect(await agent.exited).toBe(0);
+      await waitFor('the source to end', () => (readStat(pid) === undefined || readStat(pid)?.state === 'Z' ? true : undefined));
+      expect(await verified(result.destinationPid, log, 1)).toMatch(/^VERIFY OK/);
     });
   }
 

@@ -45,8 +45,8 @@ export function register(program: Command, context: Context): void {
     .argument('<pid>', 'the root of the tree')
     .requiredOption('--to <host:port>', 'the destination agent')
     .option('--token <secret>', 'the shared token (default: $FREEZEDRY_TOKEN)')
-    .option('--mode <mode>', 'auto, stop-copy or post-copy', 'auto')
-    .option('--downtime <ms>', 'the downtime budget auto chooses against', '300')
+    .option('--mode <mode>', 'auto, stop-copy, pre-copy, post-copy or hybrid', 'auto')
+    .option('--downtime <ms>', 'the downtime budget auto and pre-copy rounds aim at', '300')
     .option('--timeout <ms>', 'give up (resuming the source) if the destination has not restored by then')
     .option('--tcp-established', 'move established TCP connections')
     .option('--shell-job', 'allow a process attached to a terminal')
@@ -67,10 +67,11 @@ export function register(program: Command, context: Context): void {
         log: (line) => context.out.note(line),
         signal: context.signal,
       });
+      const rounds = result.rounds?.length ? `, ${result.rounds.length} pre-copy round(s)` : '';
       context.out.result(
         result,
-        `Migrated pid ${pidText} (${result.mode}): pid ${result.destinationPid} on ${flags.to}, frozen ${ms(result.frozenMs)}, ` +
-          `${(result.bytesSent / 1048576).toFixed(1)} MiB sent, ${ms(result.totalMs)} in all`,
+        `Migrated pid ${pidText} (${result.mode}${rounds}): pid ${result.destinationPid} on ${flags.to}, frozen ${ms(result.frozenMs)}, ` +
+          `${(result.bytesSent / 1048576).toFixed(1)} MiB sent, ${ms(result.totalMs)} until the source ended`,
       );
     });
 }

@@ -1,0 +1,115 @@
+// The destination's copy of pages sent ahead by pre-copy rounds: one file, and per task an
+// index from page to file offset. A page sent again is overwritten in place. At restore it is
+// the first source of the lazy pages; what it lacks (or was told is stale) comes from the source.
+import { closeSync, openSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { PAGE_SIZE as PAGE } from '../images/memory-images.js';
+import type { LazyPlan } from '../pages/lazy-plan.js';
+import type { Range } from '../pages/page-ranges.js';
+
+export class PageStore {
+  readonly file: string;
+  private readonly fd: number;
+  private end = 0;
+  /** image pid → page number → offset in the file. */
+  private readonly index = new Map<number, Map<number, number>>();
+
+  constructor(dir: string) {
+    this.file = path.join(dir, 'precopied.pages');
+    this.fd = openSync(this.file, 'w+', 0o600);
+  }
+
+  /** Bytes the file holds (pages sent more than once count once). */
+  get bytes(): number {
+    return this.end;
+  }
+
+  /** `data` holds the ranges' bytes back to back; ranges are page aligned. */
+  write(pid: number, ranges: Range[], data: Uint8Array): void {
+    let pages = this.index.get(pid);
+    if (!pages) this.index.set(pid, (pages = new Map()));
+    let run = { file: -1, data: 0, length: 0 };
+    const flush = () => {
+      if (run.length > 0) writeAll(this.fd, data, run.data, run.length, run.file);
+    };
+    let at = 0;
+    for (const [start, end] of ranges) {
+      for (let address = start; address < end; address += PAGE, at += PAGE) {
+        const page = address / PAGE;
+        let offset = pages.get(page);
+        if (offset === undefined) {
+          offset = this.end;
+          this.end += PAGE;
+          pages.set(page, offset);
+        }
+        if (run.length > 0 && offset === run.file + run.length && at === run.data + run.length) {
+          run.length += PAGE;
+        } else {
+          flush();
+          run = { file: offset, data: at, length: PAGE };
+        }
+      }
+    }
+    flush();
+    if (at !== data.length) throw new Error(`pages message: ${data.length} bytes for ${at} bytes of ranges`);
+  }
+
+  /** Forgets pages (written again at the source since they were sent). */
+  drop(pid: number, ranges: Range[]): void {
+    const pages = this.index.get(pid);
+    if (!pages) return;
+    for (const [start, end] of ranges) for (let address = start; address < end; address += PAGE) pages.delete(address / PAGE);
+  }
+
+  /**
+   * A remote lazy plan (every lazy page pulled from the source's page server) turned into one
+   * that takes each page from this file when it holds it: image 0 is this file, and the remote
+   * images follow (numbered from 1).
+   */
+  route(plan: LazyPlan): LazyPlan & { localPages: number; remotePages: number } {
+    const table: Record<number, Float64Array> = {};
+    let localPages = 0;
+    let remotePages = 0;
+    for (const [key, rows] of Object.entries(plan.table)) {
+      const pid = Number(key);
+      const pages = this.index.get(pid);
+      const out: number[] = [];
+      for (let r = 0; r + 4 < rows.length; r += 5) {
+        const address = rows[r] as number;
+        const length = rows[r + 1] as number;
+        const image = rows[r + 2] as number;
+        const priority = rows[r + 4] as number;
+        let run: { start: number; length: number; offset: number } | undefined; // offset -1: remote
+        const flush = () => {
+          if (!run) return;
+          if (run.offset < 0) out.push(run.start, run.length, image + 1, run.start, priority);
+          else out.push(run.start, run.length, 0, run.offset, priority);
+        };
+        for (let at = address; at < address + length; at += PAGE) {
+          const offset = pages?.get(at / PAGE) ?? -1;
+          if (offset < 0) remotePages++;
+          else localPages++;
+          const continues = run && (offset < 0 ? run.offset < 0 : run.offset >= 0 && offset === run.offset + run.length);
+          if (run && continues) {
+            run.length += PAGE;
+          } else {
+            flush();
+            run = { start: at, length: PAGE, offset };
+          }
+        }
+        flush();
+      }
+      table[pid] = Float64Array.from(out);
+    }
+    return { ...plan, table, images: [path.basename(this.file)], localPages, remotePages };
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+function writeAll(fd: number, data: Uint8Array, offset: number, length: number, position: number): void {
+  let done = 0;
+  while (done < length) done += writeSync(fd, data, offset + done, length - done, position + done);
+}

@@ -1,0 +1,182 @@
+// Pre-copy where the kernel has no soft-dirty bits: a dirty tracker (userfaultfd write-protect,
+// PAGEMAP_SCAN) on every task of the tree; rounds that send, while the tree runs, what it wrote
+// since the previous round (everything it holds, in the first); and, once CRIU has frozen the
+// tree, exactly the lazy pages the destination does not hold intact.
+//
+// A page the destination holds is trusted only while it sits in an area tracked since the
+// start, write-protected at every look (smaps "uw"), and unwritten since it was sent. Anything
+// else (new tasks, new or re-made mappings) counts as never sent.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { PageFlags, PAGE_SIZE, parsePagemap, parsePstree } from '../images/memory-images.js';
+import { native, type NativeMemoryCopy } from '../native/binding.js';
+import { DirtyTracker } from '../pages/dirty-tracker.js';
+import { batches, intersect, normalize, subtract, totalBytes, union, type Range } from '../pages/page-ranges.js';
+import { namespacePid, processTree, writeProtectedMappings } from '../process/proc.js';
+import type { MessageChannel } from './message-channel.js';
+
+/** One pre-copy round, as reported. */
+export interface RoundReport {
+  round: number;
+  /** Pages sent: everything the tree held (round 0), then what it wrote during the round before. */
+  pages: number;
+  /** Bytes those pages took on the wire (compressed). */
+  wireBytes: number;
+  durationMs: number;
+  /** How fast the tree wrote pages during the round before (0 for round 0), MB/s. */
+  dirtyRateMBps: number;
+}
+
+/** What the final freeze sent (pre-copy) or left to be pulled (hybrid). */
+export interface FinalReport {
+  pages: number;
+  wireBytes: number;
+}
+
+interface TrackedTask {
+  hostPid: number;
+  imagePid: number;
+  tracker: DirtyTracker;
+  sent: Range[];
+  trusted: Range[];
+}
+
+// 8 MiB per message: large enough for zstd and the wire, small enough to overlap reading one
+// batch with sending the one before.
+const BATCH_BYTES = 8 << 20;
+const ZSTD_LEVEL = 1;
+
+export class PreCopy {
+  readonly rounds: RoundReport[] = [];
+  private readonly tasks: TrackedTask[];
+  private lastScanAt = performance.now();
+  private rawBytes = 0;
+  private wireBytes = 0;
+
+  private constructor(tasks: TrackedTask[]) {
+    this.tasks = tasks;
+  }
+
+  /** Starts tracking every task of the tree below `pid`. */
+  static start(pid: number): PreCopy {
+    const tasks: TrackedTask[] = [];
+    try {
+      for (const hostPid of processTree(pid)) {
+        const tracker = DirtyTracker.attach(hostPid);
+        const imagePid = namespacePid(hostPid) ?? hostPid;
+        tasks.push({ hostPid, imagePid, tracker, sent: [], trusted: normalize(tracker.areas()) });
+      }
+    } catch (error) {
+      for (const task of tasks) task.tracker.close();
+      throw error;
+    }
+    return new PreCopy(tasks);
+  }
+
+  /** Compressed bytes per raw byte so far (1 before anything was sent). */
+  get compression(): number {
+    return this.rawBytes > 0 ? this.wireBytes / this.rawBytes : 1;
+  }
+
+  /** Sends one round and waits until the destination has stored it. */
+  async round(channel: MessageChannel): Promise<RoundReport> {
+    const index = this.rounds.length;
+    const started = performance.now();
+    const sinceLastScan = started - this.lastScanAt;
+    let pages = 0;
+    let wire = 0;
+    for (const task of this.tasks) {
+      const written = normalize(task.tracker.scan());
+      // Round 0: everything it holds (pages written meanwhile are caught by the next scan).
+      const ranges = index === 0 ? normalize(task.tracker.present()) : written;
+      task.trusted = intersect(intersect(task.trusted, normalize(task.tracker.areas())), normalize(writeProtectedMappings(task.hostPid)));
+      wire += await this.send(channel, task.hostPid, task.imagePid, ranges);
+      task.sent = union(task.sent, ranges);
+      pages += totalBytes(ranges) / PAGE_SIZE;
+    }
+    this.lastScanAt = started;
+    channel.send({ type: 'round-end', round: index });
+    await channel.next('round-ok');
+    const report: RoundReport = {
+      round: index,
+      pages,
+      wireBytes: wire,
+      durationMs: performance.now() - started,
+      dirtyRateMBps: index === 0 ? 0 : (pages * PAGE_SIZE) / 1e6 / Math.max(sinceLastScan / 1000, 1e-3),
+    };
+    this.rounds.push(report);
+    return report;
+  }
+
+  /**
+   * With the tree frozen by CRIU and its images in `imagesDir`: per task, the lazy pages the
+   * destination lacks or holds stale. pre-copy sends them; hybrid tells the destination to
+   * forget its stale copies, and they are pulled from CRIU's page server with the rest.
+   */
+  async final(channel: MessageChannel, imagesDir: string, rootPid: number, mode: 'pre-copy' | 'hybrid'): Promise<FinalReport> {
+    const hostPidOf = new Map(processTree(rootPid).map((host) => [namespacePid(host) ?? host, host]));
+    const dumped = parsePstree(await readFile(path.join(imagesDir, 'pstree.img'))).map((task) => task.pid);
+    let pages = 0;
+    let wire = 0;
+    for (const imagePid of dumped) {
+      const lazy = await lazyRanges(imagesDir, imagePid);
+      const task = this.tasks.find((t) => t.imagePid === imagePid && hostPidOf.get(imagePid) === t.hostPid);
+      let needed = lazy;
+      if (task) {
+        const written = normalize(task.tracker.scan());
+        const trusted = intersect(intersect(task.trusted, normalize(task.tracker.areas())), normalize(writeProtectedMappings(task.hostPid)));
+        const intact = subtract(intersect(task.sent, trusted), written);
+        needed = subtract(lazy, intact);
+      }
+      if (needed.length === 0) continue;
+      pages += totalBytes(needed) / PAGE_SIZE;
+      if (mode === 'pre-copy') {
+        const hostPid = hostPidOf.get(imagePid);
+        if (hostPid === undefined) throw new Error(`task ${imagePid} of the dump is not in the frozen tree`);
+        wire += await this.send(channel, hostPid, imagePid, needed);
+      } else {
+        channel.send({ type: 'stale', pid: imagePid, ranges: needed.flat() });
+      }
+    }
+    return { pages, wireBytes: wire };
+  }
+
+  close(): void {
+    for (const task of this.tasks) task.tracker.close();
+  }
+
+  /** Reads and sends `ranges` of a task, one batch read ahead; returns the bytes on the wire. */
+  private async send(channel: MessageChannel, hostPid: number, imagePid: number, ranges: Range[]): Promise<number> {
+    const read = (batch: Range[]): Promise<NativeMemoryCopy> =>
+      native().readMemory(hostPid, Float64Array.from(batch.flatMap(([start, end]) => [start, end - start])), ZSTD_LEVEL);
+    const pieces = [...batches(ranges, BATCH_BYTES)];
+    let wire = 0;
+    let next = pieces.length > 0 ? read(pieces[0] as Range[]) : undefined;
+    for (let i = 0; i < pieces.length; i++) {
+      const copy = await (next as Promise<NativeMemoryCopy>);
+      next = i + 1 < pieces.length ? read(pieces[i + 1] as Range[]) : undefined;
+      channel.sendBytes({ type: 'pages', pid: imagePid, ranges: (pieces[i] as Range[]).flat(), raw: copy.size }, copy.data);
+      await channel.drained();
+      wire += copy.data.length;
+      this.rawBytes += copy.size;
+      this.wireBytes += copy.data.length;
+    }
+    next?.catch(() => {});
+    return wire;
+  }
+}
+
+/** The pages of a task that a lazy dump left to be pulled (not in its pages image). */
+async function lazyRanges(imagesDir: string, imagePid: number): Promise<Range[]> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path.join(imagesDir, `pagemap-${imagePid}.img`));
+  } catch {
+    return []; // a task without memory of its own (a zombie)
+  }
+  return normalize(
+    parsePagemap(bytes)
+      .entries.filter((e) => (e.flags & PageFlags.LAZY) !== 0)
+      .map((e): Range => [e.vaddr, e.vaddr + e.nrPages * PAGE_SIZE]),
+  );
+}

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { estimateLazyFreezeMs, estimateStopCopyMs, nextStep } from '../../src/migrate/planning.js';
+import type { RoundReport } from '../../src/migrate/precopy.js';
+
+const round = (index: number, pages: number, durationMs: number): RoundReport => ({ round: index, pages, wireBytes: pages * 1800, durationMs, dirtyRateMBps: 0 });
+const GiB = 1 << 30;
+
+describe('migration planning', () => {
+  it('expects a stop-copy of 1 GiB over 1 Gbit/s to take seconds, a lazy freeze a fraction of that', () => {
+    expect(estimateStopCopyMs(GiB, 117)).toBeGreaterThan(3000);
+    expect(estimateLazyFreezeMs(GiB)).toBeLessThan(300);
+  });
+
+  it('goes on until the last dirty set fits the budget, then freezes with it', () => {
+    const context = { budgetMs: 300, residentBytes: 256 << 20, elapsedMs: 2000 };
+    // Round 0 moved 65536 pages in 2 s: about 33 pages per ms.
+    const rounds = [round(0, 65536, 2000)];
+    expect(nextStep(rounds, context).step).toBe('continue');
+    rounds.push(round(1, 20000, 600));
+    expect(nextStep(rounds, context).step).toBe('continue');
+    rounds.push(round(2, 3000, 100));
+    const decision = nextStep(rounds, context);
+    expect(decision.step).toBe('pre-copy');
+    expect(decision.expectedDowntimeMs).toBeLessThanOrEqual(300);
+  });
+
+  it('hands the rest to post-copy when the dirty set stops shrinking, or at the round cap', () => {
+    const context = { budgetMs: 300, residentBytes: 256 << 20, elapsedMs: 2000 };
+    const stuck = [round(0, 65536, 2000), round(1, 30000, 900), round(2, 29000, 880)];
+    expect(nextStep(stuck, context)).toMatchObject({ step: 'hybrid', reason: expect.stringMatching(/stopped shrinking/) });
+    const slow = [round(0, 65536, 2000), round(1, 40000, 1200), round(2, 30000, 900)];
+    const limits = { maxRounds: 3, minShrink: 0.1, maxTotalMs: 60_000 };
+    expect(nextStep(slow, { ...context, limits })).toMatchObject({ step: 'hybrid', reason: '3 rounds' });
+    expect(nextStep(slow, { ...context, elapsedMs: 61_000 })).toMatchObject({ step: 'hybrid' });
+  });
+});
