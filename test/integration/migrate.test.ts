@@ -123,23 +123,30 @@ describe.runIf(enabled)('migration between hosts', () => {
     });
   }
 
-  it('auto picks stop-copy when the expected downtime fits the budget, post-copy when it does not', async () => {
-    for (const [budget, expected, port] of [['100000', 'stop-copy', 7106], ['20', 'post-copy', 7107]] as const) {
-      const { pid, log } = await workload(64, `auto-${expected}`);
-      const before = await sum(pid, log, 0);
+  it('auto: stop-copy when it fits the budget, post-copy when not even a freeze without memory does, rounds in between', async () => {
+    // 64 MiB: a stop-copy is estimated at over 130 ms, a freeze without memory at about 70 ms.
+    for (const [budget, expected, port] of [['100000', 'stop-copy', 7106], ['20', 'post-copy', 7107], ['110', 'rounds', 7109]] as const) {
+      const { pid, log } = await busyWorkload(64, 8, `auto-${expected}`);
       const agent = receiver(port);
       await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
       const child = hosts.a.spawn([process.execPath, cli, 'migrate', String(pid), '--to', `${hosts.b.address}:${port}`, '--token', 'right-token', '--downtime', budget, '--json']);
       let stdout = '';
       child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
       expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(0);
-      const result = JSON.parse(stdout) as { mode: string; destinationPid: number; decision: { chosen: string; bandwidthMBps: number; estimatedStopCopyMs: number } };
+      const result = JSON.parse(stdout) as RoundsResult & { decision: { chosen: string; reason: string; bandwidthMBps: number } };
       track(result.destinationPid);
-      expect(result.mode).toBe(expected);
-      expect(result.decision.chosen).toBe(expected);
+      expect(result.decision.chosen).toBe(result.mode);
+      expect(result.decision.reason).not.toBe('');
       expect(result.decision.bandwidthMBps).toBeGreaterThan(0);
+      if (expected === 'rounds') {
+        expect(['pre-copy', 'hybrid']).toContain(result.mode);
+        expect(result.rounds.length).toBeGreaterThanOrEqual(2);
+      } else {
+        expect(result.mode).toBe(expected);
+        expect(result.rounds).toBeUndefined();
+      }
       await agent.exited;
-      expect(await sum(result.destinationPid, log, 1)).toBe(before);
+      expect(await verified(result.destinationPid, log, 0)).toMatch(/^VERIFY OK/);
     }
   });
 
