@@ -1,6 +1,7 @@
 // The destination agent (`freezedry receive`): authenticates each source, checks that this host
 // can take its checkpoint, restores it, and tells the source when the tree runs here, so that
 // the source ends its original only then.
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import os from 'node:os';
@@ -26,6 +27,11 @@ export interface ReceiveOptions {
   token: string;
   /** Where incoming checkpoints are kept while restoring (default: the temp directory). */
   workDir?: string;
+  /**
+   * The bridge that a tree's own network namespace is plugged into here: each veth it had at
+   * the source is re-created with its outer end on this bridge (needed for such trees).
+   */
+  bridge?: string;
   /** Stop after one migration (successful or not). */
   once?: boolean;
   /** Called with a line for every event: connections, refusals, restores. */
@@ -95,7 +101,13 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
     migration.mode = String(hello.mode);
     const criu = await version();
     const gap = compatibilityGaps(hello.source as SourceHost, criu);
-    const reasons = [gap.arch, gap.missingCpuFlags.length ? `this CPU lacks ${gap.missingCpuFlags.join(', ')}` : undefined, gap.criu].filter(Boolean);
+    const veths = ((hello.network as { veths?: string[] } | undefined)?.veths ?? []).filter((name) => /^[\w.-]{1,15}$/.test(name));
+    const reasons = [
+      gap.arch,
+      gap.missingCpuFlags.length ? `this CPU lacks ${gap.missingCpuFlags.join(', ')}` : undefined,
+      gap.criu,
+      veths.length > 0 && !options.bridge ? `the tree's network namespace has veth ${veths.join(', ')}: start receive with a bridge to plug it into (--bridge)` : undefined,
+    ].filter(Boolean);
     if (reasons.length > 0) {
       channel.send({ type: 'incompatible', code: ErrorCode.INCOMPATIBLE_HOST, message: reasons.join('; ') });
       throw new FreezedryError(ErrorCode.INCOMPATIBLE_HOST, `refused ${from}: ${reasons.join('; ')}`);
@@ -103,7 +115,11 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
     channel.send({ type: 'welcome', criuVersion: criu.text });
     log(`${from}: ${migration.mode} migration authenticated`);
     work = await mkdtemp(path.join(options.workDir ?? os.tmpdir(), 'freezedry-incoming-'));
-    const criuOptions = (hello.criuOptions ?? {}) as Record<string, boolean>;
+    const criuOptions = {
+      ...((hello.criuOptions ?? {}) as Record<string, boolean>),
+      // veth[inside]:outside@bridge: CRIU re-creates the pair and puts the outer end on the bridge.
+      external: veths.map((name) => `veth[${name}]:fz${randomBytes(4).toString('hex')}@${options.bridge}`),
+    };
     let mode = String(hello.mode);
     if (mode === 'auto') {
       // The source measures the link, then says which mode it chose.

@@ -11,7 +11,9 @@
 //              the last dirty set fits the budget and as hybrid when they stop converging.
 // The original is ended only once the destination reports the tree running with all its
 // memory; every failure before that resumes it.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import os from 'node:os';
@@ -107,7 +109,8 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
     await authenticateDestination(channel, options.token);
     const criu = await version();
     const criuOptions = { tcpEstablished: options.tcpEstablished, shellJob: options.shellJob, extUnixSk: options.extUnixSk, fileLocks: options.fileLocks, linkRemap: options.linkRemap };
-    channel.send({ type: 'hello', mode: requested, source: sourceHost(criu.text), criuOptions });
+    // A tree with its own network namespace brings its veth ends; the destination plugs them in.
+    channel.send({ type: 'hello', mode: requested, source: sourceHost(criu.text), criuOptions, network: { veths: ownVeths(pid) } });
     await channel.next('welcome');
     const budgetMs = options.downtimeMs ?? 300;
     let decision: ModeDecision | undefined;
@@ -314,6 +317,17 @@ function migrationError(error: unknown, outcome: string): FreezedryError {
   if (isFreezedryError(error) && error.code !== ErrorCode.MIGRATION_FAILED) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new FreezedryError(ErrorCode.MIGRATION_FAILED, `migration failed: ${message}; ${outcome}`, { cause: error });
+}
+
+/** The veth devices of the tree's network namespace, if it has its own. */
+function ownVeths(pid: number): string[] {
+  try {
+    if (readlinkSync(`/proc/${pid}/ns/net`) === readlinkSync('/proc/self/ns/net')) return [];
+    const out = execFileSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', '-j', 'link', 'show', 'type', 'veth'], { encoding: 'utf8' });
+    return (JSON.parse(out) as { ifname: string }[]).map((link) => link.ifname.replace(/@.*$/, ''));
+  } catch (cause) {
+    throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `cannot list the network devices of pid ${pid}: ${(cause as Error).message}`, { cause });
+  }
 }
 
 function resume(pids: number[]): void {

@@ -4,13 +4,14 @@ import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readStat } from '../../src/process/proc.js';
+import { readStat, writeProtectedMappings } from '../../src/process/proc.js';
 import { canCheckpoint, capabilities } from '../helpers/capabilities.js';
-import { createHosts, type HostPair } from '../../src/testing/network-hosts.js';
-import { compileFixture, isRunningNotStopped, logText, repoRoot, useWorkspace, waitFor } from '../helpers/workloads.js';
+import { createHosts, HOST_BRIDGE, type HostPair } from '../../src/testing/network-hosts.js';
+import { compileFixture, isRunningNotStopped, logText, repoRoot, stateServiceScript, useWorkspace, waitFor } from '../helpers/workloads.js';
 
 const enabled = (await canCheckpoint()) && (await capabilities()).lazyPages;
 const cli = path.join(repoRoot, 'bin', 'freezedry.js');
+const keepaliveClient = path.join(repoRoot, 'test', 'helpers', 'keepalive-client.mjs');
 
 describe.runIf(enabled)('migration between hosts', () => {
   const { dir, track } = useWorkspace();
@@ -51,7 +52,7 @@ describe.runIf(enabled)('migration between hosts', () => {
   }
 
   function receiver(port: number, token = 'right-token') {
-    const child = hosts.b.spawn([process.execPath, cli, 'receive', '--listen', `${hosts.b.address}:${port}`, '--token', token, '--once']);
+    const child = hosts.b.spawn([process.execPath, cli, 'receive', '--listen', `${hosts.b.address}:${port}`, '--token', token, '--bridge', HOST_BRIDGE, '--once']);
     let output = '';
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -59,8 +60,8 @@ describe.runIf(enabled)('migration between hosts', () => {
     return { child, exited, output: () => output };
   }
 
-  async function migrateCli(pid: number, port: number, mode: string, token = 'right-token') {
-    const child = hosts.a.spawn([process.execPath, cli, 'migrate', String(pid), '--to', `${hosts.b.address}:${port}`, '--token', token, '--mode', mode, '--json']);
+  async function migrateCli(pid: number, port: number, mode: string, token = 'right-token', extra: string[] = []) {
+    const child = hosts.a.spawn([process.execPath, cli, 'migrate', String(pid), '--to', `${hosts.b.address}:${port}`, '--token', token, '--mode', mode, '--json', ...extra]);
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -150,6 +151,44 @@ describe.runIf(enabled)('migration between hosts', () => {
     }
   });
 
+  for (const [mode, port] of [['stop-copy', 7121], ['post-copy', 7122], ['pre-copy', 7123]] as const) {
+    it(`a client keeps using its TCP connection to the service across a ${mode} migration, and its state`, async () => {
+      // The service lives in its own pid and network namespace, plugged into host a's bridge.
+      const log = path.join(dir(), `tcp-${mode}.log`);
+      const argv = [process.execPath, stateServiceScript, '--host', '0.0.0.0', '--port', '8080', '--mb', '32'];
+      const pid = Number(hosts.a.run([process.execPath, cli, 'run', '--net', '--log', log, '--', ...argv]).trim());
+      track(pid);
+      const address = hosts.attachService(hosts.a, pid);
+      await waitFor('the service', () => (logText(log).includes('listening') ? true : undefined), 30_000);
+      const client = hosts.client.spawn([process.execPath, keepaliveClient, address, '8080'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let said = '';
+      let report = '';
+      client.stderr?.on('data', (d: Buffer) => (said += d.toString()));
+      client.stdout?.on('data', (d: Buffer) => (report += d.toString()));
+      const clientExit = new Promise<number | null>((resolve) => client.once('exit', resolve));
+      await waitFor('the client', () => (said.includes('READY') ? true : undefined));
+
+      const agent = receiver(port);
+      await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+      const moved = await migrateCli(pid, port, mode, 'right-token', ['--tcp-established']);
+      expect(moved.code, moved.stderr + agent.output()).toBe(0);
+      const result = JSON.parse(moved.stdout) as { destinationPid: number };
+      track(result.destinationPid);
+      expect(await agent.exited).toBe(0);
+      // The source's namespace (and its veth on a's bridge) is gone once the source ended.
+      await waitFor('the source to end', () => (readStat(pid) === undefined ? true : undefined));
+      expect(report).toBe(''); // the client still runs: its connection never broke
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      client.stdin?.end();
+      expect(await clientExit, `${said} ${report}`).toBe(0);
+      const stats = JSON.parse(report) as { requests: number; longestGapMs: number; continuous: boolean; lastCounter: number; error: string | null };
+      expect(stats.error).toBeNull();
+      expect(stats.continuous).toBe(true); // one connection, and the counter went on where it was
+      expect(stats.requests).toBeGreaterThan(50);
+      console.log(`${mode}: the client's longest gap between answers: ${stats.longestGapMs.toFixed(0)} ms`);
+    });
+  }
+
   it('refuses a source with the wrong token before any image byte, and logs it; the source is untouched', async () => {
     const { pid } = await workload(16, 'wrong-token');
     const incomingBefore = readdirSync(os.tmpdir()).filter((n) => n.startsWith('freezedry-incoming-')).length;
@@ -177,6 +216,21 @@ describe.runIf(enabled)('migration between hosts', () => {
     expect(failed.stdout + failed.stderr).toMatch(/ERR_MIGRATION_FAILED|connection lost/);
     await waitFor('the source to run again', () => (isRunningNotStopped(pid) ? true : undefined));
     expect(await sum(pid, log, 1)).toBe(before);
+  });
+
+  it('pre-copy: a destination killed during the rounds fails the migration; the source never froze and is no longer tracked', async () => {
+    const { pid, log } = await busyWorkload(256, 16, 'rounds-dest-dies');
+    const agent = receiver(7110);
+    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+    const migrating = migrateCli(pid, 7110, 'pre-copy');
+    await waitFor('the rounds to start', () => (agent.output().includes('authenticated') ? true : undefined));
+    agent.child.kill('SIGKILL');
+    const failed = await migrating;
+    expect(failed.code).not.toBe(0);
+    expect(failed.stdout + failed.stderr).toMatch(/ERR_MIGRATION_FAILED/);
+    expect(isRunningNotStopped(pid)).toBe(true);
+    expect(writeProtectedMappings(pid)).toEqual([]); // the trackers are gone with the migration
+    expect(await verified(pid, log, 0)).toMatch(/^VERIFY OK/);
   });
 
   it('post-copy: a destination killed while pulling memory ends its copy, and the source resumes intact', async () => {

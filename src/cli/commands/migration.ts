@@ -24,12 +24,14 @@ export function register(program: Command, context: Context): void {
     .description('the destination agent of migrations: authenticates, checks, restores')
     .requiredOption('--listen <host:port>', 'where to listen')
     .option('--token <secret>', 'the shared token (default: $FREEZEDRY_TOKEN)')
+    .option('--bridge <name>', "the bridge that a tree's own network namespace is plugged into here")
     .option('--once', 'stop after one migration')
-    .action(async (flags: { listen: string; token?: string; once?: boolean }) => {
+    .action(async (flags: { listen: string; token?: string; bridge?: string; once?: boolean }) => {
       const where = address(flags.listen);
       const receiver = await receive({
         ...where,
         token: token(flags.token),
+        bridge: flags.bridge,
         once: flags.once,
         log: (line) => (context.out.json ? process.stdout.write(`${JSON.stringify({ event: line })}\n`) : process.stderr.write(`${line}\n`)),
       });
