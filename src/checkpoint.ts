@@ -44,7 +44,14 @@ export interface CheckpointOptions extends CriuOptions {
    * Serve memory lazily instead of writing it (criu dump --lazy-pages --port): the tree stays
    * frozen while a lazy restore elsewhere pulls its pages; the call ends once all are pulled.
    */
-  lazyPages?: { port: number };
+  lazyPages?: {
+    port: number;
+    /**
+     * Aborting it stops serving: CRIU is killed (nothing else can end a page server whose
+     * client vanished with the link), leaving the tree stopped as after the dump.
+     */
+    abandon?: AbortSignal;
+  };
   /** Track memory changes for a later incremental dump (needs soft-dirty in the kernel). */
   trackMem?: boolean;
   /** Images of an earlier dump to diff against, relative to imagesDir (criu --prev-images-dir). */
@@ -153,6 +160,7 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
         onNotification: options.onNotification,
         signal: options.signal,
         timeoutMs: options.timeoutMs,
+        kill: options.lazyPages?.abandon,
         inheritFds: sink ? [sink.criuEnd] : [],
       },
     );

@@ -38,6 +38,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Kill CRIU if the request takes longer than this. */
   timeoutMs?: number;
+  /** Kill CRIU when this aborts (only where nothing is left to roll back). */
+  kill?: AbortSignal;
 }
 
 export interface RequestOutcome {
@@ -125,9 +127,12 @@ export class CriuSession {
           this.child.kill('SIGKILL');
         }, options.timeoutMs);
       }
+      const killNow = () => this.child.kill('SIGKILL');
+      options.kill?.addEventListener('abort', killNow);
       this.channel.ref();
       const settle = () => {
         this.channel.unref();
+        options.kill?.removeEventListener('abort', killNow);
         if (timer) clearTimeout(timer);
         if (this.pending === pending) this.pending = undefined;
       };

@@ -17,7 +17,8 @@ import { PAGE_SIZE } from '../images/memory-images.js';
 import { native } from '../native/binding.js';
 import type { LazyPlan } from '../pages/lazy-plan.js';
 import type { Range } from '../pages/page-ranges.js';
-import { MessageChannel, type Message } from './message-channel.js';
+import { LINK_TIMEOUT_MS, MessageChannel, type Message } from './message-channel.js';
+import { processTree, signalEach } from '../process/proc.js';
 import { PageStore } from './page-store.js';
 
 export interface ReceiveOptions {
@@ -32,6 +33,8 @@ export interface ReceiveOptions {
    * the source is re-created with its outer end on this bridge (needed for such trees).
    */
   bridge?: string;
+  /** Silence from a source after which its migration counts as failed (default 10 s). */
+  linkTimeoutMs?: number;
   /** Stop after one migration (successful or not). */
   once?: boolean;
   /** Called with a line for every event: connections, refusals, restores. */
@@ -86,7 +89,7 @@ export async function receive(options: ReceiveOptions): Promise<Receiver> {
 
 async function handle(socket: Socket, options: ReceiveOptions, log: (line: string) => void): Promise<ReceivedMigration> {
   const from = `${socket.remoteAddress}:${socket.remotePort}`;
-  const channel = new MessageChannel(socket);
+  const channel = new MessageChannel(socket, { linkTimeoutMs: options.linkTimeoutMs });
   const migration: ReceivedMigration = { from, mode: '?' };
   let work: string | undefined;
   let store: PageStore | undefined;
@@ -161,9 +164,19 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       migration.pid = restored.pid;
       channel.send({ type: 'restored', pid: restored.pid, durationMs: restored.durationMs });
       log(`${from}: running as pid ${restored.pid}, ${routed ? `${routed.localPages} pages here, pulling ${routed.remotePages}` : 'pulling its memory'}`);
-      const fill = await restored.lazy?.fill;
+      // The tree cannot outlive the link to the source while memory may still be missing: the
+      // source resumes its original when it loses the link, and this side gives up first.
+      channel.linkTimeoutMs = (options.linkTimeoutMs ?? LINK_TIMEOUT_MS) / 2;
+      const lost = new Promise<never>((_, reject) => channel.onLost(reject));
+      lost.catch(() => {});
+      const fill = await Promise.race([restored.lazy?.fill, lost]).catch((error: unknown) => {
+        signalEach(processTree(restored.pid).reverse(), 'SIGKILL');
+        throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `lost the source while pulling memory (${(error as Error).message}); the tree here was ended`, { cause: error });
+      });
       channel.send({ type: 'filled', pages: fill?.pagesCopied, pulled: routed ? routed.remotePages : fill?.pagesCopied, faults: fill?.faults });
       log(`${from}: memory complete (${fill?.pagesCopied} pages)`);
+      // The tree is whole here; the source ends its original on 'filled' and says so.
+      await channel.next('done').catch((error: unknown) => log(`${from}: no goodbye from the source (${(error as Error).message}); the tree runs here`));
     } else {
       throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `unknown mode '${mode}'`);
     }

@@ -1,5 +1,7 @@
 // Messages between the migration agents over one TCP connection: each is a 4-byte big-endian
 // length and a JSON document; a file travels as a JSON header ({ size }) and that many raw bytes.
+// Each side says 'keepalive' every second it has nothing else to send, so a silence longer
+// than the link timeout means the link or the peer is gone (TCP alone can wait for minutes).
 import { createReadStream, createWriteStream } from 'node:fs';
 import type { Socket } from 'node:net';
 import { ErrorCode, FreezedryError } from '../errors.js';
@@ -7,6 +9,9 @@ import { ErrorCode, FreezedryError } from '../errors.js';
 export type Message = { type: string } & Record<string, unknown>;
 
 const MAX_MESSAGE = 16 << 20;
+const KEEPALIVE_MS = 1000;
+/** Silence after which the peer counts as gone (default). */
+export const LINK_TIMEOUT_MS = 10_000;
 
 export class MessageChannel {
   readonly socket: Socket;
@@ -16,11 +21,27 @@ export class MessageChannel {
   private ended: Error | undefined;
   bytesSent = 0;
   bytesReceived = 0;
+  /** Silence from the peer after which the connection counts as lost; may change per phase. */
+  linkTimeoutMs: number;
+  private lastHeard = performance.now();
+  private streaming = false;
+  private readonly ticker: NodeJS.Timeout;
+  private readonly lostListeners: ((error: Error) => void)[] = [];
 
-  constructor(socket: Socket) {
+  constructor(socket: Socket, options: { linkTimeoutMs?: number } = {}) {
     this.socket = socket;
+    this.linkTimeoutMs = options.linkTimeoutMs ?? LINK_TIMEOUT_MS;
     socket.setNoDelay(true);
+    this.ticker = setInterval(() => {
+      if (performance.now() - this.lastHeard > this.linkTimeoutMs) {
+        socket.destroy(new Error(`no word from the peer for ${(this.linkTimeoutMs / 1000).toFixed(1)} s (link or peer lost)`));
+      } else if (!this.streaming && !socket.destroyed) {
+        this.send({ type: 'keepalive' });
+      }
+    }, Math.min(KEEPALIVE_MS, this.linkTimeoutMs / 4));
+    this.ticker.unref();
     socket.on('data', (chunk: Buffer) => {
+      this.lastHeard = performance.now();
       this.chunks.push(chunk);
       this.buffered += chunk.length;
       this.bytesReceived += chunk.length;
@@ -28,7 +49,11 @@ export class MessageChannel {
       this.wake();
     });
     const end = (error?: Error) => {
-      this.ended ??= error ?? new Error('the peer closed the connection');
+      clearInterval(this.ticker);
+      if (!this.ended) {
+        this.ended = error ?? new Error('the peer closed the connection');
+        for (const listener of this.lostListeners.splice(0)) listener(this.ended);
+      }
       this.wake();
     };
     socket.on('end', () => end());
@@ -51,6 +76,7 @@ export class MessageChannel {
       throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `connection lost before sending the checkpoint: ${this.ended?.message ?? 'closed'}`);
     }
     this.send({ ...message, size });
+    this.streaming = true; // no keepalive may cut into the file's bytes
     await new Promise<void>((resolve, reject) => {
       const stream = createReadStream(file);
       // A peer that goes away unpipes the stream, which then never ends: fail instead.
@@ -68,7 +94,7 @@ export class MessageChannel {
         resolve();
       });
       stream.pipe(this.socket, { end: false });
-    });
+    }).finally(() => (this.streaming = false));
     this.bytesSent += size;
   }
 
@@ -97,9 +123,12 @@ export class MessageChannel {
 
   /** The next message; `expect` names the types that may come (anything else is a protocol error). */
   async next(...expect: string[]): Promise<Message> {
-    const length = (await this.take(4)).readUInt32BE(0);
-    if (length > MAX_MESSAGE) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `oversized message (${length} bytes) from the peer`);
-    const message = JSON.parse((await this.take(length)).toString('utf8')) as Message;
+    let message: Message;
+    do {
+      const length = (await this.take(4)).readUInt32BE(0);
+      if (length > MAX_MESSAGE) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `oversized message (${length} bytes) from the peer`);
+      message = JSON.parse((await this.take(length)).toString('utf8')) as Message;
+    } while (message.type === 'keepalive');
     if (expect.length > 0 && !expect.includes(message.type)) {
       if (message.type === 'failed' || message.type === 'refused' || message.type === 'incompatible') {
         throw new FreezedryError((message.code as never) ?? ErrorCode.MIGRATION_FAILED, `the peer reports: ${String(message.message ?? message.type)}`, { peer: message });
@@ -129,7 +158,14 @@ export class MessageChannel {
     }
   }
 
+  /** Calls `listener` once if the connection is lost or closed (at once if it already is). */
+  onLost(listener: (error: Error) => void): void {
+    if (this.ended) listener(this.ended);
+    else this.lostListeners.push(listener);
+  }
+
   close(): void {
+    clearInterval(this.ticker);
     this.socket.destroy();
   }
 

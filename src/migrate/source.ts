@@ -55,6 +55,8 @@ export interface MigrateOptions extends Pick<CriuOptions, 'tcpEstablished' | 'sh
   mode?: MigrationMode | 'auto';
   /** The downtime budget auto and the pre-copy rounds aim at (default 300 ms). */
   downtimeMs?: number;
+  /** Silence from the destination after which the migration fails and the source resumes (default 10 s). */
+  linkTimeoutMs?: number;
   /** Gives up (resuming the source) if the destination has not restored the tree by then. */
   timeoutMs?: number;
   /** Progress lines for people. */
@@ -100,7 +102,7 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
       reject(new FreezedryError(ErrorCode.MIGRATION_FAILED, `cannot reach ${options.to.host}:${options.to.port}: ${cause.message}`, { cause })),
     );
   });
-  const channel = new MessageChannel(socket);
+  const channel = new MessageChannel(socket, { linkTimeoutMs: options.linkTimeoutMs });
   // An abort closes the connection: every wait then fails, and the failure path resumes the source.
   const abort = () => channel.close();
   options.signal?.addEventListener('abort', abort);
@@ -230,9 +232,10 @@ async function lazyMigration(
   // CRIU keeps the tree frozen and, after post-dump, serves its memory; the dump ends when the
   // destination's page session ends. leaveStopped: CRIU never ends the source itself (it would
   // on a session that merely closed); we do, once the destination confirms all memory arrived.
+  const abandon = new AbortController();
   const dumping = checkpoint(pid, {
     imagesDir,
-    lazyPages: { port },
+    lazyPages: { port, abandon: abandon.signal },
     leaveStopped: true,
     ...criuOptions,
     onNotification: async (n) => {
@@ -263,12 +266,19 @@ async function lazyMigration(
       }
     },
   });
+  // Losing the destination ends CRIU's page server too: its client may never say goodbye.
+  channel.onLost((cause) => abandon.abort(cause));
   return resumedOnFailure(pids, async () => {
-    await dumping;
+    await dumping.catch((error: unknown) => {
+      if (!abandon.signal.aborted) throw error;
+      const cause = abandon.signal.reason as Error;
+      throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `connection lost: ${cause.message}`, { cause });
+    });
     if (!restored) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, 'CRIU never started serving the memory');
     const running = await restored;
     const filled = await channel.next('filled');
     end(pids);
+    channel.send({ type: 'done' });
     log('the destination has all the memory; the source has ended');
     return { destinationPid: running.pid, frozenMs: running.at - frozeAt, pagesPulled: Number(filled.pulled ?? filled.pages), final };
   });

@@ -29,6 +29,8 @@ export interface HostPair {
    * eth0 with the next free service address, and returns that address.
    */
   attachService(host: TestHost, pid: number): string;
+  /** Takes the a–b link down (up again with `false`): packets in flight are lost, no peer hears a close. */
+  cutLink(cut?: boolean): void;
   destroy(): void;
 }
 
@@ -97,6 +99,10 @@ export function createHosts(shape: { rate?: string; delay?: string } = {}): Host
       inside('addr', 'add', `${address}/24`, 'dev', 'eth0');
       inside('link', 'set', 'eth0', 'up');
       return address;
+    },
+    cutLink(cut = true) {
+      ip('-n', na, 'link', 'set', `va${id}`, cut ? 'down' : 'up');
+      ip('-n', nb, 'link', 'set', `vb${id}`, cut ? 'down' : 'up');
     },
     destroy() {
       for (const ns of [na, nb, nc]) {

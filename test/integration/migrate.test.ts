@@ -51,8 +51,8 @@ describe.runIf(enabled)('migration between hosts', () => {
     return waitFor('a checksum', () => (logText(log).match(/^SUM \w+$/gm) ?? [])[nth]);
   }
 
-  function receiver(port: number, token = 'right-token') {
-    const child = hosts.b.spawn([process.execPath, cli, 'receive', '--listen', `${hosts.b.address}:${port}`, '--token', token, '--bridge', HOST_BRIDGE, '--once']);
+  function receiver(port: number, token = 'right-token', extra: string[] = []) {
+    const child = hosts.b.spawn([process.execPath, cli, 'receive', '--listen', `${hosts.b.address}:${port}`, '--token', token, '--bridge', HOST_BRIDGE, '--once', ...extra]);
     let output = '';
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -249,6 +249,29 @@ describe.runIf(enabled)('migration between hosts', () => {
     // …and the source runs on with its memory.
     await waitFor('the source to run again', () => (isRunningNotStopped(pid) ? true : undefined), 15_000);
     expect(await sum(pid, log, 1)).toBe(before);
+  });
+
+  it('post-copy: a link cut while memory is pulled ends the copy there, and the source resumes intact once the link timeout passes', async () => {
+    const { pid, log } = await workload(512, 'link-cut');
+    const before = await sum(pid, log, 0);
+    const agent = receiver(7113, 'right-token', ['--link-timeout', '2000']);
+    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+    const migrating = migrateCli(pid, 7113, 'post-copy', 'right-token', ['--link-timeout', '2000']);
+    const destinationPid = Number(await waitFor('the tree to run there', () => agent.output().match(/running as pid (\d+)/)?.[1], 30_000));
+    track(destinationPid);
+    hosts.cutLink();
+    try {
+      const failed = await migrating;
+      expect(failed.code).not.toBe(0);
+      expect(failed.stdout).toMatch(/ERR_MIGRATION_FAILED[\s\S]*(no word from the peer|connection lost)/);
+      await waitFor('the destination copy to end', () => (readStat(destinationPid) === undefined || readStat(destinationPid)?.state === 'Z' ? true : undefined), 15_000);
+      await waitFor('the source to run again', () => (isRunningNotStopped(pid) ? true : undefined), 15_000);
+      expect(await sum(pid, log, 1)).toBe(before);
+      expect(agent.output()).toMatch(/lost the source while pulling memory/);
+    } finally {
+      hosts.cutLink(false);
+      agent.child.kill('SIGKILL');
+    }
   });
 
   it('a source that is not there: ERR_NO_SUCH_PROCESS, nothing sent', async () => {

@@ -12,6 +12,12 @@ function address(text: string): { host: string; port: number } {
   return { host: (match[1] as string).replace(/^\[|\]$/g, '') || '0.0.0.0', port: Number(match[2]) };
 }
 
+function positive(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `${flag} must be a positive number of milliseconds, got '${text}'`);
+  return value;
+}
+
 function token(given: string | undefined): string {
   const value = given ?? process.env.FREEZEDRY_TOKEN;
   if (!value) throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'a shared token is needed: --token or FREEZEDRY_TOKEN');
@@ -25,13 +31,15 @@ export function register(program: Command, context: Context): void {
     .requiredOption('--listen <host:port>', 'where to listen')
     .option('--token <secret>', 'the shared token (default: $FREEZEDRY_TOKEN)')
     .option('--bridge <name>', "the bridge that a tree's own network namespace is plugged into here")
+    .option('--link-timeout <ms>', 'silence from a source after which its migration fails', '10000')
     .option('--once', 'stop after one migration')
-    .action(async (flags: { listen: string; token?: string; bridge?: string; once?: boolean }) => {
+    .action(async (flags: { listen: string; token?: string; bridge?: string; linkTimeout: string; once?: boolean }) => {
       const where = address(flags.listen);
       const receiver = await receive({
         ...where,
         token: token(flags.token),
         bridge: flags.bridge,
+        linkTimeoutMs: positive(flags.linkTimeout, '--link-timeout'),
         once: flags.once,
         log: (line) => (context.out.json ? process.stdout.write(`${JSON.stringify({ event: line })}\n`) : process.stderr.write(`${line}\n`)),
       });
@@ -50,18 +58,20 @@ export function register(program: Command, context: Context): void {
     .option('--mode <mode>', 'auto, stop-copy, pre-copy, post-copy or hybrid', 'auto')
     .option('--downtime <ms>', 'the downtime budget auto and pre-copy rounds aim at', '300')
     .option('--timeout <ms>', 'give up (resuming the source) if the destination has not restored by then')
+    .option('--link-timeout <ms>', 'silence from the destination after which the migration fails (the source resumes)', '10000')
     .option('--tcp-established', 'move established TCP connections')
     .option('--shell-job', 'allow a process attached to a terminal')
     .option('--ext-unix-sk', 'allow unix sockets connected outside the tree')
     .option('--file-locks', 'move file locks')
-    .action(async (pidText: string, flags: { to: string; token?: string; mode: string; downtime: string; timeout?: string; tcpEstablished?: boolean; shellJob?: boolean; extUnixSk?: boolean; fileLocks?: boolean }) => {
+    .action(async (pidText: string, flags: { to: string; token?: string; mode: string; downtime: string; timeout?: string; linkTimeout: string; tcpEstablished?: boolean; shellJob?: boolean; extUnixSk?: boolean; fileLocks?: boolean }) => {
       if (!/^\d+$/.test(pidText)) throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `pid must be a number, got '${pidText}'`);
       const result = await migrate(Number(pidText), {
         to: address(flags.to),
         token: token(flags.token),
         mode: flags.mode as MigrationMode | 'auto',
-        downtimeMs: Number(flags.downtime),
-        timeoutMs: flags.timeout ? Number(flags.timeout) : undefined,
+        downtimeMs: positive(flags.downtime, '--downtime'),
+        timeoutMs: flags.timeout ? positive(flags.timeout, '--timeout') : undefined,
+        linkTimeoutMs: positive(flags.linkTimeout, '--link-timeout'),
         tcpEstablished: flags.tcpEstablished,
         shellJob: flags.shellJob,
         extUnixSk: flags.extUnixSk,
