@@ -1,12 +1,11 @@
 // The benchmark harness: repeats, medians and ratios against a peer measured in the same run.
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { compileC } from '../lib/testing/compile-c.js';
 
 export const exec = promisify(execFile);
 export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
@@ -63,15 +62,7 @@ export function compare(
 
 /** Compiles a C workload once per source version. */
 export async function compileWorkload(name: string): Promise<string> {
-  const source = path.join(repoRoot, 'bench', 'workloads', `${name}.c`);
-  const hash = createHash('sha256').update(readFileSync(source)).digest('hex').slice(0, 12);
-  const dir = path.join(os.tmpdir(), 'freezedry-bench-bin');
-  const binary = path.join(dir, `${name}-${hash}`);
-  if (!existsSync(binary)) {
-    mkdirSync(dir, { recursive: true });
-    await exec('cc', ['-O2', '-o', binary, source]);
-  }
-  return binary;
+  return compileC(path.join(repoRoot, 'bench', 'workloads', `${name}.c`), 'freezedry-bench-bin');
 }
 
 export async function timed<T>(work: () => Promise<T>): Promise<[number, T]> {

@@ -1,13 +1,25 @@
-// Scenario "migrate": a 1 GiB process that keeps writing part of its memory, moved between two
-// namespace hosts over a link shaped to 1 Gbit/s, in each available mode: how long it was
-// frozen, the bytes on the wire, and the total time.
+// Scenario "migrate": a 1 GiB service that keeps rewriting 64 MiB/s of its memory, in its own
+// pid and network namespace on host a, moved to host b over a link shaped to 1 Gbit/s, in every
+// mode. A client on a third host holds one keep-alive TCP connection to it throughout (the
+// connection moves with --tcp-established); the downtime is the longest gap between its answers.
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createHosts } from '../../lib/testing/network-hosts.js';
-import { compileWorkload, gone, median, repoRoot, type Comparison, type Measurement } from '../harness.js';
+import { createHosts, HOST_BRIDGE } from '../../lib/testing/network-hosts.js';
+import { compare, compileWorkload, gone, median, repoRoot, type Comparison, type Measurement } from '../harness.js';
 
 const cli = path.join(repoRoot, 'bin', 'freezedry.js');
+const client = path.join(repoRoot, 'bench', 'workloads', 'keepalive-client.mjs');
+const MODES = ['stop-copy', 'pre-copy', 'post-copy', 'hybrid', 'auto'] as const;
+
+interface Run {
+  downtimeMs: number;
+  frozenMs: number;
+  totalMs: number;
+  bytesOnWire: number;
+  rounds: number;
+  mode: string;
+}
 
 export async function migrateScenario(options: { quick?: boolean } = {}): Promise<{ comparisons: Comparison[]; measurements: Measurement[]; notes: string[] }> {
   const memhog = await compileWorkload('memhog');
@@ -15,58 +27,83 @@ export async function migrateScenario(options: { quick?: boolean } = {}): Promis
   const repeats = options.quick ? 1 : 3;
   const hosts = createHosts({ rate: '1gbit' });
   const notes: string[] = [];
+  const downtime = new Map<string, Measurement>();
   const measurements: Measurement[] = [];
+  let port = 7200;
   try {
-    for (const mode of ['stop-copy', 'post-copy', 'auto']) {
-      const frozen: Measurement = { scenario: 'migrate', case: `${mode} ${mib} MiB over 1 Gbit/s: frozen`, tool: 'freezedry', samples: [], unit: 'ms' };
-      const total: Measurement = { scenario: 'migrate', case: `${mode} ${mib} MiB over 1 Gbit/s: total`, tool: 'freezedry', samples: [], unit: 'ms' };
-      const bytes: number[] = [];
-      const gaps: number[] = [];
-      for (let r = 0; r < repeats; r++) {
-        const log = path.join(os.tmpdir(), `freezedry-bench-migrate-${process.pid}-${mode}-${r}.log`); // one per run: gaps between runs must not count
-        const pid = Number(hosts.a.run([process.execPath, cli, 'run', '--log', log, '--', memhog, String(mib), '--dirty', '64', '--heartbeat']).trim());
-        for (let i = 0; i < 600 && !(await readFile(log, 'utf8').catch(() => '')).includes('READY'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
-        const port = 7200 + r + (mode === 'post-copy' ? 50 : mode === 'auto' ? 100 : 0);
-        const receiver = hosts.b.spawn([process.execPath, cli, 'receive', '--listen', `${hosts.b.address}:${port}`, '--token', 'bench', '--once']);
-        const received = new Promise((resolve) => receiver.once('exit', resolve));
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        const migrating = hosts.a.spawn([process.execPath, cli, 'migrate', String(pid), '--to', `${hosts.b.address}:${port}`, '--token', 'bench', '--mode', mode, '--json']);
-        let out = '';
-        migrating.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-        await new Promise((resolve) => migrating.once('exit', resolve));
-        await received;
-        const result = JSON.parse(out) as { frozenMs: number; totalMs: number; bytesSent: number; destinationPid: number; mode: string };
-        if (mode === 'auto') notes.push(`auto chose ${result.mode}`);
-        // The longest silence between heartbeats: the downtime the process itself lived through.
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        const beats = (await readFile(log, 'utf8')).match(/^HB (\d+)$/gm)?.map((line) => Number(line.slice(3))) ?? [];
-        gaps.push(beats.slice(1).reduce((longest, t, i) => Math.max(longest, t - (beats[i] as number)), 0));
-        frozen.samples.push(result.frozenMs);
-        total.samples.push(result.totalMs);
-        bytes.push(result.bytesSent);
-        process.kill(result.destinationPid, 'SIGKILL');
-        await gone(result.destinationPid);
-      }
-      measurements.push(frozen, total);
-      notes.push(`${mode}: longest heartbeat gap ${median(gaps).toFixed(0)} ms (samples ${gaps.join(', ')}), frozen ${median(frozen.samples).toFixed(0)} ms (samples ${frozen.samples.map((s) => s.toFixed(0)).join(', ')}), total ${median(total.samples).toFixed(0)} ms, ${(median(bytes) / 1048576).toFixed(1)} MiB sent by the source agent over its control connection (post-copy memory goes over CRIU's page-server connection)`);
+    for (const mode of MODES) {
+      const runs: Run[] = [];
+      for (let r = 0; r < repeats; r++) runs.push(await migrateOnce(mode, port++));
+      const sample = (what: string, values: number[]): Measurement => ({
+        scenario: 'migrate',
+        case: `${mode} ${mib} MiB over 1 Gbit/s: ${what}`,
+        tool: 'freezedry',
+        samples: values,
+        unit: 'ms',
+      });
+      const seen = sample('client-observed downtime', runs.map((r) => r.downtimeMs));
+      downtime.set(mode, seen);
+      measurements.push(seen, sample('frozen', runs.map((r) => r.frozenMs)), sample('until the source ended', runs.map((r) => r.totalMs)));
+      notes.push(
+        `${mode}: client-observed downtime ${median(seen.samples).toFixed(0)} ms (samples ${seen.samples.map((s) => s.toFixed(0)).join(', ')}), ` +
+          `frozen ${median(runs.map((r) => r.frozenMs)).toFixed(0)} ms, until the source ended ${median(runs.map((r) => r.totalMs)).toFixed(0)} ms, ` +
+          `${(median(runs.map((r) => r.bytesOnWire)) / 1048576).toFixed(0)} MiB on the wire for ${mib} MiB of memory` +
+          (runs.some((r) => r.rounds > 0) ? `, rounds ${runs.map((r) => r.rounds).join('/')}` : '') +
+          (mode === 'auto' ? `; auto chose ${runs.map((r) => r.mode).join(', ')}` : ''),
+      );
     }
   } finally {
     hosts.destroy();
   }
-  const [stopFrozen, , postFrozen, , autoFrozen] = measurements as Measurement[] as [Measurement, Measurement, Measurement, Measurement, Measurement];
-  const against = (ours: Measurement, name: string, target?: string): Comparison => ({
-    scenario: 'migrate',
-    case: `frozen time, ${name} vs stop-copy, ${mib} MiB over 1 Gbit/s`,
-    ours: name,
-    peer: 'stop-copy',
-    oursMedian: median(ours.samples),
-    peerMedian: median(stopFrozen.samples),
-    unit: 'ms',
-    ratio: median(ours.samples) / median(stopFrozen.samples),
-    difference: median(ours.samples) - median(stopFrozen.samples),
-    target,
-    met: target ? median(ours.samples) / median(stopFrozen.samples) <= 0.05 && median(ours.samples) <= 300 : undefined,
-  });
-  const comparisons: Comparison[] = [against(postFrozen, 'post-copy'), against(autoFrozen, 'auto', '≤ 0.05× and ≤ 300 ms')];
+  const stopCopy = downtime.get('stop-copy') as Measurement;
+  const versus = (mode: string) => ({ ...stopCopy, case: (downtime.get(mode) as Measurement).case });
+  const comparisons: Comparison[] = MODES.filter((m) => m !== 'stop-copy').map((mode) =>
+    compare(
+      downtime.get(mode) as Measurement,
+      { ...versus(mode), tool: 'stop-copy' },
+      mode === 'auto' ? { describe: '≤ 0.05× and ≤ 300 ms', met: (c) => c.ratio <= 0.05 && c.oursMedian <= 300 } : undefined,
+    ),
+  );
   return { comparisons, measurements, notes };
+
+  async function migrateOnce(mode: string, listenPort: number): Promise<Run> {
+    const log = path.join(os.tmpdir(), `freezedry-bench-migrate-${process.pid}-${listenPort}.log`);
+    const argv = [memhog, String(mib), '--dirty', '64', '--serve', '8080'];
+    const pid = Number(hosts.a.run([process.execPath, cli, 'run', '--net', '--log', log, '--', ...argv]).trim());
+    const address = hosts.attachService(hosts.a, pid);
+    for (let i = 0; i < 600 && !(await readFile(log, 'utf8').catch(() => '')).includes('SERVING'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    const watcher = hosts.client.spawn([process.execPath, client, address, '8080'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let said = '';
+    let report = '';
+    watcher.stderr?.on('data', (d: Buffer) => (said += d.toString()));
+    watcher.stdout?.on('data', (d: Buffer) => (report += d.toString()));
+    const watched = new Promise((resolve) => watcher.once('exit', resolve));
+    for (let i = 0; i < 200 && !said.includes('READY'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+
+    const receiver = hosts.b.spawn([process.execPath, cli, 'receive', '--listen', `${hosts.b.address}:${listenPort}`, '--token', 'bench', '--bridge', HOST_BRIDGE, '--once']);
+    const received = new Promise((resolve) => receiver.once('exit', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const migrating = hosts.a.spawn([process.execPath, cli, 'migrate', String(pid), '--to', `${hosts.b.address}:${listenPort}`, '--token', 'bench', '--mode', mode, '--tcp-established', '--json']);
+    let out = '';
+    migrating.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise((resolve) => migrating.once('exit', resolve));
+    await received;
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // the client keeps going on the moved service
+    watcher.stdin?.end();
+    await watched;
+    const result = JSON.parse(out) as { frozenMs: number; totalMs: number; bytesOnWire: number; destinationPid: number; mode: string; rounds?: unknown[]; error?: unknown };
+    if (result.error) throw new Error(`migrate ${mode} failed: ${JSON.stringify(result.error)}`);
+    const seen = JSON.parse(report) as { longestGapMs: number; error: string | null; continuous: boolean };
+    if (seen.error || !seen.continuous) throw new Error(`the client lost its connection in ${mode}: ${report}`);
+    process.kill(result.destinationPid, 'SIGKILL');
+    await gone(result.destinationPid);
+    return {
+      downtimeMs: seen.longestGapMs,
+      frozenMs: result.frozenMs,
+      totalMs: result.totalMs,
+      bytesOnWire: result.bytesOnWire,
+      rounds: result.rounds?.length ?? 0,
+      mode: result.mode,
+    };
+  }
 }

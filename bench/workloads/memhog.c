@@ -1,15 +1,55 @@
 // A benchmark workload: N MiB of anonymous memory, a third pseudo-random (incompressible),
 // a third text, a third zeros (written, so present). It prints READY and sleeps; with
 // --dirty P it rewrites P MiB per second (for migration benchmarks); with --heartbeat it prints
-// the wall-clock time every 10 ms, so the longest gap shows the downtime it lived through.
-//   memhog MIB [--dirty MIB_PER_S] [--heartbeat]
+// the wall-clock time every 10 ms, so the longest gap shows the downtime it lived through; with
+// --serve PORT a thread answers keep-alive HTTP requests on PORT with {"counter":N}, N going up
+// by one per answer (what test/helpers/keepalive-client.mjs expects).
+//   memhog MIB [--dirty MIB_PER_S] [--heartbeat] [--serve PORT]
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+static void *serve(void *arg) {
+  int port = (int)(intptr_t)arg, one = 1;
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_ANY)};
+  if (bind(listener, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(listener, 16) != 0) return perror("serve"), NULL;
+  printf("SERVING %d\n", port);
+  fflush(stdout);
+  unsigned long counter = 0;
+  for (;;) {
+    int client = accept(listener, NULL, NULL);
+    if (client < 0) continue;
+    char buffer[4096];
+    size_t held = 0;
+    for (;;) {
+      ssize_t got = read(client, buffer + held, sizeof buffer - 1 - held);
+      if (got <= 0) break;
+      held += (size_t)got;
+      buffer[held] = 0;
+      char *end;
+      while ((end = strstr(buffer, "\r\n\r\n")) != NULL) {  // one answer per request head
+        char body[64], reply[256];
+        int length = snprintf(body, sizeof body, "{\"counter\":%lu}", ++counter);
+        int size = snprintf(reply, sizeof reply, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", length, body);
+        if (write(client, reply, (size_t)size) != size) break;
+        size_t used = (size_t)(end + 4 - buffer);
+        memmove(buffer, end + 4, held - used + 1);
+        held -= used;
+      }
+      if (held >= sizeof buffer - 1) held = 0;
+    }
+    close(client);
+  }
+}
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -18,10 +58,11 @@ int main(int argc, char **argv) {
   }
   size_t bytes = (size_t)atol(argv[1]) << 20;
   long dirty = 0;
-  int heartbeat = 0;
+  int heartbeat = 0, serve_port = 0;
   for (int i = 2; i < argc; i++) {
     if (strcmp(argv[i], "--dirty") == 0 && i + 1 < argc) dirty = atol(argv[++i]);
     else if (strcmp(argv[i], "--heartbeat") == 0) heartbeat = 1;
+    else if (strcmp(argv[i], "--serve") == 0 && i + 1 < argc) serve_port = atoi(argv[++i]);
   }
   uint8_t *area = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (area == MAP_FAILED) return perror("mmap"), 1;
@@ -46,6 +87,10 @@ int main(int argc, char **argv) {
   memset(area + 2 * third, 0, bytes - 2 * third);
   // memset of zeros to untouched pages would leave them unpopulated in some kernels: touch them.
   for (size_t i = 2 * third; i < bytes; i += 4096) ((volatile uint8_t *)area)[i] = 0;
+  if (serve_port > 0) {
+    pthread_t server;
+    pthread_create(&server, NULL, serve, (void *)(intptr_t)serve_port);
+  }
   printf("READY %zu\n", bytes);
   fflush(stdout);
   size_t cursor = 0;

@@ -11,6 +11,7 @@ export interface CriuFlagValues {
   linkRemap?: boolean;
   manageCgroups?: boolean;
   external?: string[];
+  networkLock?: CriuOptions['networkLock'];
   logLevel?: string;
   workDir?: string;
   timeout?: string;
@@ -26,6 +27,7 @@ export function addCriuFlags(command: Command): Command {
     .option('--link-remap', 'allow open files that were unlinked')
     .option('--manage-cgroups', 'dump/restore cgroups')
     .option('--external <resource...>', "external resources, as criu's --external")
+    .addOption(new Option('--network-lock <method>', 'how CRIU blocks the network while frozen').choices(['iptables', 'nftables', 'skip']))
     .addOption(new Option('-v, --log-level <n>', "CRIU's log level, 0-4").choices(['0', '1', '2', '3', '4']))
     .option('-W, --work-dir <dir>', "where CRIU's log and statistics go (default: the images directory)")
     .option('--timeout <ms>', 'kill CRIU if it takes longer (last resort)')
@@ -42,6 +44,7 @@ export function criuOptionsFrom(flags: CriuFlagValues, out: Output, signal: Abor
     linkRemap: flags.linkRemap,
     manageCgroups: flags.manageCgroups,
     external: flags.external,
+    networkLock: flags.networkLock,
     logLevel: flags.logLevel === undefined ? undefined : (Number(flags.logLevel) as CriuOptions['logLevel']),
     workDir: flags.workDir,
     timeoutMs: flags.timeout === undefined ? undefined : Number(flags.timeout),

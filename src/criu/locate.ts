@@ -40,3 +40,19 @@ export function locateCriu(explicit?: string): string {
       'to build a working CRIU, or set FREEZEDRY_CRIU to a CRIU >= 4.1.',
   );
 }
+
+const nftablesLinked = new Map<string, boolean>();
+
+/** Whether this CRIU can lock the network with nftables (it links libnftables). */
+export function canLockWithNftables(criuPath: string): boolean {
+  let known = nftablesLinked.get(criuPath);
+  if (known === undefined) {
+    try {
+      known = readFileSync(criuPath).includes('libnftables.so');
+    } catch {
+      known = false;
+    }
+    nftablesLinked.set(criuPath, known);
+  }
+  return known;
+}

@@ -16,6 +16,12 @@ export interface CriuOptions {
   linkRemap?: boolean;
   /** Dump and restore cgroups (criu --manage-cgroups). */
   manageCgroups?: boolean;
+  /**
+   * How CRIU keeps the network quiet while a tree with TCP connections is frozen (criu
+   * --network-lock): iptables (CRIU's default) spawns iptables-restore; nftables, done inside
+   * CRIU, is faster (needs a CRIU built with libnftables, as the provisioned one is).
+   */
+  networkLock?: 'iptables' | 'nftables' | 'skip';
   /** External resources (criu --external), e.g. "mnt[/path]:key". */
   external?: string[];
   /** CRIU's log verbosity, 0 (none) to 4 (debug); default 2 as criu's. */
@@ -31,6 +37,9 @@ export interface CriuOptions {
   /** Kills CRIU if the operation takes longer than this (last resort; default: none). */
   timeoutMs?: number;
 }
+
+/** criu_network_lock_method in CRIU's rpc.proto. */
+const NETWORK_LOCK = { iptables: 1, nftables: 2, skip: 3 } as const;
 
 const BOOLEAN_FLAGS = ['tcpEstablished', 'shellJob', 'extUnixSk', 'fileLocks', 'linkRemap', 'manageCgroups'] as const;
 
@@ -50,6 +59,9 @@ export function validateCriuOptions(options: CriuOptions): void {
   if (options.external !== undefined && !(Array.isArray(options.external) && options.external.every((e) => typeof e === 'string'))) {
     throw new ValidationError(ErrorCode.INVALID_ARG_TYPE, 'external must be an array of strings');
   }
+  if (options.networkLock !== undefined && !(options.networkLock in NETWORK_LOCK)) {
+    throw invalidArg('networkLock', "must be 'iptables', 'nftables' or 'skip'", options.networkLock);
+  }
   if (options.onNotification !== undefined && typeof options.onNotification !== 'function') {
     throw new ValidationError(ErrorCode.INVALID_ARG_TYPE, 'onNotification must be a function');
   }
@@ -65,6 +77,7 @@ export function commonRpcOptions(options: CriuOptions): Partial<RpcOptions> {
     linkRemap: options.linkRemap,
     manageCgroups: options.manageCgroups,
     external: options.external,
+    networkLock: options.networkLock ? NETWORK_LOCK[options.networkLock] : undefined,
     logLevel: options.logLevel ?? 2,
     // Each notification is a round trip CRIU waits on: ask for them only when someone listens
     // (a handler, or an abort signal, which takes effect at the next one).

@@ -10,6 +10,8 @@ import { extract as untar } from 'tar';
 import { compatibilityGaps } from '../archive/compatibility.js';
 import type { SourceHost } from '../archive/manifest.js';
 import { version } from '../check.js';
+import { canLockWithNftables } from '../criu/locate.js';
+import type { CriuOptions } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
 import { restore } from '../restore.js';
 import { authenticateSource } from './authentication.js';
@@ -109,6 +111,9 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       gap.arch,
       gap.missingCpuFlags.length ? `this CPU lacks ${gap.missingCpuFlags.join(', ')}` : undefined,
       gap.criu,
+      (hello.criuOptions as CriuOptions | undefined)?.networkLock === 'nftables' && !canLockWithNftables(criu.path)
+        ? `the source locks the network with nftables, and this CRIU (${criu.path}) was built without libnftables`
+        : undefined,
       veths.length > 0 && !options.bridge ? `the tree's network namespace has veth ${veths.join(', ')}: start receive with a bridge to plug it into (--bridge)` : undefined,
     ].filter(Boolean);
     if (reasons.length > 0) {
@@ -118,8 +123,8 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
     channel.send({ type: 'welcome', criuVersion: criu.text });
     log(`${from}: ${migration.mode} migration authenticated`);
     work = await mkdtemp(path.join(options.workDir ?? os.tmpdir(), 'freezedry-incoming-'));
-    const criuOptions = {
-      ...((hello.criuOptions ?? {}) as Record<string, boolean>),
+    const criuOptions: CriuOptions = {
+      ...pickCriuOptions(hello.criuOptions),
       // veth[inside]:outside@bridge: CRIU re-creates the pair and puts the outer end on the bridge.
       external: veths.map((name) => `veth[${name}]:fz${randomBytes(4).toString('hex')}@${options.bridge}`),
     };
@@ -223,6 +228,17 @@ function pairs(flat: unknown): Range[] {
   const out: Range[] = [];
   for (let i = 0; i < flat.length; i += 2) out.push([flat[i] as number, flat[i + 1] as number]);
   return out;
+}
+
+/** Only the CRIU options a source may ask for (never a binary, a directory or a log level). */
+function pickCriuOptions(given: unknown): CriuOptions {
+  const from = (given ?? {}) as Record<string, unknown>;
+  const picked: CriuOptions = {};
+  for (const flag of ['tcpEstablished', 'shellJob', 'extUnixSk', 'fileLocks', 'linkRemap'] as const) {
+    if (from[flag] === true) picked[flag] = true;
+  }
+  if (from.networkLock === 'iptables' || from.networkLock === 'nftables') picked.networkLock = from.networkLock;
+  return picked;
 }
 
 async function unpack(bytes: Buffer, dir: string): Promise<void> {

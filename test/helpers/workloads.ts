@@ -1,7 +1,6 @@
 // Real workloads for the integration tests, and ways to talk to them.
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -9,6 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { compileC } from '../../src/testing/compile-c.js';
 import { afterAll, beforeAll } from 'vitest';
 import { run, type RunResult } from '../../src/run.js';
 import { processTree, readStat, signalEach } from '../../src/process/proc.js';
@@ -135,15 +135,7 @@ function closingRequest(port: number, method: string, pathname: string): Promise
 
 /** Compiles a C program (test/fixtures by default) once per source version; returns the binary. */
 export async function compileFixture(name: string, folder = path.join('test', 'fixtures')): Promise<string> {
-  const source = path.join(repoRoot, folder, `${name}.c`);
-  const hash = createHash('sha256').update(readFileSync(source)).digest('hex').slice(0, 12);
-  const dir = path.join(os.tmpdir(), 'freezedry-fixtures');
-  const binary = path.join(dir, `${name}-${hash}`);
-  if (!existsSync(binary)) {
-    mkdirSync(dir, { recursive: true });
-    await exec('cc', ['-O1', '-pthread', '-Wall', '-o', binary, source]);
-  }
-  return binary;
+  return compileC(path.join(repoRoot, folder, `${name}.c`), 'freezedry-fixtures');
 }
 
 export function isRunningNotStopped(pid: number): boolean {

@@ -11,7 +11,7 @@ import { compileFixture, isRunningNotStopped, logText, repoRoot, stateServiceScr
 
 const enabled = (await canCheckpoint()) && (await capabilities()).lazyPages;
 const cli = path.join(repoRoot, 'bin', 'freezedry.js');
-const keepaliveClient = path.join(repoRoot, 'test', 'helpers', 'keepalive-client.mjs');
+const keepaliveClient = path.join(repoRoot, 'bench', 'workloads', 'keepalive-client.mjs');
 
 describe.runIf(enabled)('migration between hosts', () => {
   const { dir, track } = useWorkspace();

@@ -1,7 +1,8 @@
 // A client holding one keep-alive TCP connection to the demo state service: it POSTs
 // /increment every 10 ms until its stdin closes, then prints one JSON line: how many requests
 // were answered, the longest gap between answers, whether every answer continued the counter,
-// and any connection error. Runs inside a test host (node keepalive-client.mjs HOST PORT).
+// and any connection error. Runs inside a test host (node keepalive-client.mjs HOST PORT); the
+// migration tests and the migrate benchmark use it as the client whose downtime counts.
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
