@@ -81,6 +81,9 @@ export async function migrateScenario(options: { quick?: boolean } = {}): Promis
     for (let i = 0; i < 200 && !said.includes('READY'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
 
     const receiver = hosts.b.spawn([process.execPath, cli, 'receive', '--listen', `${hosts.b.address}:${listenPort}`, '--token', 'bench', '--bridge', HOST_BRIDGE, '--once']);
+    let heard = '';
+    receiver.stdout?.on('data', (d: Buffer) => (heard += d.toString()));
+    receiver.stderr?.on('data', (d: Buffer) => (heard += d.toString()));
     const received = new Promise((resolve) => receiver.once('exit', resolve));
     await new Promise((resolve) => setTimeout(resolve, 500));
     const migrating = hosts.a.spawn([process.execPath, cli, 'migrate', String(pid), '--to', `${hosts.b.address}:${listenPort}`, '--token', 'bench', '--mode', mode, '--tcp-established', '--json']);
@@ -92,7 +95,7 @@ export async function migrateScenario(options: { quick?: boolean } = {}): Promis
     watcher.stdin?.end();
     await watched;
     const result = JSON.parse(out) as { frozenMs: number; totalMs: number; bytesOnWire: number; destinationPid: number; mode: string; rounds?: unknown[]; error?: unknown };
-    if (result.error) throw new Error(`migrate ${mode} failed: ${JSON.stringify(result.error)}`);
+    if (result.error) throw new Error(`migrate ${mode} failed: ${JSON.stringify(result.error)}; the receiver said: ${heard}`);
     const seen = JSON.parse(report) as { longestGapMs: number; error: string | null; continuous: boolean };
     if (seen.error || !seen.continuous) throw new Error(`the client lost its connection in ${mode}: ${report}`);
     process.kill(result.destinationPid, 'SIGKILL');

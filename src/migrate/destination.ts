@@ -9,7 +9,7 @@ import path from 'node:path';
 import { extract as untar } from 'tar';
 import { compatibilityGaps } from '../archive/compatibility.js';
 import type { SourceHost } from '../archive/manifest.js';
-import { version } from '../check.js';
+import { features, version } from '../check.js';
 import { canLockWithNftables } from '../criu/locate.js';
 import type { CriuOptions } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
@@ -105,6 +105,10 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
     const hello = await channel.next('hello');
     migration.mode = String(hello.mode);
     const criu = await version();
+    // Every mode but stop-copy restores lazily here: that needs userfaultfd and CRIU's lazy pages.
+    const lazyPages = await features()
+      .then((f) => f.lazyPages)
+      .catch(() => false);
     const gap = compatibilityGaps(hello.source as SourceHost, criu);
     const veths = ((hello.network as { veths?: string[] } | undefined)?.veths ?? []).filter((name) => /^[\w.-]{1,15}$/.test(name));
     const reasons = [
@@ -114,13 +118,16 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       (hello.criuOptions as CriuOptions | undefined)?.networkLock === 'nftables' && !canLockWithNftables(criu.path)
         ? `the source locks the network with nftables, and this CRIU (${criu.path}) was built without libnftables`
         : undefined,
+      hello.mode !== 'stop-copy' && hello.mode !== 'auto' && !lazyPages
+        ? `${String(hello.mode)} needs lazy restore, which this host cannot do (userfaultfd, CRIU's lazy pages: see 'freezedry check')`
+        : undefined,
       veths.length > 0 && !options.bridge ? `the tree's network namespace has veth ${veths.join(', ')}: start receive with a bridge to plug it into (--bridge)` : undefined,
     ].filter(Boolean);
     if (reasons.length > 0) {
       channel.send({ type: 'incompatible', code: ErrorCode.INCOMPATIBLE_HOST, message: reasons.join('; ') });
       throw new FreezedryError(ErrorCode.INCOMPATIBLE_HOST, `refused ${from}: ${reasons.join('; ')}`);
     }
-    channel.send({ type: 'welcome', criuVersion: criu.text });
+    channel.send({ type: 'welcome', criuVersion: criu.text, lazyPages });
     log(`${from}: ${migration.mode} migration authenticated`);
     work = await mkdtemp(path.join(options.workDir ?? os.tmpdir(), 'freezedry-incoming-'));
     const criuOptions: CriuOptions = {
@@ -142,7 +149,8 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       const offer = await channel.next('archive');
       const file = path.join(work, 'checkpoint.tar.zst');
       await channel.receiveFile(Number(offer.size), file);
-      const restored = await restore({ archive: file, ...criuOptions });
+      log(`${from}: restoring`);
+      const restored = await restore({ archive: file, ...criuOptions, onNotification: abortIfAgentDies });
       migration.pid = restored.pid;
       channel.send({ type: 'restored', pid: restored.pid, durationMs: restored.durationMs });
       log(`${from}: restored as pid ${restored.pid}`);
@@ -159,7 +167,9 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       let routed: { localPages: number; remotePages: number } | undefined;
       const held = store;
       const preCopied = held.bytes > 0 ? { file: held.file, route: (plan: LazyPlan) => (routed = held.route(plan)) } : undefined;
+      log(`${from}: restoring`);
       const restored = await restore({
+        onNotification: abortIfAgentDies,
         imagesDir,
         lazy: true,
         pageServer: { address: socket.remoteAddress?.replace(/^::ffff:/, '') ?? '', port: Number(serve.port) },
@@ -229,6 +239,13 @@ function pairs(flat: unknown): Range[] {
   for (let i = 0; i < flat.length; i += 2) out.push([flat[i] as number, flat[i + 1] as number]);
   return out;
 }
+
+/**
+ * A restore that asks CRIU for its notifications: should this agent die mid-restore, CRIU's next
+ * notification fails and CRIU ends what it restored, so the tree never runs here with nobody to
+ * tell the source (which then resumes its original).
+ */
+const abortIfAgentDies = (): void => {};
 
 /** Only the CRIU options a source may ask for (never a binary, a directory or a log level). */
 function pickCriuOptions(given: unknown): CriuOptions {

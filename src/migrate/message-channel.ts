@@ -158,6 +158,24 @@ export class MessageChannel {
     }
   }
 
+  /**
+   * After a failure on this side: the reason the peer gave, if its 'failed' message is among
+   * what already arrived (a peer that fails closes the connection, and that can surface here
+   * first as a reset while sending).
+   */
+  async peerFailure(): Promise<FreezedryError | undefined> {
+    try {
+      for (;;) {
+        const message = await this.next();
+        if (message.type === 'failed') {
+          return new FreezedryError((message.code as never) ?? ErrorCode.MIGRATION_FAILED, `the peer reports: ${String(message.message)}`, { peer: message });
+        }
+      }
+    } catch {
+      return undefined; // nothing more arrived
+    }
+  }
+
   /** Calls `listener` once if the connection is lost or closed (at once if it already is). */
   onLost(listener: (error: Error) => void): void {
     if (this.ended) listener(this.ended);
@@ -175,6 +193,8 @@ export class MessageChannel {
       if (this.ended) {
         throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `connection lost: ${this.ended.message}`, { cause: this.ended });
       }
+      // Paused at the buffering limit, a socket must still deliver what a larger read awaits.
+      this.socket.resume();
       await new Promise<void>((resolve) => (this.waiter = resolve));
     }
     const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);

@@ -126,16 +126,21 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
     };
     // A tree with its own network namespace brings its veth ends; the destination plugs them in.
     channel.send({ type: 'hello', mode: requested, source: sourceHost(criu.text), criuOptions, network: { veths: ownVeths(pid) } });
-    await channel.next('welcome');
+    const welcome = await channel.next('welcome');
     const budgetMs = options.downtimeMs ?? 300;
     let decision: ModeDecision | undefined;
     let mode: MigrationMode | 'rounds' = requested === 'auto' ? 'rounds' : requested;
     if (requested === 'auto') {
       decision = await probeLink(pid, channel, budgetMs);
-      mode = decision.estimatedStopCopyMs <= budgetMs ? 'stop-copy' : decision.estimatedLazyFreezeMs > budgetMs ? 'post-copy' : 'rounds';
+      const lazyThere = welcome.lazyPages !== false;
+      mode = !lazyThere || decision.estimatedStopCopyMs <= budgetMs ? 'stop-copy' : decision.estimatedLazyFreezeMs > budgetMs ? 'post-copy' : 'rounds';
       if (mode !== 'rounds') {
         decision.chosen = mode;
-        decision.reason = mode === 'stop-copy' ? 'a stop-copy fits the budget' : 'even a freeze that moves no memory exceeds the budget';
+        decision.reason = !lazyThere
+          ? 'the destination cannot restore lazily'
+          : mode === 'stop-copy'
+            ? 'a stop-copy fits the budget'
+            : 'even a freeze that moves no memory exceeds the budget';
       }
       channel.send({ type: 'mode', mode: mode === 'rounds' ? 'pre-copy' : mode });
       log(
@@ -227,6 +232,8 @@ async function withRounds(
     const result = await lazyMigration(context, { pre, mode });
     return { ...result, mode, rounds: pre.rounds };
   } catch (error) {
+    const reported = await channel.peerFailure();
+    if (reported) throw migrationError(reported, 'the source runs on');
     // Failures after the freeze were already reported with the source resumed.
     throw isFreezedryError(error) ? error : migrationError(error, 'the source runs on');
   } finally {

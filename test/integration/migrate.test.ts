@@ -1,5 +1,6 @@
 // Live migration between two namespace hosts: the tree moves with its memory intact, only an
 // authenticated source is accepted, and every failure leaves the source running.
+import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -216,6 +217,24 @@ describe.runIf(enabled)('migration between hosts', () => {
     expect(failed.stdout + failed.stderr).toMatch(/ERR_MIGRATION_FAILED|connection lost/);
     await waitFor('the source to run again', () => (isRunningNotStopped(pid) ? true : undefined));
     expect(await sum(pid, log, 1)).toBe(before);
+  });
+
+  it('stop-copy: a destination killed while CRIU restores there leaves no copy there, and the source resumes', async () => {
+    const { pid, log } = await workload(385, 'dies-restoring');
+    const before = await sum(pid, log, 0);
+    const agent = receiver(7114);
+    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+    const migrating = migrateCli(pid, 7114, 'stop-copy');
+    await waitFor('the restore to start', () => (agent.output().includes('restoring') ? true : undefined), 30_000);
+    agent.child.kill('SIGKILL');
+    const failed = await migrating;
+    expect(failed.code).not.toBe(0);
+    await waitFor('the source to run again', () => (isRunningNotStopped(pid) ? true : undefined), 15_000);
+    expect(await sum(pid, log, 1)).toBe(before);
+    // CRIU's next notification found no agent: it ended what it had restored.
+    const copies = () => execFileSync('pgrep', ['-f', 'lazy-memory-[0-9a-f]+ 385$'], { encoding: 'utf8' }).trim().split('\n').map(Number);
+    await waitFor('only the source to hold the workload', () => (copies().length === 1 ? true : undefined), 15_000);
+    expect(copies()).toEqual([pid]);
   });
 
   it('pre-copy: a destination killed during the rounds fails the migration; the source never froze and is no longer tracked', async () => {
