@@ -1,0 +1,66 @@
+// The migration agents' framing over a real loopback TCP connection.
+import { createServer, connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MessageChannel } from '../../src/migrate/message-channel.js';
+
+let cleanup: (() => void)[] = [];
+afterEach(() => cleanup.splice(0).forEach((f) => f()));
+
+async function socketPair(): Promise<[Socket, Socket]> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+  const client = connect((server.address() as { port: number }).port, '127.0.0.1');
+  const peer = await accepted;
+  cleanup.push(() => {
+    client.destroy();
+    peer.destroy();
+    server.close();
+  });
+  return [client, peer];
+}
+
+describe('message channel', () => {
+  it('carries messages and payloads larger than its buffering limit, in order', async () => {
+    const [a, b] = await socketPair();
+    const sender = new MessageChannel(a);
+    const receiver = new MessageChannel(b);
+    const big = Buffer.alloc(12 << 20, 7); // more than the 8 MiB at which it pauses the socket
+    for (let i = 0; i < 3; i++) sender.sendBytes({ type: 'pages', index: i }, big);
+    sender.send({ type: 'end' });
+    for (let i = 0; i < 3; i++) {
+      const header = await receiver.next('pages');
+      expect(header.index).toBe(i);
+      const bytes = await receiver.receiveBytes(Number(header.size));
+      expect(bytes.length).toBe(big.length);
+      expect(bytes[bytes.length - 1]).toBe(7);
+    }
+    expect((await receiver.next('end')).type).toBe('end');
+    sender.close();
+    receiver.close();
+  });
+
+  it('fails a wait once the peer has been silent for the link timeout, and says so', async () => {
+    const [a, b] = await socketPair();
+    b.pause(); // a peer that never speaks (no keepalives either)
+    const channel = new MessageChannel(a, { linkTimeoutMs: 300 });
+    const lost: Error[] = [];
+    channel.onLost((error) => lost.push(error));
+    const started = performance.now();
+    await expect(channel.next('anything')).rejects.toMatchObject({ code: 'ERR_MIGRATION_FAILED', message: expect.stringMatching(/no word from the peer/) });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+    expect(lost).toHaveLength(1);
+  });
+
+  it("skips the peer's keepalives, and finds its failure report among what arrived", async () => {
+    const [a, b] = await socketPair();
+    const left = new MessageChannel(a, { linkTimeoutMs: 400 });
+    const right = new MessageChannel(b, { linkTimeoutMs: 400 });
+    await new Promise((resolve) => setTimeout(resolve, 350)); // a few keepalives each way
+    right.send({ type: 'failed', code: 'ERR_INCOMPATIBLE_HOST', message: 'no such CPU' });
+    right.close();
+    const reported = await left.peerFailure();
+    expect(reported).toMatchObject({ code: 'ERR_INCOMPATIBLE_HOST', message: expect.stringMatching(/no such CPU/) });
+    left.close();
+  });
+});
