@@ -6,7 +6,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { extract as untar } from 'tar';
 import { compatibilityGaps } from '../archive/compatibility.js';
 import type { SourceHost } from '../archive/manifest.js';
 import { features, version } from '../check.js';
@@ -21,6 +20,7 @@ import type { LazyPlan } from '../pages/lazy-plan.js';
 import type { Range } from '../pages/page-ranges.js';
 import { LINK_TIMEOUT_MS, MessageChannel, type Message } from './message-channel.js';
 import { processTree, signalEach } from '../process/proc.js';
+import { unbundleImages } from './image-bundle.js';
 import { PageStore } from './page-store.js';
 
 export interface ReceiveOptions {
@@ -161,7 +161,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       const imagesDir = path.join(work, 'images');
       const offer = await receivePages(channel, store);
       const bytes = await channel.receiveBytes(Number(offer.size));
-      await unpack(bytes, imagesDir);
+      await unbundleImages(offer.files, bytes, imagesDir);
       channel.send({ type: 'images-ok' });
       const serve = await channel.next('serve');
       let routed: { localPages: number; remotePages: number } | undefined;
@@ -258,14 +258,3 @@ function pickCriuOptions(given: unknown): CriuOptions {
   return picked;
 }
 
-async function unpack(bytes: Buffer, dir: string): Promise<void> {
-  const { mkdir } = await import('node:fs/promises');
-  await mkdir(dir, { recursive: true });
-  await new Promise<void>((resolve, reject) => {
-    // Plain image names only: the tar package's extract refuses paths outside cwd.
-    const stream = untar({ cwd: dir, strict: true });
-    stream.on('error', reject);
-    stream.on('finish', resolve);
-    stream.end(bytes);
-  });
-}

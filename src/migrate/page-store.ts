@@ -11,8 +11,8 @@ export class PageStore {
   readonly file: string;
   private readonly fd: number;
   private end = 0;
-  /** image pid → page number → offset in the file. */
-  private readonly index = new Map<number, Map<number, number>>();
+  /** image pid → page index (see PageIndex). */
+  private readonly index = new Map<number, PageIndex>();
 
   constructor(dir: string) {
     this.file = path.join(dir, 'precopied.pages');
@@ -27,7 +27,7 @@ export class PageStore {
   /** `data` holds the ranges' bytes back to back; ranges are page aligned. */
   write(pid: number, ranges: Range[], data: Uint8Array): void {
     let pages = this.index.get(pid);
-    if (!pages) this.index.set(pid, (pages = new Map()));
+    if (!pages) this.index.set(pid, (pages = new PageIndex()));
     let run = { file: -1, data: 0, length: 0 };
     const flush = () => {
       if (run.length > 0) writeAll(this.fd, data, run.data, run.length, run.file);
@@ -37,7 +37,7 @@ export class PageStore {
       for (let address = start; address < end; address += PAGE, at += PAGE) {
         const page = address / PAGE;
         let offset = pages.get(page);
-        if (offset === undefined) {
+        if (offset < 0) {
           offset = this.end;
           this.end += PAGE;
           pages.set(page, offset);
@@ -58,7 +58,7 @@ export class PageStore {
   drop(pid: number, ranges: Range[]): void {
     const pages = this.index.get(pid);
     if (!pages) return;
-    for (const [start, end] of ranges) for (let address = start; address < end; address += PAGE) pages.delete(address / PAGE);
+    for (const [start, end] of ranges) for (let address = start; address < end; address += PAGE) pages.set(address / PAGE, -1);
   }
 
   /**
@@ -106,6 +106,28 @@ export class PageStore {
 
   close(): void {
     closeSync(this.fd);
+  }
+}
+
+/**
+ * Page number → file offset (-1: not held), in blocks of 1024 pages: page numbers go up to
+ * 2^35, past the small integers a Map hashes fast, and a restore looks up every page once.
+ */
+class PageIndex {
+  private readonly blocks = new Map<number, Float64Array>();
+
+  get(page: number): number {
+    return this.blocks.get(Math.floor(page / 1024))?.[page % 1024] ?? -1;
+  }
+
+  set(page: number, offset: number): void {
+    const key = Math.floor(page / 1024);
+    let block = this.blocks.get(key);
+    if (!block) {
+      if (offset < 0) return;
+      this.blocks.set(key, (block = new Float64Array(1024).fill(-1)));
+    }
+    block[page % 1024] = offset;
   }
 }
 

@@ -4,7 +4,8 @@
 // tree, exactly the lazy pages the destination does not hold intact.
 //
 // A page the destination holds is trusted only while it sits in an area tracked since the
-// start, write-protected at every look (smaps "uw"), and unwritten since it was sent. Anything
+// start, write-protected at every scan (the tracker drops parts that are not), and unwritten
+// since it was sent. Anything
 // else (new tasks, new or re-made mappings) counts as never sent.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import { PageFlags, PAGE_SIZE, parsePagemap, parsePstree } from '../images/memor
 import { native, type NativeMemoryCopy } from '../native/binding.js';
 import { DirtyTracker } from '../pages/dirty-tracker.js';
 import { batches, intersect, normalize, subtract, totalBytes, union, type Range } from '../pages/page-ranges.js';
-import { namespacePid, processTree, writeProtectedMappings } from '../process/proc.js';
+import { namespacePid, processTree } from '../process/proc.js';
 import type { MessageChannel } from './message-channel.js';
 
 /** One pre-copy round, as reported. */
@@ -89,7 +90,8 @@ export class PreCopy {
       const written = normalize(task.tracker.scan());
       // Round 0: everything it holds (pages written meanwhile are caught by the next scan).
       const ranges = index === 0 ? normalize(task.tracker.present()) : written;
-      task.trusted = intersect(intersect(task.trusted, normalize(task.tracker.areas())), normalize(writeProtectedMappings(task.hostPid)));
+      // After a scan, the tracker's areas are those still write-protected (see DirtyTracker.scan).
+      task.trusted = intersect(task.trusted, normalize(task.tracker.areas()));
       wire += await this.send(channel, task.hostPid, task.imagePid, ranges);
       task.sent = union(task.sent, ranges);
       pages += totalBytes(ranges) / PAGE_SIZE;
@@ -124,7 +126,7 @@ export class PreCopy {
       let needed = lazy;
       if (task) {
         const written = normalize(task.tracker.scan());
-        const trusted = intersect(intersect(task.trusted, normalize(task.tracker.areas())), normalize(writeProtectedMappings(task.hostPid)));
+        const trusted = intersect(task.trusted, normalize(task.tracker.areas()));
         const intact = subtract(intersect(task.sent, trusted), written);
         needed = subtract(lazy, intact);
       }

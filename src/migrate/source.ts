@@ -14,11 +14,10 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { create as tar } from 'tar';
 import { sourceHost } from '../archive/manifest.js';
 import { PAGE_SIZE } from '../images/memory-images.js';
 import { checkpoint } from '../checkpoint.js';
@@ -28,6 +27,7 @@ import type { CriuOptions } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
 import { processTree, readStat, residentBytes, signalEach } from '../process/proc.js';
 import { authenticateDestination } from './authentication.js';
+import { bundleImages } from './image-bundle.js';
 import { MessageChannel } from './message-channel.js';
 import { estimateLazyFreezeMs, estimateStopCopyMs, nextStep } from './planning.js';
 import { PreCopy, type FinalReport, type RoundReport } from './precopy.js';
@@ -266,17 +266,10 @@ async function lazyMigration(
           final = await rounds.pre.final(channel, imagesDir, pid, rounds.mode);
           log(`frozen: ${final.pages} pages written since the last round ${rounds.mode === 'pre-copy' ? `sent (${(final.wireBytes / 1048576).toFixed(1)} MiB)` : 'left to be pulled'}`);
         }
-        const names = await readdir(imagesDir);
-        const chunks: Buffer[] = [];
-        await new Promise<void>((resolve, reject) => {
-          const stream = tar({ cwd: imagesDir, portable: true }, names);
-          stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-          stream.on('end', resolve);
-          stream.on('error', reject);
-        });
-        channel.sendBytes({ type: 'images' }, Buffer.concat(chunks));
+        const bundle = await bundleImages(imagesDir);
+        channel.sendBytes({ type: 'images', files: bundle.files }, bundle.bytes);
         await channel.next('images-ok');
-        log(`sent ${names.length} non-memory images; serving memory on port ${port}`);
+        log(`sent ${bundle.files.length} non-memory images; serving memory on port ${port}`);
       } else if (n.name === 'status-ready') {
         // Answered at once: CRIU serves pages only after this, and the restore there needs them.
         channel.send({ type: 'serve', port });
