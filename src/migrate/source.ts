@@ -28,7 +28,7 @@ import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
 import { processTree, readStat, residentBytes, signalEach } from '../process/proc.js';
 import { authenticateDestination } from './authentication.js';
 import { bundleImages } from './image-bundle.js';
-import { MessageChannel } from './message-channel.js';
+import { LINK_TIMEOUT_MS, MessageChannel } from './message-channel.js';
 import { estimateLazyFreezeMs, estimateStopCopyMs, nextStep } from './planning.js';
 import { PreCopy, type FinalReport, type RoundReport } from './precopy.js';
 
@@ -101,12 +101,15 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
   const log = options.log ?? (() => {});
   const started = performance.now();
   const socket = connect(options.to.port, options.to.host);
+  const linkTimeoutMs = options.linkTimeoutMs ?? LINK_TIMEOUT_MS;
+  // Nothing is frozen yet; a destination that does not answer within the link timeout is unreachable.
+  const unanswered = setTimeout(() => socket.destroy(new Error(`no answer within ${linkTimeoutMs} ms`)), linkTimeoutMs);
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
     socket.once('error', (cause) =>
       reject(new FreezedryError(ErrorCode.MIGRATION_FAILED, `cannot reach ${options.to.host}:${options.to.port}: ${cause.message}`, { cause })),
     );
-  });
+  }).finally(() => clearTimeout(unanswered));
   const channel = new MessageChannel(socket, { linkTimeoutMs: options.linkTimeoutMs });
   // An abort closes the connection: every wait then fails, and the failure path resumes the source.
   const abort = () => channel.close();
