@@ -152,7 +152,7 @@ describe.runIf(enabled)('migration between hosts', () => {
     }
   });
 
-  for (const [mode, port] of [['stop-copy', 7121], ['post-copy', 7122], ['pre-copy', 7123]] as const) {
+  for (const [mode, port] of [['stop-copy', 7121], ['post-copy', 7122], ['pre-copy', 7123], ['hybrid', 7124]] as const) {
     it(`a client keeps using its TCP connection to the service across a ${mode} migration, and its state`, async () => {
       // The service lives in its own pid and network namespace, plugged into host a's bridge.
       const log = path.join(dir(), `tcp-${mode}.log`);
