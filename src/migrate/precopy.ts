@@ -13,7 +13,7 @@ import { PageFlags, PAGE_SIZE, parsePagemap, parsePstree } from '../images/memor
 import { native, type NativeMemoryCopy } from '../native/binding.js';
 import { DirtyTracker } from '../pages/dirty-tracker.js';
 import { batches, intersect, normalize, subtract, totalBytes, union, type Range } from '../pages/page-ranges.js';
-import { namespacePid, processTree } from '../process/proc.js';
+import { namespacePid, processTree, readStat } from '../process/proc.js';
 import type { MessageChannel } from './message-channel.js';
 
 /** One pre-copy round, as reported. */
@@ -62,7 +62,8 @@ export class PreCopy {
   static start(pid: number): PreCopy {
     const tasks: TrackedTask[] = [];
     try {
-      for (const hostPid of processTree(pid)) {
+      // A zombie has no memory to track (and cannot be ptraced): the dump takes it as it is.
+      for (const hostPid of processTree(pid).filter((p) => readStat(p)?.state !== 'Z')) {
         const tracker = DirtyTracker.attach(hostPid);
         const imagePid = namespacePid(hostPid) ?? hostPid;
         tasks.push({ hostPid, imagePid, tracker, sent: [], trusted: normalize(tracker.areas()) });
