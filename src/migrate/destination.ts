@@ -150,7 +150,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       const file = path.join(work, 'checkpoint.tar.zst');
       await channel.receiveFile(Number(offer.size), file);
       log(`${from}: restoring`);
-      const restored = await restore({ archive: file, ...criuOptions, onNotification: abortIfAgentDies });
+      const restored = await restore({ archive: file, ...criuOptions, onNotification: abortIfAgentDies, signal: sourceGone(channel) });
       migration.pid = restored.pid;
       channel.send({ type: 'restored', pid: restored.pid, durationMs: restored.durationMs });
       log(`${from}: restored as pid ${restored.pid}`);
@@ -170,6 +170,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       log(`${from}: restoring`);
       const restored = await restore({
         onNotification: abortIfAgentDies,
+        signal: sourceGone(channel),
         imagesDir,
         lazy: true,
         pageServer: { address: socket.remoteAddress?.replace(/^::ffff:/, '') ?? '', port: Number(serve.port) },
@@ -246,6 +247,16 @@ function pairs(flat: unknown): Range[] {
  * tell the source (which then resumes its original).
  */
 const abortIfAgentDies = (): void => {};
+
+/**
+ * Aborts a restore (at CRIU's next notification, which ends what it restored) once the source
+ * is gone: it resumes its original then, so a restore finishing here later would be a second copy.
+ */
+function sourceGone(channel: MessageChannel): AbortSignal {
+  const controller = new AbortController();
+  channel.onLost((error) => controller.abort(error));
+  return controller.signal;
+}
 
 /** Only the CRIU options a source may ask for (never a binary, a directory or a log level). */
 function pickCriuOptions(given: unknown): CriuOptions {

@@ -11,7 +11,7 @@
 //              the last dirty set fits the budget and as hybrid when they stop converging.
 // The original is ended only once the destination reports the tree running with all its
 // memory; every failure before that resumes it.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -49,6 +49,8 @@ export interface ModeDecision {
 }
 
 const PROBE_BYTES = 4 << 20;
+/** How long the destination may take to restore before the source gives up and resumes. */
+const RESTORE_TIMEOUT_MS = 120_000;
 
 export interface MigrateOptions extends Pick<CriuOptions, 'tcpEstablished' | 'shellJob' | 'extUnixSk' | 'fileLocks' | 'linkRemap' | 'networkLock'> {
   to: { host: string; port: number };
@@ -59,7 +61,7 @@ export interface MigrateOptions extends Pick<CriuOptions, 'tcpEstablished' | 'sh
   downtimeMs?: number;
   /** Silence from the destination after which the migration fails and the source resumes (default 10 s). */
   linkTimeoutMs?: number;
-  /** Gives up (resuming the source) if the destination has not restored the tree by then. */
+  /** Gives up (resuming the source) if the destination has not restored the tree by then (default 120 s). */
   timeoutMs?: number;
   /** Progress lines for people. */
   log?: (line: string) => void;
@@ -169,13 +171,22 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
 }
 
 /**
- * Resumes the source if this process would otherwise exit mid-migration (an await that can
- * never settle empties the event loop): a frozen source must never outlive us.
+ * Resumes the source if this process would otherwise exit mid-migration: an await that can
+ * never settle empties the event loop (beforeExit), and a SIGKILL runs no handler at all, so a
+ * small watchdog process outside this one sends SIGCONT once it is gone (for a minute, since
+ * CRIU may hold the tree a little longer: a lazy dump ends once the destination lets go).
  */
 function guardSource(pids: number[]): () => void {
   const guard = () => resume(pids);
   process.once('beforeExit', guard);
-  return () => process.off('beforeExit', guard);
+  const script = 'while kill -0 "$0" 2>/dev/null; do sleep 0.1; done; i=0; while [ $i -lt 120 ]; do kill -CONT "$@" 2>/dev/null; sleep 0.5; i=$((i+1)); done';
+  const watchdog = spawn('sh', ['-c', script, String(process.pid), ...pids.map(String)], { detached: true, stdio: 'ignore' });
+  watchdog.on('error', () => {}); // without sh the source is only guarded while we live
+  watchdog.unref();
+  return () => {
+    process.off('beforeExit', guard);
+    watchdog.kill('SIGKILL');
+  };
 }
 
 interface MigrationContext {
@@ -194,7 +205,7 @@ async function stopCopy({ pid, channel, work, criuOptions, options, log }: Migra
   return resumedOnFailure(dumped.pids, async () => {
     log(`dumped ${dumped.pids.length} task(s) into ${dumped.archive?.bytes} bytes; sending`);
     await channel.sendFile({ type: 'archive' }, file, (await stat(file)).size);
-    const restored = await withTimeout(channel.next('restored'), options.timeoutMs, 'the destination did not restore the tree in time');
+    const restored = await withTimeout(channel.next('restored'), options.timeoutMs ?? RESTORE_TIMEOUT_MS, 'the destination did not restore the tree in time');
     const frozenMs = performance.now() - frozeAt;
     end(dumped.pids);
     channel.send({ type: 'done' });
@@ -276,7 +287,7 @@ async function lazyMigration(
       } else if (n.name === 'status-ready') {
         // Answered at once: CRIU serves pages only after this, and the restore there needs them.
         channel.send({ type: 'serve', port });
-        restored = withTimeout(channel.next('restored'), options.timeoutMs, 'the destination did not restore the tree in time').then((m) => {
+        restored = withTimeout(channel.next('restored'), options.timeoutMs ?? RESTORE_TIMEOUT_MS, 'the destination did not restore the tree in time').then((m) => {
           log(`running on the destination as pid ${String(m.pid)}; it pulls its memory`);
           return { pid: Number(m.pid), at: performance.now() };
         });

@@ -5,7 +5,7 @@ import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readStat, writeProtectedMappings } from '../../src/process/proc.js';
+import { childrenOf, readStat, writeProtectedMappings } from '../../src/process/proc.js';
 import { canCheckpoint, capabilities } from '../helpers/capabilities.js';
 import { createHosts, HOST_BRIDGE, type HostPair } from '../../src/testing/network-hosts.js';
 import { compileFixture, isRunningNotStopped, logText, repoRoot, stateServiceScript, useWorkspace, waitFor } from '../helpers/workloads.js';
@@ -125,6 +125,34 @@ describe.runIf(enabled)('migration between hosts', () => {
     });
   }
 
+  it('pre-copy moves a tree of several processes, each tracked and verified on its own', async () => {
+    // (The resource-tree fixture cannot move on one machine: the stopped source keeps its file
+    // lock, which the destination's restore then waits for.)
+    const binary = await compileFixture('busy-memory');
+    const log = path.join(dir(), 'several.log');
+    const script = `${binary} 32 8 & ${binary} 48 8 --remap & wait`;
+    const pid = Number(hosts.a.run([process.execPath, cli, 'run', '--log', log, '--', 'sh', '-c', script]).trim());
+    track(pid);
+    await waitFor('both workers', () => ((logText(log).match(/^READY/gm) ?? []).length === 2 ? true : undefined));
+    const agent = receiver(7115);
+    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+    const moved = await migrateCli(pid, 7115, 'pre-copy');
+    expect(moved.code, moved.stderr + agent.output()).toBe(0);
+    const result = JSON.parse(moved.stdout) as RoundsResult;
+    track(result.destinationPid);
+    expect(result.rounds[0]?.pages).toBeGreaterThanOrEqual((80 << 20) / 4096);
+    expect(result.pagesPulled).toBe(0);
+    await agent.exited;
+    const workers = childrenOf(result.destinationPid);
+    expect(workers).toHaveLength(2);
+    for (const worker of workers) process.kill(worker, 'SIGUSR1');
+    const verdicts = await waitFor('both verdicts', () => {
+      const lines = logText(log).match(/^VERIFY .*$/gm) ?? [];
+      return lines.length >= 2 ? lines : undefined;
+    });
+    for (const verdict of verdicts) expect(verdict).toMatch(/^VERIFY OK/);
+  });
+
   it('auto: stop-copy when it fits the budget, post-copy when not even a freeze without memory does, rounds in between', async () => {
     // 64 MiB: a stop-copy is estimated at over 130 ms, a freeze without memory at about 70 ms.
     for (const [budget, expected, port] of [['100000', 'stop-copy', 7106], ['20', 'post-copy', 7107], ['110', 'rounds', 7109]] as const) {
@@ -235,6 +263,21 @@ describe.runIf(enabled)('migration between hosts', () => {
     const copies = () => execFileSync('pgrep', ['-f', '^\\S*lazy-memory-[0-9a-f]+ 385$'], { encoding: 'utf8' }).trim().split('\n').map(Number);
     await waitFor('only the source to hold the workload', () => (copies().length === 1 ? true : undefined), 15_000);
     expect(copies()).toEqual([pid]);
+  });
+
+  it('stop-copy: a source agent killed (SIGKILL) after the freeze leaves the source running, not stopped', async () => {
+    const { pid, log } = await workload(384, 'source-agent-dies');
+    const before = await sum(pid, log, 0);
+    const agent = receiver(7116);
+    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+    const child = hosts.a.spawn([process.execPath, cli, 'migrate', String(pid), '--to', `${hosts.b.address}:7116`, '--token', 'right-token', '--mode', 'stop-copy']);
+    let said = '';
+    child.stderr?.on('data', (d: Buffer) => (said += d.toString()));
+    await waitFor('the dump', () => (said.includes('dumped') ? true : undefined), 30_000);
+    child.kill('SIGKILL');
+    await waitFor('the source to run again', () => (isRunningNotStopped(pid) ? true : undefined), 15_000);
+    expect(await sum(pid, log, 1)).toBe(before);
+    agent.child.kill('SIGKILL');
   });
 
   it('pre-copy: a destination killed during the rounds fails the migration; the source never froze and is no longer tracked', async () => {
