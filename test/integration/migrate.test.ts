@@ -112,7 +112,7 @@ describe.runIf(enabled)('migration between hosts', () => {
       expect(result.mode).toBe(mode);
       // Round 0 sends all it holds; later rounds only what it wrote meanwhile.
       expect(result.rounds.length).toBeGreaterThanOrEqual(2);
-      expect(result.rounds[0]?.pages).toBeGreaterThanOrEqual((64 << 20) / 4096);
+      expect(result.rounds[0]?.pages).toBeGreaterThan((0.9 * (64 << 20)) / 4096);
       expect(result.rounds[1]?.pages).toBeLessThan((result.rounds[0]?.pages ?? 0) / 2);
       expect(result.rounds[1]?.dirtyRateMBps).toBeGreaterThan(0);
       // It kept writing until frozen: some pages were left for the freeze.
@@ -140,7 +140,8 @@ describe.runIf(enabled)('migration between hosts', () => {
     expect(moved.code, moved.stderr + agent.output()).toBe(0);
     const result = JSON.parse(moved.stdout) as RoundsResult;
     track(result.destinationPid);
-    expect(result.rounds[0]?.pages).toBeGreaterThanOrEqual((80 << 20) / 4096);
+    // Round 0 holds about all of their 80 MiB (a part being remapped at that moment waits for the freeze).
+    expect(result.rounds[0]?.pages).toBeGreaterThan((0.9 * (80 << 20)) / 4096);
     expect(result.pagesPulled).toBe(0);
     await agent.exited;
     const workers = childrenOf(result.destinationPid);
