@@ -59,6 +59,19 @@ async function queryFeatures(session: CriuSession): Promise<CriuFeatures> {
   return { memTrack: f.memTrack === true, lazyPages: f.lazyPages === true, pidfdStore: f.pidfdStore === true };
 }
 
+/** Both from one short-lived swrk; features is undefined for a CRIU too old to be used. */
+export async function versionAndFeatures(options: { criu?: string } = {}): Promise<{ version: CriuVersion & { path: string }; features?: CriuFeatures }> {
+  return withSession(options.criu, async (session, v) => {
+    const found = { version: { ...v, path: session.criuPath } };
+    try {
+      assertSupported(v, session.criuPath);
+      return { ...found, features: await queryFeatures(session) };
+    } catch {
+      return found;
+    }
+  });
+}
+
 export async function features(options: { criu?: string } = {}): Promise<CriuFeatures> {
   return withSession(options.criu, async (session, v) => {
     assertSupported(v, session.criuPath);

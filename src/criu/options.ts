@@ -85,6 +85,23 @@ export function commonRpcOptions(options: CriuOptions): Partial<RpcOptions> {
   };
 }
 
+/** The CRIU flags a migration carries from the source to the destination's restore. */
+export const MIGRATION_FLAGS = ['tcpEstablished', 'shellJob', 'extUnixSk', 'fileLocks', 'linkRemap'] as const;
+
+/**
+ * Only the CRIU options a migration carries (never a binary, a directory or a log level): what
+ * a source sends, and all a destination takes from what it received.
+ */
+export function migrationCriuOptions(given: unknown): CriuOptions {
+  const from = (given ?? {}) as Record<string, unknown>;
+  const picked: CriuOptions = {};
+  for (const flag of MIGRATION_FLAGS) {
+    if (from[flag] === true) picked[flag] = true;
+  }
+  if (from.networkLock === 'iptables' || from.networkLock === 'nftables') picked.networkLock = from.networkLock;
+  return picked;
+}
+
 export function validatePid(pid: unknown): number {
   if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) {
     throw invalidArg('pid', 'must be a positive integer', pid);

@@ -8,16 +8,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { compatibilityGaps } from '../archive/compatibility.js';
 import type { SourceHost } from '../archive/manifest.js';
-import { features, version } from '../check.js';
+import { versionAndFeatures } from '../check.js';
 import { canLockWithNftables } from '../criu/locate.js';
-import type { CriuOptions } from '../criu/options.js';
+import { migrationCriuOptions, type CriuOptions } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
 import { restore } from '../restore.js';
 import { authenticateSource } from './authentication.js';
 import { PAGE_SIZE } from '../images/memory-images.js';
 import { native } from '../native/binding.js';
 import type { LazyPlan } from '../pages/lazy-plan.js';
-import type { Range } from '../pages/page-ranges.js';
+import { fromFlat, type Range } from '../pages/page-ranges.js';
 import { LINK_TIMEOUT_MS, MessageChannel, type Message } from './message-channel.js';
 import { processTree, signalEach } from '../process/proc.js';
 import { unbundleImages } from './image-bundle.js';
@@ -104,11 +104,9 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
     }
     const hello = await channel.next('hello');
     migration.mode = String(hello.mode);
-    const criu = await version();
+    const { version: criu, features } = await versionAndFeatures();
     // Every mode but stop-copy restores lazily here: that needs userfaultfd and CRIU's lazy pages.
-    const lazyPages = await features()
-      .then((f) => f.lazyPages)
-      .catch(() => false);
+    const lazyPages = features?.lazyPages === true;
     const gap = compatibilityGaps(hello.source as SourceHost, criu);
     const veths = ((hello.network as { veths?: string[] } | undefined)?.veths ?? []).filter((name) => /^[\w.-]{1,15}$/.test(name));
     const reasons = [
@@ -131,7 +129,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
     log(`${from}: ${migration.mode} migration authenticated`);
     work = await mkdtemp(path.join(options.workDir ?? os.tmpdir(), 'freezedry-incoming-'));
     const criuOptions: CriuOptions = {
-      ...pickCriuOptions(hello.criuOptions),
+      ...migrationCriuOptions(hello.criuOptions),
       // veth[inside]:outside@bridge: CRIU re-creates the pair and puts the outer end on the bridge.
       external: veths.map((name) => `veth[${name}]:fz${randomBytes(4).toString('hex')}@${options.bridge}`),
     };
@@ -220,25 +218,23 @@ async function receivePages(channel: MessageChannel, store: PageStore): Promise<
     if (message.type === 'round-end') {
       channel.send({ type: 'round-ok', round: message.round });
     } else if (message.type === 'stale') {
-      store.drop(Number(message.pid), pairs(message.ranges));
+      store.drop(Number(message.pid), validPageRanges(message.ranges));
     } else {
       const frame = await channel.receiveBytes(Number(message.size));
       const data = await native().decompress(frame);
       if (data.length !== Number(message.raw)) {
         throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `pages message of ${data.length} bytes, announced ${String(message.raw)}`);
       }
-      store.write(Number(message.pid), pairs(message.ranges), data);
+      store.write(Number(message.pid), validPageRanges(message.ranges), data);
     }
   }
 }
 
-function pairs(flat: unknown): Range[] {
+function validPageRanges(flat: unknown): Range[] {
   if (!Array.isArray(flat) || flat.length % 2 !== 0 || !flat.every((n) => Number.isSafeInteger(n) && n >= 0 && n % PAGE_SIZE === 0)) {
     throw new FreezedryError(ErrorCode.MIGRATION_FAILED, 'malformed page ranges from the source');
   }
-  const out: Range[] = [];
-  for (let i = 0; i < flat.length; i += 2) out.push([flat[i] as number, flat[i + 1] as number]);
-  return out;
+  return fromFlat(flat as number[]);
 }
 
 /**
@@ -257,15 +253,3 @@ function sourceGone(channel: MessageChannel): AbortSignal {
   channel.onLost((error) => controller.abort(error));
   return controller.signal;
 }
-
-/** Only the CRIU options a source may ask for (never a binary, a directory or a log level). */
-function pickCriuOptions(given: unknown): CriuOptions {
-  const from = (given ?? {}) as Record<string, unknown>;
-  const picked: CriuOptions = {};
-  for (const flag of ['tcpEstablished', 'shellJob', 'extUnixSk', 'fileLocks', 'linkRemap'] as const) {
-    if (from[flag] === true) picked[flag] = true;
-  }
-  if (from.networkLock === 'iptables' || from.networkLock === 'nftables') picked.networkLock = from.networkLock;
-  return picked;
-}
-

@@ -11,7 +11,7 @@
 //              the last dirty set fits the budget and as hybrid when they stop converging.
 // The original is ended only once the destination reports the tree running with all its
 // memory; every failure before that resumes it.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -23,9 +23,10 @@ import { PAGE_SIZE } from '../images/memory-images.js';
 import { checkpoint } from '../checkpoint.js';
 import { version } from '../check.js';
 import { canLockWithNftables } from '../criu/locate.js';
-import type { CriuOptions } from '../criu/options.js';
+import { MIGRATION_FLAGS, migrationCriuOptions, type CriuOptions } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
 import { processTree, readStat, residentBytes, signalEach } from '../process/proc.js';
+import { afterThisProcessDies } from '../process/watchdog.js';
 import { authenticateDestination } from './authentication.js';
 import { bundleImages } from './image-bundle.js';
 import { LINK_TIMEOUT_MS, MessageChannel } from './message-channel.js';
@@ -52,7 +53,7 @@ const PROBE_BYTES = 4 << 20;
 /** How long the destination may take to restore before the source gives up and resumes. */
 const RESTORE_TIMEOUT_MS = 120_000;
 
-export interface MigrateOptions extends Pick<CriuOptions, 'tcpEstablished' | 'shellJob' | 'extUnixSk' | 'fileLocks' | 'linkRemap' | 'networkLock'> {
+export interface MigrateOptions extends Pick<CriuOptions, (typeof MIGRATION_FLAGS)[number] | 'networkLock'> {
   to: { host: string; port: number };
   token: string;
   /** auto (default): see the top of this file. */
@@ -112,7 +113,7 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
       reject(new FreezedryError(ErrorCode.MIGRATION_FAILED, `cannot reach ${options.to.host}:${options.to.port}: ${cause.message}`, { cause })),
     );
   }).finally(() => clearTimeout(unanswered));
-  const channel = new MessageChannel(socket, { linkTimeoutMs: options.linkTimeoutMs });
+  const channel = new MessageChannel(socket, { linkTimeoutMs });
   // An abort closes the connection: every wait then fails, and the failure path resumes the source.
   const abort = () => channel.close();
   options.signal?.addEventListener('abort', abort);
@@ -121,11 +122,7 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
     await authenticateDestination(channel, options.token);
     const criu = await version();
     const criuOptions: CriuOptions = {
-      tcpEstablished: options.tcpEstablished,
-      shellJob: options.shellJob,
-      extUnixSk: options.extUnixSk,
-      fileLocks: options.fileLocks,
-      linkRemap: options.linkRemap,
+      ...migrationCriuOptions(options),
       // Locking with nftables inside CRIU takes tens of ms less of the freeze than iptables.
       networkLock: options.networkLock ?? (canLockWithNftables(criu.path) ? 'nftables' : undefined),
     };
@@ -179,13 +176,10 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
 function guardSource(pids: number[]): () => void {
   const guard = () => resume(pids);
   process.once('beforeExit', guard);
-  const script = 'while kill -0 "$0" 2>/dev/null; do sleep 0.1; done; i=0; while [ $i -lt 120 ]; do kill -CONT "$@" 2>/dev/null; sleep 0.5; i=$((i+1)); done';
-  const watchdog = spawn('sh', ['-c', script, String(process.pid), ...pids.map(String)], { detached: true, stdio: 'ignore' });
-  watchdog.on('error', () => {}); // without sh the source is only guarded while we live
-  watchdog.unref();
+  const disarm = afterThisProcessDies('i=0; while [ $i -lt 120 ]; do kill -CONT "$@" 2>/dev/null; sleep 0.5; i=$((i+1)); done', pids.map(String));
   return () => {
     process.off('beforeExit', guard);
-    watchdog.kill('SIGKILL');
+    disarm();
   };
 }
 

@@ -5,7 +5,7 @@ import { native, type NativeDirtyTracker } from '../native/binding.js';
 import { validatePid } from '../criu/options.js';
 import { assertRoot } from '../process/privileges.js';
 import { isAlive } from '../process/proc.js';
-import type { Range } from './page-ranges.js';
+import { fromFlat, type Range } from './page-ranges.js';
 
 /** [start, end) of a page range. */
 export type WrittenRange = Range;
@@ -40,26 +40,20 @@ export class DirtyTracker {
 
   /** The ranges written since attach or the last scan; they count as clean again afterwards. */
   scan(): WrittenRange[] {
-    return pairs(this.tracker.scan());
+    return fromFlat(this.tracker.scan());
   }
 
   /** The tracked pages that hold data now (present or swapped out). */
   present(): Range[] {
-    return pairs(this.tracker.present());
+    return fromFlat(this.tracker.present());
   }
 
   /** The areas still under tracking (an area unmapped and mapped again drops out at a scan). */
   areas(): Range[] {
-    return pairs(this.tracker.areas());
+    return fromFlat(this.tracker.areas());
   }
 
   close(): void {
     this.tracker.close();
   }
-}
-
-function pairs(flat: Float64Array): Range[] {
-  const ranges: Range[] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) ranges.push([flat[i] as number, flat[i + 1] as number]);
-  return ranges;
 }

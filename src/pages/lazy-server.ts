@@ -1,11 +1,11 @@
 // The lazy-pages side of a restore: the native uffd server listening in CRIU's work directory,
 // as a promise-shaped object. If the fill fails the restored tree is killed first: a process
 // whose missing pages can no longer arrive must not run on with zeros in their place.
-import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { ErrorCode, FreezedryError } from '../errors.js';
 import { native, type NativePageSourceSpec, type NativeUffdCounters, type NativeUffdServer } from '../native/binding.js';
 import { processTree, signalEach } from '../process/proc.js';
+import { afterThisProcessDies } from '../process/watchdog.js';
 import type { LazyPlan } from './lazy-plan.js';
 
 export type LazyFillStats = NativeUffdCounters;
@@ -19,7 +19,7 @@ export class LazyPageServer {
   readonly complete: Promise<LazyFillStats>;
   private readonly server: NativeUffdServer;
   private rootPid: number | undefined;
-  private watchdog: ChildProcess | undefined;
+  private disarmWatchdog: (() => void) | undefined;
   private closed = false;
 
   private constructor(socketPath: string, plan: LazyPlan, source: LazySource) {
@@ -66,13 +66,7 @@ export class LazyPageServer {
    */
   attach(rootPid: number): void {
     this.rootPid = rootPid;
-    this.watchdog = spawn(
-      'sh',
-      ['-c', 'while kill -0 "$0" 2>/dev/null; do sleep 0.05; done; pkill -KILL -s "$1"; kill -KILL "$1"', String(process.pid), String(rootPid)],
-      { detached: true, stdio: 'ignore' },
-    );
-    this.watchdog.on('error', () => {}); // without sh the tree is only protected while we live
-    this.watchdog.unref();
+    this.disarmWatchdog = afterThisProcessDies('pkill -KILL -s "$1"; kill -KILL "$1"', [String(rootPid)]);
   }
 
   stats(): LazyFillStats {
@@ -83,7 +77,7 @@ export class LazyPageServer {
     if (this.closed) return;
     this.closed = true;
     this.server.close();
-    this.watchdog?.kill('SIGKILL');
+    this.disarmWatchdog?.();
   }
 
   private killTree(): void {

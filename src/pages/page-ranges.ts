@@ -2,6 +2,13 @@
 // has sent, what was written since, what a dump still needs.
 export type Range = [start: number, end: number];
 
+/** [start, end, start, end, …] (how ranges cross the addon and the wire) as pairs. */
+export function fromFlat(flat: ArrayLike<number>): Range[] {
+  const ranges: Range[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) ranges.push([flat[i] as number, flat[i + 1] as number]);
+  return ranges;
+}
+
 /** Sorted and merged (touching or overlapping ranges become one). */
 export function normalize(ranges: Iterable<Range>): Range[] {
   const sorted = [...ranges].filter(([s, e]) => e > s).sort((a, b) => a[0] - b[0]);

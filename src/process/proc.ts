@@ -125,24 +125,3 @@ export function namespacePid(pid: number): number | undefined {
     return undefined;
   }
 }
-
-/** Mappings of a process that a userfaultfd write-protects (smaps VmFlags "uw"), as [start, end). */
-export function writeProtectedMappings(pid: number): [number, number][] {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
-  } catch {
-    return [];
-  }
-  const out: [number, number][] = [];
-  let current: [number, number] | undefined;
-  for (const line of text.split('\n')) {
-    const head = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
-    if (head) {
-      current = [parseInt(head[1] as string, 16), parseInt(head[2] as string, 16)];
-    } else if (current && line.startsWith('VmFlags:') && line.split(/\s+/).includes('uw')) {
-      out.push(current);
-    }
-  }
-  return out;
-}

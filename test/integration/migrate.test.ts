@@ -5,10 +5,10 @@ import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childrenOf, readStat, writeProtectedMappings } from '../../src/process/proc.js';
+import { childrenOf, readStat } from '../../src/process/proc.js';
 import { canCheckpoint, capabilities } from '../helpers/capabilities.js';
 import { createHosts, HOST_BRIDGE, type HostPair } from '../../src/testing/network-hosts.js';
-import { compileFixture, isRunningNotStopped, logText, repoRoot, stateServiceScript, useWorkspace, waitFor } from '../helpers/workloads.js';
+import { compileFixture, isRunningNotStopped, logText, repoRoot, stateServiceScript, useWorkspace, waitFor, writeProtectedMappings } from '../helpers/workloads.js';
 
 const enabled = (await canCheckpoint()) && (await capabilities()).lazyPages;
 const cli = path.join(repoRoot, 'bin', 'freezedry.js');
