@@ -124,6 +124,12 @@ Result<UniqueFd> UserfaultfdOf(pid_t pid) {
   return result;
 }
 
+// "start-end" in hex, as /proc/PID/maps and smaps begin a mapping's line.
+WrittenRange ParseRange(const std::string& text) {
+  size_t dash = text.find('-');
+  return {std::stoull(text.substr(0, dash), nullptr, 16), std::stoull(text.substr(dash + 1), nullptr, 16)};
+}
+
 // Private, writable, anonymous mappings: what a dump's pages are made of (heap and stack included).
 std::vector<WrittenRange> TrackableAreas(pid_t pid) {
   std::vector<WrittenRange> areas;
@@ -137,9 +143,7 @@ std::vector<WrittenRange> TrackableAreas(pid_t pid) {
     path.erase(0, path.find_first_not_of(' '));
     bool anonymous = path.empty() || path == "[heap]" || path == "[stack]";
     if (perms.size() < 4 || perms[1] != 'w' || perms[3] != 'p' || !anonymous) continue;
-    uint64_t start = std::stoull(range.substr(0, range.find('-')), nullptr, 16);
-    uint64_t end = std::stoull(range.substr(range.find('-') + 1), nullptr, 16);
-    areas.push_back({start, end});
+    areas.push_back(ParseRange(range));
   }
   return areas;
 }
@@ -159,8 +163,7 @@ std::vector<WrittenRange> WriteProtectedRanges(pid_t pid) {
       }
     } else if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) && line.find('-') != std::string::npos &&
                line.find(':') > line.find(' ')) {
-      current.start = std::stoull(line.substr(0, line.find('-')), nullptr, 16);
-      current.end = std::stoull(line.substr(line.find('-') + 1), nullptr, 16);
+      current = ParseRange(line.substr(0, line.find(' ')));
     }
   }
   return ranges;

@@ -9,6 +9,16 @@
 
 using namespace freezedry::core;
 
+// A child that waits until it is killed.
+static pid_t PausedChild() {
+  pid_t child = fork();
+  if (child == 0) {
+    pause();
+    _exit(0);
+  }
+  return child;
+}
+
 TEST(ReapsAChildWithItsExitCode) {
   pid_t child = fork();
   if (child == 0) _exit(3);
@@ -22,11 +32,7 @@ TEST(ReapsAChildWithItsExitCode) {
 }
 
 TEST(ReportsTheKillingSignal) {
-  pid_t child = fork();
-  if (child == 0) {
-    pause();
-    _exit(0);
-  }
+  pid_t child = PausedChild();
   auto pidfd = OpenPidfd(child);
   CHECK_OK(pidfd);
   auto wake = WakeEvent::Create();
@@ -38,11 +44,7 @@ TEST(ReportsTheKillingSignal) {
 }
 
 TEST(WakeStopsTheWait) {
-  pid_t child = fork();
-  if (child == 0) {
-    pause();
-    _exit(0);
-  }
+  pid_t child = PausedChild();
   auto pidfd = OpenPidfd(child);
   CHECK_OK(pidfd);
   auto wake = WakeEvent::Create();

@@ -16,6 +16,19 @@ import { canCheckpoint } from '../helpers/capabilities.js';
 import { httpRequest, isRunningNotStopped, logText, repoRoot, startStateService, useWorkspace, waitFor } from '../helpers/workloads.js';
 
 const exec = promisify(execFile);
+
+/** A hand-made archive of one entry, named `name` in the index and `tarPath` in its tar header. */
+async function writeOneEntryArchive(file: string, name: string, tarPath: string, body: Buffer): Promise<void> {
+  const fd = openSync(file, 'w');
+  const writer = new (native().ArchiveWriter)(fd, { level: 1, frameSize: 1 << 20, threads: 1 });
+  const header = new Header({ path: tarPath, size: body.length, mode: 0o600, type: 'File', mtime: new Date() });
+  header.encode();
+  writer.beginEntry(name, header.block as Buffer);
+  writer.write(body);
+  writer.endEntry();
+  await writer.finish(false);
+  closeSync(fd);
+}
 const enabled = await canCheckpoint();
 const criu = readFileSync(path.join(repoRoot, '.deps', 'criu-path'), 'utf8').trim();
 
@@ -167,31 +180,14 @@ describe.runIf(enabled)('archives', () => {
       await expect(inspect(file)).rejects.toMatchObject({ code: 'ERR_ARCHIVE_FORMAT' });
 
       const future = path.join(dir(), 'future.tar.zst');
-      const writerFd = openSync(future, 'w');
-      const writer = new (native().ArchiveWriter)(writerFd, { level: 1, frameSize: 1 << 20, threads: 1 });
       const manifest = Buffer.from(JSON.stringify({ format: 'freezedry-archive', version: 99, entries: [] }));
-      const header = new Header({ path: 'freezedry.json', size: manifest.length, mode: 0o600, type: 'File', mtime: new Date() });
-      header.encode();
-      writer.beginEntry('freezedry.json', header.block as Buffer);
-      writer.write(manifest);
-      writer.endEntry();
-      await writer.finish(false);
-      closeSync(writerFd);
+      await writeOneEntryArchive(future, 'freezedry.json', 'freezedry.json', manifest);
       await expect(restore({ archive: future })).rejects.toMatchObject({ code: 'ERR_ARCHIVE_VERSION', message: expect.stringContaining('version 99') });
     });
 
     it('a tar entry that would escape the target directory: ERR_ARCHIVE_UNSAFE_PATH, nothing written', async () => {
       const evil = path.join(dir(), 'evil.tar.zst');
-      const fd = openSync(evil, 'w');
-      const writer = new (native().ArchiveWriter)(fd, { level: 1, frameSize: 1 << 20, threads: 1 });
-      const body = Buffer.from('owned');
-      const header = new Header({ path: '../../escaped.txt', size: body.length, mode: 0o600, type: 'File', mtime: new Date() });
-      header.encode();
-      writer.beginEntry('escaped', header.block as Buffer);
-      writer.write(body);
-      writer.endEntry();
-      await writer.finish(false);
-      closeSync(fd);
+      await writeOneEntryArchive(evil, 'escaped', '../../escaped.txt', Buffer.from('owned'));
       const target = path.join(dir(), 'sub', 'target');
       await expect(importArchive(evil, target)).rejects.toMatchObject({ code: 'ERR_ARCHIVE_UNSAFE_PATH' });
       expect(existsSync(path.join(dir(), 'escaped.txt'))).toBe(false);
