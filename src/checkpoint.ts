@@ -5,6 +5,7 @@ import path from 'node:path';
 import { ArchiveBuilder, writeError, type ArchiveOptions } from './archive/archive-builder.js';
 import { sourceHost } from './archive/manifest.js';
 import { ErrorCode, FreezedryError, ValidationError, abortError } from './errors.js';
+import { features } from './check.js';
 import { locateCriu } from './criu/locate.js';
 import { failureError, runImageRequest } from './criu/operation.js';
 import { commonRpcOptions, validateCriuOptions, validateDir, validatePid, type CriuOptions } from './criu/options.js';
@@ -54,6 +55,12 @@ export interface CheckpointOptions extends CriuOptions {
   };
   /** Track memory changes for a later incremental dump (needs soft-dirty in the kernel). */
   trackMem?: boolean;
+  /**
+   * A pre-dump (criu pre-dump): only memory, the tree frozen just long enough to collect it and
+   * then running on; memory tracking is reset, so a later dump with this as parentImages writes
+   * only what changed since. Needs soft-dirty in the kernel, checked first.
+   */
+  preDump?: boolean;
   /** Images of an earlier dump to diff against, relative to imagesDir (criu --prev-images-dir). */
   parentImages?: string;
   /** Called about ten times a second while pages stream (archive and pageSink dumps). */
@@ -89,9 +96,13 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
   if (options.imagesDir !== undefined) validateDir('imagesDir', options.imagesDir);
   if (options.archive !== undefined) validateDir('archive', options.archive);
   validateCriuOptions(options);
+  if (options.preDump && (options.archive !== undefined || options.pageSink || options.lazyPages || options.leaveStopped)) {
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'a pre-dump writes an images directory and leaves the tree running: no archive, pageSink, lazyPages or leaveStopped');
+  }
   if (options.signal?.aborted) throw abortError(options.signal);
   assertRoot('checkpoint');
   const criuPath = locateCriu(options.criu);
+  if (options.preDump) await assertMemoryTracking(criuPath);
 
   const root = readStat(pid);
   if (!root || root.state === 'Z' || root.state === 'X') {
@@ -142,15 +153,15 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
       criuPath,
       { imagesDir, workDir },
       (fds) => ({
-        type: RequestType.DUMP,
+        type: options.preDump ? RequestType.PRE_DUMP : RequestType.DUMP,
         opts: {
           ...commonRpcOptions(options),
           ...fds,
           pid,
-          leaveRunning: options.leaveRunning,
+          leaveRunning: options.preDump ? undefined : options.leaveRunning,
           leaveStopped: options.leaveStopped,
           lazyPages: options.lazyPages ? true : undefined,
-          trackMem: options.trackMem,
+          trackMem: options.trackMem || options.preDump,
           parentImages: options.parentImages,
           pageServer: sink ? { fd: CRIU_PAGE_SERVER_FD } : options.lazyPages ? { port: options.lazyPages.port } : undefined,
           logFile: 'dump.log',
@@ -178,7 +189,7 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
       pid,
       logFile,
       durationMs: 0,
-      leftRunning: options.leaveRunning === true,
+      leftRunning: options.leaveRunning === true || options.preDump === true,
       pids,
       stats,
       criu: { path: criuPath, version: version.text },
@@ -228,6 +239,20 @@ async function assembleArchive(
   });
   const uncompressedBytes = builder.writer.counters().bytesIn;
   return { file: finished.file, bytes: finished.bytes, uncompressedBytes, entries: finished.entries.length + 1 };
+}
+
+/**
+ * CRIU's memory tracking reads the kernel's soft-dirty bits. Without them (no
+ * CONFIG_MEM_SOFT_DIRTY) CRIU 4.x refuses --track-mem with a clear error, but its pre-dump
+ * aborts on an assertion ("BUG at criu/mem.c") after seizing the tree: refuse it here first.
+ */
+async function assertMemoryTracking(criuPath: string): Promise<void> {
+  if ((await features({ criu: criuPath })).memTrack) return;
+  throw new FreezedryError(
+    ErrorCode.KERNEL_FEATURE_MISSING,
+    'CRIU cannot track memory changes on this kernel (no soft-dirty bits: CONFIG_MEM_SOFT_DIRTY is off), so it cannot pre-dump; ' +
+      "'freezedry migrate' tracks writes with userfaultfd instead (--dirty-tracking uffd)",
+  );
 }
 
 /**

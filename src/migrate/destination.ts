@@ -21,6 +21,7 @@ import { fromFlat, type Range } from '../pages/page-ranges.js';
 import { LINK_TIMEOUT_MS, MessageChannel, type Message } from './message-channel.js';
 import { processTree, signalEach } from '../process/proc.js';
 import { unbundleImages } from './image-bundle.js';
+import { ImageChain } from './image-chain.js';
 import { PageStore } from './page-store.js';
 
 export interface ReceiveOptions {
@@ -116,7 +117,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       (hello.criuOptions as CriuOptions | undefined)?.networkLock === 'nftables' && !canLockWithNftables(criu.path)
         ? `the source locks the network with nftables, and this CRIU (${criu.path}) was built without libnftables`
         : undefined,
-      hello.mode !== 'stop-copy' && hello.mode !== 'auto' && !lazyPages
+      hello.mode !== 'stop-copy' && hello.mode !== 'auto' && !(hello.mode === 'pre-copy' && hello.tracking === 'soft-dirty') && !lazyPages
         ? `${String(hello.mode)} needs lazy restore, which this host cannot do (userfaultfd, CRIU's lazy pages: see 'freezedry check')`
         : undefined,
       veths.length > 0 && !options.bridge ? `the tree's network namespace has veth ${veths.join(', ')}: start receive with a bridge to plug it into (--bridge)` : undefined,
@@ -143,16 +144,31 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       migration.mode = mode;
     }
 
-    if (mode === 'stop-copy') {
-      const offer = await channel.next('archive');
-      const file = path.join(work, 'checkpoint.tar.zst');
-      await channel.receiveFile(Number(offer.size), file);
+    // The whole checkpoint is here before the restore: the source ends its original on 'restored'.
+    const restoreWhole = async (where: { archive: string } | { imagesDir: string }) => {
       log(`${from}: restoring`);
-      const restored = await restore({ archive: file, ...criuOptions, onNotification: abortIfAgentDies, signal: sourceGone(channel) });
+      const restored = await restore({ ...where, ...criuOptions, onNotification: abortIfAgentDies, signal: sourceGone(channel) });
       migration.pid = restored.pid;
       channel.send({ type: 'restored', pid: restored.pid, durationMs: restored.durationMs });
       log(`${from}: restored as pid ${restored.pid}`);
       await channel.next('done');
+    };
+    if (mode === 'stop-copy') {
+      const offer = await channel.next('archive');
+      const file = path.join(work, 'checkpoint.tar.zst');
+      await channel.receiveFile(Number(offer.size), file);
+      await restoreWhole({ archive: file });
+    } else if (mode === 'pre-copy' && hello.tracking === 'soft-dirty') {
+      // CRIU's pre-dumps, then its final dump, each a directory whose parent is the one before.
+      const chain = new ImageChain(path.join(work, 'pre-dumps'));
+      for (;;) {
+        const message = await channel.next('image-file', 'round-end', 'dumped');
+        if (message.type === 'dumped') break;
+        if (message.type === 'round-end') channel.send({ type: 'round-ok', round: message.round });
+        else await chain.receive(channel, message);
+      }
+      if (!chain.last?.endsWith('final')) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, 'the source froze the tree but sent no final images');
+      await restoreWhole({ imagesDir: chain.last });
     } else if (mode === 'post-copy' || mode === 'pre-copy' || mode === 'hybrid') {
       // Pre-copy rounds (none in post-copy), then the images of the frozen tree.
       store = new PageStore(work);

@@ -9,6 +9,8 @@
 //   hybrid:    the same rounds, then the pages written since are pulled as in post-copy;
 //   auto:      stop-copy if it fits the downtime budget, else rounds, ending as pre-copy when
 //              the last dirty set fits the budget and as hybrid when they stop converging.
+// Rounds track writes with the native dirty tracker (userfaultfd write-protect, precopy.ts), or
+// with CRIU's pre-dumps where only soft-dirty is there (criu-rounds.ts; pre-copy only).
 // The original is ended only once the destination reports the tree running with all its
 // memory; every failure before that resumes it.
 import { execFileSync } from 'node:child_process';
@@ -21,13 +23,14 @@ import path from 'node:path';
 import { sourceHost } from '../archive/manifest.js';
 import { PAGE_SIZE } from '../images/memory-images.js';
 import { checkpoint } from '../checkpoint.js';
-import { version } from '../check.js';
+import { features, version } from '../check.js';
 import { canLockWithNftables } from '../criu/locate.js';
 import { MIGRATION_FLAGS, migrationCriuOptions, type CriuOptions } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
 import { processTree, readStat, residentBytes, signalEach } from '../process/proc.js';
 import { afterThisProcessDies } from '../process/watchdog.js';
 import { authenticateDestination } from './authentication.js';
+import { CriuPreDumps } from './criu-rounds.js';
 import { bundleImages } from './image-bundle.js';
 import { LINK_TIMEOUT_MS, MessageChannel } from './message-channel.js';
 import { estimateLazyFreezeMs, estimateStopCopyMs, nextStep } from './planning.js';
@@ -35,6 +38,15 @@ import { PreCopy, type FinalReport, type RoundReport } from './precopy.js';
 
 export type MigrationMode = 'stop-copy' | 'pre-copy' | 'post-copy' | 'hybrid';
 const MODES = ['auto', 'stop-copy', 'pre-copy', 'post-copy', 'hybrid'];
+
+/**
+ * How pre-copy rounds learn what the tree wrote. uffd: the native dirty tracker (Linux 6.7+,
+ * no freeze per round). soft-dirty: CRIU's pre-dump and parent images (any kernel with
+ * CONFIG_MEM_SOFT_DIRTY; each round freezes the tree while CRIU collects its pages).
+ * auto: uffd where it works, else soft-dirty where the kernel has it.
+ */
+export type DirtyTracking = 'auto' | 'uffd' | 'soft-dirty';
+const TRACKING = ['auto', 'uffd', 'soft-dirty'];
 
 /** How auto chose: the link it measured and the downtimes it expected. */
 export interface ModeDecision {
@@ -60,6 +72,8 @@ export interface MigrateOptions extends Pick<CriuOptions, (typeof MIGRATION_FLAG
   mode?: MigrationMode | 'auto';
   /** The downtime budget auto and the pre-copy rounds aim at (default 300 ms). */
   downtimeMs?: number;
+  /** How pre-copy rounds track writes (default auto). */
+  dirtyTracking?: DirtyTracking;
   /** Silence from the destination after which the migration fails and the source resumes (default 10 s). */
   linkTimeoutMs?: number;
   /** Gives up (resuming the source) if the destination has not restored the tree by then (default 120 s). */
@@ -86,6 +100,8 @@ export interface MigrateResult {
   pagesPulled?: number;
   /** Pre-copy and hybrid: each round while the tree ran. */
   rounds?: RoundReport[];
+  /** How the rounds tracked writes. */
+  dirtyTracking?: 'uffd' | 'soft-dirty';
   /** Pre-copy: the pages sent during the freeze; hybrid: those left to be pulled. */
   final?: FinalReport;
   /** With mode auto: why this mode. */
@@ -99,6 +115,13 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
   const requested = options.mode ?? 'auto';
   if (!MODES.includes(requested)) {
     throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, `unknown mode ${String(requested)} (${MODES.join(', ')})`);
+  }
+  const tracking = options.dirtyTracking ?? 'auto';
+  if (!TRACKING.includes(tracking)) {
+    throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, `unknown dirty tracking ${String(tracking)} (${TRACKING.join(', ')})`);
+  }
+  if (tracking === 'soft-dirty' && requested === 'hybrid') {
+    throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, 'hybrid needs the uffd dirty tracker: CRIU cannot serve a lazy dump on top of pre-dumps');
   }
   if (!readStat(pid)) throw new FreezedryError(ErrorCode.NO_SUCH_PROCESS, `No process with pid ${pid}`, { pid });
   const log = options.log ?? (() => {});
@@ -118,6 +141,7 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
   const abort = () => channel.close();
   options.signal?.addEventListener('abort', abort);
   const work = await mkdtemp(path.join(os.tmpdir(), 'freezedry-migrate-'));
+  let rounds: Rounds | undefined;
   try {
     await authenticateDestination(channel, options.token);
     const criu = await version();
@@ -126,8 +150,18 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
       // Locking with nftables inside CRIU takes tens of ms less of the freeze than iptables.
       networkLock: options.networkLock ?? (canLockWithNftables(criu.path) ? 'nftables' : undefined),
     };
+    // Tracking starts before anything is sent: the destination must know how rounds will come.
+    if (requested !== 'stop-copy' && requested !== 'post-copy') rounds = await startRounds(pid, tracking, work, criuOptions, requested === 'auto');
+    const softDirty = rounds instanceof CriuPreDumps;
     // A tree with its own network namespace brings its veth ends; the destination plugs them in.
-    channel.send({ type: 'hello', mode: requested, source: sourceHost(criu.text), criuOptions, network: { veths: ownVeths(pid) } });
+    channel.send({
+      type: 'hello',
+      mode: requested,
+      tracking: softDirty ? 'soft-dirty' : 'uffd',
+      source: sourceHost(criu.text),
+      criuOptions,
+      network: { veths: ownVeths(pid) },
+    });
     const welcome = await channel.next('welcome');
     const budgetMs = options.downtimeMs ?? 300;
     let decision: ModeDecision | undefined;
@@ -135,14 +169,26 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
     if (requested === 'auto') {
       decision = await probeLink(pid, channel, budgetMs);
       const lazyThere = welcome.lazyPages !== false;
-      mode = !lazyThere || decision.estimatedStopCopyMs <= budgetMs ? 'stop-copy' : decision.estimatedLazyFreezeMs > budgetMs ? 'post-copy' : 'rounds';
+      const roundsPossible = rounds !== undefined && (lazyThere || softDirty);
+      mode =
+        !roundsPossible || decision.estimatedStopCopyMs <= budgetMs
+          ? 'stop-copy'
+          : lazyThere && decision.estimatedLazyFreezeMs > budgetMs
+            ? 'post-copy'
+            : 'rounds';
       if (mode !== 'rounds') {
         decision.chosen = mode;
-        decision.reason = !lazyThere
-          ? 'the destination cannot restore lazily'
+        decision.reason = !roundsPossible
+          ? rounds
+            ? 'the destination cannot restore lazily'
+            : 'no way to track writes here (neither the uffd tracker nor soft-dirty)'
           : mode === 'stop-copy'
             ? 'a stop-copy fits the budget'
             : 'even a freeze that moves no memory exceeds the budget';
+      }
+      if (mode !== 'rounds') {
+        rounds?.close(); // nothing of the tree is tracked while CRIU dumps it without rounds
+        rounds = undefined;
       }
       channel.send({ type: 'mode', mode: mode === 'rounds' ? 'pre-copy' : mode });
       log(
@@ -156,14 +202,44 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
     let result: Steps & { mode: MigrationMode };
     if (mode === 'stop-copy') result = { ...(await stopCopy(context)), mode };
     else if (mode === 'post-copy') result = { ...(await lazyMigration(context)), mode };
-    else result = await withRounds(context, mode === 'rounds' ? 'auto' : mode, budgetMs, decision);
+    else result = await withRounds(context, rounds as Rounds, mode === 'rounds' ? 'auto' : mode, budgetMs, decision);
     // Pulled pages travel raw, with a small header per request.
     const bytesOnWire = channel.bytesSent + (result.pagesPulled ?? 0) * PAGE_SIZE;
     return { ...result, decision, totalMs: performance.now() - started, bytesSent: channel.bytesSent, bytesOnWire };
   } finally {
+    rounds?.close();
     options.signal?.removeEventListener('abort', abort);
     channel.close();
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+type Rounds = PreCopy | CriuPreDumps;
+
+/**
+ * The write tracking for pre-copy rounds. With auto, the native tracker where it can attach, and
+ * CRIU's pre-dumps where the kernel only has soft-dirty; `optional` (mode auto): none at all is
+ * no error, the migration then cannot use rounds.
+ */
+async function startRounds(pid: number, tracking: DirtyTracking, work: string, criuOptions: CriuOptions, optional: boolean): Promise<Rounds | undefined> {
+  const preDumps = () => new CriuPreDumps(pid, work, criuOptions);
+  if (tracking === 'soft-dirty') {
+    const { memTrack } = await features();
+    if (!memTrack) {
+      throw new FreezedryError(
+        ErrorCode.KERNEL_FEATURE_MISSING,
+        'dirty tracking soft-dirty: CRIU cannot track memory on this kernel (no soft-dirty bits, CONFIG_MEM_SOFT_DIRTY is off); use --dirty-tracking uffd or auto',
+      );
+    }
+    return preDumps();
+  }
+  try {
+    return PreCopy.start(pid);
+  } catch (error) {
+    if (tracking === 'uffd' || !isFreezedryError(error) || error.code !== ErrorCode.KERNEL_FEATURE_MISSING) throw error;
+    if ((await features()).memTrack) return preDumps();
+    if (optional) return undefined;
+    throw new FreezedryError(ErrorCode.KERNEL_FEATURE_MISSING, `${error.message}; nor has this kernel soft-dirty bits for CRIU's pre-dump`, { cause: error });
   }
 }
 
@@ -192,20 +268,39 @@ interface MigrationContext {
   log: (line: string) => void;
 }
 
-async function stopCopy({ pid, channel, work, criuOptions, options, log }: MigrationContext): Promise<Steps> {
+async function stopCopy(context: MigrationContext): Promise<Steps> {
+  const { pid, channel, work, criuOptions, log } = context;
   const file = path.join(work, 'checkpoint.tar.zst');
   const frozeAt = performance.now();
   const dumped = await checkpoint(pid, { archive: file, leaveStopped: true, archiveOptions: { sync: false }, ...criuOptions });
   return resumedOnFailure(dumped.pids, async () => {
     log(`dumped ${dumped.pids.length} task(s) into ${dumped.archive?.bytes} bytes; sending`);
     await channel.sendFile({ type: 'archive' }, file, (await stat(file)).size);
-    const restored = await withTimeout(channel.next('restored'), options.timeoutMs ?? RESTORE_TIMEOUT_MS, 'the destination did not restore the tree in time');
-    const frozenMs = performance.now() - frozeAt;
-    end(dumped.pids);
-    channel.send({ type: 'done' });
-    log(`running on the destination as pid ${String(restored.pid)}; the source has ended`);
-    return { destinationPid: Number(restored.pid), frozenMs };
+    return handOver(context, dumped.pids, frozeAt);
   });
+}
+
+/** Pre-dump rounds done: the final dump writes what changed since the last; the destination restores the chain. */
+async function preDumpedFreeze(context: MigrationContext, pre: CriuPreDumps): Promise<Steps> {
+  const { channel, log } = context;
+  const frozeAt = performance.now();
+  const dumped = await pre.freeze();
+  return resumedOnFailure(dumped.pids, async () => {
+    const final = await pre.sendFinal(channel, dumped);
+    log(`frozen: ${final.pages} pages written since the last pre-dump sent (${(final.wireBytes / 1048576).toFixed(1)} MiB of images)`);
+    channel.send({ type: 'dumped' });
+    return { ...(await handOver(context, dumped.pids, frozeAt)), final };
+  });
+}
+
+/** The images are over: waits until the tree runs there, then ends the original. */
+async function handOver({ channel, options, log }: MigrationContext, pids: number[], frozeAt: number): Promise<Steps> {
+  const restored = await withTimeout(channel.next('restored'), options.timeoutMs ?? RESTORE_TIMEOUT_MS, 'the destination did not restore the tree in time');
+  const frozenMs = performance.now() - frozeAt;
+  end(pids);
+  channel.send({ type: 'done' });
+  log(`running on the destination as pid ${String(restored.pid)}; the source has ended`);
+  return { destinationPid: Number(restored.pid), frozenMs };
 }
 
 /**
@@ -214,12 +309,13 @@ async function stopCopy({ pid, channel, work, criuOptions, options, log }: Migra
  */
 async function withRounds(
   context: MigrationContext,
+  pre: Rounds,
   requested: 'pre-copy' | 'hybrid' | 'auto',
   budgetMs: number,
   decision: ModeDecision | undefined,
 ): Promise<Steps & { mode: MigrationMode }> {
   const { pid, channel, log } = context;
-  const pre = PreCopy.start(pid);
+  const dirtyTracking = pre instanceof CriuPreDumps ? 'soft-dirty' : 'uffd';
   try {
     const started = performance.now();
     const resident = residentBytes(processTree(pid));
@@ -233,19 +329,19 @@ async function withRounds(
       const step = nextStep(pre.rounds, { budgetMs, residentBytes: resident, elapsedMs: performance.now() - started });
       if (step.step === 'continue') continue;
       mode = requested === 'auto' ? step.step : requested;
+      // CRIU's final dump writes whatever is left itself: pre-dump rounds always end as pre-copy.
+      if (pre instanceof CriuPreDumps) mode = 'pre-copy';
       if (decision) Object.assign(decision, { chosen: mode, reason: step.reason });
       log(`rounds stop: ${step.reason} (a freeze now: about ${step.expectedDowntimeMs.toFixed(0)} ms); ${mode}`);
       break;
     }
-    const result = await lazyMigration(context, { pre, mode });
-    return { ...result, mode, rounds: pre.rounds };
+    const result = pre instanceof CriuPreDumps ? await preDumpedFreeze(context, pre) : await lazyMigration(context, { pre, mode });
+    return { ...result, mode, rounds: pre.rounds, dirtyTracking };
   } catch (error) {
     const reported = await channel.peerFailure();
     if (reported) throw migrationError(reported, 'the source runs on');
     // Failures after the freeze were already reported with the source resumed.
     throw isFreezedryError(error) ? error : migrationError(error, 'the source runs on');
-  } finally {
-    pre.close();
   }
 }
 

@@ -102,6 +102,12 @@ describe.runIf(enabled)('errors and failure paths', () => {
     expect(error).toMatchObject({ code: 'ERR_KERNEL_FEATURE_MISSING' });
     expect((error as Error).message).toMatch(/Tracking memory is not available/);
     expect(isRunningNotStopped(pid)).toBe(true);
+    // CRIU's own pre-dump would abort on an assertion with the tree seized: refused before it runs.
+    const preDumped = await checkpoint(pid, { imagesDir: path.join(dir(), 'pre-dump'), preDump: true }).catch((e: unknown) => e);
+    expect(preDumped).toMatchObject({ code: 'ERR_KERNEL_FEATURE_MISSING' });
+    expect((preDumped as Error).message).toMatch(/no soft-dirty bits/);
+    expect(existsSync(path.join(dir(), 'pre-dump'))).toBe(false);
+    expect(isRunningNotStopped(pid)).toBe(true);
   });
 
   it("a failed dump quotes CRIU's real error, keeps the process running with its state, and leaves only the log", async () => {

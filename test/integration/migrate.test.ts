@@ -5,12 +5,15 @@ import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { features } from '../../src/check.js';
 import { childrenOf, readStat } from '../../src/process/proc.js';
 import { canCheckpoint, capabilities } from '../helpers/capabilities.js';
 import { createHosts, HOST_BRIDGE, type HostPair } from '../../src/testing/network-hosts.js';
 import { compileFixture, isRunningNotStopped, logText, repoRoot, stateServiceScript, useWorkspace, waitFor, writeProtectedMappings } from '../helpers/workloads.js';
 
 const enabled = (await canCheckpoint()) && (await capabilities()).lazyPages;
+// CRIU's own memory tracking (soft-dirty): absent on the machines this suite was written on.
+const softDirty = enabled && (await features()).memTrack;
 const cli = path.join(repoRoot, 'bin', 'freezedry.js');
 const keepaliveClient = path.join(repoRoot, 'bench', 'workloads', 'keepalive-client.mjs');
 
@@ -124,6 +127,42 @@ describe.runIf(enabled)('migration between hosts', () => {
       expect(await verified(result.destinationPid, log, 1)).toMatch(/^VERIFY OK/);
     });
   }
+
+  it.runIf(softDirty)('pre-copy with CRIU pre-dumps (--dirty-tracking soft-dirty): each round only what changed, the final dump on top; every page holds its last write', async () => {
+    const { pid, log } = await busyWorkload(64, 16, 'soft-dirty');
+    expect(await verified(pid, log, 0)).toMatch(/^VERIFY OK/);
+    const agent = receiver(7114);
+    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+    const moved = await migrateCli(pid, 7114, 'pre-copy', 'right-token', ['--dirty-tracking', 'soft-dirty']);
+    expect(moved.code, moved.stderr).toBe(0);
+    const result = JSON.parse(moved.stdout) as RoundsResult & { dirtyTracking: string };
+    track(result.destinationPid);
+    expect(result.dirtyTracking).toBe('soft-dirty');
+    expect(result.rounds.length).toBeGreaterThanOrEqual(2);
+    expect(result.rounds[0]?.pages).toBeGreaterThan((0.9 * (64 << 20)) / 4096);
+    expect(result.rounds[1]?.pages).toBeLessThan((result.rounds[0]?.pages ?? 0) / 2);
+    expect(result.final.pages).toBeGreaterThan(0);
+    expect(await agent.exited).toBe(0);
+    await waitFor('the source to end', () => (readStat(pid) === undefined || readStat(pid)?.state === 'Z' ? true : undefined));
+    expect(await verified(result.destinationPid, log, 1)).toMatch(/^VERIFY OK/);
+  });
+
+  it.skipIf(softDirty)('--dirty-tracking soft-dirty on a kernel without soft-dirty: ERR_KERNEL_FEATURE_MISSING before anything is frozen or sent', async () => {
+    const { pid, log } = await workload(16, 'no-soft-dirty');
+    const before = await sum(pid, log, 0);
+    const incomingBefore = readdirSync(os.tmpdir()).filter((n) => n.startsWith('freezedry-incoming-')).length;
+    const agent = receiver(7115);
+    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+    const refused = await migrateCli(pid, 7115, 'pre-copy', 'right-token', ['--dirty-tracking', 'soft-dirty']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout).toContain('ERR_KERNEL_FEATURE_MISSING');
+    expect(refused.stdout).toMatch(/no soft-dirty bits/);
+    await agent.exited;
+    expect(readdirSync(os.tmpdir()).filter((n) => n.startsWith('freezedry-incoming-')).length).toBe(incomingBefore);
+    expect(isRunningNotStopped(pid)).toBe(true);
+    expect(writeProtectedMappings(pid)).toEqual([]);
+    expect(await sum(pid, log, 1)).toBe(before);
+  });
 
   it('pre-copy moves a tree of several processes, each tracked and verified on its own', async () => {
     // (The resource-tree fixture cannot move on one machine: the stopped source keeps its file

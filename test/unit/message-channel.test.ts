@@ -1,23 +1,16 @@
 // The migration agents' framing over a real loopback TCP connection.
-import { createServer, connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MessageChannel } from '../../src/migrate/message-channel.js';
+import { socketPair as connectedPair } from '../helpers/sockets.js';
 
 let cleanup: (() => void)[] = [];
 afterEach(() => cleanup.splice(0).forEach((f) => f()));
 
 async function socketPair(): Promise<[Socket, Socket]> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
-  const client = connect((server.address() as { port: number }).port, '127.0.0.1');
-  const peer = await accepted;
-  cleanup.push(() => {
-    client.destroy();
-    peer.destroy();
-    server.close();
-  });
-  return [client, peer];
+  const pair = await connectedPair();
+  cleanup.push(pair.close);
+  return pair.sockets;
 }
 
 describe('message channel', () => {

@@ -14,6 +14,7 @@ interface DumpFlags extends CriuFlagValues {
   overwrite?: boolean;
   leaveRunning?: boolean;
   trackMem?: boolean;
+  preDump?: boolean;
   prevImagesDir?: string;
 }
 
@@ -30,6 +31,7 @@ export function register(program: Command, context: Context): void {
       .option('--overwrite', 'replace an existing archive')
       .option('-R, --leave-running', 'leave the tree running after the dump')
       .option('--track-mem', 'track memory changes for incremental dumps (needs soft-dirty)')
+      .option('--pre-dump', 'dump only memory and leave the tree running, for a later dump with --prev-images-dir (needs soft-dirty)')
       .option('--prev-images-dir <dir>', 'images of an earlier dump, relative to the images directory'),
   ).action(async (pidText: string, flags: DumpFlags) => {
     if (!/^\d+$/.test(pidText)) throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `pid must be a number, got '${pidText}'`);
@@ -43,6 +45,7 @@ export function register(program: Command, context: Context): void {
       archiveOptions: { level: Number(flags.level), overwrite: flags.overwrite },
       leaveRunning: flags.leaveRunning,
       trackMem: flags.trackMem,
+      preDump: flags.preDump,
       parentImages: flags.prevImagesDir,
       onProgress: ({ bytes, estimatedBytes }) => bar.update(bytes, estimatedBytes),
     }).finally(() => bar.stop());

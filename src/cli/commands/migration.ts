@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { ErrorCode, ValidationError } from '../../errors.js';
 import { receive } from '../../migrate/destination.js';
-import { migrate, type MigrationMode } from '../../migrate/source.js';
+import { migrate, type DirtyTracking, type MigrationMode } from '../../migrate/source.js';
 import { ms } from '../output.js';
 import type { Context } from '../main.js';
 
@@ -57,19 +57,21 @@ export function register(program: Command, context: Context): void {
     .option('--token <secret>', 'the shared token (default: $FREEZEDRY_TOKEN)')
     .option('--mode <mode>', 'auto, stop-copy, pre-copy, post-copy or hybrid', 'auto')
     .option('--downtime <ms>', 'the downtime budget auto and pre-copy rounds aim at', '300')
+    .option('--dirty-tracking <how>', "how pre-copy rounds track writes: auto, uffd (userfaultfd, Linux 6.7+) or soft-dirty (CRIU's pre-dump)", 'auto')
     .option('--timeout <ms>', 'give up (resuming the source) if the destination has not restored by then')
     .option('--link-timeout <ms>', 'silence from the destination after which the migration fails (the source resumes)', '10000')
     .option('--tcp-established', 'move established TCP connections')
     .option('--shell-job', 'allow a process attached to a terminal')
     .option('--ext-unix-sk', 'allow unix sockets connected outside the tree')
     .option('--file-locks', 'move file locks')
-    .action(async (pidText: string, flags: { to: string; token?: string; mode: string; downtime: string; timeout?: string; linkTimeout: string; tcpEstablished?: boolean; shellJob?: boolean; extUnixSk?: boolean; fileLocks?: boolean }) => {
+    .action(async (pidText: string, flags: { to: string; token?: string; mode: string; downtime: string; dirtyTracking: string; timeout?: string; linkTimeout: string; tcpEstablished?: boolean; shellJob?: boolean; extUnixSk?: boolean; fileLocks?: boolean }) => {
       if (!/^\d+$/.test(pidText)) throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `pid must be a number, got '${pidText}'`);
       const result = await migrate(Number(pidText), {
         to: address(flags.to),
         token: token(flags.token),
         mode: flags.mode as MigrationMode | 'auto',
         downtimeMs: positive(flags.downtime, '--downtime'),
+        dirtyTracking: flags.dirtyTracking as DirtyTracking,
         timeoutMs: flags.timeout ? positive(flags.timeout, '--timeout') : undefined,
         linkTimeoutMs: positive(flags.linkTimeout, '--link-timeout'),
         tcpEstablished: flags.tcpEstablished,
@@ -79,7 +81,7 @@ export function register(program: Command, context: Context): void {
         log: (line) => context.out.note(line),
         signal: context.signal,
       });
-      const rounds = result.rounds?.length ? `, ${result.rounds.length} pre-copy round(s)` : '';
+      const rounds = result.rounds?.length ? `, ${result.rounds.length} pre-copy round(s) tracked with ${result.dirtyTracking}` : '';
       context.out.result(
         result,
         `Migrated pid ${pidText} (${result.mode}${rounds}): pid ${result.destinationPid} on ${flags.to}, frozen ${ms(result.frozenMs)}, ` +
