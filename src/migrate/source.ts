@@ -31,6 +31,7 @@ import { processTree, readStat, residentBytes, signalEach } from '../process/pro
 import { afterThisProcessDies } from '../process/watchdog.js';
 import { authenticateDestination } from './authentication.js';
 import { CriuPreDumps } from './criu-rounds.js';
+import { startProbe, validateProbeUrl, type Probe, type ProbeReport } from './downtime-probe.js';
 import { bundleImages } from './image-bundle.js';
 import { LINK_TIMEOUT_MS, MessageChannel } from './message-channel.js';
 import { estimateLazyFreezeMs, estimateStopCopyMs, nextStep } from './planning.js';
@@ -74,6 +75,12 @@ export interface MigrateOptions extends Pick<CriuOptions, (typeof MIGRATION_FLAG
   downtimeMs?: number;
   /** How pre-copy rounds track writes (default auto). */
   dirtyTracking?: DirtyTracking;
+  /**
+   * An http:// URL of the service: the source agent GETs it every 10 ms over one keep-alive
+   * connection from before the freeze until the source ended, and reports the longest gap
+   * between answers as the client-observed downtime.
+   */
+  probe?: string;
   /** Silence from the destination after which the migration fails and the source resumes (default 10 s). */
   linkTimeoutMs?: number;
   /** Gives up (resuming the source) if the destination has not restored the tree by then (default 120 s). */
@@ -106,6 +113,9 @@ export interface MigrateResult {
   final?: FinalReport;
   /** With mode auto: why this mode. */
   decision?: ModeDecision;
+  /** With a probe: the longest gap between the service's answers, ms. */
+  clientDowntimeMs?: number;
+  probe?: ProbeReport;
 }
 
 type Steps = Omit<MigrateResult, 'mode' | 'totalMs' | 'bytesSent' | 'bytesOnWire'>;
@@ -123,6 +133,7 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
   if (tracking === 'soft-dirty' && requested === 'hybrid') {
     throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, 'hybrid needs the uffd dirty tracker: CRIU cannot serve a lazy dump on top of pre-dumps');
   }
+  if (options.probe !== undefined) validateProbeUrl(options.probe);
   if (!readStat(pid)) throw new FreezedryError(ErrorCode.NO_SUCH_PROCESS, `No process with pid ${pid}`, { pid });
   const log = options.log ?? (() => {});
   const started = performance.now();
@@ -142,6 +153,7 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
   options.signal?.addEventListener('abort', abort);
   const work = await mkdtemp(path.join(os.tmpdir(), 'freezedry-migrate-'));
   let rounds: Rounds | undefined;
+  let probe: Probe | undefined;
   try {
     await authenticateDestination(channel, options.token);
     const criu = await version();
@@ -163,6 +175,8 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
       network: { veths: ownVeths(pid) },
     });
     const welcome = await channel.next('welcome');
+    probe = options.probe ? startProbe(options.probe) : undefined;
+    await probe?.answering(); // a gap is measured from answers the service gave before
     const budgetMs = options.downtimeMs ?? 300;
     let decision: ModeDecision | undefined;
     let mode: MigrationMode | 'rounds' = requested === 'auto' ? 'rounds' : requested;
@@ -205,8 +219,12 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
     else result = await withRounds(context, rounds as Rounds, mode === 'rounds' ? 'auto' : mode, budgetMs, decision);
     // Pulled pages travel raw, with a small header per request.
     const bytesOnWire = channel.bytesSent + (result.pagesPulled ?? 0) * PAGE_SIZE;
-    return { ...result, decision, totalMs: performance.now() - started, bytesSent: channel.bytesSent, bytesOnWire };
+    const totalMs = performance.now() - started;
+    const seen = await probe?.stop();
+    if (seen) log(`the probe's longest gap between answers: ${seen.longestGapMs.toFixed(0)} ms (${seen.answers} answers, ${seen.reconnects} reconnects)`);
+    return { ...result, decision, totalMs, bytesSent: channel.bytesSent, bytesOnWire, clientDowntimeMs: seen?.longestGapMs, probe: seen };
   } finally {
+    await probe?.stop(false);
     rounds?.close();
     options.signal?.removeEventListener('abort', abort);
     channel.close();

@@ -239,10 +239,14 @@ describe.runIf(enabled)('migration between hosts', () => {
 
       const agent = receiver(port);
       await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
-      const moved = await migrateCli(pid, port, mode, 'right-token', ['--tcp-established']);
+      // The source agent probes the service too, from host a, over a connection of its own.
+      const moved = await migrateCli(pid, port, mode, 'right-token', ['--tcp-established', '--probe', `http://${address}:8080/ping`]);
       expect(moved.code, moved.stderr + agent.output()).toBe(0);
-      const result = JSON.parse(moved.stdout) as { destinationPid: number };
+      const result = JSON.parse(moved.stdout) as { destinationPid: number; clientDowntimeMs: number; probe: { answers: number; reconnects: number } };
       track(result.destinationPid);
+      expect(result.probe.answers).toBeGreaterThan(2);
+      expect(result.probe.reconnects).toBe(0);
+      expect(result.clientDowntimeMs).toBeGreaterThan(20); // the freeze shows as one long gap
       expect(await agent.exited).toBe(0);
       // The source's namespace (and its veth on a's bridge) is gone once the source ended.
       await waitFor('the source to end', () => (readStat(pid) === undefined ? true : undefined));
@@ -254,7 +258,7 @@ describe.runIf(enabled)('migration between hosts', () => {
       expect(stats.error).toBeNull();
       expect(stats.continuous).toBe(true); // one connection, and the counter went on where it was
       expect(stats.requests).toBeGreaterThan(50);
-      console.log(`${mode}: the client's longest gap between answers: ${stats.longestGapMs.toFixed(0)} ms`);
+      console.log(`${mode}: the longest gap between answers: ${stats.longestGapMs.toFixed(0)} ms for the client, ${result.clientDowntimeMs.toFixed(0)} ms for migrate's probe`);
     });
   }
 
@@ -374,6 +378,20 @@ describe.runIf(enabled)('migration between hosts', () => {
       hosts.cutLink(false);
       agent.child.kill('SIGKILL');
     }
+  });
+
+  it('a probe that gets no answer fails the migration before anything freezes; the source runs on', async () => {
+    const { pid, log } = await workload(16, 'deaf-probe');
+    const before = await sum(pid, log, 0);
+    const agent = receiver(7116);
+    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+    const failed = await migrateCli(pid, 7116, 'stop-copy', 'right-token', ['--probe', 'http://127.0.0.1:9/']);
+    expect(failed.code).not.toBe(0);
+    expect(failed.stdout).toContain('ERR_INVALID_ARG_VALUE');
+    expect(failed.stdout).toMatch(/the probe got no answer from http:\/\/127.0.0.1:9\/ .*ECONNREFUSED/);
+    await agent.exited;
+    expect(isRunningNotStopped(pid)).toBe(true);
+    expect(await sum(pid, log, 1)).toBe(before);
   });
 
   it('a source that is not there: ERR_NO_SUCH_PROCESS, nothing sent', async () => {

@@ -58,13 +58,14 @@ export function register(program: Command, context: Context): void {
     .option('--mode <mode>', 'auto, stop-copy, pre-copy, post-copy or hybrid', 'auto')
     .option('--downtime <ms>', 'the downtime budget auto and pre-copy rounds aim at', '300')
     .option('--dirty-tracking <how>', "how pre-copy rounds track writes: auto, uffd (userfaultfd, Linux 6.7+) or soft-dirty (CRIU's pre-dump)", 'auto')
+    .option('--probe <url>', 'an http:// URL of the service to GET every 10 ms: reports the downtime a client saw')
     .option('--timeout <ms>', 'give up (resuming the source) if the destination has not restored by then')
     .option('--link-timeout <ms>', 'silence from the destination after which the migration fails (the source resumes)', '10000')
     .option('--tcp-established', 'move established TCP connections')
     .option('--shell-job', 'allow a process attached to a terminal')
     .option('--ext-unix-sk', 'allow unix sockets connected outside the tree')
     .option('--file-locks', 'move file locks')
-    .action(async (pidText: string, flags: { to: string; token?: string; mode: string; downtime: string; dirtyTracking: string; timeout?: string; linkTimeout: string; tcpEstablished?: boolean; shellJob?: boolean; extUnixSk?: boolean; fileLocks?: boolean }) => {
+    .action(async (pidText: string, flags: { to: string; token?: string; mode: string; downtime: string; dirtyTracking: string; probe?: string; timeout?: string; linkTimeout: string; tcpEstablished?: boolean; shellJob?: boolean; extUnixSk?: boolean; fileLocks?: boolean }) => {
       if (!/^\d+$/.test(pidText)) throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `pid must be a number, got '${pidText}'`);
       const result = await migrate(Number(pidText), {
         to: address(flags.to),
@@ -72,6 +73,7 @@ export function register(program: Command, context: Context): void {
         mode: flags.mode as MigrationMode | 'auto',
         downtimeMs: positive(flags.downtime, '--downtime'),
         dirtyTracking: flags.dirtyTracking as DirtyTracking,
+        probe: flags.probe,
         timeoutMs: flags.timeout ? positive(flags.timeout, '--timeout') : undefined,
         linkTimeoutMs: positive(flags.linkTimeout, '--link-timeout'),
         tcpEstablished: flags.tcpEstablished,
@@ -85,7 +87,8 @@ export function register(program: Command, context: Context): void {
       context.out.result(
         result,
         `Migrated pid ${pidText} (${result.mode}${rounds}): pid ${result.destinationPid} on ${flags.to}, frozen ${ms(result.frozenMs)}, ` +
-          `${(result.bytesSent / 1048576).toFixed(1)} MiB sent, ${ms(result.totalMs)} until the source ended`,
+          `${(result.bytesSent / 1048576).toFixed(1)} MiB sent, ${ms(result.totalMs)} until the source ended` +
+          (result.clientDowntimeMs !== undefined ? `; the probe saw a longest gap of ${ms(result.clientDowntimeMs)}` : ''),
       );
     });
 }
