@@ -2,8 +2,8 @@
 // a third text, a third zeros (written, so present). It prints READY and sleeps; with
 // --dirty P it rewrites P MiB per second (for migration benchmarks); with --heartbeat it prints
 // the wall-clock time every 10 ms, so the longest gap shows the downtime it lived through; with
-// --serve PORT a thread answers keep-alive HTTP requests on PORT with {"counter":N}, N going up
-// by one per answer (what test/helpers/keepalive-client.mjs expects).
+// --serve PORT threads answer keep-alive HTTP requests on PORT with {"counter":N}, N going up
+// by one per answer on each connection (what bench/workloads/keepalive-client.mjs expects).
 //   memhog MIB [--dirty MIB_PER_S] [--heartbeat] [--serve PORT]
 #include <netinet/in.h>
 #include <pthread.h>
@@ -16,6 +16,33 @@
 #include <time.h>
 #include <unistd.h>
 
+// One thread per connection, each with its own counter: a migration must carry each one on.
+static void *answer(void *arg) {
+  int client = (int)(intptr_t)arg;
+  unsigned long counter = 0;
+  char buffer[4096];
+  size_t held = 0;
+  for (;;) {
+    ssize_t got = read(client, buffer + held, sizeof buffer - 1 - held);
+    if (got <= 0) break;
+    held += (size_t)got;
+    buffer[held] = 0;
+    char *end;
+    while ((end = strstr(buffer, "\r\n\r\n")) != NULL) {  // one answer per request head
+      char body[64], reply[256];
+      int length = snprintf(body, sizeof body, "{\"counter\":%lu}", ++counter);
+      int size = snprintf(reply, sizeof reply, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", length, body);
+      if (write(client, reply, (size_t)size) != size) break;
+      size_t used = (size_t)(end + 4 - buffer);
+      memmove(buffer, end + 4, held - used + 1);
+      held -= used;
+    }
+    if (held >= sizeof buffer - 1) held = 0;
+  }
+  close(client);
+  return NULL;
+}
+
 static void *serve(void *arg) {
   int port = (int)(intptr_t)arg, one = 1;
   int listener = socket(AF_INET, SOCK_STREAM, 0);
@@ -24,30 +51,12 @@ static void *serve(void *arg) {
   if (bind(listener, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(listener, 16) != 0) return perror("serve"), NULL;
   printf("SERVING %d\n", port);
   fflush(stdout);
-  unsigned long counter = 0;
   for (;;) {
     int client = accept(listener, NULL, NULL);
     if (client < 0) continue;
-    char buffer[4096];
-    size_t held = 0;
-    for (;;) {
-      ssize_t got = read(client, buffer + held, sizeof buffer - 1 - held);
-      if (got <= 0) break;
-      held += (size_t)got;
-      buffer[held] = 0;
-      char *end;
-      while ((end = strstr(buffer, "\r\n\r\n")) != NULL) {  // one answer per request head
-        char body[64], reply[256];
-        int length = snprintf(body, sizeof body, "{\"counter\":%lu}", ++counter);
-        int size = snprintf(reply, sizeof reply, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", length, body);
-        if (write(client, reply, (size_t)size) != size) break;
-        size_t used = (size_t)(end + 4 - buffer);
-        memmove(buffer, end + 4, held - used + 1);
-        held -= used;
-      }
-      if (held >= sizeof buffer - 1) held = 0;
-    }
-    close(client);
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, answer, (void *)(intptr_t)client) != 0) close(client);
+    else pthread_detach(thread);
   }
 }
 

@@ -42,6 +42,14 @@ export interface Vma {
   status: number;
 }
 
+/**
+ * protobufjs writes each type's decoder on its first use (a few ms each); a migration calls
+ * this before the freeze so that the frozen path only runs decoders already built.
+ */
+export function warmUpImageDecoders(): void {
+  for (const name of ['PstreeEntry', 'PagemapHead', 'PagemapEntry', 'Vma', 'Mm']) decodeMessage(root.lookupType(name), new Uint8Array(0));
+}
+
 export function parsePstree(bytes: Uint8Array, file = 'pstree.img'): DumpedTask[] {
   const image = parseImage(bytes, file);
   if (image.magic !== ImageMagic.PSTREE) throw new ImageFormatError(`${file}: not a pstree image`);

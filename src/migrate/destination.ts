@@ -14,7 +14,7 @@ import { migrationCriuOptions, type CriuOptions } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
 import { restore } from '../restore.js';
 import { authenticateSource } from './authentication.js';
-import { PAGE_SIZE } from '../images/memory-images.js';
+import { PAGE_SIZE, warmUpImageDecoders } from '../images/memory-images.js';
 import { native } from '../native/binding.js';
 import type { LazyPlan } from '../pages/lazy-plan.js';
 import { fromFlat, type Range } from '../pages/page-ranges.js';
@@ -127,6 +127,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       throw new FreezedryError(ErrorCode.INCOMPATIBLE_HOST, `refused ${from}: ${reasons.join('; ')}`);
     }
     channel.send({ type: 'welcome', criuVersion: criu.text, lazyPages });
+    warmUpImageDecoders(); // the restore's plan decodes images while the source is frozen
     log(`${from}: ${migration.mode} migration authenticated`);
     work = await mkdtemp(path.join(options.workDir ?? os.tmpdir(), 'freezedry-incoming-'));
     const criuOptions: CriuOptions = {

@@ -76,28 +76,32 @@ export class PageStore {
       const out: number[] = [];
       for (let r = 0; r + 4 < rows.length; r += 5) {
         const address = rows[r] as number;
-        const length = rows[r + 1] as number;
-        const image = rows[r + 2] as number;
+        const end = address + (rows[r + 1] as number);
+        const remoteImage = (rows[r + 2] as number) + 1;
         const priority = rows[r + 4] as number;
-        let run: { start: number; length: number; offset: number } | undefined; // offset -1: remote
-        const flush = () => {
-          if (!run) return;
-          if (run.offset < 0) out.push(run.start, run.length, image + 1, run.start, priority);
-          else out.push(run.start, run.length, 0, run.offset, priority);
-        };
-        for (let at = address; at < address + length; at += PAGE) {
-          const offset = pages?.get(at / PAGE) ?? -1;
-          if (offset < 0) remotePages++;
-          else localPages++;
-          const continues = run && (offset < 0 ? run.offset < 0 : run.offset >= 0 && offset === run.offset + run.length);
-          if (run && continues) {
-            run.length += PAGE;
-          } else {
-            flush();
-            run = { start: at, length: PAGE, offset };
+        // Runs of pages that are all remote (-1), or all here at consecutive offsets; this runs
+        // for every page of the restore while the tree is frozen.
+        const count = (end - address) / PAGE;
+        const offsets = pages ? pages.range(address / PAGE, count) : new Float64Array(count).fill(-1);
+        // Counting in pages (small integers) keeps this loop cheap before the JIT has seen it.
+        let runFirst = 0;
+        for (let i = 1; i <= count; i++) {
+          const first = offsets[runFirst] as number;
+          if (i < count) {
+            const offset = offsets[i] as number;
+            if (first < 0 ? offset < 0 : offset === first + (i - runFirst) * PAGE) continue;
           }
+          const start = address + runFirst * PAGE;
+          const length = (i - runFirst) * PAGE;
+          if (first < 0) {
+            out.push(start, length, remoteImage, start, priority);
+            remotePages += i - runFirst;
+          } else {
+            out.push(start, length, 0, first, priority);
+            localPages += i - runFirst;
+          }
+          runFirst = i;
         }
-        flush();
       }
       table[pid] = Float64Array.from(out);
     }
@@ -118,6 +122,19 @@ class PageIndex {
 
   get(page: number): number {
     return this.blocks.get(Math.floor(page / 1024))?.[page % 1024] ?? -1;
+  }
+
+  /** The offsets of `count` pages from `first`, copied a block at a time. */
+  range(first: number, count: number): Float64Array {
+    const out = new Float64Array(count).fill(-1);
+    for (let page = first; page < first + count; ) {
+      const within = page % 1024;
+      const take = Math.min(1024 - within, first + count - page);
+      const block = this.blocks.get(Math.floor(page / 1024));
+      if (block) out.set(block.subarray(within, within + take), page - first);
+      page += take;
+    }
+    return out;
   }
 
   set(page: number, offset: number): void {

@@ -21,7 +21,7 @@ import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { sourceHost } from '../archive/manifest.js';
-import { PAGE_SIZE } from '../images/memory-images.js';
+import { PAGE_SIZE, warmUpImageDecoders } from '../images/memory-images.js';
 import { checkpoint } from '../checkpoint.js';
 import { features, version } from '../check.js';
 import { canLockWithNftables } from '../criu/locate.js';
@@ -91,12 +91,26 @@ export interface MigrateOptions extends Pick<CriuOptions, (typeof MIGRATION_FLAG
   signal?: AbortSignal;
 }
 
+/** The parts of a lazy freeze, in order; they add up to frozenMs. */
+export interface FreezeSteps {
+  /** CRIU's dump, until the tree's non-memory images were written (the network is locked in it). */
+  dumpMs: number;
+  /** Pre-copy: finding and sending the pages written since the last round; hybrid: naming them. */
+  finalMs: number;
+  /** Sending the non-memory images, until the destination stored them. */
+  imagesMs: number;
+  /** The destination's restore, until it reported the tree running. */
+  restoreMs: number;
+}
+
 export interface MigrateResult {
   mode: MigrationMode;
   /** The tree's root pid on the destination. */
   destinationPid: number;
   /** How long the source was frozen before the destination ran the tree. */
   frozenMs: number;
+  /** Post-copy, pre-copy and hybrid: where the frozen time went. */
+  freezeSteps?: FreezeSteps;
   /** Until the source ended (post-copy: until the destination had all the memory). */
   totalMs: number;
   /** Bytes over the control connection (images, archives, pre-copied pages). */
@@ -175,6 +189,7 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
       network: { veths: ownVeths(pid) },
     });
     const welcome = await channel.next('welcome');
+    warmUpImageDecoders();
     probe = options.probe ? startProbe(options.probe) : undefined;
     await probe?.answering(); // a gap is measured from answers the service gave before
     const budgetMs = options.downtimeMs ?? 300;
@@ -372,6 +387,7 @@ async function lazyMigration(
   const frozeAt = performance.now();
   let restored: Promise<{ pid: number; at: number }> | undefined;
   let final: FinalReport | undefined;
+  const steps: FreezeSteps = { dumpMs: 0, finalMs: 0, imagesMs: 0, restoreMs: 0 };
   const pids = processTree(pid);
   // CRIU keeps the tree frozen and, after post-dump, serves its memory; the dump ends when the
   // destination's page session ends. leaveStopped: CRIU never ends the source itself (it would
@@ -384,20 +400,25 @@ async function lazyMigration(
     ...criuOptions,
     onNotification: async (n) => {
       if (n.name === 'post-dump') {
+        steps.dumpMs = performance.now() - frozeAt;
         if (rounds) {
           final = await rounds.pre.final(channel, imagesDir, pid, rounds.mode);
           log(`frozen: ${final.pages} pages written since the last round ${rounds.mode === 'pre-copy' ? `sent (${(final.wireBytes / 1048576).toFixed(1)} MiB)` : 'left to be pulled'}`);
         }
+        steps.finalMs = performance.now() - frozeAt - steps.dumpMs;
         const bundle = await bundleImages(imagesDir);
         channel.sendBytes({ type: 'images', files: bundle.files }, bundle.bytes);
         await channel.next('images-ok');
+        steps.imagesMs = performance.now() - frozeAt - steps.dumpMs - steps.finalMs;
         log(`sent ${bundle.files.length} non-memory images; serving memory on port ${port}`);
       } else if (n.name === 'status-ready') {
         // Answered at once: CRIU serves pages only after this, and the restore there needs them.
         channel.send({ type: 'serve', port });
         restored = withTimeout(channel.next('restored'), options.timeoutMs ?? RESTORE_TIMEOUT_MS, 'the destination did not restore the tree in time').then((m) => {
           log(`running on the destination as pid ${String(m.pid)}; it pulls its memory`);
-          return { pid: Number(m.pid), at: performance.now() };
+          const at = performance.now();
+          steps.restoreMs = at - frozeAt - steps.dumpMs - steps.finalMs - steps.imagesMs;
+          return { pid: Number(m.pid), at };
         });
         restored.catch(() => {}); // awaited below, after the dump
       }
@@ -417,7 +438,7 @@ async function lazyMigration(
     end(pids);
     channel.send({ type: 'done' });
     log('the destination has all the memory; the source has ended');
-    return { destinationPid: running.pid, frozenMs: running.at - frozeAt, pagesPulled: Number(filled.pulled ?? filled.pages), final };
+    return { destinationPid: running.pid, frozenMs: running.at - frozeAt, freezeSteps: steps, pagesPulled: Number(filled.pulled ?? filled.pages), final };
   });
 }
 

@@ -83,10 +83,13 @@ export function register(program: Command, context: Context): void {
         log: (line) => context.out.note(line),
         signal: context.signal,
       });
+      const steps = result.freezeSteps;
       const rounds = result.rounds?.length ? `, ${result.rounds.length} pre-copy round(s) tracked with ${result.dirtyTracking}` : '';
       context.out.result(
         result,
-        `Migrated pid ${pidText} (${result.mode}${rounds}): pid ${result.destinationPid} on ${flags.to}, frozen ${ms(result.frozenMs)}, ` +
+        `Migrated pid ${pidText} (${result.mode}${rounds}): pid ${result.destinationPid} on ${flags.to}, frozen ${ms(result.frozenMs)}` +
+          (steps ? ` (CRIU's dump ${ms(steps.dumpMs)}, last pages ${ms(steps.finalMs)}, images ${ms(steps.imagesMs)}, restore ${ms(steps.restoreMs)})` : '') +
+          ', ' +
           `${(result.bytesSent / 1048576).toFixed(1)} MiB sent, ${ms(result.totalMs)} until the source ended` +
           (result.clientDowntimeMs !== undefined ? `; the probe saw a longest gap of ${ms(result.clientDowntimeMs)}` : ''),
       );
