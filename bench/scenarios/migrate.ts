@@ -10,7 +10,10 @@ import { compare, compileWorkload, gone, median, repoRoot, type Comparison, type
 
 const cli = path.join(repoRoot, 'bin', 'freezedry.js');
 const client = path.join(repoRoot, 'bench', 'workloads', 'keepalive-client.mjs');
-const MODES = ['stop-copy', 'pre-copy', 'post-copy', 'hybrid', 'auto'] as const;
+const ALL_MODES = ['stop-copy', 'pre-copy', 'post-copy', 'hybrid', 'auto'] as const;
+// FREEZEDRY_BENCH_MODES=auto runs only those (stop-copy always, as the reference).
+const only = process.env.FREEZEDRY_BENCH_MODES?.split(',');
+const MODES = ALL_MODES.filter((m) => !only || m === 'stop-copy' || only.includes(m));
 
 interface Run {
   downtimeMs: number;
@@ -100,7 +103,9 @@ export async function migrateScenario(options: { quick?: boolean } = {}): Promis
     const migrating = hosts.a.spawn([process.execPath, cli, 'migrate', String(pid), '--to', `${hosts.b.address}:${listenPort}`, '--token', 'bench', '--mode', mode, '--tcp-established', '--probe', `http://${address}:8080/`, '--json']);
     let out = '';
     migrating.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    await new Promise((resolve) => migrating.once('exit', resolve));
+    const migrated = await new Promise((resolve) => migrating.once('exit', resolve));
+    // A source that never reached the receiver leaves it waiting for a connection.
+    if (migrated !== 0) setTimeout(() => receiver.kill('SIGKILL'), 2000).unref();
     await received;
     await new Promise((resolve) => setTimeout(resolve, 1000)); // the client keeps going on the moved service
     watcher.stdin?.end();
