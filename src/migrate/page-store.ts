@@ -76,12 +76,11 @@ export class PageStore {
       const out: number[] = [];
       for (let r = 0; r + 4 < rows.length; r += 5) {
         const address = rows[r] as number;
-        const end = address + (rows[r + 1] as number);
+        const count = (rows[r + 1] as number) / PAGE;
         const remoteImage = (rows[r + 2] as number) + 1;
         const priority = rows[r + 4] as number;
         // Runs of pages that are all remote (-1), or all here at consecutive offsets; this runs
         // for every page of the restore while the tree is frozen.
-        const count = (end - address) / PAGE;
         const offsets = pages ? pages.range(address / PAGE, count) : new Float64Array(count).fill(-1);
         // Counting in pages (small integers) keeps this loop cheap before the JIT has seen it.
         let runFirst = 0;

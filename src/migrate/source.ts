@@ -214,8 +214,6 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
           : mode === 'stop-copy'
             ? 'a stop-copy fits the budget'
             : 'even a freeze that moves no memory exceeds the budget';
-      }
-      if (mode !== 'rounds') {
         rounds?.close(); // nothing of the tree is tracked while CRIU dumps it without rounds
         rounds = undefined;
       }
