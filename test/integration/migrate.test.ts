@@ -55,12 +55,14 @@ describe.runIf(enabled)('migration between hosts', () => {
     return waitFor('a checksum', () => (logText(log).match(/^SUM \w+$/gm) ?? [])[nth]);
   }
 
-  function receiver(port: number, token = 'right-token', extra: string[] = []) {
+  /** A destination agent on host b, once it listens. */
+  async function receiver(port: number, token = 'right-token', extra: string[] = []) {
     const child = hosts.b.spawn([process.execPath, cli, 'receive', '--listen', `${hosts.b.address}:${port}`, '--token', token, '--bridge', HOST_BRIDGE, '--once', ...extra]);
     let output = '';
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await waitFor('the receiver', () => (output.includes('listening') ? true : undefined));
     return { child, exited, output: () => output };
   }
 
@@ -78,8 +80,7 @@ describe.runIf(enabled)('migration between hosts', () => {
     it(`moves a tree to the other host in ${mode}, with its memory intact, and ends the source`, async () => {
       const { pid, log } = await workload(64, mode);
       const before = await sum(pid, log, 0);
-      const agent = receiver(port);
-      await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+      const agent = await receiver(port);
       const moved = await migrateCli(pid, port, mode);
       expect(moved.code, moved.stderr).toBe(0);
       const result = JSON.parse(moved.stdout) as { destinationPid: number; frozenMs: number; mode: string };
@@ -106,8 +107,7 @@ describe.runIf(enabled)('migration between hosts', () => {
     it(`${mode}: rounds while the tree rewrites its memory and remaps some, then a freeze; every page holds its last write`, async () => {
       const { pid, log } = await busyWorkload(64, 16, mode, true);
       expect(await verified(pid, log, 0)).toMatch(/^VERIFY OK/);
-      const agent = receiver(port);
-      await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+      const agent = await receiver(port);
       const moved = await migrateCli(pid, port, mode);
       expect(moved.code, moved.stderr).toBe(0);
       const result = JSON.parse(moved.stdout) as RoundsResult;
@@ -131,9 +131,8 @@ describe.runIf(enabled)('migration between hosts', () => {
   it.runIf(softDirty)('pre-copy with CRIU pre-dumps (--dirty-tracking soft-dirty): each round only what changed, the final dump on top; every page holds its last write', async () => {
     const { pid, log } = await busyWorkload(64, 16, 'soft-dirty');
     expect(await verified(pid, log, 0)).toMatch(/^VERIFY OK/);
-    const agent = receiver(7114);
-    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
-    const moved = await migrateCli(pid, 7114, 'pre-copy', 'right-token', ['--dirty-tracking', 'soft-dirty']);
+    const agent = await receiver(7117);
+    const moved = await migrateCli(pid, 7117, 'pre-copy', 'right-token', ['--dirty-tracking', 'soft-dirty']);
     expect(moved.code, moved.stderr).toBe(0);
     const result = JSON.parse(moved.stdout) as RoundsResult & { dirtyTracking: string };
     track(result.destinationPid);
@@ -151,9 +150,8 @@ describe.runIf(enabled)('migration between hosts', () => {
     const { pid, log } = await workload(16, 'no-soft-dirty');
     const before = await sum(pid, log, 0);
     const incomingBefore = readdirSync(os.tmpdir()).filter((n) => n.startsWith('freezedry-incoming-')).length;
-    const agent = receiver(7115);
-    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
-    const refused = await migrateCli(pid, 7115, 'pre-copy', 'right-token', ['--dirty-tracking', 'soft-dirty']);
+    const agent = await receiver(7118);
+    const refused = await migrateCli(pid, 7118, 'pre-copy', 'right-token', ['--dirty-tracking', 'soft-dirty']);
     expect(refused.code).not.toBe(0);
     expect(refused.stdout).toContain('ERR_KERNEL_FEATURE_MISSING');
     expect(refused.stdout).toMatch(/no soft-dirty bits/);
@@ -173,8 +171,7 @@ describe.runIf(enabled)('migration between hosts', () => {
     const pid = Number(hosts.a.run([process.execPath, cli, 'run', '--log', log, '--', 'sh', '-c', script]).trim());
     track(pid);
     await waitFor('both workers', () => ((logText(log).match(/^READY/gm) ?? []).length === 2 ? true : undefined));
-    const agent = receiver(7115);
-    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+    const agent = await receiver(7115);
     const moved = await migrateCli(pid, 7115, 'pre-copy');
     expect(moved.code, moved.stderr + agent.output()).toBe(0);
     const result = JSON.parse(moved.stdout) as RoundsResult;
@@ -197,8 +194,7 @@ describe.runIf(enabled)('migration between hosts', () => {
     // 64 MiB: a stop-copy is estimated at over 130 ms, a freeze without memory at about 70 ms.
     for (const [budget, expected, port] of [['100000', 'stop-copy', 7106], ['20', 'post-copy', 7107], ['110', 'rounds', 7109]] as const) {
       const { pid, log } = await busyWorkload(64, 8, `auto-${expected}`);
-      const agent = receiver(port);
-      await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+      const agent = await receiver(port);
       const child = hosts.a.spawn([process.execPath, cli, 'migrate', String(pid), '--to', `${hosts.b.address}:${port}`, '--token', 'right-token', '--downtime', budget, '--json']);
       let stdout = '';
       child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -237,8 +233,7 @@ describe.runIf(enabled)('migration between hosts', () => {
       const clientExit = new Promise<number | null>((resolve) => client.once('exit', resolve));
       await waitFor('the client', () => (said.includes('READY') ? true : undefined));
 
-      const agent = receiver(port);
-      await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+      const agent = await receiver(port);
       // The source agent probes the service too, from host a, over a connection of its own.
       const moved = await migrateCli(pid, port, mode, 'right-token', ['--tcp-established', '--probe', `http://${address}:8080/ping`]);
       expect(moved.code, moved.stderr + agent.output()).toBe(0);
@@ -265,8 +260,7 @@ describe.runIf(enabled)('migration between hosts', () => {
   it('refuses a source with the wrong token before any image byte, and logs it; the source is untouched', async () => {
     const { pid } = await workload(16, 'wrong-token');
     const incomingBefore = readdirSync(os.tmpdir()).filter((n) => n.startsWith('freezedry-incoming-')).length;
-    const agent = receiver(7103, 'right-token');
-    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+    const agent = await receiver(7103, 'right-token');
     const refused = await migrateCli(pid, 7103, 'stop-copy', 'wrong-token');
     expect(refused.code).not.toBe(0);
     expect(refused.stdout).toContain('ERR_AUTH_FAILED');
@@ -279,8 +273,7 @@ describe.runIf(enabled)('migration between hosts', () => {
   it('a destination that dies mid-migration: ERR_MIGRATION_FAILED, and the source runs on with its memory', async () => {
     const { pid, log } = await workload(384, 'dest-dies');
     const before = await sum(pid, log, 0);
-    const agent = receiver(7104);
-    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+    const agent = await receiver(7104);
     const migrating = migrateCli(pid, 7104, 'stop-copy');
     await waitFor('the transfer to start', () => (agent.output().includes('authenticated') ? true : undefined));
     agent.child.kill('SIGKILL');
@@ -294,8 +287,7 @@ describe.runIf(enabled)('migration between hosts', () => {
   it('stop-copy: a destination killed as it starts restoring leaves no copy there, and the source resumes', async () => {
     const { pid, log } = await workload(385, 'dies-restoring');
     const before = await sum(pid, log, 0);
-    const agent = receiver(7114);
-    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+    const agent = await receiver(7114);
     const migrating = migrateCli(pid, 7114, 'stop-copy');
     await waitFor('the restore to start', () => (agent.output().includes('restoring') ? true : undefined), 30_000);
     agent.child.kill('SIGKILL');
@@ -312,8 +304,7 @@ describe.runIf(enabled)('migration between hosts', () => {
   it('stop-copy: a source agent killed (SIGKILL) after the freeze leaves the source running, not stopped', async () => {
     const { pid, log } = await workload(384, 'source-agent-dies');
     const before = await sum(pid, log, 0);
-    const agent = receiver(7116);
-    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+    const agent = await receiver(7116);
     const child = hosts.a.spawn([process.execPath, cli, 'migrate', String(pid), '--to', `${hosts.b.address}:7116`, '--token', 'right-token', '--mode', 'stop-copy']);
     let said = '';
     child.stderr?.on('data', (d: Buffer) => (said += d.toString()));
@@ -326,8 +317,7 @@ describe.runIf(enabled)('migration between hosts', () => {
 
   it('pre-copy: a destination killed during the rounds fails the migration; the source never froze and is no longer tracked', async () => {
     const { pid, log } = await busyWorkload(256, 16, 'rounds-dest-dies');
-    const agent = receiver(7110);
-    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+    const agent = await receiver(7110);
     const migrating = migrateCli(pid, 7110, 'pre-copy');
     await waitFor('the rounds to start', () => (agent.output().includes('authenticated') ? true : undefined));
     agent.child.kill('SIGKILL');
@@ -342,8 +332,7 @@ describe.runIf(enabled)('migration between hosts', () => {
   it('post-copy: a destination killed while pulling memory ends its copy, and the source resumes intact', async () => {
     const { pid, log } = await workload(512, 'post-copy-dest-dies');
     const before = await sum(pid, log, 0);
-    const agent = receiver(7108);
-    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+    const agent = await receiver(7108);
     const migrating = migrateCli(pid, 7108, 'post-copy');
     const destinationPid = Number(await waitFor('the tree to run there', () => agent.output().match(/running as pid (\d+)/)?.[1], 30_000));
     track(destinationPid);
@@ -360,8 +349,7 @@ describe.runIf(enabled)('migration between hosts', () => {
   it('post-copy: a link cut while memory is pulled ends the copy there, and the source resumes intact once the link timeout passes', async () => {
     const { pid, log } = await workload(512, 'link-cut');
     const before = await sum(pid, log, 0);
-    const agent = receiver(7113, 'right-token', ['--link-timeout', '2000']);
-    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+    const agent = await receiver(7113, 'right-token', ['--link-timeout', '2000']);
     const migrating = migrateCli(pid, 7113, 'post-copy', 'right-token', ['--link-timeout', '2000']);
     const destinationPid = Number(await waitFor('the tree to run there', () => agent.output().match(/running as pid (\d+)/)?.[1], 30_000));
     track(destinationPid);
@@ -383,9 +371,8 @@ describe.runIf(enabled)('migration between hosts', () => {
   it('a probe that gets no answer fails the migration before anything freezes; the source runs on', async () => {
     const { pid, log } = await workload(16, 'deaf-probe');
     const before = await sum(pid, log, 0);
-    const agent = receiver(7116);
-    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
-    const failed = await migrateCli(pid, 7116, 'stop-copy', 'right-token', ['--probe', 'http://127.0.0.1:9/']);
+    const agent = await receiver(7119);
+    const failed = await migrateCli(pid, 7119, 'stop-copy', 'right-token', ['--probe', 'http://127.0.0.1:9/']);
     expect(failed.code).not.toBe(0);
     expect(failed.stdout).toContain('ERR_INVALID_ARG_VALUE');
     expect(failed.stdout).toMatch(/the probe got no answer from http:\/\/127.0.0.1:9\/ .*ECONNREFUSED/);
@@ -395,8 +382,7 @@ describe.runIf(enabled)('migration between hosts', () => {
   });
 
   it('a source that is not there: ERR_NO_SUCH_PROCESS, nothing sent', async () => {
-    const agent = receiver(7105);
-    await waitFor('the receiver', () => (agent.output().includes('listening') ? true : undefined));
+    const agent = await receiver(7105);
     const result = await migrateCli(4194300, 7105, 'stop-copy');
     expect(result.code).not.toBe(0);
     expect(result.stdout).toContain('ERR_NO_SUCH_PROCESS');
