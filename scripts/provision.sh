@@ -132,7 +132,11 @@ provision_old_criu() {
   log "Debian's CRIU $("$dest/usr/sbin/criu" --version 2>/dev/null | sed -n 's/^Version: *//p') unpacked in $dest (test fixture)"
 }
 
+# For the test suite: a real pre-fork web server (a master and its workers) to restore.
+test_packages=(nginx-light)
+
 main() {
+  if [ "${1:-}" = "--test" ]; then system_packages+=("${test_packages[@]}"); fi
   install_system_packages
   raise_pipe_max_size
   mkdir -p "$deps"

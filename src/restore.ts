@@ -6,7 +6,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { Archive } from './archive/archive-reader.js';
 import { assertCompatible } from './archive/compatibility.js';
-import { features } from './check.js';
 import { ErrorCode, FreezedryError, ValidationError, abortError } from './errors.js';
 import { locateCriu } from './criu/locate.js';
 import { failureError, runImageRequest } from './criu/operation.js';
@@ -17,11 +16,12 @@ import { assertImagesPresent, removePartialImages } from './images/images-dir.js
 import { directorySource } from './images/image-source.js';
 import { hasOwnPidNamespace, readProcessTree } from './images/process-tree.js';
 import { readRestoreStats, type RestoreStats } from './images/stats.js';
-import { native, type NativeExitStatus } from './native/binding.js';
+import type { NativeExitStatus } from './native/binding.js';
 import { planLazyRestore, type LazyPlan } from './pages/lazy-plan.js';
 import { LazyPageServer, type LazyFillStats, type LazySource } from './pages/lazy-server.js';
 import { assertRoot } from './process/privileges.js';
 import { commandLine, readStat, waitUntilGone } from './process/proc.js';
+import { assertRootRunning, watchRestoredRoot, type RestoredRoot } from './process/restored-root.js';
 import { findStored } from './store.js';
 
 export interface RestoreOptions extends CriuOptions {
@@ -97,22 +97,12 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   return restoreFromArchive(options);
 }
 
-const lazyPagesSupport = new Map<string, Promise<boolean>>();
-
-/** Whether CRIU and the kernel can restore lazily here (asked once per CRIU binary). */
-function lazyPagesAvailable(criuPath: string): Promise<boolean> {
-  let known = lazyPagesSupport.get(criuPath);
-  if (!known) {
-    known = features({ criu: criuPath }).then((f) => f.lazyPages, () => false);
-    lazyPagesSupport.set(criuPath, known);
-  }
-  return known;
-}
-
 /**
- * An archive is unpacked into a scratch directory, except the pages that CRIU would only copy
- * into the tree: where userfaultfd works, those go from the archive straight into the restored
- * processes, and the pages images are written as sparse files holding only the eager pages.
+ * An archive is unpacked into a scratch directory and restored from there. A full restore
+ * unpacks everything, so CRIU itself places every page and keeps the copy-on-write sharing
+ * between a parent and the children it forked. A lazy one unpacks all but the pages CRIU
+ * would leave to userfaultfd: those go from the archive straight into the restored processes
+ * (each process then holds its own copy of pages it shared).
  */
 async function restoreFromArchive(options: RestoreOptions): Promise<RestoreResult> {
   validateDir('archive', options.archive);
@@ -128,7 +118,7 @@ async function restoreFromArchive(options: RestoreOptions): Promise<RestoreResul
   let keepArchiveOpen = false;
   try {
     let result: RestoreResult;
-    if (options.lazy || (await lazyPagesAvailable(criuPath))) {
+    if (options.lazy) {
       const plan = await planLazyRestore(archive.imageSource());
       await archive.extract(scratch, progress, plan.eager);
       result = await restoreFromDirectory(
@@ -142,7 +132,6 @@ async function restoreFromArchive(options: RestoreOptions): Promise<RestoreResul
         result = { ...result, lazy: { ...result.lazy, fill } };
         keepArchiveOpen = true;
       }
-      if (!options.lazy) await result.lazy?.fill;
     } else {
       await archive.extract(scratch, progress);
       result = await restoreFromDirectory({ ...options, archive: undefined, imagesDir: scratch }, { checkVersion });
@@ -205,7 +194,7 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
   }
 
   const detach = options.detach ?? true;
-  let pid: number;
+  let root: RestoredRoot;
   let version: CriuVersion;
   try {
     const answer = await runImageRequest(
@@ -221,7 +210,7 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
     if (!answer.outcome.response.success || !answer.outcome.response.restore) {
       throw await failureError('restore', answer.outcome, logFile, `criu restore from ${imagesDir}`);
     }
-    pid = answer.outcome.response.restore.pid;
+    root = watchRestoredRoot(answer.outcome.response.restore.pid, !detach);
   } catch (error) {
     server?.close();
     closeFiles();
@@ -231,18 +220,31 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
   let lazyRestore: LazyRestore | undefined;
   if (server) {
     const pages = server;
-    pages.attach(pid);
-    lazyRestore = { fill: pages.complete.finally(closeFiles), stats: () => pages.stats() };
-    lazyRestore.fill.catch(() => {});
+    pages.attach(root.pid);
+    // Complete means every page is in and the tree still runs.
+    const fill = pages.complete
+      .finally(closeFiles)
+      .then(async (stats) => {
+        await assertRootRunning(root, 'the lazy fill');
+        return stats;
+      })
+      .finally(() => detach && root.release());
+    fill.catch(() => {});
+    lazyRestore = { fill, stats: () => pages.stats() };
+  }
+  try {
+    await assertRootRunning(root, 'its restore');
+  } finally {
+    if (detach && !lazyRestore) root.release();
   }
   return {
-    pid,
+    pid: root.pid,
     imagesDir,
     logFile,
     durationMs: performance.now() - started,
     stats: await readRestoreStats(workDir),
     criu: { path: criuPath, version: version.text },
-    exited: detach ? undefined : watchExit(pid),
+    exited: detach ? undefined : root.exited,
     lazy: lazyRestore,
   };
 }
@@ -279,14 +281,4 @@ async function waitForDumpedPids(imagesDir: string, timeoutMs: number): Promise<
       { pids: left },
     );
   }
-}
-
-function watchExit(pid: number): Promise<NativeExitStatus> {
-  return new Promise((resolve, reject) => {
-    const watch = new (native().ExitWatch)(pid, (err, status) => {
-      watch.close();
-      if (err) reject(err);
-      else resolve(status as NativeExitStatus);
-    });
-  });
 }

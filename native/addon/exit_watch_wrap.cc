@@ -75,7 +75,8 @@ class ExitWatchWrap : public Napi::ObjectWrap<ExitWatchWrap>, public ThreadOwner
  private:
   void Wait() {
     auto status = core::WaitForExit(pidfd_.Get(), *wake_);
-    if (!status.Ok() || status.Value().has_value()) {
+    // Closed meanwhile: nobody listens, and a call queued now could reach a tearing-down env.
+    if (!shut_down_ && (!status.Ok() || status.Value().has_value())) {
       auto event = std::make_unique<ExitEvent>();
       if (status.Ok()) {
         event->status = status.Value();

@@ -13,14 +13,16 @@
 namespace freezedry::core {
 
 struct ExitStatus {
-  bool reaped = false;  // false when the process was not our child (no status to read)
-  int code = -1;        // exit code, when it exited normally
+  bool reaped = false;  // false when the process was not our child (its parent reaped it)
+  int code = -1;        // exit code, when it exited normally and it is known
   int signal = 0;       // the signal that ended it, when it was killed
 };
 
 Result<UniqueFd> OpenPidfd(pid_t pid);
 
-// Blocks until the process exits (std::nullopt when woken first).
+// Blocks until the process exits (std::nullopt when woken first). For a process that is not
+// our child, the status is read once its parent reaped it (Linux 6.15's PIDFD_GET_INFO; on
+// older kernels, or if it is not reaped within a second, code stays -1 and signal 0).
 Result<std::optional<ExitStatus>> WaitForExit(int pidfd, const WakeEvent& wake);
 
 }  // namespace freezedry::core

@@ -1,7 +1,10 @@
 // Waiting for a process through its pidfd.
 #include <signal.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <thread>
 
 #include "check.h"
@@ -62,6 +65,45 @@ TEST(WakeStopsTheWait) {
   CHECK_OK(reaped);
 }
 
+static bool KernelAtLeast(int major, int minor) {
+  utsname name;
+  int have_major = 0, have_minor = 0;
+  if (uname(&name) != 0 || sscanf(name.release, "%d.%d", &have_major, &have_minor) != 2) return false;
+  return have_major > major || (have_major == major && have_minor >= minor);
+}
+
+// A grandchild whose parent reaps it: its status still reaches a pidfd holder (Linux 6.15+).
+TEST(ReportsTheExitOfAProcessThatIsNotOurs) {
+  int ready[2];
+  CHECK(pipe(ready) == 0);
+  pid_t parent = fork();
+  if (parent == 0) {
+    pid_t grandchild = fork();
+    if (grandchild == 0) {
+      pause();
+      _exit(0);
+    }
+    (void)write(ready[1], &grandchild, sizeof grandchild);
+    int status;
+    waitpid(grandchild, &status, 0);
+    _exit(0);
+  }
+  pid_t grandchild = 0;
+  CHECK(read(ready[0], &grandchild, sizeof grandchild) == sizeof grandchild);
+  auto pidfd = OpenPidfd(grandchild);
+  CHECK_OK(pidfd);
+  auto wake = WakeEvent::Create();
+  CHECK_OK(wake);
+  kill(grandchild, SIGTERM);
+  auto status = WaitForExit(pidfd.Value().Get(), wake.Value());
+  CHECK_OK(status);
+  CHECK(!status.Value()->reaped);
+  // Linux 6.15 keeps the status for pidfd holders; before it, none is known (-1).
+  CHECK(status.Value()->signal == SIGTERM || (!KernelAtLeast(6, 15) && status.Value()->code == -1));
+  if (getenv("FREEZEDRY_DEBUG_EXIT")) fprintf(stderr, "non-child exit: signal %d code %d\n", status.Value()->signal, status.Value()->code);
+  waitpid(parent, nullptr, 0);
+}
+
 TEST(NoSuchProcessIsAnError) {
   auto pidfd = OpenPidfd(0x3ffffff);
   CHECK(!pidfd.Ok());
@@ -72,6 +114,7 @@ int main() {
   RUN(ReapsAChildWithItsExitCode);
   RUN(ReportsTheKillingSignal);
   RUN(WakeStopsTheWait);
+  RUN(ReportsTheExitOfAProcessThatIsNotOurs);
   RUN(NoSuchProcessIsAnError);
   return 0;
 }

@@ -38,6 +38,7 @@ const EXIT_CODES: Record<ErrorCodeValue, number> = {
   [ErrorCode.LAZY_FILL_FAILED]: 18,
   [ErrorCode.MIGRATION_FAILED]: 19,
   [ErrorCode.AUTH_FAILED]: 20,
+  [ErrorCode.RESTORED_TREE_EXITED]: 21,
   [ErrorCode.ABORTED]: 130,
 };
 

@@ -66,6 +66,9 @@ export class LazyPageServer {
    */
   attach(rootPid: number): void {
     this.rootPid = rootPid;
+    // A small tree can be complete before CRIU even answered: then there is nothing to guard,
+    // and a watchdog armed now would never be disarmed (it would end the tree when we exit).
+    if (this.closed) return;
     this.disarmWatchdog = afterThisProcessDies('pkill -KILL -s "$1"; kill -KILL "$1"', [String(rootPid)]);
   }
 

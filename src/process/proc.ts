@@ -10,6 +10,7 @@ export interface ProcessStat {
   ppid: number;
   pgid: number;
   sid: number;
+  waitStatus?: number;
 }
 
 export function readStat(pid: number): ProcessStat | undefined {
@@ -22,8 +23,11 @@ export function readStat(pid: number): ProcessStat | undefined {
   // comm is parenthesised and may itself contain spaces and parentheses: split at the last ')'.
   const close = text.lastIndexOf(')');
   const comm = text.slice(text.indexOf('(') + 1, close);
-  const [state, ppid, pgid, sid] = text.slice(close + 2).split(' ');
-  return { pid, comm, state: state ?? '?', ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid) };
+  const fields = text.slice(close + 2).split(' ');
+  const [state, ppid, pgid, sid] = fields;
+  // Field 52, exit_code: a zombie's wait status (how it ended), readable by anyone until reaped.
+  const waitStatus = fields.length >= 50 ? Number(fields[49]) : undefined;
+  return { pid, comm, state: state ?? '?', ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid), waitStatus };
 }
 
 /** The argv of a process ([] once it is gone, or for a kernel thread). */

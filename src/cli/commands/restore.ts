@@ -23,7 +23,7 @@ export function register(program: Command, context: Context): void {
       .option('-i, --input <file>', 'an archive made by dump -o or export')
       .option('--name <name>', 'a checkpoint in the local store')
       .option('--force', 'restore even if the archive comes from an incompatible-looking host')
-      .option('--lazy', 'run the tree at once and bring its memory behind it (stays until all pages are in)')
+      .option('--lazy', 'run the tree at once and bring its memory behind it (stays until all pages are in); each process then holds its own copy of pages it shared with its parent (a full restore keeps that sharing)')
       .option('--attach', 'stay the parent of the restored tree and exit with its status'),
   ).action(async (flags: RestoreFlags) => {
     const bar = progressBar(context.out, 'unpacking');
