@@ -21,6 +21,7 @@ import { fromFlat, type Range } from '../pages/page-ranges.js';
 import { LINK_TIMEOUT_MS, MessageChannel, type Message } from './message-channel.js';
 import { processTree, signalEach } from '../process/proc.js';
 import { unbundleImages } from './image-bundle.js';
+import { pinBridgeAddress } from './bridge-address.js';
 import { ImageChain } from './image-chain.js';
 import { PageStore } from './page-store.js';
 
@@ -125,6 +126,9 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
     if (reasons.length > 0) {
       channel.send({ type: 'incompatible', code: ErrorCode.INCOMPATIBLE_HOST, message: reasons.join('; ') });
       throw new FreezedryError(ErrorCode.INCOMPATIBLE_HOST, `refused ${from}: ${reasons.join('; ')}`);
+    }
+    if (veths.length > 0 && options.bridge) {
+      pinBridgeAddress(options.bridge); // a new port must not change this host's MAC
     }
     channel.send({ type: 'welcome', criuVersion: criu.text, lazyPages });
     warmUpImageDecoders(); // the restore's plan decodes images while the source is frozen

@@ -30,6 +30,7 @@ import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
 import { processTree, readStat, residentBytes, signalEach } from '../process/proc.js';
 import { afterThisProcessDies } from '../process/watchdog.js';
 import { authenticateDestination } from './authentication.js';
+import { bridgesOfTree, pinBridgeAddress } from './bridge-address.js';
 import { CriuPreDumps } from './criu-rounds.js';
 import { startProbe, validateProbeUrl, type Probe, type ProbeReport } from './downtime-probe.js';
 import { bundleImages } from './image-bundle.js';
@@ -179,6 +180,8 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
     // Tracking starts before anything is sent: the destination must know how rounds will come.
     if (requested !== 'stop-copy' && requested !== 'post-copy') rounds = await startRounds(pid, tracking, work, criuOptions, requested === 'auto');
     const softDirty = rounds instanceof CriuPreDumps;
+    // Its veth leaves this host's bridge when the tree ends here: that must not change our MAC.
+    for (const bridge of bridgesOfTree(pid)) pinBridgeAddress(bridge);
     // A tree with its own network namespace brings its veth ends; the destination plugs them in.
     channel.send({
       type: 'hello',

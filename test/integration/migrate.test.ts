@@ -234,6 +234,8 @@ describe.runIf(enabled)('migration between hosts', () => {
       await waitFor('the client', () => (said.includes('READY') ? true : undefined));
 
       const agent = await receiver(port);
+      const macs = () => [hosts.a, hosts.b].map((host) => JSON.parse(host.run(['ip', '-j', 'link', 'show', HOST_BRIDGE]))[0].address as string);
+      const macsBefore = macs();
       // The source agent probes the service too, from host a, over a connection of its own.
       const moved = await migrateCli(pid, port, mode, 'right-token', ['--tcp-established', '--probe', `http://${address}:8080/ping`]);
       expect(moved.code, moved.stderr + agent.output()).toBe(0);
@@ -245,6 +247,13 @@ describe.runIf(enabled)('migration between hosts', () => {
       expect(await agent.exited).toBe(0);
       // The source's namespace (and its veth on a's bridge) is gone once the source ended.
       await waitFor('the source to end', () => (readStat(pid) === undefined ? true : undefined));
+      // A bridge takes its lowest port's MAC unless pinned: a port coming or going must not
+      // change either host's address (their peers' ARP caches would go stale).
+      expect(macs()).toEqual(macsBefore);
+      for (const host of [hosts.a, hosts.b]) {
+        const assigned = execFileSync('ip', ['netns', 'exec', host.name, 'cat', `/sys/class/net/${HOST_BRIDGE}/addr_assign_type`], { encoding: 'utf8' });
+        expect(assigned.trim()).toBe('3'); // NET_ADDR_SET
+      }
       expect(report).toBe(''); // the client still runs: its connection never broke
       await new Promise((resolve) => setTimeout(resolve, 1500));
       client.stdin?.end();

@@ -1,0 +1,49 @@
+// A Linux bridge without an address of its own takes the lowest MAC among its ports, so a
+// migration that plugs a tree's veth into a bridge (the destination) or ends the tree whose veth
+// was on one (the source) can change the host's own MAC on that bridge. Its peers keep the old
+// one in their ARP caches and the host stops answering them for a while (seen: the next
+// migration's "no answer within 10000 ms"). Pinning the bridge to the address it has now keeps
+// the host reachable and changes nothing else; pinning twice is harmless.
+import { execFileSync } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
+import { ErrorCode, FreezedryError } from '../errors.js';
+
+interface Link {
+  ifindex: number;
+  ifname: string;
+  address?: string;
+  master?: string;
+  link_index?: number;
+  linkinfo?: { info_kind?: string };
+}
+
+// Through netlink (ip), not /sys: sysfs shows the network namespace it was mounted in, which
+// is not ours under `nsenter --net`.
+function links(args: string[], pid?: number): Link[] {
+  const argv = ['ip', '-j', '-d', 'link', 'show', ...args];
+  const command = pid === undefined ? argv : ['nsenter', `--net=/proc/${pid}/ns/net`, ...argv];
+  return JSON.parse(execFileSync(command[0] as string, command.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as Link[];
+}
+
+/** Sets the bridge's MAC to the one it has now, which the kernel then never recalculates. */
+export function pinBridgeAddress(bridge: string): string {
+  const link = links(['dev', bridge]).find((l) => l.ifname === bridge);
+  if (!link?.address || link.linkinfo?.info_kind !== 'bridge') {
+    throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, `${bridge} is not a bridge here`, { bridge });
+  }
+  try {
+    execFileSync('ip', ['link', 'set', 'dev', bridge, 'address', link.address], { stdio: 'pipe' });
+  } catch (cause) {
+    throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `cannot pin the address of bridge ${bridge}: ${(cause as Error).message}`, { cause });
+  }
+  return link.address;
+}
+
+/** The bridges here that hold the outer end of a veth of `pid`'s own network namespace. */
+export function bridgesOfTree(pid: number): string[] {
+  if (readlinkSync(`/proc/${pid}/ns/net`) === readlinkSync('/proc/self/ns/net')) return [];
+  const inside = links(['type', 'veth'], pid);
+  // Its peer here: our index is its link, and our link is its index.
+  const peers = links([]).filter((l) => inside.some((veth) => veth.link_index === l.ifindex && l.link_index === veth.ifindex));
+  return [...new Set(peers.flatMap((l) => (l.master ? [l.master] : [])))];
+}
