@@ -1,10 +1,12 @@
 // The benchmark harness: repeats, medians and ratios against a peer measured in the same run.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { commandArgs } from '../lib/process/proc.js';
 import { compileC } from '../lib/testing/compile-c.js';
 
 export const exec = promisify(execFile);
@@ -113,4 +115,32 @@ export function saveResults(name: string, data: unknown): string {
   const file = path.join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify(data, null, 2));
   return file;
+}
+
+/**
+ * Ends whatever the suite may have left running, on success or failure: its workloads (under
+ * whatever pid a restore gave them), the CLI agents it spawned, and CRIU daemons working in
+ * its temporary directories. Returns how many processes it ended.
+ */
+export function endLeftovers(): number {
+  const markers = [
+    path.join(os.tmpdir(), 'freezedry-bench-bin') + path.sep, // compiled workloads
+    path.join(repoRoot, 'lib', 'demo', 'state-service.js'),
+    path.join(repoRoot, 'bin', 'freezedry.js'),
+    path.join(repoRoot, 'bench', 'workloads'),
+    path.join(os.tmpdir(), 'freezedry-bench-'), // criu daemons' image directories
+  ];
+  let ended = 0;
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    if (!commandArgs(pid).some((arg) => markers.some((marker) => arg.startsWith(marker)))) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+      ended++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ended;
 }

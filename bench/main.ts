@@ -1,7 +1,7 @@
 // The benchmark suite: every scenario side by side with its peer, in one run.
 //   npm run bench [-- SCENARIO...] [--quick]
 import { parseArgs } from 'node:util';
-import { formatTable, saveResults, type Comparison, type Measurement } from './harness.js';
+import { endLeftovers, formatTable, saveResults, type Comparison, type Measurement } from './harness.js';
 import { archiveScenario } from './scenarios/archive.js';
 import { dumpRestoreScenario } from './scenarios/dump-restore.js';
 import { lazyScenario } from './scenarios/lazy.js';
@@ -18,20 +18,38 @@ const scenarios: Record<string, Scenario> = {
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean', default: false } } });
 const chosen = positionals.length > 0 ? positionals : Object.keys(scenarios);
 const all: { comparisons: Comparison[]; measurements: Measurement[]; notes: string[] } = { comparisons: [], measurements: [], notes: [] };
-for (const name of chosen) {
-  const scenario = scenarios[name];
-  if (!scenario) {
-    console.error(`unknown scenario ${name}; known: ${Object.keys(scenarios).join(', ')}`);
-    process.exit(2);
+// Whatever happens, nothing the suite started outlives it.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    endLeftovers();
+    process.exit(130);
+  });
+}
+try {
+  for (const name of chosen) {
+    const scenario = scenarios[name];
+    if (!scenario) {
+      console.error(`unknown scenario ${name}; known: ${Object.keys(scenarios).join(', ')}`);
+      process.exitCode = 2;
+      break;
+    }
+    console.error(`running ${name}${values.quick ? ' (quick)' : ''}…`);
+    try {
+      const result = await scenario({ quick: values.quick });
+      all.comparisons.push(...result.comparisons);
+      all.measurements.push(...result.measurements);
+      all.notes.push(...(result.notes ?? []));
+      // Each scenario's results are kept at once: a later one failing must not lose them.
+      console.error(formatTable(result.comparisons));
+      saveResults(name, { date: new Date().toISOString(), quick: values.quick, ...result });
+    } finally {
+      const ended = endLeftovers();
+      if (ended > 0) console.error(`${name}: ended ${ended} process(es) it left running`);
+    }
   }
-  console.error(`running ${name}${values.quick ? ' (quick)' : ''}…`);
-  const result = await scenario({ quick: values.quick });
-  all.comparisons.push(...result.comparisons);
-  all.measurements.push(...result.measurements);
-  all.notes.push(...(result.notes ?? []));
-  // Each scenario's results are kept at once: a later one failing must not lose them.
-  console.error(formatTable(result.comparisons));
-  saveResults(name, { date: new Date().toISOString(), quick: values.quick, ...result });
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
 }
 console.log(formatTable(all.comparisons));
 for (const note of all.notes) console.log(`\n${note}`);

@@ -64,7 +64,7 @@ export async function archiveScenario(options: { quick?: boolean } = {}): Promis
   const ours = { dump: m('freezedry', 'dump to archive'), restore: m('freezedry', 'restore from archive') };
   const criuDump = m('criu CLI', 'dump to archive');
   const podman = m('criu dump + tar + zstd', 'dump to archive');
-  const criuRestore = m('criu CLI', 'restore from archive');
+  const criuRestore = m('criu restore from the unpacked directory', 'restore from archive');
   const archiveBytes: number[] = [];
 
   const logFile = path.join(base, 'memhog.log');
