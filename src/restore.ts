@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Archive } from './archive/archive-reader.js';
 import { assertCompatible } from './archive/compatibility.js';
+import { features } from './check.js';
 import { ErrorCode, FreezedryError, ValidationError, abortError } from './errors.js';
 import { locateCriu } from './criu/locate.js';
 import { failureError, runImageRequest } from './criu/operation.js';
@@ -14,6 +15,7 @@ import { RequestType } from './criu/rpc-schema.js';
 import type { CriuVersion } from './criu/version.js';
 import { assertImagesPresent, removePartialImages } from './images/images-dir.js';
 import { directorySource } from './images/image-source.js';
+import { parsePstree } from './images/memory-images.js';
 import { hasOwnPidNamespace, readProcessTree } from './images/process-tree.js';
 import { readRestoreStats, type RestoreStats } from './images/stats.js';
 import type { NativeExitStatus } from './native/binding.js';
@@ -98,11 +100,12 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
 }
 
 /**
- * An archive is unpacked into a scratch directory and restored from there. A full restore
- * unpacks everything, so CRIU itself places every page and keeps the copy-on-write sharing
- * between a parent and the children it forked. A lazy one unpacks all but the pages CRIU
- * would leave to userfaultfd: those go from the archive straight into the restored processes
- * (each process then holds its own copy of pages it shared).
+ * An archive is unpacked into a scratch directory and restored from there. A full restore of
+ * a tree of several processes unpacks everything, so CRIU itself places every page and keeps
+ * the copy-on-write sharing between a parent and the children it forked. A lazy one (or a
+ * full one of a single process) unpacks all but the pages CRIU would leave to userfaultfd:
+ * those go from the archive straight into the restored processes (each process then holds
+ * its own copy of pages it shared).
  */
 async function restoreFromArchive(options: RestoreOptions): Promise<RestoreResult> {
   validateDir('archive', options.archive);
@@ -132,6 +135,15 @@ async function restoreFromArchive(options: RestoreOptions): Promise<RestoreResul
         result = { ...result, lazy: { ...result.lazy, fill } };
         keepArchiveOpen = true;
       }
+    } else if ((await singleProcess(archive)) && (await lazyPagesAvailable(criuPath))) {
+      // One process shares no page with another, so nothing is lost if its pages go from the
+      // archive straight into it through userfaultfd (no unpacking them to disk); the restore
+      // returns once every one is in place and the process still runs.
+      const plan = await planLazyRestore(archive.imageSource());
+      await archive.extract(scratch, progress, plan.eager);
+      result = await restoreFromDirectory({ ...options, archive: undefined, imagesDir: scratch }, { checkVersion, plan, lazySource: archive.pageSource(plan.images) });
+      await result.lazy?.fill;
+      result = { ...result, lazy: undefined };
     } else {
       await archive.extract(scratch, progress);
       result = await restoreFromDirectory({ ...options, archive: undefined, imagesDir: scratch }, { checkVersion });
@@ -146,6 +158,23 @@ async function restoreFromArchive(options: RestoreOptions): Promise<RestoreResul
   } finally {
     if (!keepArchiveOpen) archive.close();
   }
+}
+
+const lazyPagesSupport = new Map<string, Promise<boolean>>();
+
+/** Whether CRIU and the kernel can restore lazily here (asked once per CRIU binary). */
+function lazyPagesAvailable(criuPath: string): Promise<boolean> {
+  let known = lazyPagesSupport.get(criuPath);
+  if (!known) {
+    known = features({ criu: criuPath }).then((f) => f.lazyPages, () => false);
+    lazyPagesSupport.set(criuPath, known);
+  }
+  return known;
+}
+
+async function singleProcess(archive: Archive): Promise<boolean> {
+  const pstree = await archive.imageSource().read('pstree.img');
+  return pstree !== undefined && parsePstree(pstree).length === 1;
 }
 
 async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRestoreExtras = {}): Promise<RestoreResult> {

@@ -28,9 +28,10 @@ interface Run {
   mode: string;
 }
 
-// FREEZEDRY_BENCH_PROBE=1 adds migrate's own --probe. Off by default: with it, after a few
-// migrations host a stopped reaching host b's receiver (3 of 3 full runs; cause not found yet).
-const probing = process.env.FREEZEDRY_BENCH_PROBE === '1';
+// migrate's own --probe too, unless FREEZEDRY_BENCH_PROBE=0. (It was off while host a lost
+// host b after a few migrations: the hosts' bridges changed MAC as veths came and went; the
+// agents now pin them.)
+const probing = process.env.FREEZEDRY_BENCH_PROBE !== '0';
 
 export async function migrateScenario(options: { quick?: boolean } = {}): Promise<{ comparisons: Comparison[]; measurements: Measurement[]; notes: string[] }> {
   const memhog = await compileWorkload('memhog');
