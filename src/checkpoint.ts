@@ -1,5 +1,5 @@
 // checkpoint(): dump a running process tree into an image directory or a compressed archive.
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ArchiveBuilder, writeError, type ArchiveOptions } from './archive/archive-builder.js';
@@ -47,6 +47,8 @@ export interface CheckpointOptions extends CriuOptions {
    */
   lazyPages?: {
     port: number;
+    /** Where CRIU's page server listens (default: every address; it admits anyone). */
+    address?: string;
     /**
      * Aborting it stops serving: CRIU is killed (nothing else can end a page server whose
      * client vanished with the link), leaving the tree stopped as after the dump.
@@ -132,6 +134,9 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
 
   let sink: PageSinkSession | undefined;
   let progress: NodeJS.Timeout | undefined;
+  // CRIU's RPC passes a lazy page server no address (it would listen on all of them); its
+  // configuration file still can.
+  const lazyConfig = options.lazyPages?.address ? await writeConfig([`address ${options.lazyPages.address}`]) : undefined;
   try {
     if (builder) {
       sink = PageSinkSession.toArchive(builder.writer);
@@ -163,7 +168,8 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
           lazyPages: options.lazyPages ? true : undefined,
           trackMem: options.trackMem || options.preDump,
           parentImages: options.parentImages,
-          pageServer: sink ? { fd: CRIU_PAGE_SERVER_FD } : options.lazyPages ? { port: options.lazyPages.port } : undefined,
+          pageServer: sink ? { fd: CRIU_PAGE_SERVER_FD } : options.lazyPages ? { address: options.lazyPages.address, port: options.lazyPages.port } : undefined,
+          configFile: lazyConfig,
           logFile: 'dump.log',
         },
       }),
@@ -212,7 +218,16 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
   } finally {
     if (progress) clearInterval(progress);
     sink?.close();
+    if (lazyConfig) await rm(path.dirname(lazyConfig), { recursive: true, force: true });
   }
+}
+
+/** A CRIU configuration file of these lines, in a directory of its own. */
+async function writeConfig(lines: string[]): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'freezedry-criu-conf-'));
+  const file = path.join(dir, 'criu.conf');
+  await writeFile(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+  return file;
 }
 
 async function assembleArchive(

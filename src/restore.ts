@@ -43,7 +43,7 @@ export interface RestoreOptions extends CriuOptions {
    * With lazy: pull the lazy pages from this page server (a `criu dump --lazy-pages --address A
    * --port P` source, which keeps the tree frozen until they are all pulled) instead of the images.
    */
-  pageServer?: { address: string; port: number };
+  pageServer?: { address: string; port: number; ticket?: Buffer };
   /**
    * With pageServer: pages already here (a pre-copy migration's), served before any is pulled
    * from the page server; `route` rewrites the plan to take them from `file` (image 0).

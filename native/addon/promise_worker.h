@@ -4,7 +4,10 @@
 
 #include <napi.h>
 
+#include <cerrno>
+#include <exception>
 #include <functional>
+#include <new>
 #include <optional>
 
 #include "addon/js_error.h"
@@ -32,14 +35,24 @@ class PromiseWorker : public Napi::AsyncWorker {
         work_(std::move(work)),
         convert_(std::move(convert)) {}
 
+  // A C++ exception (std::bad_alloc above all) must reject the promise, not leave it pending.
   void Execute() override {
-    auto result = work_();
-    if (result.Ok()) {
-      value_.emplace(result.Take());
-    } else {
-      error_ = result.Error();
+    try {
+      auto result = work_();
+      if (result.Ok()) {
+        value_.emplace(result.Take());
+      } else {
+        error_ = result.Error();
+      }
+    } catch (const std::bad_alloc&) {
+      error_ = core::Failure(ENOMEM, "native", "out of memory");
+    } catch (const std::exception& e) {
+      error_ = core::Failure(EIO, "native", e.what());
     }
   }
+
+  // Reached only through SetError, which Execute never calls; settles the promise all the same.
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
 
   void OnOK() override {
     Napi::Env env = Env();

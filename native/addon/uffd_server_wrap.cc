@@ -47,9 +47,14 @@ std::shared_ptr<core::PageSource> SourceFrom(Napi::Env env, Napi::Object from) {
     std::vector<int32_t> pids;
     auto list = remote.Get("pids").As<Napi::Array>();
     for (uint32_t i = 0; i < list.Length(); i++) pids.push_back(list.Get(i).As<Napi::Number>().Int32Value());
+    std::string ticket;
+    if (remote.Has("ticket") && remote.Get("ticket").IsBuffer()) {
+      auto bytes = remote.Get("ticket").As<Napi::Buffer<char>>();
+      ticket.assign(bytes.Data(), bytes.Length());
+    }
     auto connected = core::RemotePageSource::Connect(remote.Get("address").As<Napi::String>().Utf8Value(),
                                                      static_cast<uint16_t>(remote.Get("port").As<Napi::Number>().Uint32Value()),
-                                                     std::move(pids));
+                                                     std::move(pids), ticket);
     if (!connected.Ok()) throw MakeSysError(env, connected.Error());
     remote_source = std::shared_ptr<core::PageSource>(connected.Take());
     if (!from.Has("files")) return remote_source;

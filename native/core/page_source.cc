@@ -63,7 +63,7 @@ Status FilePageSource::Read(uint32_t image, uint64_t offset, uint8_t* out, size_
 }
 
 Result<std::unique_ptr<RemotePageSource>> RemotePageSource::Connect(const std::string& address, uint16_t port,
-                                                                     std::vector<int32_t> pids) {
+                                                                     std::vector<int32_t> pids, const std::string& ticket) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -83,6 +83,10 @@ Result<std::unique_ptr<RemotePageSource>> RemotePageSource::Connect(const std::s
   timeval patience{30, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &patience, sizeof patience);
+  if (!ticket.empty()) {
+    auto sent = WriteFully(fd, reinterpret_cast<const uint8_t*>(ticket.data()), ticket.size());
+    if (!sent.Ok()) return sent.Error();
+  }
   source->pids_ = std::move(pids);
   return source;
 }

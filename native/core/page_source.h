@@ -56,11 +56,12 @@ class ArchivePageSource : public PageSource {
 
 // A remote page server speaking CRIU's GET protocol (criu-internals.md §2.6): a stock
 // `criu dump --lazy-pages` or `criu page-server --lazy-pages`. Image i is the task with image
-// pid pids[i], and offsets are that task's dump-time addresses.
+// pid pids[i], and offsets are that task's dump-time addresses. A non-empty `ticket` is sent
+// first, for a relay in front of the page server that admits only the peer holding it.
 class RemotePageSource : public PageSource {
  public:
   static Result<std::unique_ptr<RemotePageSource>> Connect(const std::string& address, uint16_t port,
-                                                            std::vector<int32_t> pids);
+                                                            std::vector<int32_t> pids, const std::string& ticket = "");
   ~RemotePageSource() override;
   Status Read(uint32_t image, uint64_t offset, uint8_t* out, size_t size) override;
   void Finish() override;

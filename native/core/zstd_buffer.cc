@@ -1,5 +1,6 @@
 #include "core/zstd_buffer.h"
 
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_decompressBound: experimental in Debian 12's zstd 1.5.4
 #include <zstd.h>
 
 #include <memory>
@@ -33,6 +34,16 @@ Result<std::vector<uint8_t>> DecompressBuffer(const uint8_t* data, size_t size) 
   unsigned long long content = ZSTD_getFrameContentSize(data, size);
   if (content == ZSTD_CONTENTSIZE_ERROR || content == ZSTD_CONTENTSIZE_UNKNOWN) {
     return Failure(EBADMSG, "zstd", "not a zstd frame with a content size");
+  }
+  // The declared size comes from the sender: nothing is allocated for more than the frame's
+  // blocks could ever hold, nor past a fixed ceiling.
+  unsigned long long bound = ZSTD_decompressBound(data, size);
+  if (bound == ZSTD_CONTENTSIZE_ERROR || content > bound) {
+    return Failure(EBADMSG, "zstd", "the frame declares " + std::to_string(content) + " bytes, more than its blocks can hold");
+  }
+  if (content > kMaxDecompressedFrame) {
+    return Failure(EFBIG, "zstd", "the frame declares " + std::to_string(content) + " bytes, more than the " +
+                                      std::to_string(kMaxDecompressedFrame) + " accepted");
   }
   std::vector<uint8_t> out(content);
   size_t got = ZSTD_decompress(out.data(), out.size(), data, size);

@@ -34,16 +34,22 @@ TEST(ReapsAChildWithItsExitCode) {
   CHECK(status.Value()->reaped && status.Value()->code == 3 && status.Value()->signal == 0);
 }
 
-TEST(ReportsTheKillingSignal) {
-  pid_t child = PausedChild();
-  auto pidfd = OpenPidfd(child);
+// Sends `signal` to `pid` and waits for its exit through a pidfd.
+static ExitStatus KillAndWait(pid_t pid, int signal) {
+  auto pidfd = OpenPidfd(pid);
   CHECK_OK(pidfd);
   auto wake = WakeEvent::Create();
   CHECK_OK(wake);
-  kill(child, SIGKILL);
+  kill(pid, signal);
   auto status = WaitForExit(pidfd.Value().Get(), wake.Value());
   CHECK_OK(status);
-  CHECK(status.Value()->reaped && status.Value()->signal == SIGKILL);
+  CHECK(status.Value().has_value());
+  return *status.Value();
+}
+
+TEST(ReportsTheKillingSignal) {
+  ExitStatus status = KillAndWait(PausedChild(), SIGKILL);
+  CHECK(status.reaped && status.signal == SIGKILL);
 }
 
 TEST(WakeStopsTheWait) {
@@ -90,17 +96,10 @@ TEST(ReportsTheExitOfAProcessThatIsNotOurs) {
   }
   pid_t grandchild = 0;
   CHECK(read(ready[0], &grandchild, sizeof grandchild) == sizeof grandchild);
-  auto pidfd = OpenPidfd(grandchild);
-  CHECK_OK(pidfd);
-  auto wake = WakeEvent::Create();
-  CHECK_OK(wake);
-  kill(grandchild, SIGTERM);
-  auto status = WaitForExit(pidfd.Value().Get(), wake.Value());
-  CHECK_OK(status);
-  CHECK(!status.Value()->reaped);
+  ExitStatus status = KillAndWait(grandchild, SIGTERM);
+  CHECK(!status.reaped);
   // Linux 6.15 keeps the status for pidfd holders; before it, none is known (-1).
-  CHECK(status.Value()->signal == SIGTERM || (!KernelAtLeast(6, 15) && status.Value()->code == -1));
-  if (getenv("FREEZEDRY_DEBUG_EXIT")) fprintf(stderr, "non-child exit: signal %d code %d\n", status.Value()->signal, status.Value()->code);
+  CHECK(status.signal == SIGTERM || (!KernelAtLeast(6, 15) && status.code == -1));
   waitpid(parent, nullptr, 0);
 }
 

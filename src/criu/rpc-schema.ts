@@ -54,6 +54,7 @@ root.add(
     ['timeout', 45, 'uint32'],
     ['tcpSkipInFlight', 46, 'bool'],
     ['lazyPages', 48, 'bool'],
+    ['configFile', 51, 'string'],
     ['tcpClose', 52, 'bool'],
     ['networkLock', 64, 'int32'],
     ['leaveStopped', 69, 'bool'],
@@ -126,6 +127,7 @@ export interface RpcOptions {
   timeout?: number;
   tcpSkipInFlight?: boolean;
   lazyPages?: boolean;
+  configFile?: string;
   tcpClose?: boolean;
   networkLock?: number;
   leaveStopped?: boolean;

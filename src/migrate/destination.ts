@@ -22,6 +22,7 @@ import { LINK_TIMEOUT_MS, MessageChannel, type Message } from './message-channel
 import { processTree, signalEach } from '../process/proc.js';
 import { unbundleImages } from './image-bundle.js';
 import { pinBridgeAddress } from './bridge-address.js';
+import { TICKET_BYTES } from './page-relay.js';
 import { ImageChain } from './image-chain.js';
 import { PageStore } from './page-store.js';
 
@@ -192,7 +193,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
         signal: sourceGone(channel),
         imagesDir,
         lazy: true,
-        pageServer: { address: socket.remoteAddress?.replace(/^::ffff:/, '') ?? '', port: Number(serve.port) },
+        pageServer: { address: socket.remoteAddress?.replace(/^::ffff:/, '') ?? '', port: Number(serve.port), ticket: pageTicket(serve.ticket) },
         preCopied,
         ...criuOptions,
       });
@@ -273,4 +274,11 @@ function sourceGone(channel: MessageChannel): AbortSignal {
   const controller = new AbortController();
   channel.onLost((error) => controller.abort(error));
   return controller.signal;
+}
+
+/** The ticket that opens the source's page relay (sent over the authenticated connection). */
+function pageTicket(value: unknown): Buffer {
+  const ticket = typeof value === 'string' ? Buffer.from(value, 'base64') : Buffer.alloc(0);
+  if (ticket.length !== TICKET_BYTES) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, 'the source sent no valid page-server ticket');
+  return ticket;
 }

@@ -34,6 +34,7 @@ import { bridgesOfTree, pinBridgeAddress } from './bridge-address.js';
 import { CriuPreDumps } from './criu-rounds.js';
 import { startProbe, validateProbeUrl, type Probe, type ProbeReport } from './downtime-probe.js';
 import { bundleImages } from './image-bundle.js';
+import { openPageRelay } from './page-relay.js';
 import { LINK_TIMEOUT_MS, MessageChannel } from './message-channel.js';
 import { estimateLazyFreezeMs, estimateStopCopyMs, nextStep } from './planning.js';
 import { PreCopy, type FinalReport, type RoundReport } from './precopy.js';
@@ -384,7 +385,10 @@ async function lazyMigration(
   rounds?: { pre: PreCopy; mode: 'pre-copy' | 'hybrid' },
 ): Promise<Steps> {
   const imagesDir = path.join(work, 'images');
+  // CRIU serves the memory on loopback only; the destination reaches it through the relay,
+  // with the ticket it gets over the authenticated control connection.
   const port = 20000 + Math.floor(Math.random() * 40000);
+  const relay = await openPageRelay({ host: channel.socket.localAddress ?? '127.0.0.1', criuPort: port, log });
   const frozeAt = performance.now();
   let restored: Promise<{ pid: number; at: number }> | undefined;
   let final: FinalReport | undefined;
@@ -396,7 +400,7 @@ async function lazyMigration(
   const abandon = new AbortController();
   const dumping = checkpoint(pid, {
     imagesDir,
-    lazyPages: { port, abandon: abandon.signal },
+    lazyPages: { address: '127.0.0.1', port, abandon: abandon.signal },
     leaveStopped: true,
     ...criuOptions,
     onNotification: async (n) => {
@@ -411,10 +415,10 @@ async function lazyMigration(
         channel.sendBytes({ type: 'images', files: bundle.files }, bundle.bytes);
         await channel.next('images-ok');
         steps.imagesMs = performance.now() - frozeAt - steps.dumpMs - steps.finalMs;
-        log(`sent ${bundle.files.length} non-memory images; serving memory on port ${port}`);
+        log(`sent ${bundle.files.length} non-memory images; serving memory on port ${relay.port}`);
       } else if (n.name === 'status-ready') {
         // Answered at once: CRIU serves pages only after this, and the restore there needs them.
-        channel.send({ type: 'serve', port });
+        channel.send({ type: 'serve', port: relay.port, ticket: relay.ticket.toString('base64') });
         restored = withTimeout(channel.next('restored'), options.timeoutMs ?? RESTORE_TIMEOUT_MS, 'the destination did not restore the tree in time').then((m) => {
           log(`running on the destination as pid ${String(m.pid)}; it pulls its memory`);
           const at = performance.now();
@@ -428,7 +432,7 @@ async function lazyMigration(
   // Losing the destination ends CRIU's page server too: its client may never say goodbye.
   channel.onLost((cause) => abandon.abort(cause));
   return resumedOnFailure(pids, async () => {
-    await dumping.catch((error: unknown) => {
+    await dumping.finally(() => relay.close()).catch((error: unknown) => {
       if (!abandon.signal.aborted) throw error;
       const cause = abandon.signal.reason as Error;
       throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `connection lost: ${cause.message}`, { cause });

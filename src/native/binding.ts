@@ -105,10 +105,18 @@ export interface NativeDirtyTracker {
 }
 
 /** Where a lazy restore's pages come from; files and remote together: the files' images first. */
+/** A remote page server; `ticket` is sent first when a relay in front of it asks for one. */
+export interface NativeRemotePages {
+  address: string;
+  port: number;
+  pids: number[];
+  ticket?: Buffer;
+}
+
 export type NativePageSourceSpec =
-  | { files: number[]; remote?: { address: string; port: number; pids: number[] } }
+  | { files: number[]; remote?: NativeRemotePages }
   | { archive: NativeArchiveReader; starts: number[] }
-  | { remote: { address: string; port: number; pids: number[] } };
+  | { remote: NativeRemotePages };
 
 export interface NativeMemoryCopy {
   /** The ranges back to back; one zstd frame when a level was given. */

@@ -133,4 +133,15 @@ describe('native addon', () => {
     expect(made).toBe(2);
     expect(exitCode).toBe(0);
   });
+
+  it('decompress refuses a frame that declares more than its blocks can hold, before allocating it', async () => {
+    // A zstd frame header (single segment, 8-byte content size) claiming 1 TiB, then one empty
+    // raw block: a peer's lie that must not become a 1 TiB allocation (or a promise that never settles).
+    const header = Buffer.alloc(4 + 1 + 8);
+    header.writeUInt32LE(0xfd2fb528, 0);
+    header[4] = 0xe0;
+    header.writeBigUInt64LE(1n << 40n, 5);
+    const frame = Buffer.concat([header, Buffer.from([0x01, 0x00, 0x00])]);
+    await expect(native().decompress(frame)).rejects.toThrow(/the frame declares 1099511627776 bytes, more than/);
+  });
 });
