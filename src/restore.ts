@@ -121,29 +121,26 @@ async function restoreFromArchive(options: RestoreOptions): Promise<RestoreResul
   let keepArchiveOpen = false;
   try {
     let result: RestoreResult;
-    if (options.lazy) {
+    // A single process shares no page with another, so even a full restore loses nothing if
+    // its pages go from the archive straight into it through userfaultfd (none unpacked).
+    if (options.lazy || ((await singleProcess(archive)) && (await lazyPagesAvailable(criuPath)))) {
       const plan = await planLazyRestore(archive.imageSource());
       await archive.extract(scratch, progress, plan.eager);
       result = await restoreFromDirectory(
         { ...options, archive: undefined, imagesDir: scratch },
         { checkVersion, plan, lazySource: archive.pageSource(plan.images) },
       );
-      if (result.lazy) {
+      if (!options.lazy) {
+        // Full: it returns once every page is in place and the process still runs.
+        await result.lazy?.fill;
+        result = { ...result, lazy: undefined };
+      } else if (result.lazy) {
         // The archive stays open while the fill reads from it.
         const fill = result.lazy.fill.finally(() => archive.close());
         fill.catch(() => {}); // observed by the caller through result.lazy.fill
         result = { ...result, lazy: { ...result.lazy, fill } };
         keepArchiveOpen = true;
       }
-    } else if ((await singleProcess(archive)) && (await lazyPagesAvailable(criuPath))) {
-      // One process shares no page with another, so nothing is lost if its pages go from the
-      // archive straight into it through userfaultfd (no unpacking them to disk); the restore
-      // returns once every one is in place and the process still runs.
-      const plan = await planLazyRestore(archive.imageSource());
-      await archive.extract(scratch, progress, plan.eager);
-      result = await restoreFromDirectory({ ...options, archive: undefined, imagesDir: scratch }, { checkVersion, plan, lazySource: archive.pageSource(plan.images) });
-      await result.lazy?.fill;
-      result = { ...result, lazy: undefined };
     } else {
       await archive.extract(scratch, progress);
       result = await restoreFromDirectory({ ...options, archive: undefined, imagesDir: scratch }, { checkVersion });

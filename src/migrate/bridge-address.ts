@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { ErrorCode, FreezedryError } from '../errors.js';
 
-interface Link {
+export interface Link {
   ifindex: number;
   ifname: string;
   address?: string;
@@ -26,7 +26,7 @@ function links(args: string[], pid?: number): Link[] {
 }
 
 /** Sets the bridge's MAC to the one it has now, which the kernel then never recalculates. */
-export function pinBridgeAddress(bridge: string): string {
+export function pinBridgeAddress(bridge: string): void {
   const link = links(['dev', bridge]).find((l) => l.ifname === bridge);
   if (!link?.address || link.linkinfo?.info_kind !== 'bridge') {
     throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, `${bridge} is not a bridge here`, { bridge });
@@ -36,14 +36,22 @@ export function pinBridgeAddress(bridge: string): string {
   } catch (cause) {
     throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `cannot pin the address of bridge ${bridge}: ${(cause as Error).message}`, { cause });
   }
-  return link.address;
 }
 
-/** The bridges here that hold the outer end of a veth of `pid`'s own network namespace. */
-export function bridgesOfTree(pid: number): string[] {
-  if (readlinkSync(`/proc/${pid}/ns/net`) === readlinkSync('/proc/self/ns/net')) return [];
-  const inside = links(['type', 'veth'], pid);
+/** The veths of `pid`'s own network namespace ([] when it shares ours). */
+export function vethsOfTree(pid: number): Link[] {
+  try {
+    if (readlinkSync(`/proc/${pid}/ns/net`) === readlinkSync('/proc/self/ns/net')) return [];
+    return links(['type', 'veth'], pid);
+  } catch (cause) {
+    throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `cannot list the network devices of pid ${pid}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** The bridges here that hold the outer end of one of these veths (of a tree's namespace). */
+export function bridgesOf(veths: Link[]): string[] {
+  if (veths.length === 0) return [];
   // Its peer here: our index is its link, and our link is its index.
-  const peers = links([]).filter((l) => inside.some((veth) => veth.link_index === l.ifindex && l.link_index === veth.ifindex));
+  const peers = links([]).filter((l) => veths.some((veth) => veth.link_index === l.ifindex && l.link_index === veth.ifindex));
   return [...new Set(peers.flatMap((l) => (l.master ? [l.master] : [])))];
 }

@@ -13,9 +13,7 @@
 // with CRIU's pre-dumps where only soft-dirty is there (criu-rounds.ts; pre-copy only).
 // The original is ended only once the destination reports the tree running with all its
 // memory; every failure before that resumes it.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readlinkSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import os from 'node:os';
@@ -30,7 +28,7 @@ import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
 import { processTree, readStat, residentBytes, signalEach } from '../process/proc.js';
 import { afterThisProcessDies } from '../process/watchdog.js';
 import { authenticateDestination } from './authentication.js';
-import { bridgesOfTree, pinBridgeAddress } from './bridge-address.js';
+import { bridgesOf, pinBridgeAddress, vethsOfTree } from './bridge-address.js';
 import { CriuPreDumps } from './criu-rounds.js';
 import { startProbe, validateProbeUrl, type Probe, type ProbeReport } from './downtime-probe.js';
 import { bundleImages } from './image-bundle.js';
@@ -181,8 +179,9 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
     // Tracking starts before anything is sent: the destination must know how rounds will come.
     if (requested !== 'stop-copy' && requested !== 'post-copy') rounds = await startRounds(pid, tracking, work, criuOptions, requested === 'auto');
     const softDirty = rounds instanceof CriuPreDumps;
+    const veths = vethsOfTree(pid);
     // Its veth leaves this host's bridge when the tree ends here: that must not change our MAC.
-    for (const bridge of bridgesOfTree(pid)) pinBridgeAddress(bridge);
+    for (const bridge of bridgesOf(veths)) pinBridgeAddress(bridge);
     // A tree with its own network namespace brings its veth ends; the destination plugs them in.
     channel.send({
       type: 'hello',
@@ -190,7 +189,7 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
       tracking: softDirty ? 'soft-dirty' : 'uffd',
       source: sourceHost(criu.text),
       criuOptions,
-      network: { veths: ownVeths(pid) },
+      network: { veths: veths.map((link) => link.ifname.replace(/@.*$/, '')) },
     });
     const welcome = await channel.next('welcome');
     warmUpImageDecoders();
@@ -490,17 +489,6 @@ function migrationError(error: unknown, outcome: string): FreezedryError {
   if (isFreezedryError(error) && error.code !== ErrorCode.MIGRATION_FAILED) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new FreezedryError(ErrorCode.MIGRATION_FAILED, `migration failed: ${message}; ${outcome}`, { cause: error });
-}
-
-/** The veth devices of the tree's network namespace, if it has its own. */
-function ownVeths(pid: number): string[] {
-  try {
-    if (readlinkSync(`/proc/${pid}/ns/net`) === readlinkSync('/proc/self/ns/net')) return [];
-    const out = execFileSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', '-j', 'link', 'show', 'type', 'veth'], { encoding: 'utf8' });
-    return (JSON.parse(out) as { ifname: string }[]).map((link) => link.ifname.replace(/@.*$/, ''));
-  } catch (cause) {
-    throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `cannot list the network devices of pid ${pid}: ${(cause as Error).message}`, { cause });
-  }
 }
 
 function resume(pids: number[]): void {
