@@ -1,6 +1,6 @@
 // Lazy restore: the tree runs at once, its memory arrives through userfaultfd, and ends up
 // exactly as it was, even while the tree forks, unmaps, discards and moves memory meanwhile.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -180,5 +180,31 @@ describe.runIf(enabled)('lazy restore', () => {
     await retried.lazy?.fill;
     expect(await again.exited).toBe(0);
     expect(await sum(retried.pid, log)).toBe(before);
+  });
+
+  it("a lazy dump's page server listens only on the address asked for (loopback), not on every address", async () => {
+    const { pid, log } = await startWorkload(16, 'loopback-only');
+    const before = await sum(pid, log);
+    const port = await freePort();
+    const abandon = new AbortController();
+    let listeners: string[] = [];
+    // At status-ready CRIU listens and waits for our answer: the moment to look.
+    const dumping = checkpoint(pid, {
+      imagesDir: path.join(dir(), 'loopback-only'),
+      lazyPages: { address: '127.0.0.1', port, abandon: abandon.signal },
+      leaveStopped: true,
+      onNotification: ({ name }) => {
+        if (name !== 'status-ready') return;
+        const { stdout } = spawnSync('ss', ['-Hltn', `sport = :${port}`], { encoding: 'utf8' });
+        listeners = stdout.split('\n').filter(Boolean).map((line) => line.split(/\s+/)[3] as string);
+        abandon.abort(new Error('seen enough'));
+      },
+    });
+    await expect(dumping).rejects.toThrow();
+    expect(listeners).toEqual([`127.0.0.1:${port}`]);
+    // Abandoned, the source is left stopped as after the dump: it resumes intact.
+    process.kill(pid, 'SIGCONT');
+    await waitFor('the source to run again', () => (isRunningNotStopped(pid) ? true : undefined));
+    expect(await sum(pid, log)).toBe(before);
   });
 });

@@ -81,19 +81,8 @@ describe.runIf(enabled)('migration between hosts', () => {
       const { pid, log } = await workload(64, mode);
       const before = await sum(pid, log, 0);
       const agent = await receiver(port);
-      // Whatever CRIU listens on while the destination pulls the frozen tree's memory.
-      const watcher = hosts.a.spawn(['sh', '-c', 'while :; do ss -Hltnp; sleep 0.002; done']);
-      let seen = '';
-      watcher.stdout?.on('data', (d: Buffer) => (seen += d.toString()));
       const moved = await migrateCli(pid, port, mode);
-      watcher.kill('SIGKILL');
-      const criuListeners = new Set(seen.split('\n').filter((line) => line.includes('"criu"')).map((line) => line.split(/\s+/)[3] as string));
       expect(moved.code, moved.stderr).toBe(0);
-      if (mode === 'post-copy') {
-        // Its page server admits anyone: loopback only, the destination comes in through the relay.
-        expect(criuListeners.size).toBeGreaterThan(0);
-        for (const address of criuListeners) expect(address).toMatch(/^127\.0\.0\.1:\d+$/);
-      }
       const result = JSON.parse(moved.stdout) as { destinationPid: number; frozenMs: number; mode: string };
       expect(result.mode).toBe(mode);
       track(result.destinationPid);
