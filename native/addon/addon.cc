@@ -2,7 +2,9 @@
 
 #include <vector>
 
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "addon/archive_wrap.h"
@@ -57,6 +59,17 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// pipe(): [readEnd, writeEnd], both close-on-exec (a container's stdio: CRIU cannot dump a
+// container whose stdout is a file on the host, but restores a pipe through runc).
+Napi::Value Pipe(const Napi::CallbackInfo& info) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw MakeSysError(info.Env(), core::LastError("pipe2"));
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, fds[0]);
+  out.Set(1u, fds[1]);
+  return out;
+}
+
 // xxh3(bytes): the checksum archives use for their entries, as 16 hex digits.
 Napi::Value Xxh3(const Napi::CallbackInfo& info) {
   auto bytes = info[0].As<Napi::Uint8Array>();
@@ -76,6 +89,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("DirtyTracker", InitDirtyTracker(env));
   InitMemoryFunctions(env, exports);
   exports.Set("socketPair", Napi::Function::New(env, SocketPair, "socketPair"));
+  exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
   exports.Set("xxh3", Napi::Function::New(env, Xxh3, "xxh3"));
   exports.Set("errnoName", Napi::Function::New(env, ErrnoName, "errnoName"));
   exports.Set("throwSysError", Napi::Function::New(env, ThrowSysError, "throwSysError"));

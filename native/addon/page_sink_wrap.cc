@@ -43,18 +43,23 @@ class PageSinkWrap : public Napi::ObjectWrap<PageSinkWrap>, public ThreadOwner {
                        });
   }
 
-  // new PageSink(socketFd, { directoryFd } | { archive: ArchiveWriter } | { discard: true }, onDone(err))
+  // new PageSink(socketFd, { directoryFd } | { archive: ArchiveWriter, prefix? } | { discard: true }, onDone(err))
   explicit PageSinkWrap(const Napi::CallbackInfo& info)
       : Napi::ObjectWrap<PageSinkWrap>(info), addon_(&Addon::Of(info.Env())) {
     Napi::Env env = info.Env();
     int socket = ::fcntl(info[0].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
     if (socket < 0) throw MakeSysError(env, core::LastError("fcntl"));
     socket_.Reset(socket);
+    // The sink's thread reads blocking; a socket accepted by Node's loop is non-blocking (the
+    // flag belongs to the shared file description, whose other fd the caller then closes).
+    int flags = ::fcntl(socket, F_GETFL);
+    if (flags < 0 || ::fcntl(socket, F_SETFL, flags & ~O_NONBLOCK) != 0) throw MakeSysError(env, core::LastError("fcntl"));
     Napi::Object target = info[1].As<Napi::Object>();
     if (target.Has("discard")) {
       output_ = std::make_shared<core::DiscardOutput>();
     } else if (target.Has("archive")) {
-      archive_output_ = std::make_shared<core::ArchivePageOutput>(ArchiveWriterOf(target.Get("archive")));
+      std::string prefix = target.Has("prefix") ? target.Get("prefix").As<Napi::String>().Utf8Value() : "";
+      archive_output_ = std::make_shared<core::ArchivePageOutput>(ArchiveWriterOf(target.Get("archive")), prefix);
       output_ = archive_output_;
     } else {
       auto dir = core::DirectoryOutput::Create(target.Get("directoryFd").As<Napi::Number>().Int32Value());

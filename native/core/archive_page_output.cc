@@ -4,11 +4,11 @@ namespace freezedry::core {
 
 Status ArchivePageOutput::BeginImage(uint32_t image_type, uint64_t image_id) {
   uint64_t pages_id = next_pages_id_++;
-  auto entry = writer_->BeginEntry(PagemapImage::PagesFileName(pages_id), nullptr);
+  auto entry = writer_->BeginEntry(prefix_ + PagemapImage::PagesFileName(pages_id), nullptr);
   if (!entry.Ok()) return entry.Error();
   current_entry_ = entry.Value();
   pagemap_.emplace(pages_id);
-  pagemap_name_ = PagemapImage::FileName(image_type, image_id);
+  pagemap_name_ = prefix_ + PagemapImage::FileName(image_type, image_id);
   return OkStatus();
 }
 

@@ -75,11 +75,11 @@ export class ArchiveBuilder {
     }
   }
 
-  /** Adds every file of a directory (sorted), except those named in `skip`. */
-  async addDirectory(dir: string, skip: Set<string> = new Set()): Promise<void> {
+  /** Adds every file of a directory (sorted), except those named in `skip`, each named prefix + its name. */
+  async addDirectory(dir: string, skip: Set<string> = new Set(), prefix = ''): Promise<void> {
     for (const name of (await readdir(dir)).sort()) {
       if (skip.has(name) || name === MANIFEST_NAME) continue;
-      if ((await stat(path.join(dir, name))).isFile()) await this.addFile(name, path.join(dir, name));
+      if ((await stat(path.join(dir, name))).isFile()) await this.addFile(`${prefix}${name}`, path.join(dir, name));
     }
   }
 

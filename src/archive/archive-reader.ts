@@ -18,8 +18,9 @@ export interface ArchiveEntry {
 }
 
 const BLOCK = 512;
-// Image directories are flat: an entry name is a plain file name, never a path.
-const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+// Image directories are flat: an entry name is a plain file name, never a path; a container
+// checkpoint keeps CRIU's images in one directory, checkpoint/.
+const SAFE_NAME = /^(?:checkpoint\/)?[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 
 export class Archive {
   readonly file: string;
@@ -99,19 +100,23 @@ export class Archive {
     dir: string,
     onProgress?: (bytes: number, total: number) => void,
     sparse?: Map<string, [number, number][]>,
+    prefix = '',
   ): Promise<void> {
     await mkdir(dir, { recursive: true });
     if ((await readdir(dir)).length > 0) {
       throw new FreezedryError(ErrorCode.IMAGES_DIR_NOT_EMPTY, `${dir} is not empty`, { path: dir });
     }
-    const total = this.entries.reduce((sum, entry) => sum + entry.size, 0);
+    // With a prefix, only the entries under it, named without it (a container's CRIU images).
+    const entries = this.entries.filter((entry) => entry.name.startsWith(prefix) && !entry.name.slice(prefix.length).includes('/'));
+    const total = entries.reduce((sum, entry) => sum + entry.size, 0);
     let done = 0;
     try {
-      for (const entry of this.entries) {
-        const target = path.join(dir, entry.name);
+      for (const entry of entries) {
+        const name = entry.name.slice(prefix.length);
+        const target = path.join(dir, name);
         const fd = openSync(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
         try {
-          const runs = sparse?.get(entry.name);
+          const runs = sparse?.get(name);
           if (runs) {
             // Only these runs are written; the rest stays a hole (its frames' own checksums
             // still guard what is read later).
@@ -130,8 +135,22 @@ export class Archive {
         onProgress?.(done, total);
       }
     } catch (error) {
-      for (const entry of this.entries) await rm(path.join(dir, entry.name), { force: true });
+      for (const entry of entries) await rm(path.join(dir, entry.name.slice(prefix.length)), { force: true });
       throw error;
+    }
+  }
+
+  /** Writes one entry to a file (created; must not exist), checking its checksum. */
+  async extractEntry(name: string, target: string): Promise<void> {
+    const entry = this.entry(name);
+    if (!entry) throw new FreezedryError(ErrorCode.ARCHIVE_CORRUPT, `${this.file}: ${name} is missing`, { entry: name });
+    const fd = openSync(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      this.verify(name, await this.reader.copyTo(entry.dataOffset, entry.size, fd));
+    } catch (error) {
+      throw translate(error, this.file, this.entries, target);
+    } finally {
+      closeSync(fd);
     }
   }
 
@@ -155,21 +174,22 @@ export class Archive {
   }
 
   /** The uffd server's view of the given pages entries: where each one's bytes start. */
-  pageSource(images: string[]): { archive: NativeArchiveReader; starts: number[] } {
+  pageSource(images: string[], prefix = ''): { archive: NativeArchiveReader; starts: number[] } {
     return {
       archive: this.reader,
       starts: images.map((name) => {
-        const entry = this.entry(name);
+        const entry = this.entry(`${prefix}${name}`);
         if (!entry) throw new FreezedryError(ErrorCode.ARCHIVE_CORRUPT, `${this.file}: ${name} is missing`, { entry: name });
         return entry.dataOffset;
       }),
     };
   }
 
-  imageSource(): ImageSource {
+  /** The CRIU images (those under `prefix`, named without it). */
+  imageSource(prefix = ''): ImageSource {
     return {
-      names: async () => this.entries.map((entry) => entry.name),
-      read: (name) => this.read(name),
+      names: async () => this.entries.filter((entry) => entry.name.startsWith(prefix)).map((entry) => entry.name.slice(prefix.length)),
+      read: (name) => this.read(`${prefix}${name}`),
     };
   }
 

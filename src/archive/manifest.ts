@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { DumpStats } from '../images/stats.js';
 import type { CheckpointSummary } from '../images/image-summary.js';
+import type { ContainerFacts } from '../container/layout.js';
 
 export const MANIFEST_NAME = 'freezedry.json';
 export const ARCHIVE_FORMAT = 'freezedry-archive';
@@ -33,6 +34,8 @@ export interface Manifest {
   source: SourceHost;
   summary: CheckpointSummary;
   criuStats?: DumpStats;
+  /** For a container checkpoint (its CRIU images are under checkpoint/). */
+  container?: ContainerFacts;
   /** Every entry but the manifest itself. */
   entries: ManifestEntry[];
 }

@@ -39,6 +39,16 @@ const EXIT_CODES: Record<ErrorCodeValue, number> = {
   [ErrorCode.MIGRATION_FAILED]: 19,
   [ErrorCode.AUTH_FAILED]: 20,
   [ErrorCode.RESTORED_TREE_EXITED]: 21,
+  [ErrorCode.NO_SUCH_CONTAINER]: 22,
+  [ErrorCode.CONTAINER_NOT_RUNNING]: 22,
+  [ErrorCode.CONTAINER_EXISTS]: 23,
+  [ErrorCode.RUNC_NOT_FOUND]: 24,
+  [ErrorCode.RUNC_TOO_OLD]: 24,
+  [ErrorCode.RUNC_FAILED]: 25,
+  [ErrorCode.ROOTFS_MISSING]: 26,
+  [ErrorCode.ROOTFS_MISMATCH]: 26,
+  [ErrorCode.NOT_A_CONTAINER_CHECKPOINT]: 15,
+  [ErrorCode.UNSUPPORTED_CHECKPOINT]: 27,
   [ErrorCode.ABORTED]: 130,
 };
 

@@ -134,7 +134,7 @@ export interface NativeBinding {
   ArchiveReader: new (fd: number) => NativeArchiveReader;
   PageSink: new (
     socketFd: number,
-    target: { directoryFd: number } | { archive: NativeArchiveWriter } | { discard: true },
+    target: { directoryFd: number } | { archive: NativeArchiveWriter; prefix?: string } | { discard: true },
     onDone: (err: Error | null) => void,
   ) => NativePageSink;
   UffdServer: new (
@@ -149,6 +149,8 @@ export interface NativeBinding {
   readMemory(pid: number, ranges: Float64Array, level: number): Promise<NativeMemoryCopy>;
   decompress(frame: Uint8Array): Promise<Buffer>;
   socketPair(): [number, number];
+  /** A pipe: [readEnd, writeEnd], both close-on-exec. */
+  pipe(): [number, number];
   xxh3(data: Uint8Array): string;
   errnoName(errno: number): string;
   throwSysError(errno: number): never;

@@ -3,18 +3,20 @@
 import { closeSync } from 'node:fs';
 import { native, type NativeArchiveWriter, type NativePageSink, type NativePageSinkCounters } from '../native/binding.js';
 
+type SinkTarget = { directoryFd: number } | { archive: NativeArchiveWriter; prefix?: string } | { discard: true };
+
 /** The fd number CRIU sees the page-server socket as: the first inherited fd after its RPC socket. */
 export const CRIU_PAGE_SERVER_FD = 4;
 
 export class PageSinkSession {
-  /** Our copy of CRIU's end: hand it to the CRIU session, which closes it after spawning. */
+  /** Our copy of CRIU's end: hand it to the CRIU session, which closes it after spawning (-1 for a connected socket). */
   readonly criuEnd: number;
   readonly done: Promise<void>;
   failure: Error | undefined;
   private readonly sink: NativePageSink;
 
-  private constructor(target: { directoryFd: number } | { archive: NativeArchiveWriter } | { discard: true }) {
-    const [ours, theirs] = native().socketPair();
+  private constructor(target: SinkTarget, connected?: number) {
+    const [ours, theirs] = connected === undefined ? native().socketPair() : [connected, -1];
     this.criuEnd = theirs;
     let settle!: (error: Error | null) => void;
     this.done = new Promise<void>((resolve, reject) => {
@@ -27,19 +29,24 @@ export class PageSinkSession {
         settle(error);
       });
     } catch (error) {
-      closeSync(theirs);
+      if (theirs >= 0) closeSync(theirs);
       throw error;
     } finally {
-      closeSync(ours); // the sink holds its own duplicate
+      if (connected === undefined) closeSync(ours); // the sink holds its own duplicate
     }
+  }
+
+  /** A session on a socket CRIU already connected (a TCP page server); the caller keeps its fd. */
+  static onConnection(socketFd: number, target: SinkTarget): PageSinkSession {
+    return new PageSinkSession(target, socketFd);
   }
 
   static toDirectory(directoryFd: number): PageSinkSession {
     return new PageSinkSession({ directoryFd });
   }
 
-  static toArchive(writer: NativeArchiveWriter): PageSinkSession {
-    return new PageSinkSession({ archive: writer });
+  static toArchive(writer: NativeArchiveWriter, prefix?: string): PageSinkSession {
+    return new PageSinkSession({ archive: writer, prefix });
   }
 
   /** Drops every page (the protocol's own cost, for benchmarks). */

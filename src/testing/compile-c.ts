@@ -7,15 +7,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-export async function compileC(source: string, cacheName: string): Promise<string> {
-  const hash = createHash('sha256').update(readFileSync(source)).digest('hex').slice(0, 12);
+/** `static`: linked statically (for a container rootfs without a libc). */
+export async function compileC(source: string, cacheName: string, options: { static?: boolean } = {}): Promise<string> {
+  const hash = createHash('sha256').update(readFileSync(source)).update(options.static ? 'static' : '').digest('hex').slice(0, 12);
   const dir = path.join(os.tmpdir(), cacheName);
   const binary = path.join(dir, `${path.basename(source, '.c')}-${hash}`);
   if (!existsSync(binary)) {
     mkdirSync(dir, { recursive: true });
     // Built aside and renamed: parallel test files may compile the same program at once.
     const partial = `${binary}.${process.pid}`;
-    await promisify(execFile)('cc', ['-O2', '-pthread', '-Wall', '-o', partial, source]);
+    await promisify(execFile)('cc', ['-O2', '-pthread', '-Wall', ...(options.static ? ['-static'] : []), '-o', partial, source]);
     renameSync(partial, binary);
   }
   return binary;

@@ -1,0 +1,251 @@
+// checkpointContainer(): a runc container into a directory, an archive or the store, laid out
+// as Podman's exports are (checkpoint/, spec.dump, rootfs-diff.tar, deleted.files, stats-dump).
+// runc runs CRIU; for an archive its pages stream into freezedry's page sink over loopback.
+//
+// Never losing the container: unless it is to keep running, it is paused (cgroup freezer)
+// and dumped with --leave-running, so it stays paused while the archive is finished, and is
+// only then killed; any failure resumes it. With --tcp-established that would let the kernel
+// acknowledge data the images lack, so such a dump stops it (CRIU keeps the network locked);
+// a failure after the dump then restores it again from the images just written.
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ArchiveBuilder, type ArchiveOptions } from '../archive/archive-builder.js';
+import { sourceHost } from '../archive/manifest.js';
+import { ErrorCode, FreezedryError, ValidationError, abortError } from '../errors.js';
+import { errorLines, describeFailure, readLog } from '../criu/log.js';
+import { prepareDumpDir } from '../images/images-dir.js';
+import { directorySource, type ImageSource } from '../images/image-source.js';
+import { summarizeCheckpoint } from '../images/image-summary.js';
+import { readDumpStats, type DumpStats } from '../images/stats.js';
+import { LoopbackPageSink } from '../pages/loopback-page-sink.js';
+import type { PageSinkSession } from '../pages/page-sink.js';
+import { assertRoot } from '../process/privileges.js';
+import { newStoreEntry } from '../store.js';
+import { bundleOf, readRecord, validateContainerId } from './bundle.js';
+import { CHECKPOINT_DIR, CHECKPOINT_PREFIX, CONTAINER_FACTS, SPEC_DUMP, STATS_DUMP, type ContainerFacts } from './layout.js';
+import { readSpec } from './lifecycle.js';
+import { rootfsFingerprint, upperChanges, writeRootfsDiff, type RootfsChanges } from './rootfs-diff.js';
+import { Runc, type RuncOptions } from './runc.js';
+import { runcRestore } from './restore.js';
+
+export interface ContainerCheckpointOptions extends RuncOptions {
+  /** Into this new or empty directory… */
+  imagesDir?: string;
+  /** …or this compressed, seekable archive (.tar.zst)… */
+  archive?: string;
+  /** …or the local store under this name. */
+  name?: string;
+  storeRoot?: string;
+  archiveOptions?: ArchiveOptions;
+  /** Keep the container running after the checkpoint (default: it is stopped and removed from runc). */
+  leaveRunning?: boolean;
+  /** Checkpoint established TCP connections (restore them too). */
+  tcpEstablished?: boolean;
+  /** Checkpoint file locks. */
+  fileLocks?: boolean;
+  /** For a container freezedry did not start (a plain rootfs): carry the whole rootfs along. */
+  withRootfs?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ContainerCheckpointResult {
+  id: string;
+  /** Host pid of its init when the checkpoint began. */
+  pid: number;
+  imagesDir?: string;
+  archive?: { file: string; bytes: number; uncompressedBytes: number; entries: number };
+  durationMs: number;
+  leftRunning: boolean;
+  stats?: DumpStats;
+  rootfsChanges: { changed: number; deleted: number };
+}
+
+export async function checkpointContainer(id: string, options: ContainerCheckpointOptions): Promise<ContainerCheckpointResult> {
+  const started = performance.now();
+  validateContainerId(id);
+  const targets = [options?.imagesDir, options?.archive, options?.name].filter((t) => t !== undefined);
+  if (targets.length !== 1) {
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'checkpointContainer needs exactly one of imagesDir, archive and name');
+  }
+  if (options.signal?.aborted) throw abortError(options.signal);
+  assertRoot('checkpoint a container');
+  const runc = await Runc.open(options);
+  const state = await runc.existing(id);
+  if (state.status !== 'running') {
+    throw new FreezedryError(ErrorCode.CONTAINER_NOT_RUNNING, `The container '${id}' is ${state.status}, not running: nothing to checkpoint`, { id });
+  }
+  const record = readRecord(id);
+  if (options.name !== undefined) options = { ...options, archive: await newStoreEntry(options.name, options.storeRoot), name: undefined };
+
+  const builder = options.archive ? await ArchiveBuilder.create(options.archive, options.archiveOptions) : undefined;
+  let dir: string;
+  try {
+    dir = builder ? await mkdtemp(path.join(os.tmpdir(), 'freezedry-ctr-dump-')) : path.resolve(options.imagesDir as string);
+    if (!builder) await prepareDumpDir(dir);
+  } catch (error) {
+    await builder?.abandon();
+    throw error;
+  }
+  const imagesDir = path.join(dir, CHECKPOINT_DIR);
+  const pause = !options.leaveRunning && !options.tcpEstablished;
+  let runcPid: number | undefined;
+  let sink: LoopbackPageSink | undefined;
+  let session: PageSinkSession | undefined;
+  let paused = false;
+  let dumped = false;
+  try {
+    await mkdir(imagesDir, { recursive: true });
+    if (builder) sink = await LoopbackPageSink.listen({ archive: builder.writer, prefix: CHECKPOINT_PREFIX }, () => runcPid);
+    if (pause) {
+      await runc.exec(`runc pause ${id}`, { args: ['pause', id] });
+      paused = true;
+    }
+    const args = [
+      'checkpoint',
+      '--image-path', imagesDir,
+      '--work-path', imagesDir,
+      ...(options.leaveRunning || pause ? ['--leave-running'] : []),
+      ...(options.tcpEstablished ? ['--tcp-established'] : []),
+      ...(options.fileLocks ? ['--file-locks'] : []),
+      ...(sink ? ['--page-server', `127.0.0.1:${sink.port}`] : []),
+      id,
+    ];
+    try {
+      await runc.exec(`runc checkpoint ${id}`, { args, signal: options.signal, onSpawn: (pid) => (runcPid = pid) }, ErrorCode.CRIU_DUMP_FAILED);
+    } catch (error) {
+      throw await withCriuLog(error, path.join(imagesDir, 'dump.log'));
+    }
+    dumped = true;
+    if (sink) {
+      session = await sink.session;
+      await session.done;
+    }
+    const changes = await rootfsChanges(record ? bundleOf(id).upper : state.rootfs, record !== undefined, options.withRootfs === true);
+    await writeRootfsDiff(record ? bundleOf(id).upper : state.rootfs, changes, dir);
+    await writeFile(path.join(dir, SPEC_DUMP), `${JSON.stringify(readSpec(state.bundle), null, 2)}\n`);
+    await copyFile(path.join(imagesDir, STATS_DUMP), path.join(dir, STATS_DUMP)).catch(() => {});
+    const facts: ContainerFacts = {
+      engine: 'freezedry',
+      id,
+      createdAt: record?.createdAt,
+      rootfs: {
+        path: record?.lowerDir ?? (options.withRootfs ? undefined : state.rootfs),
+        fingerprint: options.withRootfs ? undefined : await rootfsFingerprint(record?.lowerDir ?? state.rootfs),
+        included: options.withRootfs === true,
+      },
+      net: record?.net ?? hasOwnNetwork(readSpec(state.bundle)),
+      args: record?.args ?? [],
+      criuOptions: { tcpEstablished: options.tcpEstablished === true, fileLocks: options.fileLocks === true },
+      rootfsChanges: { changed: changes.changed.length, deleted: changes.deleted.length },
+    };
+    await writeFile(path.join(dir, CONTAINER_FACTS), `${JSON.stringify(facts, null, 2)}\n`);
+    const stats = await readDumpStats(imagesDir);
+    const result: ContainerCheckpointResult = {
+      id,
+      pid: state.pid,
+      durationMs: 0,
+      leftRunning: options.leaveRunning === true,
+      stats,
+      rootfsChanges: facts.rootfsChanges,
+    };
+    if (builder && session) {
+      result.archive = await assembleArchive(builder, session, dir, facts, stats);
+      await rm(dir, { recursive: true, force: true });
+    } else {
+      result.imagesDir = dir;
+    }
+    // Only now, with the checkpoint complete, does the container stop.
+    if (paused) await runc.destroy(id);
+    result.durationMs = performance.now() - started;
+    return result;
+  } catch (error) {
+    sink?.close();
+    session?.cancel();
+    await builder?.abandon();
+    if (paused) await runc.exec(`runc resume ${id}`, { args: ['resume', id] }).catch(() => {});
+    else if (dumped && !options.leaveRunning) await recover(runc, id, state.bundle, imagesDir, options, error);
+    if (builder) await rm(dir, { recursive: true, force: true });
+    else await rm(imagesDir, { recursive: true, force: true }).then(() => removeTopFiles(dir));
+    throw error;
+  } finally {
+    session?.close();
+  }
+}
+
+/** The dump stopped the container and what followed failed: it runs again from the images. */
+async function recover(runc: Runc, id: string, bundleDir: string, imagesDir: string, options: ContainerCheckpointOptions, cause: unknown): Promise<void> {
+  try {
+    await runcRestore(runc, {
+      id,
+      bundleDir,
+      imagesDir,
+      workDir: imagesDir,
+      logFile: readRecord(id) ? bundleOf(id).logFile : '/dev/null',
+      criuOptions: { tcpEstablished: options.tcpEstablished === true, fileLocks: options.fileLocks === true },
+    });
+  } catch (error) {
+    throw new FreezedryError(
+      ErrorCode.CRIU_RESTORE_FAILED,
+      `The checkpoint of '${id}' failed after the dump (${(cause as Error).message}) and restoring it from ${imagesDir} failed too: ${(error as Error).message}; its images are kept there`,
+      { cause: error },
+    );
+  }
+}
+
+async function rootfsChanges(dir: string, overlay: boolean, whole: boolean): Promise<RootfsChanges> {
+  if (overlay) return upperChanges(dir);
+  if (whole) return { changed: (await readdir(dir)).sort(), deleted: [] };
+  return { changed: [], deleted: [] };
+}
+
+function hasOwnNetwork(spec: Record<string, unknown>): boolean {
+  const namespaces = ((spec.linux as { namespaces?: { type: string; path?: string }[] } | undefined)?.namespaces ?? []);
+  return namespaces.some((ns) => ns.type === 'network');
+}
+
+async function removeTopFiles(dir: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) await rm(path.join(dir, name), { recursive: true, force: true });
+}
+
+/** A failed runc checkpoint, with CRIU's own error lines when its log says more than runc. */
+async function withCriuLog(error: unknown, logFile: string): Promise<unknown> {
+  if (!(error instanceof FreezedryError)) return error;
+  const lines = errorLines(await readLog(logFile));
+  if (lines.length === 0) return error;
+  return new FreezedryError(error.code, `${error.message}: ${describeFailure(lines, logFile)}`, { cause: error, criuErrors: lines, logFile });
+}
+
+async function assembleArchive(
+  builder: ArchiveBuilder,
+  session: PageSinkSession,
+  dir: string,
+  facts: ContainerFacts,
+  stats: DumpStats | undefined,
+): Promise<NonNullable<ContainerCheckpointResult['archive']>> {
+  const imagesDir = path.join(dir, CHECKPOINT_DIR);
+  const pagemaps = new Map(session.pagemaps().map(({ name, bytes }) => [name.slice(CHECKPOINT_PREFIX.length), bytes]));
+  builder.fillReserved(session.pagesEntries());
+  for (const [name, bytes] of pagemaps) builder.addBytes(`${CHECKPOINT_PREFIX}${name}`, bytes);
+  await builder.addDirectory(imagesDir, new Set(['dump.log']), CHECKPOINT_PREFIX);
+  await builder.addDirectory(dir);
+  const images: ImageSource = {
+    names: async () => [...pagemaps.keys(), ...(await readdir(imagesDir))],
+    read: async (name) => pagemaps.get(name) ?? directorySource(imagesDir).read(name),
+  };
+  const finished = await builder.finish({
+    createdAt: new Date().toISOString(),
+    command: facts.args.join(' ') || undefined,
+    source: sourceHost((await criuVersionOf(imagesDir)) ?? 'unknown'),
+    summary: await summarizeCheckpoint(images),
+    criuStats: stats,
+    container: facts,
+  });
+  const uncompressedBytes = builder.writer.counters().bytesIn;
+  return { file: finished.file, bytes: finished.bytes, uncompressedBytes, entries: finished.entries.length + 1 };
+}
+
+/** The CRIU version runc ran, from the first line of its dump log ("Version: 4.2 (gitid …)"). */
+async function criuVersionOf(imagesDir: string): Promise<string | undefined> {
+  return /Version: (\S+)/.exec(await readLog(path.join(imagesDir, 'dump.log')))?.[1];
+}

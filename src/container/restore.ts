@@ -1,0 +1,284 @@
+// restoreContainer(): a container checkpoint (a directory, an archive or the store's) back into a
+// running runc container, under its own ID or a new one beside the original: a new bundle
+// whose overlay lies over the same rootfs (checked by fingerprint) with the checkpoint's file
+// changes applied, then `runc restore`. Lazily, runc's CRIU takes its memory from freezedry's
+// uffd server (lazy-pages.socket in runc's work path), fed from the images or the archive.
+import { constants, closeSync, openSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Archive } from '../archive/archive-reader.js';
+import { ErrorCode, FreezedryError, ValidationError, abortError } from '../errors.js';
+import { describeFailure, errorLines, readLog } from '../criu/log.js';
+import { assertImagesPresent } from '../images/images-dir.js';
+import { directorySource } from '../images/image-source.js';
+import { planLazyRestore, type LazyPlan } from '../pages/lazy-plan.js';
+import { LazyPageServer, type LazyFillStats, type LazySource } from '../pages/lazy-server.js';
+import { assertRoot } from '../process/privileges.js';
+import { assertRootRunning, watchRestoredRoot } from '../process/restored-root.js';
+import { findStored } from '../store.js';
+import { assertRootfs, containersRoot, createBundle, readRecord, removeBundle, validateContainerId } from './bundle.js';
+import { CHECKPOINT_DIR, CHECKPOINT_PREFIX, CONTAINER_FACTS, SPEC_DUMP, readFacts, type ContainerFacts } from './layout.js';
+import { assertIdFree, startInBundle } from './lifecycle.js';
+import { DELETED_FILES, ROOTFS_DIFF, applyRootfsDiff, rootfsFingerprint } from './rootfs-diff.js';
+import { Runc, type RuncOptions } from './runc.js';
+import type { OciSpec } from './spec.js';
+
+export interface ContainerRestoreOptions extends RuncOptions {
+  /** From this checkpoint directory… */
+  imagesDir?: string;
+  /** …or this archive… */
+  archive?: string;
+  /** …or the store's checkpoint of this name. */
+  name?: string;
+  storeRoot?: string;
+  /** The new container's ID (default: the checkpointed one's). */
+  id?: string;
+  /** The rootfs to lay the overlay over (default: the one the container ran over). */
+  rootfs?: string;
+  /** Run at once and fill memory behind it (userfaultfd); `lazy.fill` settles when all is in. */
+  lazy?: boolean;
+  /** Restore over a rootfs whose fingerprint differs from the checkpointed one. */
+  force?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ContainerRestoreResult {
+  id: string;
+  pid: number;
+  bundle: string;
+  durationMs: number;
+  lazy?: { fill: Promise<LazyFillStats>; stats(): LazyFillStats };
+}
+
+interface Source {
+  facts: ContainerFacts;
+  spec: OciSpec;
+  deleted: unknown;
+  /** rootfs-diff.tar as a file (the archive's is unpacked into scratch). */
+  diffTar?: string;
+  /** CRIU's images: a directory holding all, or an archive to unpack or serve lazily. */
+  imagesDir?: string;
+  archive?: Archive;
+}
+
+export async function restoreContainer(options: ContainerRestoreOptions): Promise<ContainerRestoreResult> {
+  const started = performance.now();
+  const sources = [options?.imagesDir, options?.archive, options?.name].filter((s) => s !== undefined);
+  if (sources.length !== 1) {
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'restoreContainer needs exactly one of imagesDir, archive and name');
+  }
+  if (options.id !== undefined) validateContainerId(options.id);
+  if (options.signal?.aborted) throw abortError(options.signal);
+  assertRoot('restore a container');
+  const runc = await Runc.open(options);
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'freezedry-ctr-restore-'));
+  let source: Source | undefined;
+  let keepArchive = false;
+  try {
+    const archiveFile = options.name !== undefined ? await findStored(options.name, options.storeRoot) : options.archive;
+    source = archiveFile ? await openArchive(archiveFile, scratch) : await openDirectory(path.resolve(options.imagesDir as string));
+    const id = options.id ?? source.facts.id;
+    await assertIdFree(runc, id);
+    await replaceStaleBundle(id, source.facts);
+    const lowerDir = await chooseRootfs(options, source.facts);
+
+    const bundle = await createBundle(
+      { id, createdAt: new Date().toISOString(), lowerDir, net: source.facts.net, args: source.facts.args, restoredFrom: archiveFile ?? options.imagesDir },
+      source.spec,
+    );
+    try {
+      await applyRootfsDiff(bundle.rootfs, { tarFile: source.diffTar, deleted: source.deleted });
+    } catch (error) {
+      await removeBundle(id);
+      throw error;
+    }
+
+    let imagesDir = source.imagesDir;
+    let plan: LazyPlan | undefined;
+    let lazySource: LazySource | undefined;
+    const pageFiles: number[] = [];
+    if (source.archive) {
+      imagesDir = path.join(scratch, CHECKPOINT_DIR);
+      if (options.lazy) {
+        plan = await planLazyRestore(source.archive.imageSource(CHECKPOINT_PREFIX));
+        lazySource = source.archive.pageSource(plan.images, CHECKPOINT_PREFIX);
+      }
+      await source.archive.extract(imagesDir, undefined, plan?.eager, CHECKPOINT_PREFIX);
+    } else if (options.lazy) {
+      plan = await planLazyRestore(directorySource(imagesDir as string));
+      for (const name of plan.images) pageFiles.push(openSync(path.join(imagesDir as string, name), constants.O_RDONLY));
+      lazySource = { files: pageFiles };
+    }
+    const workDir = path.join(scratch, 'work');
+    const restoring = runcRestore(runc, {
+      id,
+      bundleDir: bundle.dir,
+      imagesDir: imagesDir as string,
+      workDir,
+      logFile: bundle.logFile,
+      criuOptions: source.facts.criuOptions,
+      lazy: plan && lazySource ? { plan, source: lazySource } : undefined,
+    });
+    const restored = await restoring.catch((error: unknown) => {
+      pageFiles.forEach((fd) => closeSync(fd));
+      throw error;
+    });
+
+    let lazy: ContainerRestoreResult['lazy'];
+    if (restored.server) {
+      const server = restored.server;
+      const archive = source.archive;
+      keepArchive = archive !== undefined;
+      const fill = server.complete
+        .then(async (stats) => {
+          await assertRootRunning(restored.root, 'the lazy fill');
+          return stats;
+        })
+        .finally(() => {
+          restored.root.release();
+          pageFiles.forEach((fd) => closeSync(fd));
+          archive?.close();
+          void rm(scratch, { recursive: true, force: true });
+        });
+      fill.catch(() => {});
+      lazy = { fill, stats: () => server.stats() };
+    }
+    return { id, pid: restored.root.pid, bundle: bundle.dir, durationMs: performance.now() - started, lazy };
+  } finally {
+    if (!keepArchive) {
+      source?.archive?.close();
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+}
+
+export interface RuncRestoreRequest {
+  id: string;
+  bundleDir: string;
+  imagesDir: string;
+  workDir: string;
+  logFile: string;
+  criuOptions: ContainerFacts['criuOptions'];
+  lazy?: { plan: LazyPlan; source: LazySource };
+}
+
+/** `runc restore --detach`, the uffd server first when lazy; the root is checked to run. */
+export async function runcRestore(runc: Runc, request: RuncRestoreRequest) {
+  const { id, criuOptions } = request;
+  await mkdir(request.workDir, { recursive: true });
+  const server = request.lazy ? LazyPageServer.start(request.workDir, request.lazy.plan, request.lazy.source) : undefined;
+  const args = [
+    'restore',
+    '--detach',
+    '--bundle', request.bundleDir,
+    '--image-path', request.imagesDir,
+    '--work-path', request.workDir,
+    ...(criuOptions.tcpEstablished ? ['--tcp-established'] : []),
+    ...(criuOptions.fileLocks ? ['--file-locks'] : []),
+    ...(server ? ['--lazy-pages'] : []),
+    id,
+  ];
+  try {
+    await startInBundle(runc, { id, logFile: request.logFile }, args);
+  } catch (error) {
+    server?.close();
+    const lines = errorLines(await readLog(path.join(request.workDir, 'restore.log')));
+    if (!(error instanceof FreezedryError) || lines.length === 0) throw error;
+    throw new FreezedryError(ErrorCode.CRIU_RESTORE_FAILED, `${error.message}: ${describeFailure(lines, path.join(request.workDir, 'restore.log'))}`, {
+      cause: error,
+      criuErrors: lines,
+    });
+  }
+  const state = await runc.existing(id);
+  const root = watchRestoredRoot(state.pid, false);
+  server?.attach(state.pid);
+  if (!server) {
+    try {
+      await assertRootRunning(root, 'its restore');
+    } finally {
+      root.release();
+    }
+  }
+  return { root, server };
+}
+
+async function openDirectory(dir: string): Promise<Source> {
+  const facts = await readFacts(dir);
+  if (!facts) {
+    throw new FreezedryError(ErrorCode.NOT_A_CONTAINER_CHECKPOINT, `${dir} holds no container checkpoint (no ${CONTAINER_FACTS})`, { path: dir });
+  }
+  const imagesDir = path.join(dir, CHECKPOINT_DIR);
+  await assertImagesPresent(imagesDir);
+  const spec = JSON.parse(await readFile(path.join(dir, SPEC_DUMP), 'utf8')) as OciSpec;
+  const deleted = JSON.parse(await readFile(path.join(dir, DELETED_FILES), 'utf8').catch(() => '[]')) as unknown;
+  const diffTar = path.join(dir, ROOTFS_DIFF);
+  return { facts, spec, deleted, imagesDir, diffTar: (await readFile(diffTar).then(() => true, () => false)) ? diffTar : undefined };
+}
+
+async function openArchive(file: string, scratch: string): Promise<Source> {
+  const archive = await Archive.open(file);
+  try {
+    const facts = archive.manifest.container;
+    if (!facts) {
+      throw new FreezedryError(ErrorCode.NOT_A_CONTAINER_CHECKPOINT, `${archive.file} is a process checkpoint: restore it with 'freezedry restore'`, { path: archive.file });
+    }
+    const spec = JSON.parse(((await archive.read(SPEC_DUMP)) ?? Buffer.from('null')).toString('utf8')) as OciSpec | null;
+    if (!spec) throw new FreezedryError(ErrorCode.ARCHIVE_CORRUPT, `${archive.file} has no ${SPEC_DUMP}`, { path: archive.file });
+    const deleted = JSON.parse(((await archive.read(DELETED_FILES)) ?? Buffer.from('[]')).toString('utf8')) as unknown;
+    let diffTar: string | undefined;
+    if (archive.entry(ROOTFS_DIFF)) {
+      diffTar = path.join(scratch, ROOTFS_DIFF);
+      await archive.extractEntry(ROOTFS_DIFF, diffTar);
+    }
+    return { facts, spec, deleted, diffTar, archive };
+  } catch (error) {
+    archive.close();
+    throw error;
+  }
+}
+
+/** The rootfs to restore over, checked against the checkpoint's fingerprint. */
+async function chooseRootfs(options: ContainerRestoreOptions, facts: ContainerFacts): Promise<string> {
+  if (options.rootfs === undefined && facts.rootfs.included) {
+    // The checkpoint carries the whole rootfs: it goes over an empty lower layer.
+    const empty = path.join(containersRoot(), '.empty-rootfs');
+    await mkdir(empty, { recursive: true, mode: 0o755 });
+    return empty;
+  }
+  const wanted = options.rootfs ?? facts.rootfs.path;
+  if (wanted === undefined) {
+    throw new FreezedryError(ErrorCode.ROOTFS_MISSING, 'The checkpoint names no rootfs: give one (--rootfs DIR)');
+  }
+  const lowerDir = await assertRootfs(wanted);
+  if (facts.rootfs.fingerprint && !options.force) {
+    const found = await rootfsFingerprint(lowerDir);
+    if (found !== facts.rootfs.fingerprint) {
+      throw new FreezedryError(
+        ErrorCode.ROOTFS_MISMATCH,
+        `The rootfs ${lowerDir} is not the one the container was checkpointed over (fingerprint ${found.slice(0, 19)}…, checkpoint has ${facts.rootfs.fingerprint.slice(0, 19)}…); pass force to restore over it anyway`,
+        { path: lowerDir },
+      );
+    }
+  }
+  return lowerDir;
+}
+
+/**
+ * A bundle of this ID that runc no longer knows is the stopped original of a checkpoint
+ * restored under its own ID: the checkpoint holds all of it, so it is replaced. Any other
+ * bundle of that ID is in the way.
+ */
+async function replaceStaleBundle(id: string, facts: ContainerFacts): Promise<void> {
+  const record = readRecord(id);
+  if (!record) return;
+  if (record.id === facts.id && record.createdAt !== undefined && record.createdAt === facts.createdAt) {
+    await removeBundle(id);
+    return;
+  }
+  throw new FreezedryError(
+    ErrorCode.CONTAINER_EXISTS,
+    `A stopped container '${id}' (not the one checkpointed) still has its bundle; remove it with 'freezedry container rm ${id}' or restore under another ID`,
+    { id },
+  );
+}

@@ -1,0 +1,99 @@
+// A container's filesystem changes, in the form Podman and CRI-O archive them:
+// rootfs-diff.tar (changed and added paths, relative to /) and deleted.files (a JSON array of
+// absolute paths). Read from the overlay's upper dir, where a whiteout (a 0/0 character
+// device) marks a deletion; applied to a new rootfs by deleting, then unpacking.
+import { createHash } from 'node:crypto';
+import { lstat, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { create, extract } from 'tar';
+import { ErrorCode, FreezedryError } from '../errors.js';
+
+export const ROOTFS_DIFF = 'rootfs-diff.tar';
+export const DELETED_FILES = 'deleted.files';
+
+export interface RootfsChanges {
+  /** Paths (relative to /) of files, links and directories the container added or changed. */
+  changed: string[];
+  /** Absolute paths it deleted. */
+  deleted: string[];
+}
+
+/** What the upper dir of an overlay records: every path below it, whiteouts apart. */
+export async function upperChanges(upper: string): Promise<RootfsChanges> {
+  const changes: RootfsChanges = { changed: [], deleted: [] };
+  const walk = async (relative: string): Promise<void> => {
+    for (const name of (await readdir(path.join(upper, relative))).sort()) {
+      const rel = relative ? `${relative}/${name}` : name;
+      const info = await lstat(path.join(upper, rel));
+      if (info.isCharacterDevice() && info.rdev === 0) {
+        changes.deleted.push(`/${rel}`);
+        continue;
+      }
+      changes.changed.push(rel);
+      if (info.isDirectory()) await walk(rel);
+    }
+  };
+  await walk('');
+  return changes;
+}
+
+/** Writes rootfs-diff.tar (only the changed top-level paths, whiteouts left out) and deleted.files. */
+export async function writeRootfsDiff(upper: string, changes: RootfsChanges, dir: string): Promise<void> {
+  const topLevel = [...new Set(changes.changed.map((rel) => rel.split('/')[0] as string))];
+  const deleted = new Set(changes.deleted.map((p) => p.slice(1)));
+  await create(
+    {
+      file: path.join(dir, ROOTFS_DIFF),
+      cwd: upper,
+      portable: false,
+      filter: (rel, info) => !deleted.has(rel.replace(/^\.\//, '')) && !('isCharacterDevice' in info && info.isCharacterDevice() && info.rdev === 0),
+    },
+    topLevel.length > 0 ? topLevel : [],
+  );
+  await writeFile(path.join(dir, DELETED_FILES), `${JSON.stringify(changes.deleted)}\n`);
+}
+
+/** Applies a diff to a mounted rootfs: deletions first (they may be re-created), then the tar. */
+export async function applyRootfsDiff(rootfs: string, diff: { tarFile?: string; deleted: unknown }): Promise<void> {
+  if (!Array.isArray(diff.deleted) || !diff.deleted.every((p) => typeof p === 'string')) {
+    throw new FreezedryError(ErrorCode.ARCHIVE_CORRUPT, `${DELETED_FILES} is not a JSON array of paths`);
+  }
+  for (const deleted of diff.deleted as string[]) await rm(await insideRoot(rootfs, deleted), { recursive: true, force: true });
+  if (diff.tarFile) {
+    // node-tar refuses absolute paths and '..', and never writes through a symlink it made.
+    await extract({ file: diff.tarFile, cwd: rootfs, preserveOwner: true, strict: true });
+  }
+}
+
+/** A path of the container's filesystem, resolved below its rootfs and reached through no symlink. */
+async function insideRoot(rootfs: string, containerPath: string): Promise<string> {
+  const resolved = path.resolve(rootfs, `.${path.posix.resolve('/', containerPath)}`);
+  const unsafe = () =>
+    new FreezedryError(ErrorCode.ARCHIVE_UNSAFE_PATH, `${DELETED_FILES} names '${containerPath}', which leads outside the container's filesystem`);
+  if (resolved === rootfs || !resolved.startsWith(`${rootfs}/`)) throw unsafe();
+  let parent = path.dirname(resolved);
+  while (parent !== rootfs) {
+    if ((await lstat(parent).catch(() => undefined))?.isSymbolicLink()) throw unsafe();
+    parent = path.dirname(parent);
+  }
+  return resolved;
+}
+
+/**
+ * A fingerprint of a rootfs tree: every path with its type, mode, size and link target. A
+ * restore checks it, so that a checkpoint is never restored over another image's rootfs.
+ */
+export async function rootfsFingerprint(dir: string): Promise<string> {
+  const hash = createHash('sha256');
+  const walk = async (relative: string): Promise<void> => {
+    for (const name of (await readdir(path.join(dir, relative))).sort()) {
+      const rel = `${relative}/${name}`;
+      const info = await lstat(path.join(dir, rel));
+      const link = info.isSymbolicLink() ? await readlink(path.join(dir, rel)) : '';
+      hash.update(`${rel}\0${info.mode}\0${info.isDirectory() ? 0 : info.size}\0${link}\n`);
+      if (info.isDirectory()) await walk(rel);
+    }
+  };
+  await walk('');
+  return `sha256:${hash.digest('hex')}`;
+}

@@ -1,0 +1,182 @@
+// Driving runc, the container engine: finding it, running it with the project's CRIU first on
+// its PATH (runc runs the `criu` it finds there; only runc's own environment changes), and
+// turning its failures into coded errors that quote what it said.
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { execa } from 'execa';
+import { ErrorCode, FreezedryError, abortError, type ErrorCodeValue } from '../errors.js';
+import { locateCriu } from '../criu/locate.js';
+
+export const DEFAULT_RUNC_ROOT = '/run/runc';
+const MIN_VERSION = [1, 1] as const;
+
+export interface RuncState {
+  id: string;
+  pid: number;
+  status: 'created' | 'running' | 'paused' | 'stopped' | string;
+  bundle: string;
+  rootfs: string;
+  created: string;
+}
+
+export interface RuncOptions {
+  /** runc's state directory (runc --root); default /run/runc. */
+  runcRoot?: string;
+  /** The CRIU runc should run (default: freezedry's own, as for processes). */
+  criu?: string;
+}
+
+type Stdio = 'ignore' | 'pipe' | number;
+
+export interface RuncCall {
+  args: string[];
+  stdio?: [Stdio, Stdio, Stdio];
+  /** Called with runc's pid as soon as it runs (to recognise its CRIU's connections). */
+  onSpawn?: (pid: number) => void;
+  signal?: AbortSignal;
+}
+
+export class Runc {
+  readonly path: string;
+  readonly root: string;
+  readonly version: string;
+  private readonly criuDir: string;
+
+  private constructor(runcPath: string, root: string, version: string, criuDir: string) {
+    this.path = runcPath;
+    this.root = root;
+    this.version = version;
+    this.criuDir = criuDir;
+  }
+
+  static async open(options: RuncOptions = {}): Promise<Runc> {
+    const runcPath = locateRunc();
+    const { stdout } = await execa(runcPath, ['--version'], { reject: false });
+    const version = /runc version (\d+)\.(\d+)\.(\d+)/.exec(stdout);
+    if (!version) {
+      throw new FreezedryError(ErrorCode.RUNC_NOT_FOUND, `${runcPath} did not report a runc version (it said: ${stdout.trim() || 'nothing'})`);
+    }
+    const [major, minor] = [Number(version[1]), Number(version[2])];
+    if (major < MIN_VERSION[0] || (major === MIN_VERSION[0] && minor < MIN_VERSION[1])) {
+      throw new FreezedryError(
+        ErrorCode.RUNC_TOO_OLD,
+        `${runcPath} is runc ${version[1]}.${version[2]}.${version[3]}; freezedry needs runc ${MIN_VERSION.join('.')} or newer`,
+      );
+    }
+    return new Runc(runcPath, path.resolve(options.runcRoot ?? DEFAULT_RUNC_ROOT), `${major}.${minor}.${version[3]}`, criuDirFor(locateCriu(options.criu)));
+  }
+
+  /** Runs runc; a failure is a coded error quoting runc's own last error line. */
+  async exec(what: string, call: RuncCall, code: ErrorCodeValue = ErrorCode.RUNC_FAILED): Promise<string> {
+    const logDir = mkdtempSync(path.join(os.tmpdir(), 'freezedry-runc-'));
+    const logFile = path.join(logDir, 'runc.log');
+    try {
+      const child = spawn(this.path, ['--root', this.root, '--log', logFile, '--log-format', 'json', ...call.args], {
+        env: { ...process.env, PATH: `${this.criuDir}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` },
+        stdio: call.stdio ?? ['ignore', 'pipe', 'pipe'],
+        signal: call.signal,
+      });
+      if (child.pid !== undefined) call.onSpawn?.(child.pid);
+      let stdout = '';
+      let stderr = '';
+      child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+      child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      const exitCode = await new Promise<number | null>((resolve) => {
+        child.once('error', () => resolve(null));
+        child.once('close', (status) => resolve(status));
+      });
+      if (exitCode === 0) return stdout;
+      if (call.signal?.aborted) throw abortError(call.signal);
+      const said = lastError(logFile) ?? stderr.trim();
+      throw runcError(what, said, code);
+    } finally {
+      rmSync(logDir, { recursive: true, force: true });
+    }
+  }
+
+  /** The container's state, or undefined when runc has no container of that ID. */
+  async state(id: string): Promise<RuncState | undefined> {
+    const result = await execa(this.path, ['--root', this.root, 'state', id], { reject: false });
+    if (result.exitCode !== 0) {
+      if (/does not exist|not exist/.test(result.stderr)) return undefined;
+      throw runcError(`runc state ${id}`, result.stderr.trim(), ErrorCode.RUNC_FAILED);
+    }
+    return JSON.parse(result.stdout) as RuncState;
+  }
+
+  /** The container's state; ERR_NO_SUCH_CONTAINER when there is none. */
+  async existing(id: string): Promise<RuncState> {
+    const state = await this.state(id);
+    if (!state) {
+      throw new FreezedryError(ErrorCode.NO_SUCH_CONTAINER, `No container '${id}' (runc root ${this.root})`, { id, runcRoot: this.root });
+    }
+    return state;
+  }
+
+  async list(): Promise<RuncState[]> {
+    const out = await this.exec('runc list', { args: ['list', '--format', 'json'] });
+    return (JSON.parse(out || 'null') as RuncState[] | null) ?? [];
+  }
+
+  /** Stops (SIGKILL) and deletes the container; nothing if it is gone already. */
+  async destroy(id: string): Promise<void> {
+    if (!(await this.state(id))) return;
+    await this.exec(`runc delete -f ${id}`, { args: ['delete', '--force', id] });
+  }
+}
+
+export function locateRunc(): string {
+  const named = process.env.FREEZEDRY_RUNC;
+  const candidates = named ? [named] : [...(process.env.PATH ?? '').split(':').filter(Boolean).map((d) => path.join(d, 'runc')), '/usr/sbin/runc', '/usr/bin/runc'];
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // next
+    }
+  }
+  throw new FreezedryError(
+    ErrorCode.RUNC_NOT_FOUND,
+    named
+      ? `runc not found at ${named} (named by FREEZEDRY_RUNC)`
+      : "runc not found on PATH, /usr/sbin or /usr/bin: install it ('apt-get install --no-install-recommends runc', or 'npm run provision')",
+  );
+}
+
+/** A directory whose `criu` is the given binary (its own directory when it is named criu). */
+function criuDirFor(criuPath: string): string {
+  if (path.basename(criuPath) === 'criu') return path.dirname(path.resolve(criuPath));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'freezedry-criu-bin-'));
+  symlinkSync(path.resolve(criuPath), path.join(dir, 'criu'));
+  return dir;
+}
+
+/** runc's last error message from its JSON log. */
+function lastError(logFile: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const messages = text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      try {
+        return JSON.parse(line) as { level?: string; msg?: string };
+      } catch {
+        return { level: 'error', msg: line };
+      }
+    })
+    .filter((entry) => entry.level === 'error' || entry.level === 'fatal')
+    .map((entry) => entry.msg ?? '');
+  return messages.length > 0 ? messages.join('; ') : undefined;
+}
+
+function runcError(what: string, said: string, code: ErrorCodeValue): FreezedryError {
+  return new FreezedryError(code, `${what} failed: ${said || 'runc gave no reason'}`, { runcMessage: said });
+}
