@@ -19,6 +19,17 @@ export { inspect, type InspectReport } from './inspect.js';
 export { DirtyTracker, type WrittenRange } from './pages/dirty-tracker.js';
 export { migrate, type MigrateOptions, type MigrateResult, type MigrationMode } from './migrate/source.js';
 export { receive, type ReceiveOptions, type ReceivedMigration, type Receiver } from './migrate/destination.js';
+export {
+  runContainer,
+  listContainers,
+  removeContainer,
+  type RunContainerOptions,
+  type ContainerInfo,
+} from './container/lifecycle.js';
+export { checkpointContainer, type ContainerCheckpointOptions, type ContainerCheckpointResult } from './container/checkpoint.js';
+export { restoreContainer, type ContainerRestoreOptions, type ContainerRestoreResult } from './container/restore.js';
+export type { ContainerFacts } from './container/layout.js';
+export type { RuncOptions } from './container/runc.js';
 export { listCheckpoints, removeCheckpoint, storeRoot, type StoredCheckpoint } from './store.js';
 export type { CheckpointSummary, FileSummary, MappingKind, MemorySummary, TaskSummary } from './images/image-summary.js';
 export type { CriuOptions } from './criu/options.js';

@@ -114,6 +114,14 @@ async function restoreFromArchive(options: RestoreOptions): Promise<RestoreResul
   const started = performance.now();
   const criuPath = locateCriu(options.criu); // before unpacking anything
   const archive = await Archive.open(options.archive as string);
+  if (archive.manifest.container) {
+    archive.close();
+    throw new FreezedryError(
+      ErrorCode.UNSUPPORTED_CHECKPOINT,
+      `${archive.file} is a checkpoint of the container '${archive.manifest.container.id}': restore it with 'freezedry container restore -i'`,
+      { path: archive.file },
+    );
+  }
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'freezedry-restore-'));
   const logFile = path.join(options.workDir ? path.resolve(options.workDir) : scratch, 'restore.log');
   const progress = options.onProgress && ((bytes: number, totalBytes: number) => options.onProgress?.({ bytes, totalBytes }));

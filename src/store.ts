@@ -10,6 +10,9 @@ const SUFFIX = '.tar.zst';
 
 export interface StoredCheckpoint {
   name: string;
+  kind: 'process' | 'container';
+  /** For a container: its ID when checkpointed. */
+  container?: string;
   file: string;
   createdAt: string;
   bytes: number;
@@ -57,6 +60,8 @@ export async function listCheckpoints(root?: string): Promise<StoredCheckpoint[]
       const { manifest } = archive;
       list.push({
         name,
+        kind: manifest.container ? 'container' : 'process',
+        container: manifest.container?.id,
         file,
         createdAt: manifest.createdAt,
         bytes: archive.fileSize,
@@ -66,7 +71,7 @@ export async function listCheckpoints(root?: string): Promise<StoredCheckpoint[]
       });
       archive.close();
     } catch (error) {
-      list.push({ name, file, createdAt: '', bytes: (await stat(file)).size, tasks: 0, command: `(unreadable: ${(error as Error).message})` });
+      list.push({ name, kind: 'process', file, createdAt: '', bytes: (await stat(file)).size, tasks: 0, command: `(unreadable: ${(error as Error).message})` });
     }
   }
   return list;

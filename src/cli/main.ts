@@ -9,6 +9,7 @@ import { register as registerArchives } from './commands/archives.js';
 import { register as registerInspect } from './commands/inspect.js';
 import { register as registerStore } from './commands/store.js';
 import { register as registerMigration } from './commands/migration.js';
+import { register as registerContainer } from './commands/container.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { makeOutput, printError, type Output } from './output.js';
 
@@ -32,13 +33,13 @@ export async function main(argv: string[]): Promise<number> {
 
   const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
   const program = new Command('freezedry')
-    .description('checkpoint, restore and migrate Linux processes with CRIU')
+    .description('checkpoint, restore and migrate Linux processes and containers with CRIU')
     .version(version)
     .option('--json', 'machine-readable output')
     .option('--verbose', 'print stacks and causes of errors')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const register of [registerCheck, registerRun, registerDump, registerRestore, registerArchives, registerInspect, registerStore, registerMigration]) {
+  for (const register of [registerCheck, registerRun, registerDump, registerRestore, registerArchives, registerInspect, registerStore, registerMigration, registerContainer]) {
     register(program, context);
   }
   for (const command of program.commands) command.exitOverride();

@@ -15,6 +15,8 @@ export function register(program: Command, context: Context): void {
       const report = await inspect(where);
       const lines = [`${report.kind} ${report.path}`];
       if (report.createdAt) lines.push(`  created ${report.createdAt} on ${report.source?.hostname} (kernel ${report.source?.kernel}, CRIU ${report.source?.criuVersion}, ${report.source?.arch})`);
+      const c = report.container;
+      if (c) lines.push(`  container ${c.name ?? c.id ?? '?'} (${c.engine}${c.image ? `, image ${c.image}` : ''}${c.runtime ? `, runtime ${c.runtime}` : ''}), rootfs diff ${mib(c.rootfsDiffBytes)}, ${c.deletedFiles} deleted path(s)`);
       if (report.command) lines.push(`  command: ${report.command} (host pid ${report.pid})`);
       lines.push('processes:');
       for (const t of report.tasks) lines.push(`  pid ${t.pid} (parent ${t.ppid}, session ${t.sid}) ${t.comm}, ${t.threads} thread${t.threads === 1 ? '' : 's'}`);

@@ -10,8 +10,16 @@ export function register(program: Command, context: Context): void {
     .description(`list the checkpoints in the local store ($FREEZEDRY_STORE, default ${storeRoot()})`)
     .action(async () => {
       const list = await listCheckpoints();
-      const rows = list.map((c) => `${c.name.padEnd(24)} ${c.createdAt.padEnd(25)} ${mib(c.bytes).padStart(11)}  pid ${String(c.pid ?? '-').padEnd(7)} ${String(c.tasks).padStart(3)} task(s)  ${c.command}`);
-      context.out.result(list, list.length === 0 ? `no checkpoints in ${storeRoot()}` : [`${'NAME'.padEnd(24)} ${'CREATED'.padEnd(25)} ${'SIZE'.padStart(11)}  PID          TASKS     COMMAND`, ...rows].join('\n'));
+      const rows = list.map(
+        (c) =>
+          `${c.name.padEnd(24)} ${c.kind.padEnd(9)} ${c.createdAt.padEnd(25)} ${mib(c.bytes).padStart(11)}  ${(c.container ? c.container : `pid ${c.pid ?? '-'}`).padEnd(20)} ${String(c.tasks).padStart(3)} task(s)  ${c.command}`,
+      );
+      context.out.result(
+        list,
+        list.length === 0
+          ? `no checkpoints in ${storeRoot()}`
+          : [`${'NAME'.padEnd(24)} ${'KIND'.padEnd(9)} ${'CREATED'.padEnd(25)} ${'SIZE'.padStart(11)}  ${'PID / CONTAINER'.padEnd(20)} TASKS     COMMAND`, ...rows].join('\n'),
+      );
     });
 
   program
