@@ -25,6 +25,9 @@ system_packages=(
   iptables iproute2
   # the addon (libzstd) and the archive tools used by tests and benchmarks
   libzstd-dev libxxhash-dev zstd tar xz-utils
+  # containers: runc is the engine (it runs the criu on the PATH freezedry gives it), and a static
+  # busybox makes a rootfs without a registry
+  runc busybox-static
 )
 
 install_system_packages() {
@@ -132,8 +135,9 @@ provision_old_criu() {
   log "Debian's CRIU $("$dest/usr/sbin/criu" --version 2>/dev/null | sed -n 's/^Version: *//p') unpacked in $dest (test fixture)"
 }
 
-# For the test suite: a real pre-fork web server (a master and its workers) to restore.
-test_packages=(nginx-light)
+# For the test suite: a real pre-fork web server (a master and its workers) to restore, and
+# Podman (run with --runtime runc) to make real Podman checkpoint exports.
+test_packages=(nginx-light podman)
 
 main() {
   if [ "${1:-}" = "--test" ]; then system_packages+=("${test_packages[@]}"); fi

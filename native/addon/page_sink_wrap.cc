@@ -58,7 +58,7 @@ class PageSinkWrap : public Napi::ObjectWrap<PageSinkWrap>, public ThreadOwner {
     if (target.Has("discard")) {
       output_ = std::make_shared<core::DiscardOutput>();
     } else if (target.Has("archive")) {
-      std::string prefix = target.Has("prefix") ? target.Get("prefix").As<Napi::String>().Utf8Value() : "";
+      std::string prefix = target.Get("prefix").IsString() ? target.Get("prefix").As<Napi::String>().Utf8Value() : "";
       archive_output_ = std::make_shared<core::ArchivePageOutput>(ArchiveWriterOf(target.Get("archive")), prefix);
       output_ = archive_output_;
     } else {

@@ -10,7 +10,8 @@
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ArchiveBuilder, type ArchiveOptions } from '../archive/archive-builder.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ArchiveBuilder, writeError, type ArchiveOptions } from '../archive/archive-builder.js';
 import { sourceHost } from '../archive/manifest.js';
 import { ErrorCode, FreezedryError, ValidationError, abortError } from '../errors.js';
 import { errorLines, describeFailure, readLog } from '../criu/log.js';
@@ -111,9 +112,17 @@ export async function checkpointContainer(id: string, options: ContainerCheckpoi
       ...(sink ? ['--page-server', `127.0.0.1:${sink.port}`] : []),
       id,
     ];
+    let connected: PageSinkSession | undefined;
+    void sink?.session.then((s) => (connected = s), () => {});
     try {
       await runc.exec(`runc checkpoint ${id}`, { args, signal: options.signal, onSpawn: (pid) => (runcPid = pid) }, ErrorCode.CRIU_DUMP_FAILED);
     } catch (error) {
+      // A sink that failed (a full disk) made CRIU fail: its error is the cause.
+      if (connected) {
+        session = connected;
+        await Promise.race([connected.done.catch(() => {}), sleep(1000)]);
+        if (connected.failure && builder) throw writeError(connected.failure, builder.partial);
+      }
       throw await withCriuLog(error, path.join(imagesDir, 'dump.log'));
     }
     dumped = true;
@@ -183,6 +192,7 @@ async function recover(runc: Runc, id: string, bundleDir: string, imagesDir: str
       workDir: imagesDir,
       logFile: readRecord(id) ? bundleOf(id).logFile : '/dev/null',
       criuOptions: { tcpEstablished: options.tcpEstablished === true, fileLocks: options.fileLocks === true },
+      net: readRecord(id)?.net ?? false,
     });
   } catch (error) {
     throw new FreezedryError(

@@ -19,7 +19,7 @@ import { assertRootRunning, watchRestoredRoot } from '../process/restored-root.j
 import { findStored } from '../store.js';
 import { assertRootfs, containersRoot, createBundle, readRecord, removeBundle, validateContainerId } from './bundle.js';
 import { CHECKPOINT_DIR, CHECKPOINT_PREFIX, CONTAINER_FACTS, SPEC_DUMP, readFacts, type ContainerFacts } from './layout.js';
-import { assertIdFree, startInBundle } from './lifecycle.js';
+import { assertIdFree, raiseLoopback, startInBundle } from './lifecycle.js';
 import { DELETED_FILES, ROOTFS_DIFF, applyRootfsDiff, rootfsFingerprint } from './rootfs-diff.js';
 import { Runc, type RuncOptions } from './runc.js';
 import type { OciSpec } from './spec.js';
@@ -118,6 +118,7 @@ export async function restoreContainer(options: ContainerRestoreOptions): Promis
       workDir,
       logFile: bundle.logFile,
       criuOptions: source.facts.criuOptions,
+      net: source.facts.net,
       lazy: plan && lazySource ? { plan, source: lazySource } : undefined,
     });
     const restored = await restoring.catch((error: unknown) => {
@@ -160,6 +161,8 @@ export interface RuncRestoreRequest {
   workDir: string;
   logFile: string;
   criuOptions: ContainerFacts['criuOptions'];
+  /** It has a network namespace of its own (whose loopback runc leaves down). */
+  net: boolean;
   lazy?: { plan: LazyPlan; source: LazySource };
 }
 
@@ -191,6 +194,7 @@ export async function runcRestore(runc: Runc, request: RuncRestoreRequest) {
     });
   }
   const state = await runc.existing(id);
+  if (request.net) await raiseLoopback(runc, id, state.pid);
   const root = watchRestoredRoot(state.pid, false);
   server?.attach(state.pid);
   if (!server) {

@@ -46,7 +46,7 @@ export class PageSinkSession {
   }
 
   static toArchive(writer: NativeArchiveWriter, prefix?: string): PageSinkSession {
-    return new PageSinkSession({ archive: writer, prefix });
+    return new PageSinkSession(prefix === undefined ? { archive: writer } : { archive: writer, prefix });
   }
 
   /** Drops every page (the protocol's own cost, for benchmarks). */
