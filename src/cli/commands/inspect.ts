@@ -17,7 +17,7 @@ export function register(program: Command, context: Context): void {
       if (report.createdAt) lines.push(`  created ${report.createdAt} on ${report.source?.hostname} (kernel ${report.source?.kernel}, CRIU ${report.source?.criuVersion}, ${report.source?.arch})`);
       const c = report.container;
       if (c) lines.push(`  container ${c.name ?? c.id ?? '?'} (${c.engine}${c.image ? `, image ${c.image}` : ''}${c.runtime ? `, runtime ${c.runtime}` : ''}), rootfs diff ${mib(c.rootfsDiffBytes)}, ${c.deletedFiles} deleted path(s)`);
-      if (report.command) lines.push(`  command: ${report.command} (host pid ${report.pid})`);
+      if (report.command) lines.push(`  command: ${report.command}${report.pid !== undefined ? ` (host pid ${report.pid})` : ''}`);
       lines.push('processes:');
       for (const t of report.tasks) lines.push(`  pid ${t.pid} (parent ${t.ppid}, session ${t.sid}) ${t.comm}, ${t.threads} thread${t.threads === 1 ? '' : 's'}`);
       lines.push(`memory: ${mib(report.memory.dumpedBytes)} dumped`);
