@@ -113,24 +113,7 @@ export class Archive {
     try {
       for (const entry of entries) {
         const name = entry.name.slice(prefix.length);
-        const target = path.join(dir, name);
-        const fd = openSync(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-        try {
-          const runs = sparse?.get(name);
-          if (runs) {
-            // Only these runs are written; the rest stays a hole (its frames' own checksums
-            // still guard what is read later).
-            ftruncateSync(fd, entry.size);
-            for (const [offset, length] of runs) await this.reader.copyTo(entry.dataOffset + offset, length, fd, offset);
-          } else {
-            const checksum = await this.reader.copyTo(entry.dataOffset, entry.size, fd);
-            if (entry.name !== MANIFEST_NAME) this.verify(entry.name, checksum);
-          }
-        } catch (error) {
-          throw translate(error, this.file, this.entries, target);
-        } finally {
-          closeSync(fd);
-        }
+        await this.writeEntry(entry, path.join(dir, name), sparse?.get(name));
         done += entry.size;
         onProgress?.(done, total);
       }
@@ -144,9 +127,23 @@ export class Archive {
   async extractEntry(name: string, target: string): Promise<void> {
     const entry = this.entry(name);
     if (!entry) throw new FreezedryError(ErrorCode.ARCHIVE_CORRUPT, `${this.file}: ${name} is missing`, { entry: name });
+    await this.writeEntry(entry, target);
+  }
+
+  /**
+   * Writes an entry to a new file: whole and checked against the manifest, or only the given
+   * runs (the rest stays a hole; its frames' own checksums still guard what is read later).
+   */
+  private async writeEntry(entry: ArchiveEntry, target: string, runs?: [number, number][]): Promise<void> {
     const fd = openSync(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     try {
-      this.verify(name, await this.reader.copyTo(entry.dataOffset, entry.size, fd));
+      if (runs) {
+        ftruncateSync(fd, entry.size);
+        for (const [offset, length] of runs) await this.reader.copyTo(entry.dataOffset + offset, length, fd, offset);
+      } else {
+        const checksum = await this.reader.copyTo(entry.dataOffset, entry.size, fd);
+        if (entry.name !== MANIFEST_NAME) this.verify(entry.name, checksum);
+      }
     } catch (error) {
       throw translate(error, this.file, this.entries, target);
     } finally {
