@@ -38,8 +38,10 @@ export async function inspect(target: string): Promise<InspectReport> {
   if (!info) throw new FreezedryError(ErrorCode.IMAGES_MISSING, `${resolved} does not exist`, { path: resolved });
   if (info.isDirectory()) {
     if ((await stat(path.join(resolved, CHECKPOINT_DIR)).catch(() => undefined))?.isDirectory()) {
+      // CRIU's stats-dump lies beside checkpoint/ (runc's work path), in Podman's exports too.
       const report = await inspect(path.join(resolved, CHECKPOINT_DIR));
-      return { ...report, path: resolved, container: await describeContainerDir(resolved) };
+      const criuStats = (await readDumpStats(resolved)) ?? report.criuStats;
+      return { ...report, path: resolved, criuStats, container: await describeContainerDir(resolved) };
     }
     await assertImagesPresent(resolved);
     const names = await readdir(resolved);

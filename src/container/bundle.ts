@@ -57,6 +57,11 @@ export function readRecord(id: string): ContainerRecord | undefined {
   }
 }
 
+/** A bundle's spec (config.json), freezedry's or any other runc container's. */
+export function readSpec(bundleDir: string): OciSpec {
+  return JSON.parse(readFileSync(path.join(bundleDir, 'config.json'), 'utf8')) as OciSpec;
+}
+
 export async function listRecords(): Promise<ContainerRecord[]> {
   const ids = await readdir(containersRoot()).catch(() => [] as string[]);
   return ids.map(readRecord).filter((r): r is ContainerRecord => r !== undefined);

@@ -7,15 +7,15 @@
 // only then killed; any failure resumes it. With --tcp-established that would let the kernel
 // acknowledge data the images lack, so such a dump stops it (CRIU keeps the network locked);
 // a failure after the dump then restores it again from the images just written.
-import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ArchiveBuilder, writeError, type ArchiveOptions } from '../archive/archive-builder.js';
 import { sourceHost } from '../archive/manifest.js';
 import { ErrorCode, FreezedryError, ValidationError, abortError } from '../errors.js';
-import { errorLines, describeFailure, readLog } from '../criu/log.js';
-import { prepareDumpDir } from '../images/images-dir.js';
+import { readLog } from '../criu/log.js';
+import { prepareDumpDir, removePartialImages } from '../images/images-dir.js';
 import { directorySource, type ImageSource } from '../images/image-source.js';
 import { summarizeCheckpoint } from '../images/image-summary.js';
 import { readDumpStats, type DumpStats } from '../images/stats.js';
@@ -23,12 +23,11 @@ import { LoopbackPageSink } from '../pages/loopback-page-sink.js';
 import type { PageSinkSession } from '../pages/page-sink.js';
 import { assertRoot } from '../process/privileges.js';
 import { newStoreEntry } from '../store.js';
-import { bundleOf, readRecord, validateContainerId } from './bundle.js';
-import { CHECKPOINT_DIR, CHECKPOINT_PREFIX, CONTAINER_FACTS, SPEC_DUMP, STATS_DUMP, type ContainerFacts } from './layout.js';
-import { readSpec } from './lifecycle.js';
+import { bundleOf, readRecord, readSpec, validateContainerId } from './bundle.js';
+import { CHECKPOINT_DIR, CHECKPOINT_PREFIX, CONTAINER_FACTS, SPEC_DUMP, type ContainerFacts } from './layout.js';
 import { rootfsFingerprint, upperChanges, writeRootfsDiff, type RootfsChanges } from './rootfs-diff.js';
-import { Runc, type RuncOptions } from './runc.js';
-import { runcRestore } from './restore.js';
+import { Runc, withCriuErrors, type RuncOptions } from './runc.js';
+import { runcRestore, type RuncRestoreRequest } from './restore.js';
 
 export interface ContainerCheckpointOptions extends RuncOptions {
   /** Into this new or empty directory… */
@@ -88,7 +87,13 @@ export async function checkpointContainer(id: string, options: ContainerCheckpoi
     await builder?.abandon();
     throw error;
   }
+  // runc's work path is the checkpoint's top: CRIU's stats-dump lands where Podman's layout
+  // has it, and dump.log where a failed dump leaves it (and a retry into the directory allows it).
   const imagesDir = path.join(dir, CHECKPOINT_DIR);
+  const logFile = path.join(dir, 'dump.log');
+  const changesRoot = record ? bundleOf(id).upper : state.rootfs;
+  const spec = readSpec(state.bundle);
+  const criuOptions = { tcpEstablished: options.tcpEstablished === true, fileLocks: options.fileLocks === true };
   const pause = !options.leaveRunning && !options.tcpEstablished;
   let runcPid: number | undefined;
   let sink: LoopbackPageSink | undefined;
@@ -105,35 +110,32 @@ export async function checkpointContainer(id: string, options: ContainerCheckpoi
     const args = [
       'checkpoint',
       '--image-path', imagesDir,
-      '--work-path', imagesDir,
+      '--work-path', dir,
       ...(options.leaveRunning || pause ? ['--leave-running'] : []),
       ...(options.tcpEstablished ? ['--tcp-established'] : []),
       ...(options.fileLocks ? ['--file-locks'] : []),
       ...(sink ? ['--page-server', `127.0.0.1:${sink.port}`] : []),
       id,
     ];
-    let connected: PageSinkSession | undefined;
-    void sink?.session.then((s) => (connected = s), () => {});
     try {
       await runc.exec(`runc checkpoint ${id}`, { args, signal: options.signal, onSpawn: (pid) => (runcPid = pid) }, ErrorCode.CRIU_DUMP_FAILED);
     } catch (error) {
       // A sink that failed (a full disk) made CRIU fail: its error is the cause.
-      if (connected) {
-        session = connected;
-        await Promise.race([connected.done.catch(() => {}), sleep(1000)]);
-        if (connected.failure && builder) throw writeError(connected.failure, builder.partial);
+      session = sink?.accepted;
+      if (session && builder) {
+        await Promise.race([session.done.catch(() => {}), sleep(1000)]);
+        if (session.failure) throw writeError(session.failure, builder.partial);
       }
-      throw await withCriuLog(error, path.join(imagesDir, 'dump.log'));
+      throw await withCriuErrors(error, logFile);
     }
     dumped = true;
     if (sink) {
       session = await sink.session;
       await session.done;
     }
-    const changes = await rootfsChanges(record ? bundleOf(id).upper : state.rootfs, record !== undefined, options.withRootfs === true);
-    await writeRootfsDiff(record ? bundleOf(id).upper : state.rootfs, changes, dir);
-    await writeFile(path.join(dir, SPEC_DUMP), `${JSON.stringify(readSpec(state.bundle), null, 2)}\n`);
-    await copyFile(path.join(imagesDir, STATS_DUMP), path.join(dir, STATS_DUMP)).catch(() => {});
+    const changes = await rootfsChanges(changesRoot, record !== undefined, options.withRootfs === true);
+    await writeRootfsDiff(changesRoot, changes, dir);
+    await writeFile(path.join(dir, SPEC_DUMP), `${JSON.stringify(spec, null, 2)}\n`);
     const facts: ContainerFacts = {
       engine: 'freezedry',
       id,
@@ -143,13 +145,13 @@ export async function checkpointContainer(id: string, options: ContainerCheckpoi
         fingerprint: options.withRootfs ? undefined : await rootfsFingerprint(record?.lowerDir ?? state.rootfs),
         included: options.withRootfs === true,
       },
-      net: record?.net ?? hasOwnNetwork(readSpec(state.bundle)),
+      net: record?.net ?? hasOwnNetwork(spec),
       args: record?.args ?? [],
-      criuOptions: { tcpEstablished: options.tcpEstablished === true, fileLocks: options.fileLocks === true },
+      criuOptions,
       rootfsChanges: { changed: changes.changed.length, deleted: changes.deleted.length },
     };
     await writeFile(path.join(dir, CONTAINER_FACTS), `${JSON.stringify(facts, null, 2)}\n`);
-    const stats = await readDumpStats(imagesDir);
+    const stats = await readDumpStats(dir);
     const result: ContainerCheckpointResult = {
       id,
       pid: state.pid,
@@ -173,9 +175,11 @@ export async function checkpointContainer(id: string, options: ContainerCheckpoi
     session?.cancel();
     await builder?.abandon();
     if (paused) await runc.exec(`runc resume ${id}`, { args: ['resume', id] }).catch(() => {});
-    else if (dumped && !options.leaveRunning) await recover(runc, id, state.bundle, imagesDir, options, error);
-    if (builder) await rm(dir, { recursive: true, force: true });
-    else await rm(imagesDir, { recursive: true, force: true }).then(() => removeTopFiles(dir));
+    else if (dumped && !options.leaveRunning) {
+      await recover(runc, { id, bundleDir: state.bundle, imagesDir, workDir: imagesDir, logFile: record ? bundleOf(id).logFile : '/dev/null', criuOptions, net: record?.net ?? hasOwnNetwork(spec) }, error);
+    }
+    // Only CRIU's log stays, which the error points to (a scratch directory's too, as for processes).
+    await removePartialImages(dir, logFile);
     throw error;
   } finally {
     session?.close();
@@ -183,21 +187,13 @@ export async function checkpointContainer(id: string, options: ContainerCheckpoi
 }
 
 /** The dump stopped the container and what followed failed: it runs again from the images. */
-async function recover(runc: Runc, id: string, bundleDir: string, imagesDir: string, options: ContainerCheckpointOptions, cause: unknown): Promise<void> {
+async function recover(runc: Runc, request: RuncRestoreRequest, cause: unknown): Promise<void> {
   try {
-    await runcRestore(runc, {
-      id,
-      bundleDir,
-      imagesDir,
-      workDir: imagesDir,
-      logFile: readRecord(id) ? bundleOf(id).logFile : '/dev/null',
-      criuOptions: { tcpEstablished: options.tcpEstablished === true, fileLocks: options.fileLocks === true },
-      net: readRecord(id)?.net ?? false,
-    });
+    await runcRestore(runc, request);
   } catch (error) {
     throw new FreezedryError(
       ErrorCode.CRIU_RESTORE_FAILED,
-      `The checkpoint of '${id}' failed after the dump (${(cause as Error).message}) and restoring it from ${imagesDir} failed too: ${(error as Error).message}; its images are kept there`,
+      `The checkpoint of '${request.id}' failed after the dump (${(cause as Error).message}) and restoring it from ${request.imagesDir} failed too: ${(error as Error).message}; its images are kept there`,
       { cause: error },
     );
   }
@@ -214,18 +210,6 @@ function hasOwnNetwork(spec: Record<string, unknown>): boolean {
   return namespaces.some((ns) => ns.type === 'network');
 }
 
-async function removeTopFiles(dir: string): Promise<void> {
-  for (const name of await readdir(dir).catch(() => [] as string[])) await rm(path.join(dir, name), { recursive: true, force: true });
-}
-
-/** A failed runc checkpoint, with CRIU's own error lines when its log says more than runc. */
-async function withCriuLog(error: unknown, logFile: string): Promise<unknown> {
-  if (!(error instanceof FreezedryError)) return error;
-  const lines = errorLines(await readLog(logFile));
-  if (lines.length === 0) return error;
-  return new FreezedryError(error.code, `${error.message}: ${describeFailure(lines, logFile)}`, { cause: error, criuErrors: lines, logFile });
-}
-
 async function assembleArchive(
   builder: ArchiveBuilder,
   session: PageSinkSession,
@@ -237,8 +221,8 @@ async function assembleArchive(
   const pagemaps = new Map(session.pagemaps().map(({ name, bytes }) => [name.slice(CHECKPOINT_PREFIX.length), bytes]));
   builder.fillReserved(session.pagesEntries());
   for (const [name, bytes] of pagemaps) builder.addBytes(`${CHECKPOINT_PREFIX}${name}`, bytes);
-  await builder.addDirectory(imagesDir, new Set(['dump.log']), CHECKPOINT_PREFIX);
-  await builder.addDirectory(dir);
+  await builder.addDirectory(imagesDir, new Set(), CHECKPOINT_PREFIX);
+  await builder.addDirectory(dir, new Set(['dump.log']));
   const images: ImageSource = {
     names: async () => [...pagemaps.keys(), ...(await readdir(imagesDir))],
     read: async (name) => pagemaps.get(name) ?? directorySource(imagesDir).read(name),
@@ -246,7 +230,7 @@ async function assembleArchive(
   const finished = await builder.finish({
     createdAt: new Date().toISOString(),
     command: facts.args.join(' ') || undefined,
-    source: sourceHost((await criuVersionOf(imagesDir)) ?? 'unknown'),
+    source: sourceHost((await criuVersionOf(dir)) ?? 'unknown'),
     summary: await summarizeCheckpoint(images),
     criuStats: stats,
     container: facts,
@@ -256,6 +240,6 @@ async function assembleArchive(
 }
 
 /** The CRIU version runc ran, from the first line of its dump log ("Version: 4.2 (gitid …)"). */
-async function criuVersionOf(imagesDir: string): Promise<string | undefined> {
-  return /Version: (\S+)/.exec(await readLog(path.join(imagesDir, 'dump.log')))?.[1];
+async function criuVersionOf(dir: string): Promise<string | undefined> {
+  return /Version: (\S+)/.exec(await readLog(path.join(dir, 'dump.log')))?.[1];
 }

@@ -7,7 +7,6 @@ export const CHECKPOINT_DIR = 'checkpoint';
 export const CHECKPOINT_PREFIX = `${CHECKPOINT_DIR}/`;
 export const SPEC_DUMP = 'spec.dump';
 export const CONFIG_DUMP = 'config.dump';
-export const STATS_DUMP = 'stats-dump';
 export const CONTAINER_FACTS = 'freezedry-container.json';
 
 /** What a restore needs to know beyond the spec (also in the manifest of a container archive). */

@@ -8,7 +8,7 @@ import { ErrorCode, FreezedryError, ValidationError } from '../errors.js';
 import { assertRoot } from '../process/privileges.js';
 import { assertRootfs, bundleOf, createBundle, listRecords, readRecord, removeBundle, validateContainerId, type Bundle, type ContainerRecord } from './bundle.js';
 import { Runc, type RuncOptions, type RuncState } from './runc.js';
-import { containerSpec, type OciSpec } from './spec.js';
+import { containerSpec } from './spec.js';
 import { logRelay } from './stdio.js';
 
 export interface RunContainerOptions extends RuncOptions {
@@ -130,11 +130,6 @@ function describe(state: RuncState | undefined, record: ContainerRecord | undefi
     lowerDir: record?.lowerDir,
     createdAt: record?.createdAt ?? state?.created,
   };
-}
-
-/** The bundle's spec (config.json). */
-export function readSpec(bundleDir: string): OciSpec {
-  return JSON.parse(readFileSync(`${bundleDir}/config.json`, 'utf8')) as OciSpec;
 }
 
 /** The hard RLIMIT_NOFILE of this process: a container's rlimit above it fails without CAP_SYS_RESOURCE. */

@@ -3,14 +3,13 @@
 // whose overlay lies over the same rootfs (checked by fingerprint) with the checkpoint's file
 // changes applied, then `runc restore`. Lazily, runc's CRIU takes its memory from freezedry's
 // uffd server (lazy-pages.socket in runc's work path), fed from the images or the archive.
-import { constants, closeSync, openSync } from 'node:fs';
+import { constants, closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Archive } from '../archive/archive-reader.js';
 import { ErrorCode, FreezedryError, ValidationError, abortError } from '../errors.js';
-import { describeFailure, errorLines, readLog } from '../criu/log.js';
-import { assertImagesPresent } from '../images/images-dir.js';
+import { assertImagesPresent, removePartialImages } from '../images/images-dir.js';
 import { directorySource } from '../images/image-source.js';
 import { planLazyRestore, type LazyPlan } from '../pages/lazy-plan.js';
 import { LazyPageServer, type LazyFillStats, type LazySource } from '../pages/lazy-server.js';
@@ -21,7 +20,7 @@ import { assertRootfs, containersRoot, createBundle, readRecord, removeBundle, v
 import { CHECKPOINT_DIR, CHECKPOINT_PREFIX, CONTAINER_FACTS, SPEC_DUMP, readFacts, type ContainerFacts } from './layout.js';
 import { assertIdFree, raiseLoopback, startInBundle } from './lifecycle.js';
 import { DELETED_FILES, ROOTFS_DIFF, applyRootfsDiff, rootfsFingerprint } from './rootfs-diff.js';
-import { Runc, type RuncOptions } from './runc.js';
+import { Runc, withCriuErrors, type RuncOptions } from './runc.js';
 import type { OciSpec } from './spec.js';
 
 export interface ContainerRestoreOptions extends RuncOptions {
@@ -73,8 +72,11 @@ export async function restoreContainer(options: ContainerRestoreOptions): Promis
   assertRoot('restore a container');
   const runc = await Runc.open(options);
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'freezedry-ctr-restore-'));
+  const restoreLog = path.join(scratch, 'work', 'restore.log');
   let source: Source | undefined;
-  let keepArchive = false;
+  // A lazy restore's fill owns the archive and the scratch directory once it runs.
+  let ownedByFill = false;
+  let failed = false;
   try {
     const archiveFile = options.name !== undefined ? await findStored(options.name, options.storeRoot) : options.archive;
     source = archiveFile ? await openArchive(archiveFile, scratch) : await openDirectory(path.resolve(options.imagesDir as string));
@@ -110,7 +112,7 @@ export async function restoreContainer(options: ContainerRestoreOptions): Promis
       for (const name of plan.images) pageFiles.push(openSync(path.join(imagesDir as string, name), constants.O_RDONLY));
       lazySource = { files: pageFiles };
     }
-    const workDir = path.join(scratch, 'work');
+    const workDir = path.dirname(restoreLog);
     const restoring = runcRestore(runc, {
       id,
       bundleDir: bundle.dir,
@@ -130,7 +132,7 @@ export async function restoreContainer(options: ContainerRestoreOptions): Promis
     if (restored.server) {
       const server = restored.server;
       const archive = source.archive;
-      keepArchive = archive !== undefined;
+      ownedByFill = true;
       const fill = server.complete
         .then(async (stats) => {
           await assertRootRunning(restored.root, 'the lazy fill');
@@ -146,10 +148,15 @@ export async function restoreContainer(options: ContainerRestoreOptions): Promis
       lazy = { fill, stats: () => server.stats() };
     }
     return { id, pid: restored.root.pid, bundle: bundle.dir, durationMs: performance.now() - started, lazy };
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
-    if (!keepArchive) {
+    if (!ownedByFill) {
       source?.archive?.close();
-      await rm(scratch, { recursive: true, force: true });
+      // After a failure only CRIU's log stays, which the error points to.
+      if (failed && existsSync(restoreLog)) await removePartialImages(scratch, restoreLog);
+      else await rm(scratch, { recursive: true, force: true });
     }
   }
 }
@@ -186,12 +193,7 @@ export async function runcRestore(runc: Runc, request: RuncRestoreRequest) {
     await startInBundle(runc, { id, logFile: request.logFile }, args);
   } catch (error) {
     server?.close();
-    const lines = errorLines(await readLog(path.join(request.workDir, 'restore.log')));
-    if (!(error instanceof FreezedryError) || lines.length === 0) throw error;
-    throw new FreezedryError(ErrorCode.CRIU_RESTORE_FAILED, `${error.message}: ${describeFailure(lines, path.join(request.workDir, 'restore.log'))}`, {
-      cause: error,
-      criuErrors: lines,
-    });
+    throw await withCriuErrors(error, path.join(request.workDir, 'restore.log'), ErrorCode.CRIU_RESTORE_FAILED);
   }
   const state = await runc.existing(id);
   if (request.net) await raiseLoopback(runc, id, state.pid);
@@ -217,7 +219,7 @@ async function openDirectory(dir: string): Promise<Source> {
   const spec = JSON.parse(await readFile(path.join(dir, SPEC_DUMP), 'utf8')) as OciSpec;
   const deleted = JSON.parse(await readFile(path.join(dir, DELETED_FILES), 'utf8').catch(() => '[]')) as unknown;
   const diffTar = path.join(dir, ROOTFS_DIFF);
-  return { facts, spec, deleted, imagesDir, diffTar: (await readFile(diffTar).then(() => true, () => false)) ? diffTar : undefined };
+  return { facts, spec, deleted, imagesDir, diffTar: existsSync(diffTar) ? diffTar : undefined };
 }
 
 async function openArchive(file: string, scratch: string): Promise<Source> {

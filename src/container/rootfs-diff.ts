@@ -40,13 +40,12 @@ export async function upperChanges(upper: string): Promise<RootfsChanges> {
 /** Writes rootfs-diff.tar (only the changed top-level paths, whiteouts left out) and deleted.files. */
 export async function writeRootfsDiff(upper: string, changes: RootfsChanges, dir: string): Promise<void> {
   const topLevel = [...new Set(changes.changed.map((rel) => rel.split('/')[0] as string))];
-  const deleted = new Set(changes.deleted.map((p) => p.slice(1)));
   await create(
     {
       file: path.join(dir, ROOTFS_DIFF),
       cwd: upper,
       portable: false,
-      filter: (rel, info) => !deleted.has(rel.replace(/^\.\//, '')) && !('isCharacterDevice' in info && info.isCharacterDevice() && info.rdev === 0),
+      filter: (_rel, info) => !('isCharacterDevice' in info && info.isCharacterDevice() && info.rdev === 0),
     },
     topLevel.length > 0 ? topLevel : [],
   );

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { execa } from 'execa';
 import { ErrorCode, FreezedryError, abortError, type ErrorCodeValue } from '../errors.js';
 import { locateCriu } from '../criu/locate.js';
+import { describeFailure, errorLines, readLog } from '../criu/log.js';
 
 export const DEFAULT_RUNC_ROOT = '/run/runc';
 const MIN_VERSION = [1, 1] as const;
@@ -146,11 +147,17 @@ export function locateRunc(): string {
   );
 }
 
-/** A directory whose `criu` is the given binary (its own directory when it is named criu). */
+const criuDirs = new Map<string, string>();
+
+/** A directory whose `criu` is the given binary (its own directory when it is named criu; one per binary). */
 function criuDirFor(criuPath: string): string {
   if (path.basename(criuPath) === 'criu') return path.dirname(path.resolve(criuPath));
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'freezedry-criu-bin-'));
-  symlinkSync(path.resolve(criuPath), path.join(dir, 'criu'));
+  let dir = criuDirs.get(criuPath);
+  if (!dir) {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'freezedry-criu-bin-'));
+    symlinkSync(path.resolve(criuPath), path.join(dir, 'criu'));
+    criuDirs.set(criuPath, dir);
+  }
   return dir;
 }
 
@@ -175,6 +182,17 @@ function lastError(logFile: string): string | undefined {
     .filter((entry) => entry.level === 'error' || entry.level === 'fatal')
     .map((entry) => entry.msg ?? '');
   return messages.length > 0 ? messages.join('; ') : undefined;
+}
+
+/**
+ * A failed runc checkpoint or restore, with the error lines of its CRIU's log when there are
+ * any (runc itself only says "criu failed"), under `code` (default: the error's own).
+ */
+export async function withCriuErrors(error: unknown, logFile: string, code?: ErrorCodeValue): Promise<unknown> {
+  if (!(error instanceof FreezedryError)) return error;
+  const lines = errorLines(await readLog(logFile));
+  if (lines.length === 0) return error;
+  return new FreezedryError(code ?? error.code, `${error.message}: ${describeFailure(lines, logFile)}`, { cause: error, criuErrors: lines, logFile });
 }
 
 function runcError(what: string, said: string, code: ErrorCodeValue): FreezedryError {

@@ -21,10 +21,16 @@ export async function prepareDumpDir(dir: string): Promise<void> {
   }
 }
 
-/** After a failed dump: removes the partial images, keeps the log that explains the failure. */
+/**
+ * After a failed dump or restore: removes the partial images, keeps the log that explains the
+ * failure (`keep` may lie in a subdirectory, as a container checkpoint's checkpoint/dump.log).
+ */
 export async function removePartialImages(dir: string, keep: string): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    if (path.join(dir, name) !== keep) await rm(path.join(dir, name), { recursive: true, force: true });
+    const entry = path.join(dir, name);
+    if (entry === keep) continue;
+    if (keep.startsWith(`${entry}/`)) await removePartialImages(entry, keep);
+    else await rm(entry, { recursive: true, force: true });
   }
 }
 

@@ -5,18 +5,18 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import { ErrorCode, FreezedryError } from '../errors.js';
-import type { NativeArchiveWriter } from '../native/binding.js';
 import { processTree } from '../process/proc.js';
-import { PageSinkSession } from './page-sink.js';
+import { PageSinkSession, type SinkTarget } from './page-sink.js';
 
-type Target = { directoryFd: number } | { archive: NativeArchiveWriter; prefix?: string };
+type Target = Exclude<SinkTarget, { discard: true }>;
 
 export class LoopbackPageSink {
   readonly port: number;
   /** Settles with the session once CRIU connected (rejects if closed first). */
   readonly session: Promise<PageSinkSession>;
+  /** The session, once CRIU connected. */
+  accepted: PageSinkSession | undefined;
   private readonly server: net.Server;
-  private admitted = false;
   private settle!: { resolve: (s: PageSinkSession) => void; reject: (e: Error) => void };
 
   private constructor(server: net.Server, port: number, target: Target, treeRoot: () => number | undefined) {
@@ -26,14 +26,14 @@ export class LoopbackPageSink {
     this.session.catch(() => {}); // observed by the caller once its CRIU has answered
     server.on('connection', (socket) => {
       const root = treeRoot();
-      if (this.admitted || root === undefined || !ownedByTree(socket, root)) {
+      if (this.accepted || root === undefined || !ownedByTree(socket, root)) {
         socket.destroy();
         return;
       }
-      this.admitted = true;
       try {
         const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
-        this.settle.resolve(PageSinkSession.onConnection(fd, target)); // the sink took a duplicate
+        this.accepted = PageSinkSession.onConnection(fd, target); // the sink took a duplicate
+        this.settle.resolve(this.accepted);
       } catch (error) {
         this.settle.reject(error as Error);
       } finally {
@@ -56,7 +56,7 @@ export class LoopbackPageSink {
 
   close(): void {
     this.server.close();
-    if (!this.admitted) {
+    if (!this.accepted) {
       this.settle.reject(new FreezedryError(ErrorCode.PAGE_SINK_FAILED, 'CRIU never connected to the page server'));
     }
   }

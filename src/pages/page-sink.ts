@@ -3,7 +3,7 @@
 import { closeSync } from 'node:fs';
 import { native, type NativeArchiveWriter, type NativePageSink, type NativePageSinkCounters } from '../native/binding.js';
 
-type SinkTarget = { directoryFd: number } | { archive: NativeArchiveWriter; prefix?: string } | { discard: true };
+export type SinkTarget = { directoryFd: number } | { archive: NativeArchiveWriter; prefix?: string } | { discard: true };
 
 /** The fd number CRIU sees the page-server socket as: the first inherited fd after its RPC socket. */
 export const CRIU_PAGE_SERVER_FD = 4;
