@@ -11,7 +11,13 @@ export interface ProcessStat {
   pgid: number;
   sid: number;
   waitStatus?: number;
+  /** It has begun to exit (PF_EXITING): it may look running until it is a zombie. */
+  exiting: boolean;
 }
+
+// Field 9 of /proc/PID/stat, the task's flags: set once do_exit begins, before its memory is
+// released (so before a lazy restore's userfaultfd sees it go) and before it becomes a zombie.
+const PF_EXITING = 0x4;
 
 export function readStat(pid: number): ProcessStat | undefined {
   let text: string;
@@ -27,7 +33,8 @@ export function readStat(pid: number): ProcessStat | undefined {
   const [state, ppid, pgid, sid] = fields;
   // Field 52, exit_code: a zombie's wait status (how it ended), readable by anyone until reaped.
   const waitStatus = fields.length >= 50 ? Number(fields[49]) : undefined;
-  return { pid, comm, state: state ?? '?', ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid), waitStatus };
+  const exiting = (Number(fields[6]) & PF_EXITING) !== 0;
+  return { pid, comm, state: state ?? '?', ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid), waitStatus, exiting };
 }
 
 /** The argv of a process ([] once it is gone, or for a kernel thread). */

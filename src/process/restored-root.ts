@@ -40,7 +40,7 @@ export function describeExit(status: NativeExitStatus | undefined): string {
 /** Throws ERR_RESTORED_TREE_EXITED, saying how it ended, unless the root still runs. */
 export async function assertRootRunning(root: RestoredRoot, when: string): Promise<void> {
   const stat = readStat(root.pid);
-  if (stat !== undefined && stat.state !== 'Z' && stat.state !== 'X') return;
+  if (stat !== undefined && stat.state !== 'Z' && stat.state !== 'X' && !stat.exiting) return;
   // A zombie shows how it ended; once reaped, the watch has its status.
   const status =
     stat?.state === 'Z' && stat.waitStatus !== undefined

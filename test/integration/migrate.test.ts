@@ -86,7 +86,7 @@ describe.runIf(enabled)('migration between hosts', () => {
       const result = JSON.parse(moved.stdout) as { destinationPid: number; frozenMs: number; mode: string };
       expect(result.mode).toBe(mode);
       track(result.destinationPid);
-      expect(await agent.exited).toBe(0);
+      expect(await agent.exited, agent.output()).toBe(0);
       await waitFor('the source to end', () => (readStat(pid) === undefined || readStat(pid)?.state === 'Z' ? true : undefined));
       expect(await sum(result.destinationPid, log, 1)).toBe(before);
       // It runs in the destination host's network namespace now.
@@ -122,7 +122,7 @@ describe.runIf(enabled)('migration between hosts', () => {
       expect(result.final.pages).toBeGreaterThan(0);
       if (mode === 'pre-copy') expect(result.pagesPulled).toBe(0);
       else expect(result.pagesPulled).toBe(result.final.pages);
-      expect(await agent.exited).toBe(0);
+      expect(await agent.exited, agent.output()).toBe(0);
       await waitFor('the source to end', () => (readStat(pid) === undefined || readStat(pid)?.state === 'Z' ? true : undefined));
       expect(await verified(result.destinationPid, log, 1)).toMatch(/^VERIFY OK/);
     });
@@ -244,7 +244,7 @@ describe.runIf(enabled)('migration between hosts', () => {
       expect(result.probe.answers).toBeGreaterThan(2);
       expect(result.probe.reconnects).toBe(0);
       expect(result.clientDowntimeMs).toBeGreaterThan(20); // the freeze shows as one long gap
-      expect(await agent.exited).toBe(0);
+      expect(await agent.exited, agent.output()).toBe(0);
       // The source's namespace (and its veth on a's bridge) is gone once the source ended.
       await waitFor('the source to end', () => (readStat(pid) === undefined ? true : undefined));
       // A bridge takes its lowest port's MAC unless pinned: a port coming or going must not
