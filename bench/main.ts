@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { endLeftovers, formatTable, saveResults, type Comparison, type Measurement } from './harness.js';
 import { archiveScenario } from './scenarios/archive.js';
+import { containersScenario } from './scenarios/containers.js';
 import { dumpRestoreScenario } from './scenarios/dump-restore.js';
 import { lazyScenario } from './scenarios/lazy.js';
 import { migrateScenario } from './scenarios/migrate.js';
@@ -13,6 +14,7 @@ const scenarios: Record<string, Scenario> = {
   archive: archiveScenario,
   lazy: lazyScenario,
   migrate: migrateScenario,
+  containers: containersScenario,
 };
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean', default: false } } });

@@ -29,6 +29,7 @@ export {
 export { checkpointContainer, type ContainerCheckpointOptions, type ContainerCheckpointResult } from './container/checkpoint.js';
 export { restoreContainer, type ContainerRestoreOptions, type ContainerRestoreResult } from './container/restore.js';
 export type { ContainerFacts } from './container/layout.js';
+export { migrateContainer, type ContainerMigrateOptions } from './container/migrate.js';
 export type { RuncOptions } from './container/runc.js';
 export { listCheckpoints, removeCheckpoint, storeRoot, type StoredCheckpoint } from './store.js';
 export type { CheckpointSummary, FileSummary, MappingKind, MemorySummary, TaskSummary } from './images/image-summary.js';

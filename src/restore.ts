@@ -1,6 +1,6 @@
 // restore(): bring a dumped tree back to life from an image directory, an archive or the store;
 // optionally lazily, the tree running at once while its memory arrives behind it.
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,13 +14,13 @@ import { commonRpcOptions, validateCriuOptions, validateDir, type CriuOptions } 
 import { RequestType } from './criu/rpc-schema.js';
 import type { CriuVersion } from './criu/version.js';
 import { assertImagesPresent, removePartialImages } from './images/images-dir.js';
-import { directorySource } from './images/image-source.js';
 import { parsePstree } from './images/memory-images.js';
 import { hasOwnPidNamespace, readProcessTree } from './images/process-tree.js';
 import { readRestoreStats, type RestoreStats } from './images/stats.js';
 import type { NativeExitStatus } from './native/binding.js';
 import { planLazyRestore, type LazyPlan } from './pages/lazy-plan.js';
 import { LazyPageServer, type LazyFillStats, type LazySource } from './pages/lazy-server.js';
+import { directoryLazySource } from './pages/lazy-source.js';
 import { assertRoot } from './process/privileges.js';
 import { commandLine, readStat, waitUntilGone } from './process/proc.js';
 import { assertRootRunning, watchRestoredRoot, type RestoredRoot } from './process/restored-root.js';
@@ -206,19 +206,9 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
   const pageFiles: number[] = [];
   const closeFiles = () => pageFiles.splice(0).forEach((fd) => closeSync(fd));
   if (lazy) {
-    let plan = extras.plan ?? (await planLazyRestore(directorySource(imagesDir), { remote: options.pageServer !== undefined }));
-    let source = extras.lazySource;
-    if (!source && options.pageServer && options.preCopied) {
-      const remote = { ...options.pageServer, pids: plan.pids };
-      plan = options.preCopied.route(plan);
-      pageFiles.push(openSync(options.preCopied.file, constants.O_RDONLY));
-      source = { files: pageFiles, remote };
-    } else if (!source && options.pageServer) {
-      source = { remote: { ...options.pageServer, pids: plan.pids } };
-    } else if (!source) {
-      for (const name of plan.images) pageFiles.push(openSync(path.join(imagesDir, name), constants.O_RDONLY));
-      source = { files: pageFiles };
-    }
+    const remote = options.pageServer ? { pageServer: options.pageServer, preCopied: options.preCopied } : undefined;
+    const { plan, source } =
+      extras.plan && extras.lazySource ? { plan: extras.plan, source: extras.lazySource } : await directoryLazySource(imagesDir, remote, pageFiles);
     try {
       server = LazyPageServer.start(workDir, plan, source);
     } catch (error) {

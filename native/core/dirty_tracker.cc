@@ -109,6 +109,12 @@ Result<UniqueFd> UserfaultfdOf(pid_t pid) {
     result = LastError("ptrace(GETREGS)");
   } else {
     auto remote = Inject(pid, at.Value(), saved, SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK, 0);
+    // A target without CAP_SYS_PTRACE (a container's process) may only make a user-mode-only
+    // one. That is all the tracker needs: asynchronous write-protect faults are resolved by
+    // the kernel itself and never reach the userfaultfd, from user or kernel mode alike.
+    if (remote.Ok() && remote.Value() == -EPERM) {
+      remote = Inject(pid, at.Value(), saved, SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY, 0);
+    }
     if (!remote.Ok()) {
       result = remote.Error();
     } else if (remote.Value() < 0) {

@@ -3,12 +3,15 @@
 //   rootfs/                   an overlay: the read-only image rootfs below, upper/ above
 //   upper/, work/             what the container changed (whiteouts are deletions)
 //   container.log             its stdout and stderr
+//   netns                     its network namespace, where it has its own (network.ts)
 //   freezedry-container.json  what freezedry knows of it (ContainerRecord)
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { ErrorCode, FreezedryError, ValidationError } from '../errors.js';
+import { createNetns, removeNetns } from './network.js';
 import type { OciSpec } from './spec.js';
 
 export const DEFAULT_CONTAINERS = '/var/lib/freezedry/containers';
@@ -32,6 +35,8 @@ export interface Bundle {
   rootfs: string;
   upper: string;
   logFile: string;
+  /** The file its own network namespace is bound to (with a record's net). */
+  netns: string;
 }
 
 export function containersRoot(): string {
@@ -46,7 +51,7 @@ export function validateContainerId(id: unknown): asserts id is string {
 
 export function bundleOf(id: string): Bundle {
   const dir = path.join(containersRoot(), id);
-  return { id, dir, rootfs: path.join(dir, 'rootfs'), upper: path.join(dir, 'upper'), logFile: path.join(dir, 'container.log') };
+  return { id, dir, rootfs: path.join(dir, 'rootfs'), upper: path.join(dir, 'upper'), logFile: path.join(dir, 'container.log'), netns: path.join(dir, 'netns') };
 }
 
 export function readRecord(id: string): ContainerRecord | undefined {
@@ -81,8 +86,8 @@ export async function assertRootfs(dir: string): Promise<string> {
 }
 
 /**
- * Creates the bundle: its directories, the spec (root.path set to the overlay) and the record,
- * with the overlay mounted. A bundle that exists already is ERR_CONTAINER_EXISTS; on any
+ * Creates the bundle: its directories, the spec (root.path set to the overlay, and the network
+ * namespace, with the record's net, to one made for it) and the record, with the overlay mounted. A bundle that exists already is ERR_CONTAINER_EXISTS; on any
  * failure nothing of the new one is left.
  */
 export async function createBundle(record: ContainerRecord, spec: OciSpec): Promise<Bundle> {
@@ -98,7 +103,8 @@ export async function createBundle(record: ContainerRecord, spec: OciSpec): Prom
   }
   try {
     for (const sub of ['rootfs', 'upper', 'work']) await mkdir(path.join(bundle.dir, sub));
-    const config = { ...spec, root: { ...spec.root, path: bundle.rootfs } };
+    if (record.net) await createNetns(bundle.netns);
+    const config = { ...spec, root: { ...spec.root, path: bundle.rootfs }, linux: linuxSection(spec.linux, record.id, record.net ? bundle.netns : undefined) };
     await writeFile(path.join(bundle.dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     await writeFile(path.join(bundle.dir, RECORD), `${JSON.stringify(record, null, 2)}\n`);
     await execa('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${record.lowerDir},upperdir=${bundle.upper},workdir=${path.join(bundle.dir, 'work')}`, bundle.rootfs]);
@@ -114,10 +120,24 @@ export async function removeBundle(id: string): Promise<void> {
   const bundle = bundleOf(id);
   if (!existsSync(bundle.dir)) return;
   if (await isMountPoint(bundle.rootfs)) await execa('umount', ['-l', bundle.rootfs]);
+  await removeNetns(bundle.netns);
   await rm(bundle.dir, { recursive: true, force: true });
 }
 
 async function isMountPoint(dir: string): Promise<boolean> {
   const result = await execa('mountpoint', ['-q', dir], { reject: false });
   return result.exitCode === 0;
+}
+
+/** The spec's linux section: the network namespace at `netns` (or none, without one), and a cgroup. */
+function linuxSection(linux: unknown, id: string, netns: string | undefined): Record<string, unknown> {
+  const spec = (linux ?? {}) as { namespaces?: { type: string; path?: string }[] };
+  const others = (spec.namespaces ?? []).filter((ns) => ns.type !== 'network');
+  return {
+    ...spec,
+    namespaces: netns ? [...others, { type: 'network', path: netns }] : others,
+    // A cgroup of its own per bundle: a restored copy never lands in the cgroup of a paused
+    // original (same ID, another runc root, on one machine), which would freeze it too.
+    cgroupsPath: `/freezedry/${id}-${randomBytes(3).toString('hex')}`,
+  };
 }

@@ -23,10 +23,13 @@ import { LoopbackPageSink } from '../pages/loopback-page-sink.js';
 import type { PageSinkSession } from '../pages/page-sink.js';
 import { assertRoot } from '../process/privileges.js';
 import { newStoreEntry } from '../store.js';
-import { bundleOf, readRecord, readSpec, validateContainerId } from './bundle.js';
+import { bundleOf, readRecord, readSpec, validateContainerId, type ContainerRecord } from './bundle.js';
 import { CHECKPOINT_DIR, CHECKPOINT_PREFIX, CONTAINER_FACTS, SPEC_DUMP, type ContainerFacts } from './layout.js';
 import { rootfsFingerprint, upperChanges, writeRootfsDiff, type RootfsChanges } from './rootfs-diff.js';
-import { Runc, withCriuErrors, type RuncOptions } from './runc.js';
+import { describeNetwork, type NetworkFacts } from './network.js';
+import { PausedContainer } from './pause.js';
+import { Runc, withCriuErrors, type RuncOptions, type RuncState } from './runc.js';
+import type { OciSpec } from './spec.js';
 import { runcRestore, type RuncRestoreRequest } from './restore.js';
 
 export interface ContainerCheckpointOptions extends RuncOptions {
@@ -61,8 +64,29 @@ export interface ContainerCheckpointResult {
   rootfsChanges: { changed: number; deleted: number };
 }
 
+/** A running container as a checkpoint finds it, read once before anything freezes. */
+export interface RunningContainer {
+  id: string;
+  state: RuncState;
+  /** freezedry's record, for a container it runs. */
+  record?: ContainerRecord;
+  spec: OciSpec;
+  /** Its own network namespace's veths and routes (before any leaves its bridge). */
+  network?: NetworkFacts;
+}
+
+/** The running container `id`: ERR_NO_SUCH_CONTAINER, or ERR_CONTAINER_NOT_RUNNING when it is not running. */
+export async function runningContainer(runc: Runc, id: string): Promise<RunningContainer> {
+  const state = await runc.existing(id);
+  if (state.status !== 'running') {
+    throw new FreezedryError(ErrorCode.CONTAINER_NOT_RUNNING, `The container '${id}' is ${state.status}, not running: nothing to checkpoint`, { id });
+  }
+  const spec = readSpec(state.bundle);
+  const netns = ownNetworkNamespace(spec);
+  return { id, state, record: readRecord(id), spec, network: netns ? await describeNetwork(state.pid) : undefined };
+}
+
 export async function checkpointContainer(id: string, options: ContainerCheckpointOptions): Promise<ContainerCheckpointResult> {
-  const started = performance.now();
   validateContainerId(id);
   const targets = [options?.imagesDir, options?.archive, options?.name].filter((t) => t !== undefined);
   if (targets.length !== 1) {
@@ -71,12 +95,29 @@ export async function checkpointContainer(id: string, options: ContainerCheckpoi
   if (options.signal?.aborted) throw abortError(options.signal);
   assertRoot('checkpoint a container');
   const runc = await Runc.open(options);
-  const state = await runc.existing(id);
-  if (state.status !== 'running') {
-    throw new FreezedryError(ErrorCode.CONTAINER_NOT_RUNNING, `The container '${id}' is ${state.status}, not running: nothing to checkpoint`, { id });
-  }
-  const record = readRecord(id);
+  const container = await runningContainer(runc, id);
   if (options.name !== undefined) options = { ...options, archive: await newStoreEntry(options.name, options.storeRoot), name: undefined };
+  return (await dumpContainer(runc, container, options, false)).result;
+}
+
+/**
+ * A migration's stop-copy: the container into an archive, left paused with its veths off
+ * their bridges (even with established TCP connections, which nothing then reaches) until the
+ * migration resumes or ends it.
+ */
+export async function checkpointContainerHeld(runc: Runc, container: RunningContainer, options: ContainerCheckpointOptions & { archive: string }) {
+  const { result, paused } = await dumpContainer(runc, container, options, true);
+  return { result, paused: paused as PausedContainer };
+}
+
+async function dumpContainer(
+  runc: Runc,
+  container: RunningContainer,
+  options: ContainerCheckpointOptions,
+  hold: boolean,
+): Promise<{ result: ContainerCheckpointResult; paused?: PausedContainer }> {
+  const started = performance.now();
+  const { id, state, record } = container;
 
   const builder = options.archive ? await ArchiveBuilder.create(options.archive, options.archiveOptions) : undefined;
   let dir: string;
@@ -91,22 +132,17 @@ export async function checkpointContainer(id: string, options: ContainerCheckpoi
   // has it, and dump.log where a failed dump leaves it (and a retry into the directory allows it).
   const imagesDir = path.join(dir, CHECKPOINT_DIR);
   const logFile = path.join(dir, 'dump.log');
-  const changesRoot = record ? bundleOf(id).upper : state.rootfs;
-  const spec = readSpec(state.bundle);
   const criuOptions = { tcpEstablished: options.tcpEstablished === true, fileLocks: options.fileLocks === true };
-  const pause = !options.leaveRunning && !options.tcpEstablished;
+  const pause = hold || (!options.leaveRunning && !options.tcpEstablished);
   let runcPid: number | undefined;
   let sink: LoopbackPageSink | undefined;
   let session: PageSinkSession | undefined;
-  let paused = false;
+  let paused: PausedContainer | undefined;
   let dumped = false;
   try {
     await mkdir(imagesDir, { recursive: true });
     if (builder) sink = await LoopbackPageSink.listen({ archive: builder.writer, prefix: CHECKPOINT_PREFIX }, () => runcPid);
-    if (pause) {
-      await runc.exec(`runc pause ${id}`, { args: ['pause', id] });
-      paused = true;
-    }
+    if (pause) paused = await PausedContainer.pause(runc, id, state.pid, { unplug: hold });
     const args = [
       'checkpoint',
       '--image-path', imagesDir,
@@ -133,24 +169,7 @@ export async function checkpointContainer(id: string, options: ContainerCheckpoi
       session = await sink.session;
       await session.done;
     }
-    const changes = await rootfsChanges(changesRoot, record !== undefined, options.withRootfs === true);
-    await writeRootfsDiff(changesRoot, changes, dir);
-    await writeFile(path.join(dir, SPEC_DUMP), `${JSON.stringify(spec, null, 2)}\n`);
-    const facts: ContainerFacts = {
-      engine: 'freezedry',
-      id,
-      createdAt: record?.createdAt,
-      rootfs: {
-        path: record?.lowerDir ?? (options.withRootfs ? undefined : state.rootfs),
-        fingerprint: options.withRootfs ? undefined : await rootfsFingerprint(record?.lowerDir ?? state.rootfs),
-        included: options.withRootfs === true,
-      },
-      net: record?.net ?? hasOwnNetwork(spec),
-      args: record?.args ?? [],
-      criuOptions,
-      rootfsChanges: { changed: changes.changed.length, deleted: changes.deleted.length },
-    };
-    await writeFile(path.join(dir, CONTAINER_FACTS), `${JSON.stringify(facts, null, 2)}\n`);
+    const facts = await writeContainerFiles(container, dir, criuOptions, options.withRootfs === true);
     const stats = await readDumpStats(dir);
     const result: ContainerCheckpointResult = {
       id,
@@ -166,17 +185,18 @@ export async function checkpointContainer(id: string, options: ContainerCheckpoi
     } else {
       result.imagesDir = dir;
     }
-    // Only now, with the checkpoint complete, does the container stop.
-    if (paused) await runc.destroy(id);
     result.durationMs = performance.now() - started;
-    return result;
+    if (hold) return { result, paused };
+    // Only now, with the checkpoint complete, does the container stop.
+    await paused?.end();
+    return { result };
   } catch (error) {
     sink?.close();
     session?.cancel();
     await builder?.abandon();
-    if (paused) await runc.exec(`runc resume ${id}`, { args: ['resume', id] }).catch(() => {});
+    if (paused) await paused.resume();
     else if (dumped && !options.leaveRunning) {
-      await recover(runc, { id, bundleDir: state.bundle, imagesDir, workDir: imagesDir, logFile: record ? bundleOf(id).logFile : '/dev/null', criuOptions, net: record?.net ?? hasOwnNetwork(spec) }, error);
+      await recover(runc, { id, bundleDir: state.bundle, imagesDir, workDir: imagesDir, logFile: record ? bundleOf(id).logFile : '/dev/null', criuOptions }, error);
     }
     // Only CRIU's log stays, which the error points to (a scratch directory's too, as for processes).
     await removePartialImages(dir, logFile);
@@ -199,13 +219,47 @@ async function recover(runc: Runc, request: RuncRestoreRequest, cause: unknown):
   }
 }
 
+/**
+ * Writes what a restore needs beside CRIU's images into `dir` (the container frozen):
+ * rootfs-diff.tar and deleted.files, spec.dump, and freezedry's facts, which it returns.
+ */
+export async function writeContainerFiles(
+  container: RunningContainer,
+  dir: string,
+  criuOptions: ContainerFacts['criuOptions'],
+  withRootfs: boolean,
+): Promise<ContainerFacts> {
+  const { id, state, record, spec } = container;
+  const changesRoot = record ? bundleOf(id).upper : state.rootfs;
+  const changes = await rootfsChanges(changesRoot, record !== undefined, withRootfs);
+  await writeRootfsDiff(changesRoot, changes, dir);
+  await writeFile(path.join(dir, SPEC_DUMP), `${JSON.stringify(spec, null, 2)}\n`);
+  const facts: ContainerFacts = {
+    engine: 'freezedry',
+    id,
+    createdAt: record?.createdAt,
+    rootfs: {
+      path: record?.lowerDir ?? (withRootfs ? undefined : state.rootfs),
+      fingerprint: withRootfs ? undefined : await rootfsFingerprint(record?.lowerDir ?? state.rootfs),
+      included: withRootfs,
+    },
+    net: record?.net ?? ownNetworkNamespace(spec),
+    network: container.network,
+    args: record?.args ?? [],
+    criuOptions,
+    rootfsChanges: { changed: changes.changed.length, deleted: changes.deleted.length },
+  };
+  await writeFile(path.join(dir, CONTAINER_FACTS), `${JSON.stringify(facts, null, 2)}\n`);
+  return facts;
+}
+
 async function rootfsChanges(dir: string, overlay: boolean, whole: boolean): Promise<RootfsChanges> {
   if (overlay) return upperChanges(dir);
   if (whole) return { changed: (await readdir(dir)).sort(), deleted: [] };
   return { changed: [], deleted: [] };
 }
 
-function hasOwnNetwork(spec: Record<string, unknown>): boolean {
+function ownNetworkNamespace(spec: Record<string, unknown>): boolean {
   const namespaces = ((spec.linux as { namespaces?: { type: string; path?: string }[] } | undefined)?.namespaces ?? []);
   return namespaces.some((ns) => ns.type === 'network');
 }

@@ -2,6 +2,7 @@
 // directory or a tar), plus freezedry's own facts about the container.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { NetworkFacts } from './network.js';
 
 export const CHECKPOINT_DIR = 'checkpoint';
 export const CHECKPOINT_PREFIX = `${CHECKPOINT_DIR}/`;
@@ -18,6 +19,8 @@ export interface ContainerFacts {
   /** The rootfs the container ran over, and its fingerprint (checked before a restore over one). */
   rootfs: { path?: string; fingerprint?: string; included: boolean };
   net: boolean;
+  /** Its own network namespace's veths and routes, which a restore rebuilds. */
+  network?: NetworkFacts;
   args: string[];
   criuOptions: { tcpEstablished: boolean; fileLocks: boolean };
   rootfsChanges: { changed: number; deleted: number };

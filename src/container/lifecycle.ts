@@ -3,8 +3,7 @@
 // container under the same runc root.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { execa } from 'execa';
-import { ErrorCode, FreezedryError, ValidationError } from '../errors.js';
+import { ErrorCode, FreezedryError, ValidationError, abortError } from '../errors.js';
 import { assertRoot } from '../process/privileges.js';
 import { assertRootfs, bundleOf, createBundle, listRecords, readRecord, removeBundle, validateContainerId, type Bundle, type ContainerRecord } from './bundle.js';
 import { Runc, type RuncOptions, type RuncState } from './runc.js';
@@ -50,17 +49,17 @@ export async function runContainer(command: string[], options: RunContainerOptio
   const spec = containerSpec({ args: command, env: options.env, cwd: options.cwd, hostname: id, net: record.net, nofileLimit: hardNofileLimit() });
   const bundle = await createBundle(record, spec);
   await startInBundle(runc, bundle, ['run', '--detach', '--bundle', bundle.dir, id]);
-  const state = await runc.existing(id);
-  if (record.net) await raiseLoopback(runc, id, state.pid);
-  return describe(state, record);
+  return describe(await runc.existing(id), record);
 }
 
 /** Runs `runc ARGS` (run or restore) with the container's stdio on a log relay; on failure nothing of it is left. */
-export async function startInBundle(runc: Runc, bundle: Pick<Bundle, 'id' | 'logFile'>, args: string[], onSpawn?: (pid: number) => void): Promise<void> {
+export async function startInBundle(runc: Runc, bundle: Pick<Bundle, 'id' | 'logFile'>, args: string[], signal?: AbortSignal): Promise<void> {
   try {
     const stdio = logRelay(bundle.logFile);
     try {
-      await runc.exec(`runc ${args[0]} ${bundle.id}`, { args, stdio: stdio.fds, onSpawn });
+      await runc.exec(`runc ${args[0]} ${bundle.id}`, { args, stdio: stdio.fds, signal });
+      // A restore that finished as its requester went away would be a second copy.
+      if (signal?.aborted) throw abortError(signal);
     } finally {
       stdio.close();
     }
@@ -69,18 +68,6 @@ export async function startInBundle(runc: Runc, bundle: Pick<Bundle, 'id' | 'log
     await removeBundle(bundle.id);
     throw error;
   }
-}
-
-/**
- * runc leaves a new network namespace's loopback down, after a run and after a restore alike,
- * and the container may lack the capability to raise it: it is raised from the host.
- */
-export async function raiseLoopback(runc: Runc, id: string, pid: number): Promise<void> {
-  await execa('nsenter', ['-t', String(pid), '-n', 'ip', 'link', 'set', 'lo', 'up']).catch(async (cause: unknown) => {
-    await runc.destroy(id).catch(() => {});
-    await removeBundle(id);
-    throw new FreezedryError(ErrorCode.RUNC_FAILED, `Could not bring up loopback in '${id}': ${(cause as Error).message}`, { cause });
-  });
 }
 
 export async function assertIdFree(runc: Runc, id: string): Promise<void> {

@@ -3,22 +3,23 @@
 // whose overlay lies over the same rootfs (checked by fingerprint) with the checkpoint's file
 // changes applied, then `runc restore`. Lazily, runc's CRIU takes its memory from freezedry's
 // uffd server (lazy-pages.socket in runc's work path), fed from the images or the archive.
-import { constants, closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Archive } from '../archive/archive-reader.js';
 import { ErrorCode, FreezedryError, ValidationError, abortError } from '../errors.js';
 import { assertImagesPresent, removePartialImages } from '../images/images-dir.js';
-import { directorySource } from '../images/image-source.js';
 import { planLazyRestore, type LazyPlan } from '../pages/lazy-plan.js';
+import { directoryLazySource, type RemotePages } from '../pages/lazy-source.js';
 import { LazyPageServer, type LazyFillStats, type LazySource } from '../pages/lazy-server.js';
 import { assertRoot } from '../process/privileges.js';
 import { assertRootRunning, watchRestoredRoot } from '../process/restored-root.js';
 import { findStored } from '../store.js';
 import { assertRootfs, containersRoot, createBundle, readRecord, removeBundle, validateContainerId } from './bundle.js';
 import { CHECKPOINT_DIR, CHECKPOINT_PREFIX, CONTAINER_FACTS, SPEC_DUMP, readFacts, type ContainerFacts } from './layout.js';
-import { assertIdFree, raiseLoopback, startInBundle } from './lifecycle.js';
+import { assertIdFree, startInBundle } from './lifecycle.js';
+import { buildNetwork } from './network.js';
 import { DELETED_FILES, ROOTFS_DIFF, applyRootfsDiff, rootfsFingerprint } from './rootfs-diff.js';
 import { Runc, withCriuErrors, type RuncOptions } from './runc.js';
 import type { OciSpec } from './spec.js';
@@ -37,6 +38,10 @@ export interface ContainerRestoreOptions extends RuncOptions {
   rootfs?: string;
   /** Run at once and fill memory behind it (userfaultfd); `lazy.fill` settles when all is in. */
   lazy?: boolean;
+  /** The bridge here for the outer ends of the container's veths (default: the one each was on). */
+  bridge?: string;
+  /** With lazy and a directory: pull the memory from a migration source instead (its page server). */
+  remotePages?: RemotePages;
   /** Restore over a rootfs whose fingerprint differs from the checkpointed one. */
   force?: boolean;
   signal?: AbortSignal;
@@ -89,8 +94,10 @@ export async function restoreContainer(options: ContainerRestoreOptions): Promis
       { id, createdAt: new Date().toISOString(), lowerDir, net: source.facts.net, args: source.facts.args, restoredFrom: archiveFile ?? options.imagesDir },
       source.spec,
     );
+    let network: { plug(): Promise<void> } | undefined;
     try {
       await applyRootfsDiff(bundle.rootfs, { tarFile: source.diffTar, deleted: source.deleted });
+      if (source.facts.network) network = await buildNetwork(bundle.netns, source.facts.network, options.bridge);
     } catch (error) {
       await removeBundle(id);
       throw error;
@@ -108,9 +115,7 @@ export async function restoreContainer(options: ContainerRestoreOptions): Promis
       }
       await source.archive.extract(imagesDir, undefined, plan?.eager, CHECKPOINT_PREFIX);
     } else if (options.lazy) {
-      plan = await planLazyRestore(directorySource(imagesDir as string));
-      for (const name of plan.images) pageFiles.push(openSync(path.join(imagesDir as string, name), constants.O_RDONLY));
-      lazySource = { files: pageFiles };
+      ({ plan, source: lazySource } = await directoryLazySource(imagesDir as string, options.remotePages, pageFiles));
     }
     const workDir = path.dirname(restoreLog);
     const restoring = runcRestore(runc, {
@@ -120,12 +125,20 @@ export async function restoreContainer(options: ContainerRestoreOptions): Promis
       workDir,
       logFile: bundle.logFile,
       criuOptions: source.facts.criuOptions,
-      net: source.facts.net,
       lazy: plan && lazySource ? { plan, source: lazySource } : undefined,
+      signal: options.signal,
     });
     const restored = await restoring.catch((error: unknown) => {
       pageFiles.forEach((fd) => closeSync(fd));
       throw error;
+    });
+    await network?.plug().catch(async (cause: unknown) => {
+      restored.server?.close();
+      restored.root.release();
+      pageFiles.forEach((fd) => closeSync(fd));
+      await runc.destroy(id).catch(() => {});
+      await removeBundle(id);
+      throw new FreezedryError(ErrorCode.RUNC_FAILED, `Restored '${id}' but could not plug its network into its bridge: ${(cause as Error).message}`, { cause });
     });
 
     let lazy: ContainerRestoreResult['lazy'];
@@ -168,9 +181,8 @@ export interface RuncRestoreRequest {
   workDir: string;
   logFile: string;
   criuOptions: ContainerFacts['criuOptions'];
-  /** It has a network namespace of its own (whose loopback runc leaves down). */
-  net: boolean;
   lazy?: { plan: LazyPlan; source: LazySource };
+  signal?: AbortSignal;
 }
 
 /** `runc restore --detach`, the uffd server first when lazy; the root is checked to run. */
@@ -190,13 +202,12 @@ export async function runcRestore(runc: Runc, request: RuncRestoreRequest) {
     id,
   ];
   try {
-    await startInBundle(runc, { id, logFile: request.logFile }, args);
+    await startInBundle(runc, { id, logFile: request.logFile }, args, request.signal);
   } catch (error) {
     server?.close();
     throw await withCriuErrors(error, path.join(request.workDir, 'restore.log'), ErrorCode.CRIU_RESTORE_FAILED);
   }
   const state = await runc.existing(id);
-  if (request.net) await raiseLoopback(runc, id, state.pid);
   const root = watchRestoredRoot(state.pid, false);
   server?.attach(state.pid);
   if (!server) {

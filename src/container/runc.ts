@@ -1,14 +1,16 @@
 // Driving runc, the container engine: finding it, running it with the project's CRIU first on
 // its PATH (runc runs the `criu` it finds there; only runc's own environment changes), and
 // turning its failures into coded errors that quote what it said.
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { accessSync, closeSync, constants, createReadStream, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import { ErrorCode, FreezedryError, abortError, type ErrorCodeValue } from '../errors.js';
 import { locateCriu } from '../criu/locate.js';
 import { describeFailure, errorLines, readLog } from '../criu/log.js';
+import { native } from '../native/binding.js';
 
 export const DEFAULT_RUNC_ROOT = '/run/runc';
 const MIN_VERSION = [1, 1] as const;
@@ -36,6 +38,10 @@ export interface RuncCall {
   stdio?: [Stdio, Stdio, Stdio];
   /** Called with runc's pid as soon as it runs (to recognise its CRIU's connections). */
   onSpawn?: (pid: number) => void;
+  /** A pipe as runc's fd 3 (for --status-fd 3), handed over as runc starts. */
+  onStatus?: (status: Readable) => void;
+  /** Variables for runc and the CRIU it runs (CRIU_CONFIG_FILE). */
+  env?: Record<string, string>;
   signal?: AbortSignal;
 }
 
@@ -74,12 +80,19 @@ export class Runc {
     const logDir = mkdtempSync(path.join(os.tmpdir(), 'freezedry-runc-'));
     const logFile = path.join(logDir, 'runc.log');
     try {
+      // runc wants a status fd opened for writing, which Node's own extra pipes are not.
+      const status = call.onStatus ? native().pipe() : undefined;
+      const stdio: Stdio[] = [...(call.stdio ?? ['ignore', 'pipe', 'pipe']), ...(status ? [status[1]] : [])];
       const child = spawn(this.path, ['--root', this.root, '--log', logFile, '--log-format', 'json', ...call.args], {
-        env: { ...process.env, PATH: `${this.criuDir}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` },
-        stdio: call.stdio ?? ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, ...call.env, PATH: `${this.criuDir}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` },
+        stdio,
         signal: call.signal,
       });
       if (child.pid !== undefined) call.onSpawn?.(child.pid);
+      if (status) {
+        closeSync(status[1]);
+        call.onStatus?.(createReadStream('', { fd: status[0] }));
+      }
       let stdout = '';
       let stderr = '';
       child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

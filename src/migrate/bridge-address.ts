@@ -12,6 +12,7 @@ export interface Link {
   ifindex: number;
   ifname: string;
   address?: string;
+  mtu?: number;
   master?: string;
   link_index?: number;
   linkinfo?: { info_kind?: string };
@@ -19,9 +20,10 @@ export interface Link {
 
 // Through netlink (ip), not /sys: sysfs shows the network namespace it was mounted in, which
 // is not ours under `nsenter --net`.
-function links(args: string[], pid?: number): Link[] {
+// `inside`: a pid whose network namespace to look into, or the path of one.
+export function links(args: string[], inside?: number | string): Link[] {
   const argv = ['ip', '-j', '-d', 'link', 'show', ...args];
-  const command = pid === undefined ? argv : ['nsenter', `--net=/proc/${pid}/ns/net`, ...argv];
+  const command = inside === undefined ? argv : ['nsenter', `--net=${typeof inside === 'number' ? `/proc/${inside}/ns/net` : inside}`, ...argv];
   return JSON.parse(execFileSync(command[0] as string, command.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as Link[];
 }
 
@@ -50,8 +52,19 @@ export function vethsOfTree(pid: number): Link[] {
 
 /** The bridges here that hold the outer end of one of these veths (of a tree's namespace). */
 export function bridgesOf(veths: Link[]): string[] {
-  if (veths.length === 0) return [];
-  // Its peer here: our index is its link, and our link is its index.
-  const peers = links([]).filter((l) => veths.some((veth) => veth.link_index === l.ifindex && l.link_index === veth.ifindex));
-  return [...new Set(peers.flatMap((l) => (l.master ? [l.master] : [])))];
+  const outer = outerEnds(veths);
+  return [...new Set(veths.flatMap((veth) => outer.get(veth.ifname)?.master ?? []))];
+}
+
+/** The outer end here of each veth of another namespace, by the inner end's name. */
+export function outerEnds(veths: Link[]): Map<string, Link> {
+  if (veths.length === 0) return new Map();
+  const here = links([]);
+  const ends = new Map<string, Link>();
+  for (const veth of veths) {
+    // Its peer here: our index is its link, and our link is its index.
+    const peer = here.find((l) => veth.link_index === l.ifindex && l.link_index === veth.ifindex);
+    if (peer) ends.set(veth.ifname, peer);
+  }
+  return ends;
 }

@@ -25,6 +25,9 @@ import { pinBridgeAddress } from './bridge-address.js';
 import { TICKET_BYTES } from './page-relay.js';
 import { ImageChain } from './image-chain.js';
 import { PageStore } from './page-store.js';
+import { containerLanding } from '../container/landing.js';
+import type { LazyFillStats } from '../pages/lazy-server.js';
+import type { RemotePages } from '../pages/lazy-source.js';
 
 export interface ReceiveOptions {
   host: string;
@@ -38,6 +41,8 @@ export interface ReceiveOptions {
    * the source is re-created with its outer end on this bridge (needed for such trees).
    */
   bridge?: string;
+  /** runc's state directory for containers that arrive (default /run/runc). */
+  runcRoot?: string;
   /** Silence from a source after which its migration counts as failed (default 10 s). */
   linkTimeoutMs?: number;
   /** Stop after one migration (successful or not). */
@@ -108,6 +113,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
     const hello = await channel.next('hello');
     migration.mode = String(hello.mode);
     const { version: criu, features } = await versionAndFeatures();
+    const container = hello.container ? await containerLanding(hello.container, options) : undefined;
     // Every mode but stop-copy restores lazily here: that needs userfaultfd and CRIU's lazy pages.
     const lazyPages = features?.lazyPages === true;
     const gap = compatibilityGaps(hello.source as SourceHost, criu);
@@ -123,6 +129,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
         ? `${String(hello.mode)} needs lazy restore, which this host cannot do (userfaultfd, CRIU's lazy pages: see 'freezedry check')`
         : undefined,
       veths.length > 0 && !options.bridge ? `the tree's network namespace has veth ${veths.join(', ')}: start receive with a bridge to plug it into (--bridge)` : undefined,
+      ...(container?.refusals ?? []),
     ].filter(Boolean);
     if (reasons.length > 0) {
       channel.send({ type: 'incompatible', code: ErrorCode.INCOMPATIBLE_HOST, message: reasons.join('; ') });
@@ -140,6 +147,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       // veth[inside]:outside@bridge: CRIU re-creates the pair and puts the outer end on the bridge.
       external: veths.map((name) => `veth[${name}]:fz${randomBytes(4).toString('hex')}@${options.bridge}`),
     };
+    const landing = container ?? processLanding(criuOptions);
     let mode = String(hello.mode);
     if (mode === 'auto') {
       // The source measures the link, then says which mode it chose.
@@ -153,7 +161,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
     // The whole checkpoint is here before the restore: the source ends its original on 'restored'.
     const restoreWhole = async (where: { archive: string } | { imagesDir: string }) => {
       log(`${from}: restoring`);
-      const restored = await restore({ ...where, ...criuOptions, onNotification: abortIfAgentDies, signal: sourceGone(channel) });
+      const restored = await landing.restoreWhole(where, sourceGone(channel));
       migration.pid = restored.pid;
       channel.send({ type: 'restored', pid: restored.pid, durationMs: restored.durationMs });
       log(`${from}: restored as pid ${restored.pid}`);
@@ -178,8 +186,15 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
     } else if (mode === 'post-copy' || mode === 'pre-copy' || mode === 'hybrid') {
       // Pre-copy rounds (none in post-copy), then the images of the frozen tree.
       store = new PageStore(work);
-      const imagesDir = path.join(work, 'images');
-      const offer = await receivePages(channel, store);
+      // As in a container checkpoint: images in checkpoint/, a container's files beside.
+      const top = path.join(work, 'lazy');
+      const imagesDir = path.join(top, 'checkpoint');
+      let offer = await receivePages(channel, store);
+      if (offer.type === 'container-files') {
+        if (!landing.receiveFiles) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, 'container files from the source of a process tree');
+        await landing.receiveFiles(channel, offer, top);
+        offer = await channel.next('images');
+      }
       const bytes = await channel.receiveBytes(Number(offer.size));
       await unbundleImages(offer.files, bytes, imagesDir);
       channel.send({ type: 'images-ok' });
@@ -188,15 +203,8 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       const held = store;
       const preCopied = held.bytes > 0 ? { file: held.file, route: (plan: LazyPlan) => (routed = held.route(plan)) } : undefined;
       log(`${from}: restoring`);
-      const restored = await restore({
-        onNotification: abortIfAgentDies,
-        signal: sourceGone(channel),
-        imagesDir,
-        lazy: true,
-        pageServer: { address: socket.remoteAddress?.replace(/^::ffff:/, '') ?? '', port: Number(serve.port), ticket: pageTicket(serve.ticket) },
-        preCopied,
-        ...criuOptions,
-      });
+      const pageServer = { address: socket.remoteAddress?.replace(/^::ffff:/, '') ?? '', port: Number(serve.port), ticket: pageTicket(serve.ticket) };
+      const restored = await landing.restoreLazy(top, { pageServer, preCopied }, sourceGone(channel));
       migration.pid = restored.pid;
       channel.send({ type: 'restored', pid: restored.pid, durationMs: restored.durationMs });
       log(`${from}: running as pid ${restored.pid}, ${routed ? `${routed.localPages} pages here, pulling ${routed.remotePages}` : 'pulling its memory'}`);
@@ -205,8 +213,8 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       channel.linkTimeoutMs = (options.linkTimeoutMs ?? LINK_TIMEOUT_MS) / 2;
       const lost = new Promise<never>((_, reject) => channel.onLost(reject));
       lost.catch(() => {});
-      const fill = await Promise.race([restored.lazy?.fill, lost]).catch((error: unknown) => {
-        signalEach(processTree(restored.pid).reverse(), 'SIGKILL');
+      const fill = await Promise.race([restored.fill, lost]).catch(async (error: unknown) => {
+        await landing.end(restored.pid);
         throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `lost the source while pulling memory (${(error as Error).message}); the tree here was ended`, { cause: error });
       });
       channel.send({ type: 'filled', pages: fill?.pagesCopied, pulled: routed ? routed.remotePages : fill?.pagesCopied, faults: fill?.faults });
@@ -232,11 +240,36 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
   return migration;
 }
 
+/** How this host restores what arrives: a process tree with CRIU, or a container with runc. */
+export interface Landing {
+  /** Why this host cannot take it, checked before the source freezes anything. */
+  refusals?: string[];
+  /** The whole checkpoint is here: an archive, or images holding all memory. */
+  restoreWhole(where: { archive: string } | { imagesDir: string }, signal: AbortSignal): Promise<{ pid: number; durationMs: number }>;
+  /** What comes beside the images (a container's spec and file changes), into `top`. */
+  receiveFiles?(channel: MessageChannel, offer: Message, top: string): Promise<void>;
+  /** Runs it at once from the images in `top`/checkpoint, its memory pulled from the source. */
+  restoreLazy(top: string, remote: RemotePages, signal: AbortSignal): Promise<{ pid: number; durationMs: number; fill?: Promise<LazyFillStats> }>;
+  /** Ends what was restored (the source was lost before all memory arrived). */
+  end(pid: number): Promise<void>;
+}
+
+function processLanding(criuOptions: CriuOptions): Landing {
+  return {
+    restoreWhole: (where, signal) => restore({ ...where, ...criuOptions, onNotification: abortIfAgentDies, signal }),
+    restoreLazy: async (top, remote, signal) => {
+      const restored = await restore({ ...criuOptions, onNotification: abortIfAgentDies, signal, imagesDir: path.join(top, 'checkpoint'), lazy: true, ...remote });
+      return { ...restored, fill: restored.lazy?.fill };
+    },
+    end: async (pid) => signalEach(processTree(pid).reverse(), 'SIGKILL'),
+  };
+}
+
 /** Stores pre-copy rounds' pages until the images of the frozen tree arrive; returns their offer. */
 async function receivePages(channel: MessageChannel, store: PageStore): Promise<Message> {
   for (;;) {
-    const message = await channel.next('pages', 'stale', 'round-end', 'images');
-    if (message.type === 'images') return message;
+    const message = await channel.next('pages', 'stale', 'round-end', 'images', 'container-files');
+    if (message.type === 'images' || message.type === 'container-files') return message;
     if (message.type === 'round-end') {
       channel.send({ type: 'round-ok', round: message.round });
     } else if (message.type === 'stale') {

@@ -12,7 +12,8 @@
 // Rounds track writes with the native dirty tracker (userfaultfd write-protect, precopy.ts), or
 // with CRIU's pre-dumps where only soft-dirty is there (criu-rounds.ts; pre-copy only).
 // The original is ended only once the destination reports the tree running with all its
-// memory; every failure before that resumes it.
+// memory; every failure before that resumes it. What moves (a process tree or a container)
+// and how it is frozen, resumed and ended here is the subject's (subject.ts).
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -20,13 +21,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { sourceHost } from '../archive/manifest.js';
 import { PAGE_SIZE, warmUpImageDecoders } from '../images/memory-images.js';
-import { checkpoint } from '../checkpoint.js';
 import { features, version } from '../check.js';
 import { canLockWithNftables } from '../criu/locate.js';
 import { MIGRATION_FLAGS, migrationCriuOptions, type CriuOptions } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
-import { processTree, readStat, residentBytes, signalEach } from '../process/proc.js';
-import { afterThisProcessDies } from '../process/watchdog.js';
+import { processTree, readStat, residentBytes } from '../process/proc.js';
 import { authenticateDestination } from './authentication.js';
 import { bridgesOf, pinBridgeAddress, vethsOfTree } from './bridge-address.js';
 import { CriuPreDumps } from './criu-rounds.js';
@@ -36,6 +35,8 @@ import { openPageRelay } from './page-relay.js';
 import { LINK_TIMEOUT_MS, MessageChannel } from './message-channel.js';
 import { estimateLazyFreezeMs, estimateStopCopyMs, nextStep } from './planning.js';
 import { PreCopy, type FinalReport, type RoundReport } from './precopy.js';
+import { heldTree, processSubject } from './process-subject.js';
+import type { Held, MigrationSubject } from './subject.js';
 
 export type MigrationMode = 'stop-copy' | 'pre-copy' | 'post-copy' | 'hybrid';
 const MODES = ['auto', 'stop-copy', 'pre-copy', 'post-copy', 'hybrid'];
@@ -135,6 +136,12 @@ export interface MigrateResult {
 type Steps = Omit<MigrateResult, 'mode' | 'totalMs' | 'bytesSent' | 'bytesOnWire'>;
 
 export async function migrate(pid: number, options: MigrateOptions): Promise<MigrateResult> {
+  validateMigrateOptions(options);
+  if (!readStat(pid)) throw new FreezedryError(ErrorCode.NO_SUCH_PROCESS, `No process with pid ${pid}`, { pid });
+  return migrateSubject(processSubject(pid), options);
+}
+
+export function validateMigrateOptions(options: MigrateOptions): void {
   if (!options.token) throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, 'migrate needs a token (--token or FREEZEDRY_TOKEN)');
   const requested = options.mode ?? 'auto';
   if (!MODES.includes(requested)) {
@@ -148,7 +155,13 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
     throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, 'hybrid needs the uffd dirty tracker: CRIU cannot serve a lazy dump on top of pre-dumps');
   }
   if (options.probe !== undefined) validateProbeUrl(options.probe);
-  if (!readStat(pid)) throw new FreezedryError(ErrorCode.NO_SUCH_PROCESS, `No process with pid ${pid}`, { pid });
+}
+
+/** Moves the subject (validated by the caller) to the destination; see the top of this file. */
+export async function migrateSubject(subject: MigrationSubject, options: MigrateOptions): Promise<MigrateResult> {
+  const { pid } = subject;
+  const requested = options.mode ?? 'auto';
+  const tracking = options.dirtyTracking ?? 'auto';
   const log = options.log ?? (() => {});
   const started = performance.now();
   const socket = connect(options.to.port, options.to.host);
@@ -177,7 +190,7 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
       networkLock: options.networkLock ?? (canLockWithNftables(criu.path) ? 'nftables' : undefined),
     };
     // Tracking starts before anything is sent: the destination must know how rounds will come.
-    if (requested !== 'stop-copy' && requested !== 'post-copy') rounds = await startRounds(pid, tracking, work, criuOptions, requested === 'auto');
+    if (requested !== 'stop-copy' && requested !== 'post-copy') rounds = await startRounds(subject, tracking, work, criuOptions, requested === 'auto');
     const softDirty = rounds instanceof CriuPreDumps;
     const veths = vethsOfTree(pid);
     // Its veth leaves this host's bridge when the tree ends here: that must not change our MAC.
@@ -189,7 +202,9 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
       tracking: softDirty ? 'soft-dirty' : 'uffd',
       source: sourceHost(criu.text),
       criuOptions,
-      network: { veths: veths.map((link) => link.ifname.replace(/@.*$/, '')) },
+      // A container's veths are rebuilt by freezedry there (its hello says how), not by CRIU.
+      network: { veths: subject.kind === 'process' ? veths.map((link) => link.ifname.replace(/@.*$/, '')) : [] },
+      ...subject.hello,
     });
     const welcome = await channel.next('welcome');
     warmUpImageDecoders();
@@ -228,7 +243,7 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
       );
     }
     log(`authenticated with ${options.to.host}:${options.to.port}; ${mode === 'rounds' ? 'auto' : mode}`);
-    const context = { pid, channel, work, criuOptions, options, log };
+    const context = { subject, channel, work, criuOptions, options, log };
     let result: Steps & { mode: MigrationMode };
     if (mode === 'stop-copy') result = { ...(await stopCopy(context)), mode };
     else if (mode === 'post-copy') result = { ...(await lazyMigration(context)), mode };
@@ -255,8 +270,12 @@ type Rounds = PreCopy | CriuPreDumps;
  * CRIU's pre-dumps where the kernel only has soft-dirty; `optional` (mode auto): none at all is
  * no error, the migration then cannot use rounds.
  */
-async function startRounds(pid: number, tracking: DirtyTracking, work: string, criuOptions: CriuOptions, optional: boolean): Promise<Rounds | undefined> {
+async function startRounds(subject: MigrationSubject, tracking: DirtyTracking, work: string, criuOptions: CriuOptions, optional: boolean): Promise<Rounds | undefined> {
+  const { pid } = subject;
   const preDumps = () => new CriuPreDumps(pid, work, criuOptions);
+  if (tracking === 'soft-dirty' && subject.kind !== 'process') {
+    throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, "a container's rounds track writes with the uffd dirty tracker: runc's pre-dumps are not used");
+  }
   if (tracking === 'soft-dirty') {
     const { memTrack } = await features();
     if (!memTrack) {
@@ -271,30 +290,14 @@ async function startRounds(pid: number, tracking: DirtyTracking, work: string, c
     return PreCopy.start(pid);
   } catch (error) {
     if (tracking === 'uffd' || !isFreezedryError(error) || error.code !== ErrorCode.KERNEL_FEATURE_MISSING) throw error;
-    if ((await features()).memTrack) return preDumps();
+    if (subject.kind === 'process' && (await features()).memTrack) return preDumps();
     if (optional) return undefined;
     throw new FreezedryError(ErrorCode.KERNEL_FEATURE_MISSING, `${error.message}; nor has this kernel soft-dirty bits for CRIU's pre-dump`, { cause: error });
   }
 }
 
-/**
- * Resumes the source if this process would otherwise exit mid-migration: an await that can
- * never settle empties the event loop (beforeExit), and a SIGKILL runs no handler at all, so a
- * small watchdog process outside this one sends SIGCONT once it is gone (for a minute, since
- * CRIU may hold the tree a little longer: a lazy dump ends once the destination lets go).
- */
-function guardSource(pids: number[]): () => void {
-  const guard = () => resume(pids);
-  process.once('beforeExit', guard);
-  const disarm = afterThisProcessDies('i=0; while [ $i -lt 120 ]; do kill -CONT "$@" 2>/dev/null; sleep 0.5; i=$((i+1)); done', pids.map(String));
-  return () => {
-    process.off('beforeExit', guard);
-    disarm();
-  };
-}
-
 interface MigrationContext {
-  pid: number;
+  subject: MigrationSubject;
   channel: MessageChannel;
   work: string;
   criuOptions: CriuOptions;
@@ -303,14 +306,14 @@ interface MigrationContext {
 }
 
 async function stopCopy(context: MigrationContext): Promise<Steps> {
-  const { pid, channel, work, criuOptions, log } = context;
+  const { subject, channel, work, criuOptions, log } = context;
   const file = path.join(work, 'checkpoint.tar.zst');
   const frozeAt = performance.now();
-  const dumped = await checkpoint(pid, { archive: file, leaveStopped: true, archiveOptions: { sync: false }, ...criuOptions });
-  return resumedOnFailure(dumped.pids, async () => {
-    log(`dumped ${dumped.pids.length} task(s) into ${dumped.archive?.bytes} bytes; sending`);
+  const { held, summary } = await subject.dumpArchive(file, criuOptions);
+  return resumedOnFailure(held, async () => {
+    log(`${summary}; sending`);
     await channel.sendFile({ type: 'archive' }, file, (await stat(file)).size);
-    return handOver(context, dumped.pids, frozeAt);
+    return handOver(context, held, frozeAt);
   });
 }
 
@@ -319,19 +322,20 @@ async function preDumpedFreeze(context: MigrationContext, pre: CriuPreDumps): Pr
   const { channel, log } = context;
   const frozeAt = performance.now();
   const dumped = await pre.freeze();
-  return resumedOnFailure(dumped.pids, async () => {
+  const held = heldTree(dumped.pids);
+  return resumedOnFailure(held, async () => {
     const final = await pre.sendFinal(channel, dumped);
     log(`frozen: ${final.pages} pages written since the last pre-dump sent (${(final.wireBytes / 1048576).toFixed(1)} MiB of images)`);
     channel.send({ type: 'dumped' });
-    return { ...(await handOver(context, dumped.pids, frozeAt)), final };
+    return { ...(await handOver(context, held, frozeAt)), final };
   });
 }
 
 /** The images are over: waits until the tree runs there, then ends the original. */
-async function handOver({ channel, options, log }: MigrationContext, pids: number[], frozeAt: number): Promise<Steps> {
+async function handOver({ channel, options, log }: MigrationContext, held: Held, frozeAt: number): Promise<Steps> {
   const restored = await withTimeout(channel.next('restored'), options.timeoutMs ?? RESTORE_TIMEOUT_MS, 'the destination did not restore the tree in time');
   const frozenMs = performance.now() - frozeAt;
-  end(pids);
+  await held.end();
   channel.send({ type: 'done' });
   log(`running on the destination as pid ${String(restored.pid)}; the source has ended`);
   return { destinationPid: Number(restored.pid), frozenMs };
@@ -348,7 +352,8 @@ async function withRounds(
   budgetMs: number,
   decision: ModeDecision | undefined,
 ): Promise<Steps & { mode: MigrationMode }> {
-  const { pid, channel, log } = context;
+  const { subject, channel, log } = context;
+  const { pid } = subject;
   const dirtyTracking = pre instanceof CriuPreDumps ? 'soft-dirty' : 'uffd';
   try {
     const started = performance.now();
@@ -380,10 +385,11 @@ async function withRounds(
 }
 
 async function lazyMigration(
-  { pid, channel, work, criuOptions, options, log }: MigrationContext,
+  { subject, channel, work, criuOptions, options, log }: MigrationContext,
   rounds?: { pre: PreCopy; mode: 'pre-copy' | 'hybrid' },
 ): Promise<Steps> {
-  const imagesDir = path.join(work, 'images');
+  // As in a container checkpoint: images in checkpoint/, a container's own files beside.
+  const imagesDir = path.join(work, 'lazy', 'checkpoint');
   // CRIU serves the memory on loopback only; the destination reaches it through the relay,
   // with the ticket it gets over the authenticated control connection.
   const port = 20000 + Math.floor(Math.random() * 40000);
@@ -392,45 +398,45 @@ async function lazyMigration(
   let restored: Promise<{ pid: number; at: number }> | undefined;
   let final: FinalReport | undefined;
   const steps: FreezeSteps = { dumpMs: 0, finalMs: 0, imagesMs: 0, restoreMs: 0 };
-  const pids = processTree(pid);
-  // CRIU keeps the tree frozen and, after post-dump, serves its memory; the dump ends when the
-  // destination's page session ends. leaveStopped: CRIU never ends the source itself (it would
-  // on a session that merely closed); we do, once the destination confirms all memory arrived.
   const abandon = new AbortController();
-  const dumping = checkpoint(pid, {
+  const lazyDump = subject.lazyDump({
     imagesDir,
-    lazyPages: { address: '127.0.0.1', port, abandon: abandon.signal },
-    leaveStopped: true,
-    ...criuOptions,
-    onNotification: async (n) => {
-      if (n.name === 'post-dump') {
-        steps.dumpMs = performance.now() - frozeAt;
-        if (rounds) {
-          final = await rounds.pre.final(channel, imagesDir, pid, rounds.mode);
-          log(`frozen: ${final.pages} pages written since the last round ${rounds.mode === 'pre-copy' ? `sent (${(final.wireBytes / 1048576).toFixed(1)} MiB)` : 'left to be pulled'}`);
-        }
-        steps.finalMs = performance.now() - frozeAt - steps.dumpMs;
-        const bundle = await bundleImages(imagesDir);
-        channel.sendBytes({ type: 'images', files: bundle.files }, bundle.bytes);
-        await channel.next('images-ok');
-        steps.imagesMs = performance.now() - frozeAt - steps.dumpMs - steps.finalMs;
-        log(`sent ${bundle.files.length} non-memory images; serving memory on port ${relay.port}`);
-      } else if (n.name === 'status-ready') {
-        // Answered at once: CRIU serves pages only after this, and the restore there needs them.
-        channel.send({ type: 'serve', port: relay.port, ticket: relay.ticket.toString('base64') });
-        restored = withTimeout(channel.next('restored'), options.timeoutMs ?? RESTORE_TIMEOUT_MS, 'the destination did not restore the tree in time').then((m) => {
-          log(`running on the destination as pid ${String(m.pid)}; it pulls its memory`);
-          const at = performance.now();
-          steps.restoreMs = at - frozeAt - steps.dumpMs - steps.finalMs - steps.imagesMs;
-          return { pid: Number(m.pid), at };
-        });
-        restored.catch(() => {}); // awaited below, after the dump
+    port,
+    abandon: abandon.signal,
+    criuOptions,
+    onImages: async () => {
+      steps.dumpMs = performance.now() - frozeAt;
+      if (rounds) {
+        final = await rounds.pre.final(channel, imagesDir, subject.pid, rounds.mode);
+        log(`frozen: ${final.pages} pages written since the last round ${rounds.mode === 'pre-copy' ? `sent (${(final.wireBytes / 1048576).toFixed(1)} MiB)` : 'left to be pulled'}`);
       }
+      steps.finalMs = performance.now() - frozeAt - steps.dumpMs;
+      await subject.sendExtras?.(channel);
+      const bundle = await bundleImages(imagesDir);
+      channel.sendBytes({ type: 'images', files: bundle.files }, bundle.bytes);
+      await channel.next('images-ok');
+      steps.imagesMs = performance.now() - frozeAt - steps.dumpMs - steps.finalMs;
+      log(`sent ${bundle.files.length} non-memory images; serving memory on port ${relay.port}`);
     },
+    onServing: () => {
+      // Answered at once: CRIU serves pages only after this, and the restore there needs them.
+      channel.send({ type: 'serve', port: relay.port, ticket: relay.ticket.toString('base64') });
+      restored = withTimeout(channel.next('restored'), options.timeoutMs ?? RESTORE_TIMEOUT_MS, 'the destination did not restore the tree in time').then((m) => {
+        log(`running on the destination as pid ${String(m.pid)}; it pulls its memory`);
+        const at = performance.now();
+        steps.restoreMs = at - frozeAt - steps.dumpMs - steps.finalMs - steps.imagesMs;
+        return { pid: Number(m.pid), at };
+      });
+      restored.catch(() => {}); // awaited below, after the dump
+    },
+  });
+  const { held, done: dumping } = await lazyDump.catch((error: unknown) => {
+    relay.close();
+    throw error;
   });
   // Losing the destination ends CRIU's page server too: its client may never say goodbye.
   channel.onLost((cause) => abandon.abort(cause));
-  return resumedOnFailure(pids, async () => {
+  return resumedOnFailure(held, async () => {
     await dumping.finally(() => relay.close()).catch((error: unknown) => {
       if (!abandon.signal.aborted) throw error;
       const cause = abandon.signal.reason as Error;
@@ -439,7 +445,7 @@ async function lazyMigration(
     if (!restored) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, 'CRIU never started serving the memory');
     const running = await restored;
     const filled = await channel.next('filled');
-    end(pids);
+    await held.end();
     channel.send({ type: 'done' });
     log('the destination has all the memory; the source has ended');
     return { destinationPid: running.pid, frozenMs: running.at - frozeAt, freezeSteps: steps, pagesPulled: Number(filled.pulled ?? filled.pages), final };
@@ -447,12 +453,12 @@ async function lazyMigration(
 }
 
 /** Runs the rest of a migration; any failure, or this process exiting mid-way, resumes the source. */
-async function resumedOnFailure<T>(pids: number[], body: () => Promise<T>): Promise<T> {
-  const unguard = guardSource(pids);
+async function resumedOnFailure<T>(held: Held, body: () => Promise<T>): Promise<T> {
+  const unguard = held.guard();
   try {
     return await body();
   } catch (error) {
-    resume(pids);
+    await held.resume();
     throw migrationError(error, 'the source was resumed');
   } finally {
     unguard();
@@ -489,13 +495,4 @@ function migrationError(error: unknown, outcome: string): FreezedryError {
   if (isFreezedryError(error) && error.code !== ErrorCode.MIGRATION_FAILED) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new FreezedryError(ErrorCode.MIGRATION_FAILED, `migration failed: ${message}; ${outcome}`, { cause: error });
-}
-
-function resume(pids: number[]): void {
-  signalEach(pids, 'SIGCONT');
-}
-
-/** Children before parents, so none is re-parented mid-way. */
-function end(pids: number[]): void {
-  signalEach([...pids].reverse(), 'SIGKILL');
 }

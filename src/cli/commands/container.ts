@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import {
   checkpointContainer,
   listContainers,
+  migrateContainer,
   removeContainer,
   restoreContainer,
   runContainer,
@@ -10,6 +11,7 @@ import {
 import { ms } from '../output.js';
 import { mib, progressBar } from '../progress.js';
 import type { Context } from '../main.js';
+import { migrationOptions, migrationSummary, withMigrationFlags, type MigrationFlags } from './migration.js';
 
 interface RuncFlags {
   runcRoot?: string;
@@ -121,5 +123,17 @@ export function register(program: Command, context: Context): void {
       context.out.note(`memory complete: ${fill.pagesCopied} pages, ${fill.faults} faults served`);
     }
     context.out.result(printable, `Restored ${result.id}, pid ${result.pid}, in ${ms(result.durationMs)} (bundle ${result.bundle})`);
+  });
+
+  runcFlags(
+    withMigrationFlags(
+      container
+        .command('migrate')
+        .description('move a running container to a host running `freezedry receive` (every mode of process migration)')
+        .argument('<id>'),
+    ),
+  ).action(async (id: string, flags: RuncFlags & MigrationFlags) => {
+    const result = await migrateContainer(id, { ...migrationOptions(flags, context), runcRoot: flags.runcRoot, criu: flags.criu });
+    context.out.result(result, migrationSummary(result, `container ${id}`, flags.to));
   });
 }

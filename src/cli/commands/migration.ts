@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { ErrorCode, ValidationError } from '../../errors.js';
 import { receive } from '../../migrate/destination.js';
-import { migrate, type DirtyTracking, type MigrationMode } from '../../migrate/source.js';
+import { migrate, type DirtyTracking, type MigrateOptions, type MigrateResult, type MigrationMode } from '../../migrate/source.js';
 import { ms } from '../output.js';
 import type { Context } from '../main.js';
 
@@ -31,14 +31,16 @@ export function register(program: Command, context: Context): void {
     .requiredOption('--listen <host:port>', 'where to listen')
     .option('--token <secret>', 'the shared token (default: $FREEZEDRY_TOKEN)')
     .option('--bridge <name>', "the bridge that a tree's own network namespace is plugged into here")
+    .option('--runc-root <dir>', "runc's state directory for containers that arrive (runc --root)")
     .option('--link-timeout <ms>', 'silence from a source after which its migration fails', '10000')
     .option('--once', 'stop after one migration')
-    .action(async (flags: { listen: string; token?: string; bridge?: string; linkTimeout: string; once?: boolean }) => {
+    .action(async (flags: { listen: string; token?: string; bridge?: string; runcRoot?: string; linkTimeout: string; once?: boolean }) => {
       const where = address(flags.listen);
       const receiver = await receive({
         ...where,
         token: token(flags.token),
         bridge: flags.bridge,
+        runcRoot: flags.runcRoot,
         linkTimeoutMs: positive(flags.linkTimeout, '--link-timeout'),
         once: flags.once,
         log: (line) => (context.out.json ? process.stdout.write(`${JSON.stringify({ event: line })}\n`) : process.stderr.write(`${line}\n`)),
@@ -49,10 +51,37 @@ export function register(program: Command, context: Context): void {
       if (flags.once && failed?.error) throw failed.error;
     });
 
-  program
-    .command('migrate')
-    .description('move a live process tree to a host running `freezedry receive`')
-    .argument('<pid>', 'the root of the tree')
+  withMigrationFlags(
+    program
+      .command('migrate')
+      .description('move a live process tree to a host running `freezedry receive`')
+      .argument('<pid>', 'the root of the tree'),
+  )
+    .option('--shell-job', 'allow a process attached to a terminal')
+    .option('--ext-unix-sk', 'allow unix sockets connected outside the tree')
+    .action(async (pidText: string, flags: MigrationFlags & { shellJob?: boolean; extUnixSk?: boolean }) => {
+      if (!/^\d+$/.test(pidText)) throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `pid must be a number, got '${pidText}'`);
+      const result = await migrate(Number(pidText), { ...migrationOptions(flags, context), shellJob: flags.shellJob, extUnixSk: flags.extUnixSk });
+      context.out.result(result, migrationSummary(result, `pid ${pidText}`, flags.to));
+    });
+}
+
+export interface MigrationFlags {
+  to: string;
+  token?: string;
+  mode: string;
+  downtime: string;
+  dirtyTracking: string;
+  probe?: string;
+  timeout?: string;
+  linkTimeout: string;
+  tcpEstablished?: boolean;
+  fileLocks?: boolean;
+}
+
+/** The options process and container migrations share. */
+export function withMigrationFlags(command: Command): Command {
+  return command
     .requiredOption('--to <host:port>', 'the destination agent')
     .option('--token <secret>', 'the shared token (default: $FREEZEDRY_TOKEN)')
     .option('--mode <mode>', 'auto, stop-copy, pre-copy, post-copy or hybrid', 'auto')
@@ -62,36 +91,34 @@ export function register(program: Command, context: Context): void {
     .option('--timeout <ms>', 'give up (resuming the source) if the destination has not restored by then')
     .option('--link-timeout <ms>', 'silence from the destination after which the migration fails (the source resumes)', '10000')
     .option('--tcp-established', 'move established TCP connections')
-    .option('--shell-job', 'allow a process attached to a terminal')
-    .option('--ext-unix-sk', 'allow unix sockets connected outside the tree')
-    .option('--file-locks', 'move file locks')
-    .action(async (pidText: string, flags: { to: string; token?: string; mode: string; downtime: string; dirtyTracking: string; probe?: string; timeout?: string; linkTimeout: string; tcpEstablished?: boolean; shellJob?: boolean; extUnixSk?: boolean; fileLocks?: boolean }) => {
-      if (!/^\d+$/.test(pidText)) throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `pid must be a number, got '${pidText}'`);
-      const result = await migrate(Number(pidText), {
-        to: address(flags.to),
-        token: token(flags.token),
-        mode: flags.mode as MigrationMode | 'auto',
-        downtimeMs: positive(flags.downtime, '--downtime'),
-        dirtyTracking: flags.dirtyTracking as DirtyTracking,
-        probe: flags.probe,
-        timeoutMs: flags.timeout ? positive(flags.timeout, '--timeout') : undefined,
-        linkTimeoutMs: positive(flags.linkTimeout, '--link-timeout'),
-        tcpEstablished: flags.tcpEstablished,
-        shellJob: flags.shellJob,
-        extUnixSk: flags.extUnixSk,
-        fileLocks: flags.fileLocks,
-        log: (line) => context.out.note(line),
-        signal: context.signal,
-      });
-      const steps = result.freezeSteps;
-      const rounds = result.rounds?.length ? `, ${result.rounds.length} pre-copy round(s) tracked with ${result.dirtyTracking}` : '';
-      context.out.result(
-        result,
-        `Migrated pid ${pidText} (${result.mode}${rounds}): pid ${result.destinationPid} on ${flags.to}, frozen ${ms(result.frozenMs)}` +
-          (steps ? ` (CRIU's dump ${ms(steps.dumpMs)}, last pages ${ms(steps.finalMs)}, images ${ms(steps.imagesMs)}, restore ${ms(steps.restoreMs)})` : '') +
-          ', ' +
-          `${(result.bytesSent / 1048576).toFixed(1)} MiB sent, ${ms(result.totalMs)} until the source ended` +
-          (result.clientDowntimeMs !== undefined ? `; the probe saw a longest gap of ${ms(result.clientDowntimeMs)}` : ''),
-      );
-    });
+    .option('--file-locks', 'move file locks');
+}
+
+export function migrationOptions(flags: MigrationFlags, context: Context): MigrateOptions {
+  return {
+    to: address(flags.to),
+    token: token(flags.token),
+    mode: flags.mode as MigrationMode | 'auto',
+    downtimeMs: positive(flags.downtime, '--downtime'),
+    dirtyTracking: flags.dirtyTracking as DirtyTracking,
+    probe: flags.probe,
+    timeoutMs: flags.timeout ? positive(flags.timeout, '--timeout') : undefined,
+    linkTimeoutMs: positive(flags.linkTimeout, '--link-timeout'),
+    tcpEstablished: flags.tcpEstablished,
+    fileLocks: flags.fileLocks,
+    log: (line) => context.out.note(line),
+    signal: context.signal,
+  };
+}
+
+export function migrationSummary(result: MigrateResult, what: string, to: string): string {
+  const steps = result.freezeSteps;
+  const rounds = result.rounds?.length ? `, ${result.rounds.length} pre-copy round(s) tracked with ${result.dirtyTracking}` : '';
+  return (
+    `Migrated ${what} (${result.mode}${rounds}): pid ${result.destinationPid} on ${to}, frozen ${ms(result.frozenMs)}` +
+    (steps ? ` (CRIU's dump ${ms(steps.dumpMs)}, last pages ${ms(steps.finalMs)}, images ${ms(steps.imagesMs)}, restore ${ms(steps.restoreMs)})` : '') +
+    ', ' +
+    `${(result.bytesSent / 1048576).toFixed(1)} MiB sent, ${ms(result.totalMs)} until the source ended` +
+    (result.clientDowntimeMs !== undefined ? `; the probe saw a longest gap of ${ms(result.clientDowntimeMs)}` : '')
+  );
 }

@@ -1,0 +1,231 @@
+// Scenario "containers": a container holding 1 GiB (memhog, a third random, a third text, a
+// third zeros) in a busybox rootfs, run with runc, against Podman 4.3 run with runc in the
+// same run: checkpoint into an archive (`container checkpoint -o` vs `podman container
+// checkpoint --export`, and vs `runc checkpoint` into a directory), restore from it (vs
+// `podman container restore --import`), a lazy restore until the service answers, and a
+// migration of the container rewriting 64 MiB/s over a 1 Gbit/s link (auto vs stop-copy: the
+// longest gap a client holding a TCP connection saw). Every tool through its CLI; Podman and
+// runc find the project's CRIU first on their PATH. Podman is skipped, with a note, where it
+// cannot run.
+import { execFile, spawn } from 'node:child_process';
+import { copyFile, mkdir, rm, symlink } from 'node:fs/promises';
+import { connect } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { createHosts } from '../../lib/testing/network-hosts.js';
+import { compileC } from '../../lib/testing/compile-c.js';
+import { compare, criuBinary, median, repoRoot, timed, type Comparison, type Measurement } from '../harness.js';
+
+const run = promisify(execFile);
+const cli = path.join(repoRoot, 'bin', 'freezedry.js');
+const client = path.join(repoRoot, 'bench', 'workloads', 'keepalive-client.mjs');
+const PORT = 47000 + Math.floor(Math.random() * 1000);
+
+export async function containersScenario(options: { quick?: boolean } = {}): Promise<{ comparisons: Comparison[]; measurements: Measurement[]; notes: string[] }> {
+  const mib = options.quick ? 256 : 1024;
+  const repeats = options.quick ? 1 : 3;
+  const label = mib >= 1024 ? `${mib / 1024} GiB` : `${mib} MiB`;
+  const base = path.join(os.tmpdir(), `freezedry-bench-containers-${process.pid}`);
+  const env = { ...process.env, PATH: `${path.dirname(criuBinary())}:${process.env.PATH}`, FREEZEDRY_CONTAINERS: path.join(base, 'containers') };
+  const sh = (argv: string[]) => run(argv[0] as string, argv.slice(1), { env, maxBuffer: 64 << 20 });
+  const freezedry = (...args: string[]) => sh([process.execPath, cli, ...args]);
+  await mkdir(base, { recursive: true });
+  const rootfs = await memhogRootfs(path.join(base, 'rootfs'));
+  const notes: string[] = [];
+  const m = (tool: string, what: string): Measurement => ({ scenario: 'containers', case: `${what}, ${label} container`, tool, samples: [], unit: 'ms' });
+  const ours = {
+    checkpoint: m('freezedry container checkpoint -o', 'checkpoint into an archive'),
+    restore: m('freezedry container restore -i', 'restore from the archive, until it answers'),
+    lazy: m('freezedry container restore -i --lazy', 'restore from the archive, until it answers'),
+  };
+  const runcDir = m('runc checkpoint (a directory)', 'checkpoint into an archive');
+  const podman = {
+    checkpoint: m('podman container checkpoint --export', 'checkpoint into an archive'),
+    restore: m('podman container restore --import', 'restore from the archive, until it answers'),
+  };
+  const service = ['memhog', String(mib), '--serve', String(PORT)];
+  try {
+    for (let r = 0; r < repeats; r++) {
+      // freezedry: checkpoint (the container stops), restore, lazy restore.
+      const id = `fzb-${process.pid}-${r}`;
+      const archive = path.join(base, `${id}.tar.zst`);
+      await freezedry('container', 'run', '--name', id, '--rootfs', rootfs, '--', ...service);
+      await untilAnswers(PORT);
+      ours.checkpoint.samples.push((await timed(() => freezedry('container', 'checkpoint', id, '-o', archive)))[0]);
+      await freezedry('container', 'rm', '-f', id);
+      ours.restore.samples.push((await timed(async () => {
+        await freezedry('container', 'restore', '-i', archive);
+        await untilAnswers(PORT);
+      }))[0]);
+      await freezedry('container', 'rm', '-f', id);
+      // The lazy restore's CLI stays until the memory is in; the service answers long before.
+      const lazyStart = performance.now();
+      const lazy = spawn(process.execPath, [cli, 'container', 'restore', '-i', archive, '--lazy'], { env, stdio: 'ignore' });
+      const lazyDone = new Promise((resolve) => lazy.once('exit', resolve));
+      await untilAnswers(PORT);
+      ours.lazy.samples.push(performance.now() - lazyStart);
+      await lazyDone;
+      await freezedry('container', 'rm', '-f', id);
+      await rm(archive, { force: true });
+
+      // runc's own checkpoint of the same container, into a directory.
+      await freezedry('container', 'run', '--name', id, '--rootfs', rootfs, '--', ...service);
+      await untilAnswers(PORT);
+      const images = path.join(base, `${id}-runc`);
+      runcDir.samples.push((await timed(() => sh(['runc', 'checkpoint', '--image-path', images, '--work-path', images, id])))[0]);
+      await freezedry('container', 'rm', '-f', id);
+      await rm(images, { recursive: true, force: true });
+    }
+    const podmanReason = await podmanRuns(sh);
+    if (podmanReason) {
+      notes.push(`containers: Podman was not measured: ${podmanReason}`);
+    } else {
+      const image = `localhost/fzbench-${process.pid}:1`;
+      await sh(['sh', '-c', `tar -C '${rootfs}' -c . | podman import - ${image}`]);
+      try {
+        for (let r = 0; r < repeats; r++) {
+          const name = `fzb-podman-${process.pid}-${r}`;
+          const exported = path.join(base, `${name}.tar.zst`);
+          await sh(['podman', 'run', '-d', '--name', name, '--runtime', 'runc', '--network', 'host', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=4096:4096', image, ...service]);
+          await untilAnswers(PORT);
+          podman.checkpoint.samples.push((await timed(() => sh(['podman', 'container', 'checkpoint', '--export', exported, name])))[0]);
+          await sh(['podman', 'rm', '-f', name]);
+          podman.restore.samples.push((await timed(async () => {
+            await sh(['podman', 'container', 'restore', '--import', exported]);
+            await untilAnswers(PORT);
+          }))[0]);
+          await sh(['podman', 'rm', '-f', name]);
+          await rm(exported, { force: true });
+        }
+      } finally {
+        await sh(['podman', 'rmi', '-f', image]).catch(() => {});
+      }
+    }
+    const migration = await migrationDowntimes(rootfs, mib, repeats, env);
+    const comparisons: Comparison[] = [compare(ours.checkpoint, runcDir, { describe: '≤ 1.2×', met: (c) => c.ratio <= 1.2 })];
+    if (!podmanReason) {
+      comparisons.push(
+        compare(ours.checkpoint, podman.checkpoint, { describe: '≤ 0.25×', met: (c) => c.ratio <= 0.25 }),
+        compare(ours.restore, podman.restore, { describe: '≤ 0.25×', met: (c) => c.ratio <= 0.25 }),
+        compare(ours.lazy, podman.restore, { describe: '≤ 0.05×', met: (c) => c.ratio <= 0.05 }),
+      );
+    }
+    comparisons.push(compare(migration.auto, { ...migration.stopCopy, case: migration.auto.case }, { describe: '≤ 0.05×', met: (c) => c.ratio <= 0.05 }));
+    notes.push(...migration.notes);
+    return { comparisons, measurements: [...Object.values(ours), runcDir, ...Object.values(podman), migration.auto, migration.stopCopy], notes };
+  } finally {
+    await rm(base, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/** Why Podman cannot checkpoint with runc here, or undefined when it can. */
+async function podmanRuns(sh: (argv: string[]) => Promise<unknown>): Promise<string | undefined> {
+  try {
+    await sh(['podman', '--version']);
+    await sh(['runc', '--version']);
+    return undefined;
+  } catch (error) {
+    return `podman or runc missing (${(error as Error).message.split('\n')[0]}); 'npm run provision -- --test' installs Podman`;
+  }
+}
+
+/** busybox and a static memhog: a rootfs that needs no registry. */
+async function memhogRootfs(dir: string): Promise<string> {
+  for (const sub of ['bin', 'usr/bin', 'etc', 'proc', 'sys', 'dev', 'tmp']) await mkdir(path.join(dir, sub), { recursive: true });
+  await copyFile('/bin/busybox', path.join(dir, 'bin/busybox'));
+  await symlink('busybox', path.join(dir, 'bin/sh'));
+  const memhog = await compileC(path.join(repoRoot, 'bench', 'workloads', 'memhog.c'), 'freezedry-bench-bin', { static: true });
+  await copyFile(memhog, path.join(dir, 'usr/bin/memhog'));
+  await run('chmod', ['755', path.join(dir, 'usr/bin/memhog')]);
+  return dir;
+}
+
+/** The container's service answers a GET on a fresh connection. */
+function ping(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, host);
+    let text = '';
+    socket.on('data', (chunk) => {
+      text += chunk.toString();
+      if (text.includes('"counter"')) {
+        socket.destroy();
+        resolve(true);
+      }
+    });
+    socket.on('error', () => resolve(false));
+    socket.on('close', () => resolve(text.includes('"counter"')));
+    socket.write('GET / HTTP/1.1\r\nHost: bench\r\n\r\n');
+  });
+}
+
+async function untilAnswers(port: number): Promise<void> {
+  for (let i = 0; i < 60000; i++) {
+    if (await ping(port)) return;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  throw new Error('the container never answered');
+}
+
+/**
+ * The container, rewriting 64 MiB/s, in its own network namespace on host a's bridge, moved
+ * to host b over 1 Gbit/s (auto and stop-copy), a client on a third host holding a keep-alive
+ * connection: the longest gap between its answers.
+ */
+async function migrationDowntimes(rootfs: string, mib: number, repeats: number, env: NodeJS.ProcessEnv) {
+  const hosts = createHosts({ rate: '1gbit' });
+  const sample = (mode: string): Measurement => ({
+    scenario: 'containers',
+    case: `container migration, ${mib} MiB rewriting 64 MiB/s over 1 Gbit/s: client-observed downtime`,
+    tool: mode,
+    samples: [],
+    unit: 'ms',
+  });
+  const auto = sample('freezedry container migrate (auto)');
+  const stopCopy = sample('container migrate --mode stop-copy');
+  const notes: string[] = [];
+  const bRunc = `/run/runc-fzbench-${process.pid}`;
+  const bEnv = { ...env, FREEZEDRY_CONTAINERS: `${env.FREEZEDRY_CONTAINERS}-b` };
+  let port = 7600;
+  try {
+    for (let r = 0; r < repeats; r++) {
+      for (const [mode, into] of [['auto', auto], ['stop-copy', stopCopy]] as const) {
+        const id = `fzbm-${process.pid}-${mode}-${r}`;
+        await run(process.execPath, [cli, 'container', 'run', '--net', '--name', id, '--rootfs', rootfs, '--', 'memhog', String(mib), '--dirty', '64', '--serve', '8080'], { env });
+        const state = JSON.parse((await run('runc', ['state', id])).stdout) as { pid: number };
+        const address = hosts.attachService(hosts.a, state.pid);
+        const watcher = hosts.client.spawn([process.execPath, client, address, '8080'], { stdio: ['pipe', 'pipe', 'pipe'] });
+        let said = '';
+        let report = '';
+        watcher.stderr?.on('data', (d: Buffer) => (said += d.toString()));
+        watcher.stdout?.on('data', (d: Buffer) => (report += d.toString()));
+        const watched = new Promise((resolve) => watcher.once('exit', resolve));
+        for (let i = 0; i < 400 && !said.includes('READY'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+        const listen = `${hosts.b.address}:${port++}`;
+        const receiver = spawn('nsenter', [...hosts.b.prefix.slice(1), process.execPath, cli, 'receive', '--listen', listen, '--token', 'bench', '--runc-root', bRunc, '--once'], { env: bEnv, stdio: 'ignore' });
+        const received = new Promise((resolve) => receiver.once('exit', resolve));
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const migrating = spawn('nsenter', [...hosts.a.prefix.slice(1), process.execPath, cli, 'container', 'migrate', id, '--to', listen, '--token', 'bench', '--mode', mode, '--tcp-established', '--json'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+        let out = '';
+        migrating.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+        const code = await new Promise((resolve) => migrating.once('exit', resolve));
+        if (code !== 0) setTimeout(() => receiver.kill('SIGKILL'), 2000).unref();
+        await received;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        watcher.stdin?.end();
+        await watched;
+        const result = JSON.parse(out) as { mode: string; frozenMs: number; rounds?: unknown[]; error?: unknown };
+        if (result.error) throw new Error(`container migrate ${mode} failed: ${JSON.stringify(result.error)}`);
+        const seen = JSON.parse(report) as { longestGapMs: number; error: string | null; continuous: boolean };
+        if (seen.error || !seen.continuous) throw new Error(`the client lost its connection in a container ${mode}: ${report}`);
+        into.samples.push(seen.longestGapMs);
+        notes.push(`container migration ${mode}: chose ${result.mode}${result.rounds ? ` (${result.rounds.length} rounds)` : ''}, frozen ${result.frozenMs.toFixed(0)} ms, the client's longest gap ${seen.longestGapMs.toFixed(0)} ms`);
+        await run(process.execPath, [cli, 'container', 'rm', '-f', '--runc-root', bRunc, id], { env: bEnv }).catch(() => {});
+      }
+    }
+  } finally {
+    hosts.destroy();
+  }
+  notes.push(`container migration: auto ${median(auto.samples).toFixed(0)} ms vs stop-copy ${median(stopCopy.samples).toFixed(0)} ms (client-observed)`);
+  return { auto, stopCopy, notes };
+}

@@ -1,0 +1,155 @@
+// migrateContainer(): a runc container to another host's `freezedry receive`, in every mode a
+// process tree moves in (migrate/source.ts, the same protocol and safety rules): rounds with
+// the dirty tracker attached to the container's processes, the freeze through runc (paused,
+// its veths off their bridges), its spec and file changes sent with its images, and its
+// network rebuilt there with the same addresses and MACs. The container stays paused here,
+// never lost, until the destination runs it; every failure before that resumes it.
+import { once } from 'node:events';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { ErrorCode, FreezedryError } from '../errors.js';
+import type { BundledFile } from '../migrate/image-bundle.js';
+import type { MessageChannel } from '../migrate/message-channel.js';
+import { migrateSubject, validateMigrateOptions, type MigrateOptions, type MigrateResult } from '../migrate/source.js';
+import type { Held, MigrationSubject } from '../migrate/subject.js';
+import { assertRoot } from '../process/privileges.js';
+import { validateContainerId } from './bundle.js';
+import { checkpointContainerHeld, runningContainer, writeContainerFiles, type RunningContainer } from './checkpoint.js';
+import { PausedContainer } from './pause.js';
+import { ROOTFS_DIFF } from './rootfs-diff.js';
+import { Runc, withCriuErrors, type RuncOptions } from './runc.js';
+
+export type ContainerMigrateOptions = Omit<MigrateOptions, 'shellJob' | 'extUnixSk' | 'linkRemap' | 'networkLock'> & RuncOptions;
+
+export async function migrateContainer(id: string, options: ContainerMigrateOptions): Promise<MigrateResult> {
+  validateContainerId(id);
+  validateMigrateOptions(options);
+  assertRoot('migrate a container');
+  const runc = await Runc.open(options);
+  const container = await runningContainer(runc, id);
+  if (options.tcpEstablished && !container.network?.veths.length) {
+    throw new FreezedryError(
+      ErrorCode.INVALID_ARG_VALUE,
+      `The container '${id}' has no network namespace of its own with a veth: its TCP connections cannot keep their address on another host`,
+      { id },
+    );
+  }
+  const criuOptions = { tcpEstablished: options.tcpEstablished === true, fileLocks: options.fileLocks === true };
+  return migrateSubject(containerSubject(runc, container, criuOptions), { ...options, networkLock: undefined });
+}
+
+/** What a migration's destination is told in 'hello' about a container. */
+export interface ContainerHello {
+  id: string;
+  network?: RunningContainer['network'];
+}
+
+function containerSubject(runc: Runc, container: RunningContainer, criuOptions: { tcpEstablished: boolean; fileLocks: boolean }): MigrationSubject {
+  const { id, state } = container;
+  // The top of the checkpoint the lazy dump writes: images in checkpoint/, the container's files beside.
+  let top: string | undefined;
+  const hello: ContainerHello = { id, network: container.network };
+  // Leaves this host: its bundle (overlay, network namespace) goes with it.
+  const moving = (paused: PausedContainer): Held => ({
+    pids: paused.pids,
+    resume: () => paused.resume(),
+    end: () => paused.end({ remove: container.record !== undefined }),
+    guard: () => paused.guard(),
+  });
+  return {
+    kind: 'container',
+    pid: state.pid,
+    hello: { container: hello },
+    async dumpArchive(file) {
+      const { result, paused } = await checkpointContainerHeld(runc, container, { archive: file, archiveOptions: { sync: false }, ...criuOptions });
+      return { held: moving(paused), summary: `checkpointed container ${id} into ${result.archive?.bytes} bytes` };
+    },
+    async lazyDump({ imagesDir, port, abandon, onImages, onServing }) {
+      // The images go in checkpoint/ (as in every container checkpoint), the container's files beside.
+      top = path.dirname(imagesDir);
+      const dir = imagesDir;
+      await mkdir(dir, { recursive: true });
+      // runc's CRIU listens for the destination's pulls on the address its configuration names:
+      // loopback only (the RPC's own address is ignored for lazy pages); the relay admits the destination.
+      const config = path.join(top, 'criu-lazy.conf');
+      await writeFile(config, 'address 127.0.0.1\n');
+      const paused = await PausedContainer.pause(runc, id, state.pid, { unplug: true });
+      const held = moving(paused);
+      let runcPid: number | undefined;
+      // Ending the dump ends runc's CRIU too (its child): nothing else stops a page server whose client vanished.
+      let finished = false;
+      const stop = () => {
+        if (runcPid === undefined || finished) return;
+        const pid = runcPid;
+        void execa('pkill', ['-KILL', '-P', String(pid)], { reject: false }).then(() => {
+          try {
+            if (!finished) process.kill(pid, 'SIGKILL');
+          } catch {
+            // it ended meanwhile
+          }
+        });
+      };
+      abandon.addEventListener('abort', stop, { once: true });
+      const logFile = path.join(top, 'dump.log');
+      let failure: unknown;
+      const done = runc
+        .exec(
+          `runc checkpoint --lazy-pages ${id}`,
+          {
+            args: [
+              'checkpoint',
+              '--image-path', dir,
+              '--work-path', top,
+              '--leave-running',
+              '--lazy-pages',
+              '--page-server', `127.0.0.1:${port}`,
+              '--status-fd', '3',
+              ...(criuOptions.tcpEstablished ? ['--tcp-established'] : []),
+              ...(criuOptions.fileLocks ? ['--file-locks'] : []),
+              id,
+            ],
+            env: { CRIU_CONFIG_FILE: config },
+            onSpawn: (pid) => (runcPid = pid),
+            // CRIU writes one byte once its images are written and it serves the memory.
+            onStatus: (status) => {
+              void once(status, 'data').then(async () => {
+                try {
+                  await writeContainerFiles(container, top as string, criuOptions, false);
+                  await onImages();
+                  onServing();
+                } catch (error) {
+                  failure = error;
+                  stop(); // CRIU serves nobody: the dump fails, with this as its cause
+                }
+              });
+            },
+          },
+          ErrorCode.CRIU_DUMP_FAILED,
+        )
+        .then(
+          () => undefined,
+          async (error: unknown) => {
+            throw failure ?? (await withCriuErrors(error, logFile));
+          },
+        )
+        .finally(() => {
+          finished = true;
+          abandon.removeEventListener('abort', stop);
+        });
+      return { held, done };
+    },
+    async sendExtras(channel: MessageChannel) {
+      if (!top) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, 'internal: the container files were not written');
+      const names = (await readdir(top, { withFileTypes: true })).filter((e) => e.isFile() && CONTAINER_FILES.includes(e.name)).map((e) => e.name);
+      const contents = await Promise.all(names.map((name) => readFile(path.join(top as string, name))));
+      const files: BundledFile[] = names.map((name, i) => ({ name, size: (contents[i] as Buffer).length }));
+      channel.sendBytes({ type: 'container-files', files }, Buffer.concat(contents));
+      const diff = path.join(top, ROOTFS_DIFF);
+      await channel.sendFile({ type: 'rootfs-diff' }, diff, (await stat(diff)).size);
+    },
+  };
+}
+
+/** The small files of a container checkpoint that travel in one message (rootfs-diff.tar streams on its own). */
+export const CONTAINER_FILES = ['spec.dump', 'deleted.files', 'freezedry-container.json'];

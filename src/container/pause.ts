@@ -1,0 +1,57 @@
+// A container held still for a checkpoint that must not lose it: runc pauses it (the cgroup
+// freezer, which CRIU's dump leaves as it found it) and, when it moves to another host, its
+// veths leave their bridges, so that nothing reaches it (no data its kernel would acknowledge
+// after the dump) nor its copy's address twice. resume() undoes both; end() removes it.
+import type { Held } from '../migrate/subject.js';
+import { processTree } from '../process/proc.js';
+import { afterThisProcessDies } from '../process/watchdog.js';
+import { removeBundle } from './bundle.js';
+import { unplugNetwork, type UnpluggedNetwork } from './network.js';
+import type { Runc } from './runc.js';
+
+export class PausedContainer implements Held {
+  readonly pids: number[];
+
+  private constructor(
+    private readonly runc: Runc,
+    private readonly id: string,
+    pid: number,
+    private readonly network: UnpluggedNetwork | undefined,
+  ) {
+    this.pids = processTree(pid);
+  }
+
+  /** Pauses the container (init `pid`); `unplug`: its veths leave their bridges too. */
+  static async pause(runc: Runc, id: string, pid: number, options: { unplug: boolean }): Promise<PausedContainer> {
+    await runc.exec(`runc pause ${id}`, { args: ['pause', id] });
+    let network: UnpluggedNetwork | undefined;
+    if (options.unplug) {
+      network = await unplugNetwork(pid).catch(async (error: unknown) => {
+        await runc.exec(`runc resume ${id}`, { args: ['resume', id] }).catch(() => {});
+        throw error;
+      });
+    }
+    return new PausedContainer(runc, id, pid, network);
+  }
+
+  async resume(): Promise<void> {
+    await this.network?.replug();
+    await this.runc.exec(`runc resume ${this.id}`, { args: ['resume', this.id] }).catch(() => {});
+  }
+
+  /** Ends it (its veths first: no reset of its connections reaches a client); `remove`: its bundle too. */
+  async end(options: { remove?: boolean } = {}): Promise<void> {
+    await this.network?.cut();
+    await this.runc.destroy(this.id);
+    if (options.remove) await removeBundle(this.id);
+  }
+
+  /** Should this process die while the container is paused, a watchdog resumes it (for a minute: CRIU may hold it a while). */
+  guard(): () => void {
+    const replug = this.network?.commands ?? [];
+    const script =
+      'runc="$1"; root="$2"; id="$3"; shift 3; i=0; while [ $i -lt 120 ]; do "$runc" --root "$root" resume "$id" 2>/dev/null; ' +
+      'for link in "$@"; do ip link set ${link%%=*} master ${link#*=} 2>/dev/null; done; sleep 0.5; i=$((i+1)); done';
+    return afterThisProcessDies(script, [this.runc.path, this.runc.root, this.id, ...replug]);
+  }
+}

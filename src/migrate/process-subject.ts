@@ -1,0 +1,62 @@
+// A process tree as the subject of a migration: CRIU dumps it over its RPC and leaves it stopped
+// (SIGSTOP); SIGCONT resumes it, SIGKILL ends it.
+import { checkpoint } from '../checkpoint.js';
+import { processTree, signalEach } from '../process/proc.js';
+import { afterThisProcessDies } from '../process/watchdog.js';
+import type { Held, MigrationSubject } from './subject.js';
+
+export function processSubject(pid: number): MigrationSubject {
+  return {
+    kind: 'process',
+    pid,
+    hello: {},
+    async dumpArchive(file, criuOptions) {
+      const dumped = await checkpoint(pid, { archive: file, leaveStopped: true, archiveOptions: { sync: false }, ...criuOptions });
+      return { held: heldTree(dumped.pids), summary: `dumped ${dumped.pids.length} task(s) into ${dumped.archive?.bytes} bytes` };
+    },
+    async lazyDump({ imagesDir, port, abandon, criuOptions, onImages, onServing }) {
+      const held = heldTree(processTree(pid));
+      // CRIU keeps the tree frozen and, after post-dump, serves its memory; the dump ends when
+      // the destination's page session ends. leaveStopped: CRIU never ends the source itself
+      // (it would on a session that merely closed); we do, once all memory arrived.
+      const done = checkpoint(pid, {
+        imagesDir,
+        lazyPages: { address: '127.0.0.1', port, abandon },
+        leaveStopped: true,
+        ...criuOptions,
+        onNotification: async (n) => {
+          if (n.name === 'post-dump') await onImages();
+          else if (n.name === 'status-ready') onServing();
+        },
+      }).then(() => {});
+      return { held, done };
+    },
+  };
+}
+
+/** A tree CRIU left stopped. */
+export function heldTree(pids: number[]): Held {
+  return {
+    pids,
+    resume: async () => signalEach(pids, 'SIGCONT'),
+    // Children before parents, so none is re-parented mid-way.
+    end: async () => signalEach([...pids].reverse(), 'SIGKILL'),
+    guard: () => guardTree(pids),
+  };
+}
+
+/**
+ * Resumes the tree if this process would otherwise exit mid-migration: an await that can
+ * never settle empties the event loop (beforeExit), and a SIGKILL runs no handler at all, so a
+ * small watchdog process outside this one sends SIGCONT once it is gone (for a minute, since
+ * CRIU may hold the tree a little longer: a lazy dump ends once the destination lets go).
+ */
+function guardTree(pids: number[]): () => void {
+  const guard = () => signalEach(pids, 'SIGCONT');
+  process.once('beforeExit', guard);
+  const disarm = afterThisProcessDies('i=0; while [ $i -lt 120 ]; do kill -CONT "$@" 2>/dev/null; sleep 0.5; i=$((i+1)); done', pids.map(String));
+  return () => {
+    process.off('beforeExit', guard);
+    disarm();
+  };
+}
