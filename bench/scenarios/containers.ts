@@ -8,7 +8,7 @@
 // runc find the project's CRIU first on their PATH. Podman is skipped, with a note, where it
 // cannot run.
 import { execFile, spawn } from 'node:child_process';
-import { copyFile, mkdir, rm, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, symlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -194,6 +194,8 @@ async function migrationDowntimes(rootfs: string, mib: number, repeats: number, 
         await run(process.execPath, [cli, 'container', 'run', '--net', '--name', id, '--rootfs', rootfs, '--', 'memhog', String(mib), '--dirty', '64', '--serve', '8080'], { env });
         const state = JSON.parse((await run('runc', ['state', id])).stdout) as { pid: number };
         const address = hosts.attachService(hosts.a, state.pid);
+        const log = path.join(env.FREEZEDRY_CONTAINERS as string, id, 'container.log');
+        for (let i = 0; i < 1200 && !(await readFile(log, 'utf8').catch(() => '')).includes('SERVING'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
         const watcher = hosts.client.spawn([process.execPath, client, address, '8080'], { stdio: ['pipe', 'pipe', 'pipe'] });
         let said = '';
         let report = '';

@@ -8,7 +8,7 @@ import { isFreezedryError } from '../errors.js';
 import { unbundleImages } from '../migrate/image-bundle.js';
 import type { Landing } from '../migrate/destination.js';
 import type { Message, MessageChannel } from '../migrate/message-channel.js';
-import { links } from '../migrate/bridge-address.js';
+import { links, pinBridgeAddress } from '../migrate/bridge-address.js';
 import { validateContainerId } from './bundle.js';
 import { removeContainer } from './lifecycle.js';
 import { CONTAINER_FILES, type ContainerHello } from './migrate.js';
@@ -34,6 +34,8 @@ export async function containerLanding(announced: unknown, options: { bridge?: s
       refusals.push(`the container's ${veth.name} was on bridge ${veth.bridge ?? '(none)'}, and ${bridge ? `${bridge} is not here` : 'none is named'}: start receive with one (--bridge)`);
     }
   }
+  // A new port must not change this host's MAC on the bridge (see bridge-address.ts).
+  if (refusals.length === 0) for (const veth of hello.network?.veths ?? []) pinBridgeAddress(options.bridge ?? (veth.bridge as string));
   const id = hello.id as string;
   const common = { id, runcRoot: options.runcRoot, bridge: options.bridge };
   return {
