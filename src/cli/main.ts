@@ -11,13 +11,9 @@ import { register as registerStore } from './commands/store.js';
 import { register as registerMigration } from './commands/migration.js';
 import { register as registerContainer } from './commands/container.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
-import { makeOutput, printError, type Output } from './output.js';
+import type { Context } from './context.js';
+import { makeOutput, printError } from './output.js';
 
-export interface Context {
-  out: Output;
-  signal: AbortSignal;
-  exitCode: number;
-}
 
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');

@@ -1,5 +1,5 @@
 // A progress bar (bytes, rate, ETA) on a terminal; nothing when output is not a TTY or is JSON.
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
 import type { Output } from './output.js';
 
 export interface ProgressBar {
@@ -11,6 +11,8 @@ const MB = 1024 * 1024;
 
 export function progressBar(out: Output, label: string): ProgressBar {
   if (out.json || !process.stderr.isTTY) return { update() {}, stop() {} };
+  // Loaded only when a bar is drawn (a terminal): start-up stays small.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress');
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
+import { command } from '../process/command.js';
 import { ErrorCode, FreezedryError, ValidationError } from '../errors.js';
 import { createNetns, removeNetns } from './network.js';
 import type { OciSpec } from './spec.js';
@@ -107,7 +107,7 @@ export async function createBundle(record: ContainerRecord, spec: OciSpec): Prom
     const config = { ...spec, root: { ...spec.root, path: bundle.rootfs }, linux: linuxSection(spec.linux, record.id, record.net ? bundle.netns : undefined) };
     await writeFile(path.join(bundle.dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     await writeFile(path.join(bundle.dir, RECORD), `${JSON.stringify(record, null, 2)}\n`);
-    await execa('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${record.lowerDir},upperdir=${bundle.upper},workdir=${path.join(bundle.dir, 'work')}`, bundle.rootfs]);
+    await command('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${record.lowerDir},upperdir=${bundle.upper},workdir=${path.join(bundle.dir, 'work')}`, bundle.rootfs]);
   } catch (cause) {
     await removeBundle(record.id);
     throw new FreezedryError(ErrorCode.RUNC_FAILED, `Could not prepare the bundle of '${record.id}': ${(cause as Error).message}`, { cause });
@@ -119,13 +119,13 @@ export async function createBundle(record: ContainerRecord, spec: OciSpec): Prom
 export async function removeBundle(id: string): Promise<void> {
   const bundle = bundleOf(id);
   if (!existsSync(bundle.dir)) return;
-  if (await isMountPoint(bundle.rootfs)) await execa('umount', ['-l', bundle.rootfs]);
+  if (await isMountPoint(bundle.rootfs)) await command('umount', ['-l', bundle.rootfs]);
   await removeNetns(bundle.netns);
   await rm(bundle.dir, { recursive: true, force: true });
 }
 
 async function isMountPoint(dir: string): Promise<boolean> {
-  const result = await execa('mountpoint', ['-q', dir], { reject: false });
+  const result = await command('mountpoint', ['-q', dir], { reject: false });
   return result.exitCode === 0;
 }
 

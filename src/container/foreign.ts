@@ -3,7 +3,7 @@
 // engine's own config.dump. Unpacked with the system's tar (which detects zstd and gzip).
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
+import { command } from '../process/command.js';
 import { ErrorCode, FreezedryError } from '../errors.js';
 import { CONFIG_DUMP, CONTAINER_FACTS, SPEC_DUMP } from './layout.js';
 import { DELETED_FILES, ROOTFS_DIFF } from './rootfs-diff.js';
@@ -24,7 +24,7 @@ export interface ContainerDescription {
 
 /** Unpacks a foreign checkpoint archive (no absolute paths or '..', no owners kept) into dir. */
 export async function unpackForeign(file: string, dir: string): Promise<void> {
-  const result = await execa('tar', ['-xf', file, '-C', dir, '--no-same-owner', '--no-same-permissions', '--no-overwrite-dir'], { reject: false });
+  const result = await command('tar', ['-xf', file, '-C', dir, '--no-same-owner', '--no-same-permissions', '--no-overwrite-dir'], { reject: false });
   if (result.exitCode !== 0) {
     throw new FreezedryError(ErrorCode.ARCHIVE_FORMAT, `${file} is neither a freezedry archive nor a container checkpoint tar: ${result.stderr.trim().split('\n')[0]}`, {
       path: file,

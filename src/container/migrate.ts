@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
+import { command } from '../process/command.js';
 import { ErrorCode, FreezedryError } from '../errors.js';
 import type { BundledFile } from '../migrate/image-bundle.js';
 import type { MessageChannel } from '../migrate/message-channel.js';
@@ -82,7 +82,7 @@ function containerSubject(runc: Runc, container: RunningContainer, criuOptions: 
       const stop = () => {
         if (runcPid === undefined || finished) return;
         const pid = runcPid;
-        void execa('pkill', ['-KILL', '-P', String(pid)], { reject: false }).then(() => {
+        void command('pkill', ['-KILL', '-P', String(pid)], { reject: false }).then(() => {
           try {
             if (!finished) process.kill(pid, 'SIGKILL');
           } catch {

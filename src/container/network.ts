@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
-import { execa } from 'execa';
+import { command } from '../process/command.js';
 import { ErrorCode, FreezedryError } from '../errors.js';
 import { links, outerEnds, type Link } from '../migrate/bridge-address.js';
 
@@ -38,7 +38,7 @@ export interface NetworkFacts {
 export async function createNetns(file: string): Promise<void> {
   await writeFile(file, '', { flag: 'wx', mode: 0o600 });
   try {
-    await execa('unshare', [`--net=${file}`, 'ip', 'link', 'set', 'lo', 'up']);
+    await command('unshare', [`--net=${file}`, 'ip', 'link', 'set', 'lo', 'up']);
   } catch (cause) {
     await removeNetns(file);
     throw new FreezedryError(ErrorCode.RUNC_FAILED, `Could not create a network namespace at ${file}: ${(cause as Error).message}`, { cause });
@@ -48,14 +48,14 @@ export async function createNetns(file: string): Promise<void> {
 /** Unbinds and removes the namespace file; its veths go with the namespace once nothing uses it. */
 export async function removeNetns(file: string): Promise<void> {
   if (!existsSync(file)) return;
-  await execa('umount', [file], { reject: false });
+  await command('umount', [file], { reject: false });
   await rm(file, { force: true });
 }
 
 /** What `inside` (a namespace file or a pid in it) holds, for a restore to rebuild. */
 export async function describeNetwork(inside: string | number): Promise<NetworkFacts> {
   const ns = typeof inside === 'number' ? `/proc/${inside}/ns/net` : inside;
-  const ip = async (...args: string[]) => JSON.parse((await execa('nsenter', [`--net=${ns}`, 'ip', '-j', ...args])).stdout || '[]') as unknown;
+  const ip = async (...args: string[]) => JSON.parse((await command('nsenter', [`--net=${ns}`, 'ip', '-j', ...args])).stdout || '[]') as unknown;
   const veths = links(['type', 'veth'], ns);
   const outer = outerEnds(veths);
   const addresses = (await ip('addr', 'show')) as { ifname: string; addr_info?: { family: string; local: string; prefixlen: number; scope?: string }[] }[];
@@ -81,7 +81,7 @@ export async function describeNetwork(inside: string | number): Promise<NetworkF
  * connection. A bridge that is not here is ERR_INCOMPATIBLE_HOST.
  */
 export async function buildNetwork(file: string, facts: NetworkFacts, bridge?: string): Promise<{ plug(): Promise<void> }> {
-  const inside = (...args: string[]) => execa('nsenter', [`--net=${file}`, 'ip', ...args]);
+  const inside = (...args: string[]) => command('nsenter', [`--net=${file}`, 'ip', ...args]);
   const ends: [string, string][] = [];
   for (const veth of facts.veths) {
     const master = bridge ?? veth.bridge;
@@ -93,11 +93,11 @@ export async function buildNetwork(file: string, facts: NetworkFacts, bridge?: s
       );
     }
     const outer = `fz${randomBytes(5).toString('hex')}`;
-    await execa('ip', ['link', 'add', outer, 'type', 'veth', 'peer', 'name', veth.name, 'netns', file]);
+    await command('ip', ['link', 'add', outer, 'type', 'veth', 'peer', 'name', veth.name, 'netns', file]);
     await inside('link', 'set', veth.name, 'address', veth.mac, 'mtu', String(veth.mtu));
     for (const address of veth.addresses) await inside('addr', 'add', address, 'dev', veth.name);
     await inside('link', 'set', veth.name, 'up');
-    await execa('ip', ['link', 'set', outer, 'up']);
+    await command('ip', ['link', 'set', outer, 'up']);
     ends.push([outer, master]);
   }
   for (const route of facts.routes) {
@@ -105,7 +105,7 @@ export async function buildNetwork(file: string, facts: NetworkFacts, bridge?: s
   }
   return {
     plug: async () => {
-      for (const [outer, master] of ends) await execa('ip', ['link', 'set', outer, 'master', master]);
+      for (const [outer, master] of ends) await command('ip', ['link', 'set', outer, 'master', master]);
     },
   };
 }
@@ -118,7 +118,7 @@ export async function buildNetwork(file: string, facts: NetworkFacts, bridge?: s
 export async function unplugNetwork(inside: string | number): Promise<UnpluggedNetwork> {
   const ns = typeof inside === 'number' ? `/proc/${inside}/ns/net` : inside;
   const ends = [...outerEnds(links(['type', 'veth'], ns)).values()].filter((l) => l.master);
-  const set = (link: Link, ...args: string[]) => execa('ip', ['link', 'set', link.ifname, ...args]);
+  const set = (link: Link, ...args: string[]) => command('ip', ['link', 'set', link.ifname, ...args]);
   const replug = async () => {
     await Promise.all(ends.map((link) => set(link, 'master', link.master as string).catch(() => {})));
   };
@@ -133,7 +133,7 @@ export async function unplugNetwork(inside: string | number): Promise<UnpluggedN
     commands: ends.map((link) => `${link.ifname}=${link.master as string}`),
     // Before the container ends: with its veths gone, no reset of its connections reaches a client.
     cut: async () => {
-      await Promise.all(ends.map((link) => execa('ip', ['link', 'del', link.ifname], { reject: false })));
+      await Promise.all(ends.map((link) => command('ip', ['link', 'del', link.ifname], { reject: false })));
     },
   };
 }

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { execa } from 'execa';
+import { command } from '../process/command.js';
 import { ErrorCode, FreezedryError, abortError, type ErrorCodeValue } from '../errors.js';
 import { locateCriu } from '../criu/locate.js';
 import { describeFailure, errorLines, readLog } from '../criu/log.js';
@@ -60,7 +60,7 @@ export class Runc {
 
   static async open(options: RuncOptions = {}): Promise<Runc> {
     const runcPath = locateRunc();
-    const { stdout } = await execa(runcPath, ['--version'], { reject: false });
+    const { stdout } = await command(runcPath, ['--version'], { reject: false });
     const version = /runc version (\d+)\.(\d+)\.(\d+)/.exec(stdout);
     if (!version) {
       throw new FreezedryError(ErrorCode.RUNC_NOT_FOUND, `${runcPath} did not report a runc version (it said: ${stdout.trim() || 'nothing'})`);
@@ -112,7 +112,7 @@ export class Runc {
 
   /** The container's state, or undefined when runc has no container of that ID. */
   async state(id: string): Promise<RuncState | undefined> {
-    const result = await execa(this.path, ['--root', this.root, 'state', id], { reject: false });
+    const result = await command(this.path, ['--root', this.root, 'state', id], { reject: false });
     if (result.exitCode !== 0) {
       if (/does not exist|not exist/.test(result.stderr)) return undefined;
       throw runcError(`runc state ${id}`, result.stderr.trim(), ErrorCode.RUNC_FAILED);

@@ -1,8 +1,7 @@
 // export, import: between image directories and archives.
 import type { Command } from 'commander';
-import { exportArchive, importArchive } from '../../archive/transfer.js';
 import { mib, progressBar } from '../progress.js';
-import type { Context } from '../main.js';
+import type { Context } from '../context.js';
 
 export function register(program: Command, context: Context): void {
   program
@@ -13,6 +12,7 @@ export function register(program: Command, context: Context): void {
     .option('--level <n>', 'zstd level (1 fast … 19 small)', '1')
     .option('--overwrite', 'replace an existing archive')
     .action(async (dir: string, flags: { output: string; level: string; overwrite?: boolean }) => {
+      const { exportArchive } = await import('../../archive/transfer.js');
       const bar = progressBar(context.out, 'exporting');
       const result = await exportArchive(dir, flags.output, {
         level: Number(flags.level),
@@ -28,6 +28,7 @@ export function register(program: Command, context: Context): void {
     .argument('<file>', 'the archive')
     .requiredOption('-D, --images-dir <dir>', 'a new or empty directory')
     .action(async (file: string, flags: { imagesDir: string }) => {
+      const { importArchive } = await import('../../archive/transfer.js');
       const bar = progressBar(context.out, 'importing');
       const result = await importArchive(file, flags.imagesDir, { onProgress: ({ bytes, totalBytes }) => bar.update(bytes, totalBytes) }).finally(() => bar.stop());
       context.out.result(result, `Imported ${file} into ${result.imagesDir} (${result.entries} files)`);

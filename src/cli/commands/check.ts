@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { check } from '../../check.js';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
-import type { Context } from '../main.js';
+import type { Context } from '../context.js';
 
 const MARK = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL' } as const;
 
@@ -12,6 +11,7 @@ export function register(program: Command, context: Context): void {
     .option('--fix', 'apply the fixes that are safe to apply (fs.pipe-max-size)')
     .option('--criu <path>', 'the criu binary to use')
     .action(async (flags: { fix?: boolean; criu?: string }) => {
+      const { check } = await import('../../check.js');
       const report = await check({ fix: flags.fix, criu: flags.criu });
       const lines = report.items.map((item) => {
         const fix = item.fix ? `\n         fix: ${item.fix}` : '';

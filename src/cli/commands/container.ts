@@ -1,16 +1,11 @@
 // container run | ls | rm | checkpoint | restore: OCI containers through runc.
 import type { Command } from 'commander';
-import {
-  checkpointContainer,
-  listContainers,
-  migrateContainer,
-  removeContainer,
-  restoreContainer,
-  runContainer,
-} from '../../index.js';
 import { ms } from '../output.js';
 import { mib, progressBar } from '../progress.js';
-import type { Context } from '../main.js';
+import type { Context } from '../context.js';
+
+// What the container commands run, loaded only when one runs.
+const api = () => import('../../index.js');
 import { migrationOptions, migrationSummary, withMigrationFlags, type MigrationFlags } from './migration.js';
 
 interface RuncFlags {
@@ -36,12 +31,12 @@ export function register(program: Command, context: Context): void {
       .argument('<command...>', 'the command to run in it'),
   ).action(async (command: string[], flags: RuncFlags & { rootfs: string; name?: string; net?: boolean; env?: string[]; cwd?: string }) => {
     const env = Object.fromEntries((flags.env ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
-    const info = await runContainer(command, { rootfs: flags.rootfs, id: flags.name, net: flags.net, env, cwd: flags.cwd, runcRoot: flags.runcRoot, criu: flags.criu });
+    const info = await (await api()).runContainer(command, { rootfs: flags.rootfs, id: flags.name, net: flags.net, env, cwd: flags.cwd, runcRoot: flags.runcRoot, criu: flags.criu });
     context.out.result(info, `${info.id} running, pid ${info.pid} (bundle ${info.bundle}, log ${info.logFile})`);
   });
 
   runcFlags(container.command('ls').description('list containers: runc\'s and the bundles freezedry keeps')).action(async (flags: RuncFlags) => {
-    const list = await listContainers(flags);
+    const list = await (await api()).listContainers(flags);
     const rows = list.map((c) => `${c.id.padEnd(20)} ${c.status.padEnd(9)} ${String(c.pid || '-').padEnd(8)} ${c.managed ? 'freezedry' : 'runc     '} ${c.bundle}`);
     context.out.result(list, list.length === 0 ? 'no containers' : [`${'ID'.padEnd(20)} ${'STATUS'.padEnd(9)} PID      MADE BY   BUNDLE`, ...rows].join('\n'));
   });
@@ -50,7 +45,7 @@ export function register(program: Command, context: Context): void {
     container.command('rm').description('remove containers (runc state and freezedry bundle)').option('-f, --force', 'stop a running one first').argument('<id...>'),
   ).action(async (ids: string[], flags: RuncFlags & { force?: boolean }) => {
     const removed = [];
-    for (const id of ids) removed.push(await removeContainer(id, flags));
+    for (const id of ids) removed.push(await (await api()).removeContainer(id, flags));
     context.out.result({ removed }, removed.map((c) => `removed ${c.id}`).join('\n'));
   });
 
@@ -74,7 +69,7 @@ export function register(program: Command, context: Context): void {
       id: string,
       flags: RuncFlags & { imagesDir?: string; output?: string; name?: string; level: string; overwrite?: boolean; leaveRunning?: boolean; tcpEstablished?: boolean; fileLocks?: boolean; withRootfs?: boolean; printStats?: boolean },
     ) => {
-      const result = await checkpointContainer(id, {
+      const result = await (await api()).checkpointContainer(id, {
         ...flags,
         imagesDir: flags.imagesDir,
         archive: flags.output,
@@ -109,7 +104,7 @@ export function register(program: Command, context: Context): void {
       .option('--lazy', 'run at once and bring its memory behind it (stays until all is in)')
       .option('--force', 'restore over a rootfs that differs from the checkpointed one'),
   ).action(async (newId: string | undefined, flags: RuncFlags & { imagesDir?: string; input?: string; name?: string; rootfs?: string; lazy?: boolean; force?: boolean }) => {
-    const result = await restoreContainer({ ...flags, archive: flags.input, id: newId, signal: context.signal });
+    const result = await (await api()).restoreContainer({ ...flags, archive: flags.input, id: newId, signal: context.signal });
     const { lazy, ...printable } = result;
     if (lazy) {
       context.out.note(`${result.id} is running (restored in ${ms(result.durationMs)}); bringing its memory in…`);
@@ -133,7 +128,7 @@ export function register(program: Command, context: Context): void {
         .argument('<id>'),
     ),
   ).action(async (id: string, flags: RuncFlags & MigrationFlags) => {
-    const result = await migrateContainer(id, { ...migrationOptions(flags, context), runcRoot: flags.runcRoot, criu: flags.criu });
+    const result = await (await api()).migrateContainer(id, { ...migrationOptions(flags, context), runcRoot: flags.runcRoot, criu: flags.criu });
     context.out.result(result, migrationSummary(result, `container ${id}`, flags.to));
   });
 }

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { checkpoint } from '../../checkpoint.js';
 import { ErrorCode, ValidationError } from '../../errors.js';
 import { addCriuFlags, criuOptionsFrom, type CriuFlagValues } from '../criu-flags.js';
 import { ms } from '../output.js';
 import { mib, progressBar } from '../progress.js';
-import type { Context } from '../main.js';
+import type { Context } from '../context.js';
 
 interface DumpFlags extends CriuFlagValues {
   imagesDir?: string;
@@ -36,6 +35,7 @@ export function register(program: Command, context: Context): void {
   ).action(async (pidText: string, flags: DumpFlags) => {
     if (!/^\d+$/.test(pidText)) throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `pid must be a number, got '${pidText}'`);
     const pid = Number(pidText);
+    const { checkpoint } = await import('../../checkpoint.js');
     const bar = progressBar(context.out, 'dumping');
     const result = await checkpoint(pid, {
       ...criuOptionsFrom(flags, context.out, context.signal),

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
-import { inspect } from '../../inspect.js';
-import { findStored } from '../../store.js';
 import { existsSync } from 'node:fs';
 import { mib } from '../progress.js';
-import type { Context } from '../main.js';
+import type { Context } from '../context.js';
 
 export function register(program: Command, context: Context): void {
   program
@@ -11,6 +9,7 @@ export function register(program: Command, context: Context): void {
     .description('show what a checkpoint holds: processes, memory, files and sockets, sizes, statistics, source host')
     .argument('<target>', 'an archive, an image directory, or a name in the store')
     .action(async (target: string) => {
+      const [{ inspect }, { findStored }] = await Promise.all([import('../../inspect.js'), import('../../store.js')]);
       const where = existsSync(target) ? target : await findStored(target).catch(() => target);
       const report = await inspect(where);
       const lines = [`${report.kind} ${report.path}`];

@@ -1,10 +1,9 @@
 // receive, migrate: moving a live tree between hosts.
 import type { Command } from 'commander';
 import { ErrorCode, ValidationError } from '../../errors.js';
-import { receive } from '../../migrate/destination.js';
-import { migrate, type DirtyTracking, type MigrateOptions, type MigrateResult, type MigrationMode } from '../../migrate/source.js';
+import type { DirtyTracking, MigrateOptions, MigrateResult, MigrationMode } from '../../migrate/source.js';
 import { ms } from '../output.js';
-import type { Context } from '../main.js';
+import type { Context } from '../context.js';
 
 function address(text: string): { host: string; port: number } {
   const match = text.match(/^(.*):(\d+)$/);
@@ -36,6 +35,7 @@ export function register(program: Command, context: Context): void {
     .option('--once', 'stop after one migration')
     .action(async (flags: { listen: string; token?: string; bridge?: string; runcRoot?: string; linkTimeout: string; once?: boolean }) => {
       const where = address(flags.listen);
+      const { receive } = await import('../../migrate/destination.js');
       const receiver = await receive({
         ...where,
         token: token(flags.token),
@@ -61,6 +61,7 @@ export function register(program: Command, context: Context): void {
     .option('--ext-unix-sk', 'allow unix sockets connected outside the tree')
     .action(async (pidText: string, flags: MigrationFlags & { shellJob?: boolean; extUnixSk?: boolean }) => {
       if (!/^\d+$/.test(pidText)) throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `pid must be a number, got '${pidText}'`);
+      const { migrate } = await import('../../migrate/source.js');
       const result = await migrate(Number(pidText), { ...migrationOptions(flags, context), shellJob: flags.shellJob, extUnixSk: flags.extUnixSk });
       context.out.result(result, migrationSummary(result, `pid ${pidText}`, flags.to));
     });

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { restore } from '../../restore.js';
 import { addCriuFlags, criuOptionsFrom, type CriuFlagValues } from '../criu-flags.js';
 import { ms } from '../output.js';
 import { progressBar } from '../progress.js';
-import type { Context } from '../main.js';
+import type { Context } from '../context.js';
 
 interface RestoreFlags extends CriuFlagValues {
   imagesDir?: string;
@@ -26,6 +25,7 @@ export function register(program: Command, context: Context): void {
       .option('--lazy', 'run the tree at once and bring its memory behind it (stays until all pages are in); each process then holds its own copy of pages it shared with its parent (a full restore keeps that sharing)')
       .option('--attach', 'stay the parent of the restored tree and exit with its status'),
   ).action(async (flags: RestoreFlags) => {
+    const { restore } = await import('../../restore.js');
     const bar = progressBar(context.out, 'unpacking');
     const result = await restore({
       ...criuOptionsFrom(flags, context.out, context.signal),

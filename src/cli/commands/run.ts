@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { run } from '../../run.js';
-import type { Context } from '../main.js';
+import type { Context } from '../context.js';
 
 export function register(program: Command, context: Context): void {
   program
@@ -10,6 +9,7 @@ export function register(program: Command, context: Context): void {
     .option('--log <file>', 'where its stdout and stderr go')
     .argument('<command...>', 'the command and its arguments (put them after --)')
     .action(async (command: string[], flags: { net?: boolean; log?: string }) => {
+      const { run } = await import('../../run.js');
       const result = await run(command, { net: flags.net, logFile: flags.log });
       context.out.result(result, String(result.pid));
       context.out.note(`started ${command.join(' ')} as pid ${result.pid}${flags.net ? ' (own net namespace)' : ''}; output in ${result.logFile}`);

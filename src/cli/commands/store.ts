@@ -1,14 +1,14 @@
 // ls, rm: the local checkpoint store.
 import type { Command } from 'commander';
-import { listCheckpoints, removeCheckpoint, storeRoot } from '../../store.js';
 import { mib } from '../progress.js';
-import type { Context } from '../main.js';
+import type { Context } from '../context.js';
 
 export function register(program: Command, context: Context): void {
   program
     .command('ls')
-    .description(`list the checkpoints in the local store ($FREEZEDRY_STORE, default ${storeRoot()})`)
+    .description(`list the checkpoints in the local store (${process.env.FREEZEDRY_STORE ?? '$FREEZEDRY_STORE, default /var/lib/freezedry/checkpoints'})`)
     .action(async () => {
+      const { listCheckpoints, storeRoot } = await import('../../store.js');
       const list = await listCheckpoints();
       const rows = list.map(
         (c) =>
@@ -27,6 +27,7 @@ export function register(program: Command, context: Context): void {
     .description('remove checkpoints from the local store')
     .argument('<name...>', 'checkpoint names')
     .action(async (names: string[]) => {
+      const { removeCheckpoint } = await import('../../store.js');
       const removed: string[] = [];
       for (const name of names) removed.push(await removeCheckpoint(name));
       context.out.result({ removed }, removed.map((file) => `removed ${file}`).join('\n'));
