@@ -1,19 +1,12 @@
 // check(), version(), features(): is this machine able to checkpoint, and what to do if not.
+// (version() and features() are CRIU queries, in criu/features.ts, re-exported here.)
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { queryFeatures, withSession, type CriuFeatures } from './criu/features.js';
 import { isFreezedryError } from './errors.js';
-import { locateCriu } from './criu/locate.js';
 import { RequestType } from './criu/rpc-schema.js';
-import { CriuSession } from './criu/session.js';
-import { MINIMUM_CRIU, assertSupported, isSupported, queryVersion, type CriuVersion } from './criu/version.js';
+import { MINIMUM_CRIU, isSupported } from './criu/version.js';
 
-export interface CriuFeatures {
-  /** Soft-dirty memory tracking: CRIU's own pre-dump and incremental dumps. */
-  memTrack: boolean;
-  /** userfaultfd with the non-cooperative events lazy restore needs. */
-  lazyPages: boolean;
-  /** pidfd_open and pidfd_getfd. */
-  pidfdStore: boolean;
-}
+export { features, version, versionAndFeatures, type CriuFeatures } from './criu/features.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -35,49 +28,6 @@ export interface CheckReport {
 }
 
 export const PIPE_MAX_SIZE_NEEDED = 4 * 1024 * 1024;
-
-async function withSession<T>(criu: string | undefined, use: (session: CriuSession, version: CriuVersion) => Promise<T>): Promise<T> {
-  const session = new CriuSession(locateCriu(criu));
-  try {
-    return await use(session, await queryVersion(session));
-  } finally {
-    await session.close();
-  }
-}
-
-export async function version(options: { criu?: string } = {}): Promise<CriuVersion & { path: string }> {
-  return withSession(options.criu, async (session, v) => ({ ...v, path: session.criuPath }));
-}
-
-async function queryFeatures(session: CriuSession): Promise<CriuFeatures> {
-  const { response } = await session.request({
-    type: RequestType.FEATURE_CHECK,
-    keepOpen: true,
-    features: { memTrack: true, lazyPages: true, pidfdStore: true },
-  });
-  const f = response.features ?? {};
-  return { memTrack: f.memTrack === true, lazyPages: f.lazyPages === true, pidfdStore: f.pidfdStore === true };
-}
-
-/** Both from one short-lived swrk; features is undefined for a CRIU too old to be used. */
-export async function versionAndFeatures(options: { criu?: string } = {}): Promise<{ version: CriuVersion & { path: string }; features?: CriuFeatures }> {
-  return withSession(options.criu, async (session, v) => {
-    const found = { version: { ...v, path: session.criuPath } };
-    try {
-      assertSupported(v, session.criuPath);
-      return { ...found, features: await queryFeatures(session) };
-    } catch {
-      return found;
-    }
-  });
-}
-
-export async function features(options: { criu?: string } = {}): Promise<CriuFeatures> {
-  return withSession(options.criu, async (session, v) => {
-    assertSupported(v, session.criuPath);
-    return queryFeatures(session);
-  });
-}
 
 function readNumber(file: string): number | undefined {
   try {

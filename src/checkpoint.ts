@@ -5,7 +5,7 @@ import path from 'node:path';
 import { ArchiveBuilder, writeError, type ArchiveOptions } from './archive/archive-builder.js';
 import { sourceHost } from './archive/manifest.js';
 import { ErrorCode, FreezedryError, ValidationError, abortError } from './errors.js';
-import { features } from './check.js';
+import { features } from './criu/features.js';
 import { locateCriu } from './criu/locate.js';
 import { failureError, runImageRequest } from './criu/operation.js';
 import { commonRpcOptions, validateCriuOptions, validateDir, validatePid, type CriuOptions } from './criu/options.js';

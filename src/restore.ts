@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Archive } from './archive/archive-reader.js';
 import { assertCompatible } from './archive/compatibility.js';
-import { features } from './check.js';
+import { lazyPagesAvailable } from './criu/features.js';
 import { ErrorCode, FreezedryError, ValidationError, abortError } from './errors.js';
 import { locateCriu } from './criu/locate.js';
 import { failureError, runImageRequest } from './criu/operation.js';
@@ -14,13 +14,12 @@ import { commonRpcOptions, validateCriuOptions, validateDir, type CriuOptions } 
 import { RequestType } from './criu/rpc-schema.js';
 import type { CriuVersion } from './criu/version.js';
 import { assertImagesPresent, removePartialImages } from './images/images-dir.js';
-import { parsePstree } from './images/memory-images.js';
 import { hasOwnPidNamespace, readProcessTree } from './images/process-tree.js';
 import { readRestoreStats, type RestoreStats } from './images/stats.js';
 import type { NativeExitStatus } from './native/binding.js';
 import { planLazyRestore, type LazyPlan } from './pages/lazy-plan.js';
 import { LazyPageServer, type LazyFillStats, type LazySource } from './pages/lazy-server.js';
-import { directoryLazySource } from './pages/lazy-source.js';
+import { directoryLazySource, sharesNoPages } from './pages/lazy-source.js';
 import { assertRoot } from './process/privileges.js';
 import { commandLine, readStat, waitUntilGone } from './process/proc.js';
 import { assertRootRunning, watchRestoredRoot, type RestoredRoot } from './process/restored-root.js';
@@ -131,7 +130,7 @@ async function restoreFromArchive(options: RestoreOptions): Promise<RestoreResul
     let result: RestoreResult;
     // A single process shares no page with another, so even a full restore loses nothing if
     // its pages go from the archive straight into it through userfaultfd (none unpacked).
-    if (options.lazy || ((await singleProcess(archive)) && (await lazyPagesAvailable(criuPath)))) {
+    if (options.lazy || ((await sharesNoPages(archive.imageSource())) && (await lazyPagesAvailable(criuPath)))) {
       const plan = await planLazyRestore(archive.imageSource());
       await archive.extract(scratch, progress, plan.eager);
       result = await restoreFromDirectory(
@@ -163,23 +162,6 @@ async function restoreFromArchive(options: RestoreOptions): Promise<RestoreResul
   } finally {
     if (!keepArchiveOpen) archive.close();
   }
-}
-
-const lazyPagesSupport = new Map<string, Promise<boolean>>();
-
-/** Whether CRIU and the kernel can restore lazily here (asked once per CRIU binary). */
-function lazyPagesAvailable(criuPath: string): Promise<boolean> {
-  let known = lazyPagesSupport.get(criuPath);
-  if (!known) {
-    known = features({ criu: criuPath }).then((f) => f.lazyPages, () => false);
-    lazyPagesSupport.set(criuPath, known);
-  }
-  return known;
-}
-
-async function singleProcess(archive: Archive): Promise<boolean> {
-  const pstree = await archive.imageSource().read('pstree.img');
-  return pstree !== undefined && parsePstree(pstree).length === 1;
 }
 
 async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRestoreExtras = {}): Promise<RestoreResult> {

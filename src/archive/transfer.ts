@@ -1,6 +1,6 @@
 // export (image directory → archive) and import (archive → image directory).
 import path from 'node:path';
-import { version } from '../check.js';
+import { version } from '../criu/features.js';
 import { assertImagesPresent } from '../images/images-dir.js';
 import { summarizeCheckpoint } from '../images/image-summary.js';
 import { directorySource } from '../images/image-source.js';

@@ -11,7 +11,9 @@ import { Archive } from '../archive/archive-reader.js';
 import { ErrorCode, FreezedryError, ValidationError, abortError } from '../errors.js';
 import { assertImagesPresent, removePartialImages } from '../images/images-dir.js';
 import { planLazyRestore, type LazyPlan } from '../pages/lazy-plan.js';
-import { directoryLazySource, type RemotePages } from '../pages/lazy-source.js';
+import { directoryLazySource, sharesNoPages, type RemotePages } from '../pages/lazy-source.js';
+import { lazyPagesAvailable } from '../criu/features.js';
+import { locateCriu } from '../criu/locate.js';
 import { LazyPageServer, type LazyFillStats, type LazySource } from '../pages/lazy-server.js';
 import { assertRoot } from '../process/privileges.js';
 import { assertRootRunning, watchRestoredRoot } from '../process/restored-root.js';
@@ -109,7 +111,11 @@ export async function restoreContainer(options: ContainerRestoreOptions): Promis
     const pageFiles: number[] = [];
     if (source.archive) {
       imagesDir = path.join(scratch, CHECKPOINT_DIR);
-      if (options.lazy) {
+      // A lone process shares no page: even a full restore then takes its pages straight from
+      // the archive through userfaultfd, none unpacked first, and returns once all are in.
+      const throughFaults =
+        options.lazy || ((await sharesNoPages(source.archive.imageSource(CHECKPOINT_PREFIX))) && (await lazyPagesAvailable(locateCriu(options.criu))));
+      if (throughFaults) {
         plan = await planLazyRestore(source.archive.imageSource(CHECKPOINT_PREFIX));
         lazySource = source.archive.pageSource(plan.images, CHECKPOINT_PREFIX);
       }
@@ -159,6 +165,14 @@ export async function restoreContainer(options: ContainerRestoreOptions): Promis
         });
       fill.catch(() => {});
       lazy = { fill, stats: () => server.stats() };
+    }
+    if (lazy && !options.lazy) {
+      await lazy.fill.catch(async (error: unknown) => {
+        await runc.destroy(id).catch(() => {});
+        await removeBundle(id);
+        throw error;
+      });
+      lazy = undefined;
     }
     return { id, pid: restored.root.pid, bundle: bundle.dir, durationMs: performance.now() - started, lazy };
   } catch (error) {

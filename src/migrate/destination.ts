@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { compatibilityGaps } from '../archive/compatibility.js';
 import type { SourceHost } from '../archive/manifest.js';
-import { versionAndFeatures } from '../check.js';
+import { versionAndFeatures } from '../criu/features.js';
 import { canLockWithNftables } from '../criu/locate.js';
 import { migrationCriuOptions, type CriuOptions } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';

@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sourceHost } from '../archive/manifest.js';
 import { PAGE_SIZE, warmUpImageDecoders } from '../images/memory-images.js';
-import { features, version } from '../check.js';
+import { features, version } from '../criu/features.js';
 import { canLockWithNftables } from '../criu/locate.js';
 import { MIGRATION_FLAGS, migrationCriuOptions, type CriuOptions } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';

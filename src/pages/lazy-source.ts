@@ -3,7 +3,8 @@
 // from their file first.
 import { constants, openSync } from 'node:fs';
 import path from 'node:path';
-import { directorySource } from '../images/image-source.js';
+import { directorySource, type ImageSource } from '../images/image-source.js';
+import { parsePstree } from '../images/memory-images.js';
 import { planLazyRestore, type LazyPlan } from './lazy-plan.js';
 import type { LazySource } from './lazy-server.js';
 
@@ -26,4 +27,13 @@ export async function directoryLazySource(imagesDir: string, remote: RemotePages
   plan = remote.preCopied.route(plan);
   opened.push(openSync(remote.preCopied.file, constants.O_RDONLY));
   return { plan, source: { files: opened, remote: pulled } };
+}
+
+/**
+ * A single process shares no page with another, so even a full restore loses nothing if its
+ * pages go from an archive straight into it through userfaultfd (none unpacked first).
+ */
+export async function sharesNoPages(images: ImageSource): Promise<boolean> {
+  const pstree = await images.read('pstree.img');
+  return pstree !== undefined && parsePstree(pstree).length === 1;
 }

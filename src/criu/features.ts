@@ -1,0 +1,72 @@
+// Asking CRIU what it is and what this kernel lets it do, one short-lived swrk per question:
+// what check() reports, and what the operations ask before choosing how to work.
+import { locateCriu } from './locate.js';
+import { RequestType } from './rpc-schema.js';
+import { CriuSession } from './session.js';
+import { assertSupported, queryVersion, type CriuVersion } from './version.js';
+
+export interface CriuFeatures {
+  /** Soft-dirty memory tracking: CRIU's own pre-dump and incremental dumps. */
+  memTrack: boolean;
+  /** userfaultfd with the non-cooperative events lazy restore needs. */
+  lazyPages: boolean;
+  /** pidfd_open and pidfd_getfd. */
+  pidfdStore: boolean;
+}
+
+/** Runs `use` with one short-lived CRIU swrk and its version. */
+export async function withSession<T>(criu: string | undefined, use: (session: CriuSession, version: CriuVersion) => Promise<T>): Promise<T> {
+  const session = new CriuSession(locateCriu(criu));
+  try {
+    return await use(session, await queryVersion(session));
+  } finally {
+    await session.close();
+  }
+}
+
+export async function version(options: { criu?: string } = {}): Promise<CriuVersion & { path: string }> {
+  return withSession(options.criu, async (session, v) => ({ ...v, path: session.criuPath }));
+}
+
+export async function queryFeatures(session: CriuSession): Promise<CriuFeatures> {
+  const { response } = await session.request({
+    type: RequestType.FEATURE_CHECK,
+    keepOpen: true,
+    features: { memTrack: true, lazyPages: true, pidfdStore: true },
+  });
+  const f = response.features ?? {};
+  return { memTrack: f.memTrack === true, lazyPages: f.lazyPages === true, pidfdStore: f.pidfdStore === true };
+}
+
+/** Both from one short-lived swrk; features is undefined for a CRIU too old to be used. */
+export async function versionAndFeatures(options: { criu?: string } = {}): Promise<{ version: CriuVersion & { path: string }; features?: CriuFeatures }> {
+  return withSession(options.criu, async (session, v) => {
+    const found = { version: { ...v, path: session.criuPath } };
+    try {
+      assertSupported(v, session.criuPath);
+      return { ...found, features: await queryFeatures(session) };
+    } catch {
+      return found;
+    }
+  });
+}
+
+export async function features(options: { criu?: string } = {}): Promise<CriuFeatures> {
+  return withSession(options.criu, async (session, v) => {
+    assertSupported(v, session.criuPath);
+    return queryFeatures(session);
+  });
+}
+
+
+const lazyPagesSupport = new Map<string, Promise<boolean>>();
+
+/** Whether CRIU and the kernel can restore lazily here (asked once per CRIU binary). */
+export function lazyPagesAvailable(criuPath: string): Promise<boolean> {
+  let known = lazyPagesSupport.get(criuPath);
+  if (!known) {
+    known = features({ criu: criuPath }).then((f) => f.lazyPages, () => false);
+    lazyPagesSupport.set(criuPath, known);
+  }
+  return known;
+}
