@@ -62,6 +62,11 @@ export function readRecord(id: string): ContainerRecord | undefined {
   }
 }
 
+/** Replaces a bundle's spec. */
+export async function writeSpec(bundleDir: string, spec: OciSpec): Promise<void> {
+  await writeFile(path.join(bundleDir, 'config.json'), `${JSON.stringify(spec, null, 2)}\n`);
+}
+
 /** A bundle's spec (config.json), freezedry's or any other runc container's. */
 export function readSpec(bundleDir: string): OciSpec {
   return JSON.parse(readFileSync(path.join(bundleDir, 'config.json'), 'utf8')) as OciSpec;
@@ -105,7 +110,7 @@ export async function createBundle(record: ContainerRecord, spec: OciSpec): Prom
     for (const sub of ['rootfs', 'upper', 'work']) await mkdir(path.join(bundle.dir, sub));
     if (record.net) await createNetns(bundle.netns);
     const config = { ...spec, root: { ...spec.root, path: bundle.rootfs }, linux: linuxSection(spec.linux, record.id, record.net ? bundle.netns : undefined) };
-    await writeFile(path.join(bundle.dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    await writeSpec(bundle.dir, config);
     await writeFile(path.join(bundle.dir, RECORD), `${JSON.stringify(record, null, 2)}\n`);
     await command('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${record.lowerDir},upperdir=${bundle.upper},workdir=${path.join(bundle.dir, 'work')}`, bundle.rootfs]);
   } catch (cause) {
@@ -129,13 +134,13 @@ async function isMountPoint(dir: string): Promise<boolean> {
   return result.exitCode === 0;
 }
 
-/** The spec's linux section: the network namespace at `netns` (or none, without one), and a cgroup. */
+/** The spec's linux section: the network namespace at `netns` (as the spec has it, without), and a cgroup. */
 function linuxSection(linux: unknown, id: string, netns: string | undefined): Record<string, unknown> {
   const spec = (linux ?? {}) as { namespaces?: { type: string; path?: string }[] };
   const others = (spec.namespaces ?? []).filter((ns) => ns.type !== 'network');
   return {
     ...spec,
-    namespaces: netns ? [...others, { type: 'network', path: netns }] : others,
+    namespaces: netns ? [...others, { type: 'network', path: netns }] : spec.namespaces ?? [],
     // A cgroup of its own per bundle: a restored copy never lands in the cgroup of a paused
     // original (same ID, another runc root, on one machine), which would freeze it too.
     cgroupsPath: `/freezedry/${id}-${randomBytes(3).toString('hex')}`,

@@ -1,11 +1,12 @@
 // Container checkpoints of other engines (Podman's `container checkpoint --export`, CRI-O's
 // for the kubelet): the same layout as freezedry's, one tar compressed as a whole, with the
 // engine's own config.dump. Unpacked with the system's tar (which detects zstd and gzip).
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { command } from '../process/command.js';
 import { ErrorCode, FreezedryError } from '../errors.js';
-import { CONFIG_DUMP, CONTAINER_FACTS, SPEC_DUMP } from './layout.js';
+import { CONFIG_DUMP, CONTAINER_FACTS, SPEC_DUMP, type ContainerFacts } from './layout.js';
+import type { OciSpec } from './spec.js';
 import { DELETED_FILES, ROOTFS_DIFF } from './rootfs-diff.js';
 
 export interface ContainerDescription {
@@ -73,4 +74,81 @@ export async function describeContainerDir(dir: string): Promise<ContainerDescri
     };
   }
   return { ...base, engine: 'unknown', network };
+}
+
+/**
+ * What a restore needs to know of another engine's checkpoint directory, as freezedry records
+ * it for its own. Podman's exports restore (their images were made by runc); CRI-O's bind the
+ * pod's volumes, secrets and service-account tokens from the kubelet's directories, which only
+ * CRI-O can give back, so they do not. The rootfs is the image's, given by the caller.
+ */
+export async function foreignFacts(dir: string): Promise<ContainerFacts> {
+  const described = await describeContainerDir(dir);
+  if (described.engine !== 'podman') {
+    throw new FreezedryError(
+      ErrorCode.UNSUPPORTED_CHECKPOINT,
+      described.engine === 'cri-o'
+        ? `${dir} is a CRI-O (Kubernetes) checkpoint: its spec binds the pod's volumes, secrets and tokens from the kubelet's directories, which only CRI-O can provide; restore it with CRI-O`
+        : `${dir} holds no container checkpoint freezedry knows (no ${CONTAINER_FACTS}, and not Podman's)`,
+      { path: dir, engine: described.engine },
+    );
+  }
+  if (described.runtime && !/(^|\/)runc$/.test(described.runtime)) {
+    throw new FreezedryError(ErrorCode.UNSUPPORTED_CHECKPOINT, `${dir} was made by Podman with ${described.runtime}; freezedry restores with runc, so only checkpoints made with --runtime runc`, {
+      path: dir,
+    });
+  }
+  const spec = JSON.parse(await readFile(path.join(dir, SPEC_DUMP), 'utf8')) as OciSpec;
+  const network = networkNamespaceOf(spec);
+  return {
+    engine: 'podman',
+    id: described.name ?? (described.id as string),
+    createdAt: described.createdAt,
+    rootfs: { included: false },
+    // A namespace Podman's network made (a path) comes back as one freezedry makes, loopback
+    // only; one runc made (--network none) as runc and CRIU make it.
+    net: network?.path !== undefined,
+    args: spec.process.args,
+    criuOptions: { tcpEstablished: false, fileLocks: false },
+    rootfsChanges: { changed: described.rootfsDiffBytes > 0 ? 1 : 0, deleted: described.deletedFiles },
+  };
+}
+
+export function networkNamespaceOf(spec: OciSpec): { type: string; path?: string } | undefined {
+  return ((spec.linux as { namespaces?: { type: string; path?: string }[] } | undefined)?.namespaces ?? []).find((ns) => ns.type === 'network');
+}
+
+/**
+ * The engine's own files a foreign spec binds into the container (Podman's hostname, hosts,
+ * .containerenv, /dev/shm…) are not on this host: each is made anew in the bundle (`dir`),
+ * /dev/shm with what the export saved of it, and the spec points there. Returns the new spec.
+ */
+export async function provideEngineMounts(spec: OciSpec, checkpointDir: string, bundleDir: string): Promise<OciSpec> {
+  const mounts = ((spec.mounts ?? []) as { destination: string; type?: string; source?: string; options?: string[] }[]).map((m) => ({ ...m }));
+  const engineDir = path.join(bundleDir, 'engine');
+  let made = 0;
+  for (const mount of mounts) {
+    const bind = mount.type === 'bind' || mount.options?.includes('bind') || mount.options?.includes('rbind');
+    if (!bind || !mount.source || (await stat(mount.source).catch(() => undefined))) continue;
+    await mkdir(engineDir, { recursive: true });
+    const name = path.basename(mount.destination) || 'root';
+    const target = path.join(engineDir, `${made++}-${name}`);
+    if (mount.destination === '/dev/shm' || /secrets$/.test(mount.destination)) {
+      await mkdir(target, { mode: 0o1777 });
+      const saved = path.join(checkpointDir, 'devshm-checkpoint.tar');
+      if (mount.destination === '/dev/shm' && (await stat(saved).catch(() => undefined))) await unpackForeign(saved, target);
+    } else {
+      const content =
+        mount.destination === '/etc/hostname'
+          ? `${String(spec.hostname ?? 'container')}\n`
+          : mount.destination === '/etc/hosts'
+            ? `127.0.0.1\tlocalhost\n::1\tlocalhost\n`
+            : mount.destination === '/etc/resolv.conf'
+              ? await readFile('/etc/resolv.conf', 'utf8').catch(() => '')
+              : '';
+      await writeFile(target, content, { mode: 0o644 });
+    }
+    mount.source = target;
+  }
+  return { ...spec, mounts };
 }

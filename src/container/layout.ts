@@ -12,7 +12,8 @@ export const CONTAINER_FACTS = 'freezedry-container.json';
 
 /** What a restore needs to know beyond the spec (also in the manifest of a container archive). */
 export interface ContainerFacts {
-  engine: 'freezedry';
+  /** Who made the checkpoint: freezedry, or Podman (an export restored with its facts derived). */
+  engine: 'freezedry' | 'podman';
   id: string;
   /** When the container was created (tells the original's bundle from another of the same ID). */
   createdAt?: string;

@@ -4,13 +4,15 @@
 // changes applied, then `runc restore`. Lazily, runc's CRIU takes its memory from freezedry's
 // uffd server (lazy-pages.socket in runc's work path), fed from the images or the archive.
 import { closeSync, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Archive } from '../archive/archive-reader.js';
 import { ErrorCode, FreezedryError, ValidationError, abortError } from '../errors.js';
 import { assertImagesPresent, removePartialImages } from '../images/images-dir.js';
 import { planLazyRestore, type LazyPlan } from '../pages/lazy-plan.js';
+import { directorySource } from '../images/image-source.js';
+import { rootDirectoryMode } from '../images/image-summary.js';
 import { directoryLazySource, sharesNoPages, type RemotePages } from '../pages/lazy-source.js';
 import { lazyPagesAvailable } from '../criu/features.js';
 import { locateCriu } from '../criu/locate.js';
@@ -18,12 +20,14 @@ import { LazyPageServer, type LazyFillStats, type LazySource } from '../pages/la
 import { assertRoot } from '../process/privileges.js';
 import { assertRootRunning, watchRestoredRoot } from '../process/restored-root.js';
 import { findStored } from '../store.js';
-import { assertRootfs, containersRoot, createBundle, readRecord, removeBundle, validateContainerId } from './bundle.js';
+import { assertRootfs, containersRoot, createBundle, readRecord, readSpec, removeBundle, validateContainerId, writeSpec } from './bundle.js';
+import { foreignFacts, networkNamespaceOf, provideEngineMounts, unpackForeign } from './foreign.js';
 import { CHECKPOINT_DIR, CHECKPOINT_PREFIX, CONTAINER_FACTS, SPEC_DUMP, readFacts, type ContainerFacts } from './layout.js';
 import { assertIdFree, startInBundle } from './lifecycle.js';
 import { buildNetwork } from './network.js';
 import { DELETED_FILES, ROOTFS_DIFF, applyRootfsDiff, rootfsFingerprint } from './rootfs-diff.js';
 import { Runc, withCriuErrors, type RuncOptions } from './runc.js';
+import { command } from '../process/command.js';
 import type { OciSpec } from './spec.js';
 
 export interface ContainerRestoreOptions extends RuncOptions {
@@ -63,6 +67,8 @@ interface Source {
   deleted: unknown;
   /** rootfs-diff.tar as a file (the archive's is unpacked into scratch). */
   diffTar?: string;
+  /** The checkpoint's directory (an export's, unpacked). */
+  dir?: string;
   /** CRIU's images: a directory holding all, or an archive to unpack or serve lazily. */
   imagesDir?: string;
   archive?: Archive;
@@ -86,7 +92,7 @@ export async function restoreContainer(options: ContainerRestoreOptions): Promis
   let failed = false;
   try {
     const archiveFile = options.name !== undefined ? await findStored(options.name, options.storeRoot) : options.archive;
-    source = archiveFile ? await openArchive(archiveFile, scratch) : await openDirectory(path.resolve(options.imagesDir as string));
+    source = archiveFile ? await openArchiveOrExport(archiveFile, scratch) : await openDirectory(path.resolve(options.imagesDir as string));
     const id = options.id ?? source.facts.id;
     await assertIdFree(runc, id);
     await replaceStaleBundle(id, source.facts);
@@ -99,6 +105,10 @@ export async function restoreContainer(options: ContainerRestoreOptions): Promis
     let network: { plug(): Promise<void> } | undefined;
     try {
       await applyRootfsDiff(bundle.rootfs, { tarFile: source.diffTar, deleted: source.deleted });
+      if (source.facts.engine !== 'freezedry') await writeSpec(bundle.dir, await provideEngineMounts(readSpec(bundle.dir), source.dir as string, bundle.dir));
+      // CRIU checks the root's mode against the one it dumped (an engine's image root may differ from the rootfs given).
+      const rootMode = await rootDirectoryMode(source.archive ? source.archive.imageSource(CHECKPOINT_PREFIX) : directorySource(source.imagesDir as string));
+      if (rootMode !== undefined && ((await stat(bundle.rootfs)).mode & 0o7777) !== (rootMode & 0o7777)) await chmod(bundle.rootfs, rootMode & 0o7777);
       if (source.facts.network) network = await buildNetwork(bundle.netns, source.facts.network, options.bridge);
     } catch (error) {
       await removeBundle(id);
@@ -131,6 +141,8 @@ export async function restoreContainer(options: ContainerRestoreOptions): Promis
       workDir,
       logFile: bundle.logFile,
       criuOptions: source.facts.criuOptions,
+      // A namespace runc and CRIU make come back empty, loopback down.
+      raiseLoopback: !source.facts.net && networkNamespaceOf(source.spec) !== undefined,
       lazy: plan && lazySource ? { plan, source: lazySource } : undefined,
       signal: options.signal,
     });
@@ -196,6 +208,7 @@ export interface RuncRestoreRequest {
   logFile: string;
   criuOptions: ContainerFacts['criuOptions'];
   lazy?: { plan: LazyPlan; source: LazySource };
+  raiseLoopback?: boolean;
   signal?: AbortSignal;
 }
 
@@ -222,6 +235,14 @@ export async function runcRestore(runc: Runc, request: RuncRestoreRequest) {
     throw await withCriuErrors(error, path.join(request.workDir, 'restore.log'), ErrorCode.CRIU_RESTORE_FAILED);
   }
   const state = await runc.existing(id);
+  if (request.raiseLoopback) {
+    await command('nsenter', ['-t', String(state.pid), '-n', 'ip', 'link', 'set', 'lo', 'up']).catch(async (cause: unknown) => {
+      server?.close();
+      await runc.destroy(id).catch(() => {});
+      await removeBundle(id);
+      throw new FreezedryError(ErrorCode.RUNC_FAILED, `Could not bring up loopback in '${id}': ${(cause as Error).message}`, { cause });
+    });
+  }
   const root = watchRestoredRoot(state.pid, false);
   server?.attach(state.pid);
   if (!server) {
@@ -234,17 +255,34 @@ export async function runcRestore(runc: Runc, request: RuncRestoreRequest) {
   return { root, server };
 }
 
+/** A freezedry archive, or another engine's export (one compressed tar), unpacked into scratch. */
+async function openArchiveOrExport(file: string, scratch: string): Promise<Source> {
+  try {
+    return await openArchive(file, scratch);
+  } catch (error) {
+    // No seek table or no manifest: perhaps another engine's export (one compressed tar).
+    const code = (error as FreezedryError).code;
+    if (code !== ErrorCode.ARCHIVE_FORMAT && code !== ErrorCode.ARCHIVE_TRUNCATED) throw error;
+    const dir = path.join(scratch, 'export');
+    await mkdir(dir);
+    await unpackForeign(file, dir).catch((foreign: unknown) => {
+      throw code === ErrorCode.ARCHIVE_TRUNCATED ? error : foreign;
+    });
+    return openDirectory(dir);
+  }
+}
+
 async function openDirectory(dir: string): Promise<Source> {
-  const facts = await readFacts(dir);
+  const facts = (await readFacts(dir)) ?? (existsSync(path.join(dir, SPEC_DUMP)) ? await foreignFacts(dir) : undefined);
   if (!facts) {
-    throw new FreezedryError(ErrorCode.NOT_A_CONTAINER_CHECKPOINT, `${dir} holds no container checkpoint (no ${CONTAINER_FACTS})`, { path: dir });
+    throw new FreezedryError(ErrorCode.NOT_A_CONTAINER_CHECKPOINT, `${dir} holds no container checkpoint (no ${CONTAINER_FACTS} nor ${SPEC_DUMP})`, { path: dir });
   }
   const imagesDir = path.join(dir, CHECKPOINT_DIR);
   await assertImagesPresent(imagesDir);
   const spec = JSON.parse(await readFile(path.join(dir, SPEC_DUMP), 'utf8')) as OciSpec;
   const deleted = JSON.parse(await readFile(path.join(dir, DELETED_FILES), 'utf8').catch(() => '[]')) as unknown;
   const diffTar = path.join(dir, ROOTFS_DIFF);
-  return { facts, spec, deleted, imagesDir, diffTar: existsSync(diffTar) ? diffTar : undefined };
+  return { facts, spec, deleted, dir, imagesDir, diffTar: existsSync(diffTar) ? diffTar : undefined };
 }
 
 async function openArchive(file: string, scratch: string): Promise<Source> {

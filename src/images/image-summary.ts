@@ -9,7 +9,7 @@ import { PAGE_SIZE, PageFlags, VmaStatus as VMA, parsePagemap, parsePstree, pars
 const root = new protobuf.Root();
 root.add(messageType('TaskCore', [['taskState', 1, 'uint32'], ['exitCode', 2, 'uint32'], ['comm', 6, 'string']]));
 root.add(messageType('Core', [['tc', 3, 'TaskCore']]));
-root.add(messageType('RegFile', [['id', 1, 'uint32'], ['flags', 2, 'uint32'], ['pos', 3, 'uint64'], ['name', 6, 'string']]));
+root.add(messageType('RegFile', [['id', 1, 'uint32'], ['flags', 2, 'uint32'], ['pos', 3, 'uint64'], ['name', 6, 'string'], ['mode', 10, 'uint32']]));
 root.add(
   messageType('InetSocket', [
     ['family', 3, 'uint32'], ['type', 4, 'uint32'], ['proto', 5, 'uint32'], ['state', 6, 'uint32'],
@@ -136,4 +136,13 @@ export async function summarizeCheckpoint(source: ImageSource): Promise<Checkpoi
   }
   const files = entries<Parameters<typeof describeFile>[0]>(await source.read('files.img'), 'FileEntry').map(describeFile);
   return { tasks, memory, files };
+}
+
+/**
+ * The mode CRIU recorded for the tree's root directory (its file named "/"), which a restore
+ * checks against the root it is given; undefined when the images do not say.
+ */
+export async function rootDirectoryMode(source: ImageSource): Promise<number | undefined> {
+  const files = entries<{ reg?: { name?: string; mode?: number } }>(await source.read('files.img'), 'FileEntry');
+  return files.find((f) => (f.reg?.name === '/' || f.reg?.name === '.') && typeof f.reg.mode === 'number')?.reg?.mode;
 }

@@ -226,6 +226,15 @@ describe('bad input: a coded error, and nothing left behind', () => {
     expect(existsSync(bundleOf(id('mismatch')).dir)).toBe(false);
   });
 
+  it('refuses a CRI-O checkpoint, naming what only CRI-O can give back, and leaves no bundle', async () => {
+    const crio = path.join(dir, 'crio-export');
+    await mkdir(path.join(crio, 'checkpoint'), { recursive: true });
+    const spec = { ociVersion: '1.0.2', process: { args: ['sleep'] }, root: { path: 'rootfs' }, annotations: { 'io.kubernetes.cri-o.ContainerID': 'abc', 'io.kubernetes.cri-o.ContainerName': 'web' } };
+    await writeFile(path.join(crio, 'spec.dump'), JSON.stringify(spec));
+    await expect(restoreContainer({ imagesDir: crio, id: id('crio'), rootfs })).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED_CHECKPOINT', message: expect.stringMatching(/CRI-O/) });
+    expect(existsSync(bundleOf(id('crio')).dir)).toBe(false);
+  });
+
   it('says when runc is missing or too old', async () => {
     const saved = process.env.FREEZEDRY_RUNC;
     try {
@@ -243,14 +252,14 @@ describe('bad input: a coded error, and nothing left behind', () => {
 });
 
 describe('Podman checkpoint exports', () => {
-  it('inspect reads an export Podman made with runc: engine, container, image, processes', async () => {
+  it('inspect reads an export Podman made with runc, and freezedry restores it over the image rootfs: memory and files', async () => {
     const image = `localhost/${PREFIX}:1`;
     const criuDir = path.dirname(readFileSync(path.join(repoRoot, '.deps/criu-path'), 'utf8').trim());
     const env = { ...process.env, PATH: `${criuDir}:${process.env.PATH}` };
     await exec('sh', ['-c', `tar -C '${rootfs}' -c . | podman import - ${image}`], { env });
     await exec(
       'podman',
-      ['run', '-d', '--name', id('podman'), '--runtime', 'runc', '--network', 'none', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=4096:4096', image, 'container-service', '7000', '16'],
+      ['run', '-d', '--name', id('podman'), '--runtime', 'runc', '--network', 'none', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=4096:4096', image, 'sh', '-c', 'echo podman > /data/added; rm /etc/removeme; exec container-service 7000 16'],
       { env },
     );
     const exported = path.join(dir, 'podman.tar.zst');
@@ -259,6 +268,18 @@ describe('Podman checkpoint exports', () => {
     expect(report.container).toMatchObject({ engine: 'podman', name: id('podman'), image, runtime: 'runc' });
     expect(report.tasks.map((t) => t.comm)).toEqual(['container-servi']);
     expect(report.memory.dumpedBytes).toBeGreaterThan(16 * 1024 * 1024);
+
+    // freezedry restores it with runc over the image's rootfs: memory, files and loopback back,
+    // on a host where Podman's container (and its files) are gone.
+    await exec('podman', ['rm', '-f', id('podman')]);
+    await expect(restoreContainer({ archive: exported, id: id('from-podman') })).rejects.toMatchObject({ code: 'ERR_ROOTFS_MISSING' });
+    const restored = await restoreContainer({ archive: exported, id: id('from-podman'), rootfs });
+    const [start, now] = await waitForService(restored.pid);
+    expect(now).toBe(start);
+    expect(readFileSync(fileIn(id('from-podman'), 'data/added'), 'utf8')).toBe('podman\n');
+    expect(existsSync(fileIn(id('from-podman'), 'etc/removeme'))).toBe(false);
+    // Podman's own files (hostname, hosts, .containerenv, /dev/shm) were made anew in the bundle.
+    expect(existsSync(path.join(bundleOf(id('from-podman')).dir, 'engine'))).toBe(true);
     await exec('podman', ['rmi', '-f', image]).catch(() => {});
   });
 });
