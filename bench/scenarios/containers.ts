@@ -47,7 +47,7 @@ export async function containersScenario(options: { quick?: boolean } = {}): Pro
   const service = ['memhog', String(mib), '--serve', String(PORT)];
   try {
     for (let r = 0; r < repeats; r++) {
-      // freezedry: checkpoint (the container stops), restore, lazy restore.
+      // freezedry: checkpoint (the container stops), restore, lazy restore (each removed before the next).
       const id = `fzb-${process.pid}-${r}`;
       const archive = path.join(base, `${id}.tar.zst`);
       await freezedry('container', 'run', '--name', id, '--rootfs', rootfs, '--', ...service);
@@ -216,16 +216,24 @@ async function migrationDowntimes(rootfs: string, mib: number, repeats: number, 
         await new Promise((resolve) => setTimeout(resolve, 1000));
         watcher.stdin?.end();
         await watched;
-        const result = JSON.parse(out) as { mode: string; frozenMs: number; rounds?: unknown[]; error?: unknown };
+        const result = JSON.parse(out) as { mode: string; frozenMs: number; rounds?: unknown[]; freezeSteps?: Record<string, number>; error?: unknown };
         if (result.error) throw new Error(`container migrate ${mode} failed: ${JSON.stringify(result.error)}`);
         const seen = JSON.parse(report) as { longestGapMs: number; error: string | null; continuous: boolean };
         if (seen.error || !seen.continuous) throw new Error(`the client lost its connection in a container ${mode}: ${report}`);
         into.samples.push(seen.longestGapMs);
-        notes.push(`container migration ${mode}: chose ${result.mode}${result.rounds ? ` (${result.rounds.length} rounds)` : ''}, frozen ${result.frozenMs.toFixed(0)} ms, the client's longest gap ${seen.longestGapMs.toFixed(0)} ms`);
+        notes.push(`container migration ${mode}: chose ${result.mode}${result.rounds ? ` (${result.rounds.length} rounds)` : ''}, frozen ${result.frozenMs.toFixed(0)} ms${result.freezeSteps ? ` (${Object.entries(result.freezeSteps).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')})` : ''}, the client's longest gap ${seen.longestGapMs.toFixed(0)} ms`);
         await run(process.execPath, [cli, 'container', 'rm', '-f', '--runc-root', bRunc, id], { env: bEnv }).catch(() => {});
       }
     }
   } finally {
+    // Whatever a failed run left: the sources on a (they resume on failure) and copies on b.
+    for (const [root, envOf] of [[undefined, env], [bRunc, bEnv]] as const) {
+      const listed = await run('runc', [...(root ? ['--root', root] : []), 'list', '--format', 'json']).catch(() => ({ stdout: 'null' }));
+      for (const c of (JSON.parse(listed.stdout || 'null') as { id: string }[] | null) ?? []) {
+        if (c.id.startsWith(`fzbm-${process.pid}-`)) await run(process.execPath, [cli, 'container', 'rm', '-f', ...(root ? ['--runc-root', root] : []), c.id], { env: envOf }).catch(() => {});
+      }
+    }
+    await rm(bRunc, { recursive: true, force: true });
     hosts.destroy();
   }
   notes.push(`container migration: auto ${median(auto.samples).toFixed(0)} ms vs stop-copy ${median(stopCopy.samples).toFixed(0)} ms (client-observed)`);

@@ -138,10 +138,13 @@ async function dumpContainer(
   let sink: LoopbackPageSink | undefined;
   let session: PageSinkSession | undefined;
   let paused: PausedContainer | undefined;
+  let known: ContainerFacts;
   let dumped = false;
   try {
     await mkdir(imagesDir, { recursive: true });
     if (builder) sink = await LoopbackPageSink.listen({ archive: builder.writer, prefix: CHECKPOINT_PREFIX }, () => runcPid);
+    // Known before it freezes (the rootfs's fingerprint is read here, not while it is paused).
+    known = await containerFacts(container, criuOptions, options.withRootfs === true);
     if (pause) paused = await PausedContainer.pause(runc, id, state.pid, { unplug: hold });
     const args = [
       'checkpoint',
@@ -169,7 +172,7 @@ async function dumpContainer(
       session = await sink.session;
       await session.done;
     }
-    const facts = await writeContainerFiles(container, dir, criuOptions, options.withRootfs === true);
+    const facts = await writeContainerFiles(container, dir, known);
     const stats = await readDumpStats(dir);
     const result: ContainerCheckpointResult = {
       id,
@@ -220,21 +223,12 @@ async function recover(runc: Runc, request: RuncRestoreRequest, cause: unknown):
 }
 
 /**
- * Writes what a restore needs beside CRIU's images into `dir` (the container frozen):
- * rootfs-diff.tar and deleted.files, spec.dump, and freezedry's facts, which it returns.
+ * What a restore needs to know of the container beyond its spec (the rootfs's fingerprint
+ * included), all but its file changes: known before it freezes.
  */
-export async function writeContainerFiles(
-  container: RunningContainer,
-  dir: string,
-  criuOptions: ContainerFacts['criuOptions'],
-  withRootfs: boolean,
-): Promise<ContainerFacts> {
+export async function containerFacts(container: RunningContainer, criuOptions: ContainerFacts['criuOptions'], withRootfs: boolean): Promise<ContainerFacts> {
   const { id, state, record, spec } = container;
-  const changesRoot = record ? bundleOf(id).upper : state.rootfs;
-  const changes = await rootfsChanges(changesRoot, record !== undefined, withRootfs);
-  await writeRootfsDiff(changesRoot, changes, dir);
-  await writeFile(path.join(dir, SPEC_DUMP), `${JSON.stringify(spec, null, 2)}\n`);
-  const facts: ContainerFacts = {
+  return {
     engine: 'freezedry',
     id,
     createdAt: record?.createdAt,
@@ -247,8 +241,21 @@ export async function writeContainerFiles(
     network: container.network,
     args: record?.args ?? [],
     criuOptions,
-    rootfsChanges: { changed: changes.changed.length, deleted: changes.deleted.length },
+    rootfsChanges: { changed: 0, deleted: 0 },
   };
+}
+
+/**
+ * Writes what a restore needs beside CRIU's images into `dir` (the container frozen):
+ * rootfs-diff.tar and deleted.files, spec.dump, and `facts` with the changes counted, which it returns.
+ */
+export async function writeContainerFiles(container: RunningContainer, dir: string, known: ContainerFacts): Promise<ContainerFacts> {
+  const { id, state, record, spec } = container;
+  const changesRoot = record ? bundleOf(id).upper : state.rootfs;
+  const changes = await rootfsChanges(changesRoot, record !== undefined, known.rootfs.included);
+  await writeRootfsDiff(changesRoot, changes, dir);
+  await writeFile(path.join(dir, SPEC_DUMP), `${JSON.stringify(spec, null, 2)}\n`);
+  const facts: ContainerFacts = { ...known, rootfsChanges: { changed: changes.changed.length, deleted: changes.deleted.length } };
   await writeFile(path.join(dir, CONTAINER_FACTS), `${JSON.stringify(facts, null, 2)}\n`);
   return facts;
 }

@@ -1,7 +1,8 @@
 // The destination's side of a container migration (`freezedry receive`): before the source
-// freezes anything, checks that runc is here, that the container's ID is free and that its
-// veths have a bridge; then restores it with runc under the same ID, from the archive or
-// lazily from the images, its memory pulled from the source.
+// freezes anything, checks that runc is here, that the container's ID is free, its rootfs here
+// and its veths' bridges, and prepares its bundle (overlay, network namespace, veths off their
+// bridges), so that the freeze only waits for runc's restore; then restores it under the same
+// ID, from the archive or lazily from the images, its memory pulled from the source.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { isFreezedryError } from '../errors.js';
@@ -9,10 +10,10 @@ import { unbundleImages } from '../migrate/image-bundle.js';
 import type { Landing } from '../migrate/destination.js';
 import type { Message, MessageChannel } from '../migrate/message-channel.js';
 import { links, pinBridgeAddress } from '../migrate/bridge-address.js';
-import { validateContainerId } from './bundle.js';
+import { removeBundle, validateContainerId } from './bundle.js';
 import { removeContainer } from './lifecycle.js';
 import { CONTAINER_FILES, type ContainerHello } from './migrate.js';
-import { restoreContainer } from './restore.js';
+import { prepareBundle, restoreContainer, type PreparedBundle } from './restore.js';
 import { ROOTFS_DIFF } from './rootfs-diff.js';
 import { Runc } from './runc.js';
 
@@ -28,16 +29,25 @@ export async function containerLanding(announced: unknown, options: { bridge?: s
     refusals.push(isFreezedryError(error) ? error.message : String(error));
   }
   const here = new Set(links([]).filter((l) => l.linkinfo?.info_kind === 'bridge').map((l) => l.ifname));
-  for (const veth of hello.network?.veths ?? []) {
+  for (const veth of hello.facts?.network?.veths ?? []) {
     const bridge = options.bridge ?? veth.bridge;
     if (!bridge || !here.has(bridge)) {
       refusals.push(`the container's ${veth.name} was on bridge ${veth.bridge ?? '(none)'}, and ${bridge ? `${bridge} is not here` : 'none is named'}: start receive with one (--bridge)`);
     }
   }
-  // A new port must not change this host's MAC on the bridge (see bridge-address.ts).
-  if (refusals.length === 0) for (const veth of hello.network?.veths ?? []) pinBridgeAddress(options.bridge ?? (veth.bridge as string));
   const id = hello.id as string;
-  const common = { id, runcRoot: options.runcRoot, bridge: options.bridge };
+  let prepared: PreparedBundle | undefined;
+  if (refusals.length === 0 && runc && hello.facts && hello.spec) {
+    // A new port must not change this host's MAC on the bridge (see bridge-address.ts).
+    for (const veth of hello.facts.network?.veths ?? []) pinBridgeAddress(options.bridge ?? (veth.bridge as string));
+    prepared = await prepareBundle(runc, { id, facts: hello.facts, spec: hello.spec, bridge: options.bridge, restoredFrom: 'a migration' }).catch((error: unknown) => {
+      refusals.push(isFreezedryError(error) ? error.message : String(error));
+      return undefined;
+    });
+  } else if (refusals.length === 0) {
+    refusals.push('the source described no container (an older freezedry?)');
+  }
+  const common = { id, runcRoot: options.runcRoot, bridge: options.bridge, prepared };
   return {
     refusals,
     restoreWhole: async (where, signal) => {
@@ -59,6 +69,10 @@ export async function containerLanding(announced: unknown, options: { bridge?: s
     },
     end: async () => {
       await removeContainer(id, { runcRoot: options.runcRoot, force: true });
+    },
+    // A prepared bundle that never held the container (the migration failed before its restore).
+    discard: async () => {
+      if (prepared && runc && !(await runc.state(id))) await removeBundle(id);
     },
   };
 }

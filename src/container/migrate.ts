@@ -15,7 +15,9 @@ import { migrateSubject, validateMigrateOptions, type MigrateOptions, type Migra
 import type { Held, MigrationSubject } from '../migrate/subject.js';
 import { assertRoot } from '../process/privileges.js';
 import { validateContainerId } from './bundle.js';
-import { checkpointContainerHeld, runningContainer, writeContainerFiles, type RunningContainer } from './checkpoint.js';
+import { checkpointContainerHeld, containerFacts, runningContainer, writeContainerFiles, type RunningContainer } from './checkpoint.js';
+import type { ContainerFacts } from './layout.js';
+import type { OciSpec } from './spec.js';
 import { PausedContainer } from './pause.js';
 import { ROOTFS_DIFF } from './rootfs-diff.js';
 import { Runc, withCriuErrors, type RuncOptions } from './runc.js';
@@ -36,20 +38,26 @@ export async function migrateContainer(id: string, options: ContainerMigrateOpti
     );
   }
   const criuOptions = { tcpEstablished: options.tcpEstablished === true, fileLocks: options.fileLocks === true };
-  return migrateSubject(containerSubject(runc, container, criuOptions), { ...options, networkLock: undefined });
+  const facts = await containerFacts(container, criuOptions, false);
+  return migrateSubject(containerSubject(runc, container, facts), { ...options, networkLock: undefined });
 }
 
-/** What a migration's destination is told in 'hello' about a container. */
+/**
+ * What a migration's destination is told in 'hello' about a container: enough to check it can
+ * take it and to prepare its bundle (overlay, network namespace, veths) while it still runs here.
+ */
 export interface ContainerHello {
   id: string;
-  network?: RunningContainer['network'];
+  facts: ContainerFacts;
+  spec: OciSpec;
 }
 
-function containerSubject(runc: Runc, container: RunningContainer, criuOptions: { tcpEstablished: boolean; fileLocks: boolean }): MigrationSubject {
+function containerSubject(runc: Runc, container: RunningContainer, facts: ContainerFacts): MigrationSubject {
   const { id, state } = container;
+  const { criuOptions } = facts;
   // The top of the checkpoint the lazy dump writes: images in checkpoint/, the container's files beside.
   let top: string | undefined;
-  const hello: ContainerHello = { id, network: container.network };
+  const hello: ContainerHello = { id, facts, spec: container.spec };
   // Leaves this host: its bundle (overlay, network namespace) goes with it.
   const moving = (paused: PausedContainer): Held => ({
     pids: paused.pids,
@@ -115,7 +123,7 @@ function containerSubject(runc: Runc, container: RunningContainer, criuOptions: 
             onStatus: (status) => {
               void once(status, 'data').then(async () => {
                 try {
-                  await writeContainerFiles(container, top as string, criuOptions, false);
+                  await writeContainerFiles(container, top as string, facts);
                   await onImages();
                   onServing();
                 } catch (error) {

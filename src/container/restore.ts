@@ -20,7 +20,7 @@ import { LazyPageServer, type LazyFillStats, type LazySource } from '../pages/la
 import { assertRoot } from '../process/privileges.js';
 import { assertRootRunning, watchRestoredRoot } from '../process/restored-root.js';
 import { findStored } from '../store.js';
-import { assertRootfs, containersRoot, createBundle, readRecord, readSpec, removeBundle, validateContainerId, writeSpec } from './bundle.js';
+import { assertRootfs, containersRoot, createBundle, readRecord, readSpec, removeBundle, validateContainerId, writeSpec, type Bundle } from './bundle.js';
 import { foreignFacts, networkNamespaceOf, provideEngineMounts, unpackForeign } from './foreign.js';
 import { CHECKPOINT_DIR, CHECKPOINT_PREFIX, CONTAINER_FACTS, SPEC_DUMP, readFacts, type ContainerFacts } from './layout.js';
 import { assertIdFree, startInBundle } from './lifecycle.js';
@@ -48,6 +48,8 @@ export interface ContainerRestoreOptions extends RuncOptions {
   bridge?: string;
   /** With lazy and a directory: pull the memory from a migration source instead (its page server). */
   remotePages?: RemotePages;
+  /** A bundle prepared for it already (prepareBundle; its ID wins). */
+  prepared?: PreparedBundle;
   /** Restore over a rootfs whose fingerprint differs from the checkpointed one. */
   force?: boolean;
   signal?: AbortSignal;
@@ -93,23 +95,15 @@ export async function restoreContainer(options: ContainerRestoreOptions): Promis
   try {
     const archiveFile = options.name !== undefined ? await findStored(options.name, options.storeRoot) : options.archive;
     source = archiveFile ? await openArchiveOrExport(archiveFile, scratch) : await openDirectory(path.resolve(options.imagesDir as string));
-    const id = options.id ?? source.facts.id;
-    await assertIdFree(runc, id);
-    await replaceStaleBundle(id, source.facts);
-    const lowerDir = await chooseRootfs(options, source.facts);
-
-    const bundle = await createBundle(
-      { id, createdAt: new Date().toISOString(), lowerDir, net: source.facts.net, args: source.facts.args, restoredFrom: archiveFile ?? options.imagesDir },
-      source.spec,
-    );
-    let network: { plug(): Promise<void> } | undefined;
+    const id = options.prepared?.bundle.id ?? options.id ?? source.facts.id;
+    const { bundle, network } =
+      options.prepared ?? (await prepareBundle(runc, { ...options, id, facts: source.facts, spec: source.spec, restoredFrom: archiveFile ?? options.imagesDir }));
     try {
       await applyRootfsDiff(bundle.rootfs, { tarFile: source.diffTar, deleted: source.deleted });
       if (source.facts.engine !== 'freezedry') await writeSpec(bundle.dir, await provideEngineMounts(readSpec(bundle.dir), source.dir as string, bundle.dir));
       // CRIU checks the root's mode against the one it dumped (an engine's image root may differ from the rootfs given).
       const rootMode = await rootDirectoryMode(source.archive ? source.archive.imageSource(CHECKPOINT_PREFIX) : directorySource(source.imagesDir as string));
       if (rootMode !== undefined && ((await stat(bundle.rootfs)).mode & 0o7777) !== (rootMode & 0o7777)) await chmod(bundle.rootfs, rootMode & 0o7777);
-      if (source.facts.network) network = await buildNetwork(bundle.netns, source.facts.network, options.bridge);
     } catch (error) {
       await removeBundle(id);
       throw error;
@@ -197,6 +191,36 @@ export async function restoreContainer(options: ContainerRestoreOptions): Promis
       if (failed && existsSync(restoreLog)) await removePartialImages(scratch, restoreLog);
       else await rm(scratch, { recursive: true, force: true });
     }
+  }
+}
+
+/** A bundle made ready before the checkpoint it will hold arrives (a migration's destination). */
+export interface PreparedBundle {
+  bundle: Bundle;
+  /** Plugs the rebuilt veths into their bridges, once the container's sockets are back. */
+  network?: { plug(): Promise<void> };
+}
+
+/**
+ * The new bundle for a checkpoint's container: its ID free (a stale bundle of the original
+ * replaced), the rootfs chosen and checked, the overlay mounted, its network namespace rebuilt
+ * with the veths not yet on their bridges. On failure nothing of it is left.
+ */
+export async function prepareBundle(
+  runc: Runc,
+  request: Pick<ContainerRestoreOptions, 'rootfs' | 'force' | 'bridge'> & { id: string; facts: ContainerFacts; spec: OciSpec; restoredFrom?: string },
+): Promise<PreparedBundle> {
+  const { id, facts } = request;
+  validateContainerId(id);
+  await assertIdFree(runc, id);
+  await replaceStaleBundle(id, facts);
+  const lowerDir = await chooseRootfs(request, facts);
+  const bundle = await createBundle({ id, createdAt: new Date().toISOString(), lowerDir, net: facts.net, args: facts.args, restoredFrom: request.restoredFrom }, request.spec);
+  try {
+    return { bundle, network: facts.network ? await buildNetwork(bundle.netns, facts.network, request.bridge) : undefined };
+  } catch (error) {
+    await removeBundle(id);
+    throw error;
   }
 }
 
@@ -308,7 +332,7 @@ async function openArchive(file: string, scratch: string): Promise<Source> {
 }
 
 /** The rootfs to restore over, checked against the checkpoint's fingerprint. */
-async function chooseRootfs(options: ContainerRestoreOptions, facts: ContainerFacts): Promise<string> {
+async function chooseRootfs(options: Pick<ContainerRestoreOptions, 'rootfs' | 'force'>, facts: ContainerFacts): Promise<string> {
   if (options.rootfs === undefined && facts.rootfs.included) {
     // The checkpoint carries the whole rootfs: it goes over an empty lower layer.
     const empty = path.join(containersRoot(), '.empty-rootfs');

@@ -103,6 +103,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
   const migration: ReceivedMigration = { from, mode: '?' };
   let work: string | undefined;
   let store: PageStore | undefined;
+  let container: Landing | undefined;
   try {
     try {
       await authenticateSource(channel, options.token);
@@ -113,7 +114,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
     const hello = await channel.next('hello');
     migration.mode = String(hello.mode);
     const { version: criu, features } = await versionAndFeatures();
-    const container = hello.container ? await containerLanding(hello.container, options) : undefined;
+    container = hello.container ? await containerLanding(hello.container, options) : undefined;
     // Every mode but stop-copy restores lazily here: that needs userfaultfd and CRIU's lazy pages.
     const lazyPages = features?.lazyPages === true;
     const gap = compatibilityGaps(hello.source as SourceHost, criu);
@@ -233,6 +234,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       // the connection is gone
     }
   } finally {
+    if (migration.error) await container?.discard?.().catch(() => {});
     channel.close();
     store?.close();
     if (work) await rm(work, { recursive: true, force: true });
@@ -252,6 +254,8 @@ export interface Landing {
   restoreLazy(top: string, remote: RemotePages, signal: AbortSignal): Promise<{ pid: number; durationMs: number; fill?: Promise<LazyFillStats> }>;
   /** Ends what was restored (the source was lost before all memory arrived). */
   end(pid: number): Promise<void>;
+  /** After a failure: removes what was prepared for a restore that never came. */
+  discard?(): Promise<void>;
 }
 
 function processLanding(criuOptions: CriuOptions): Landing {

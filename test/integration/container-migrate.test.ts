@@ -3,7 +3,7 @@
 // with its memory, its file changes, its address and a client's established TCP connection;
 // every failure leaves the original running on a with its network.
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listContainers, removeContainer, runContainer } from '../../src/index.js';
@@ -44,6 +44,7 @@ describe.runIf(enabled)('container migration between hosts', () => {
     process.env.FREEZEDRY_CONTAINERS = bContainers;
     for (const c of await listContainers({ runcRoot: bRunc }).catch(() => [])) await removeContainer(c.id, { runcRoot: bRunc, force: true }).catch(() => {});
     process.env.FREEZEDRY_CONTAINERS = previousContainers;
+    rmSync(bRunc, { recursive: true, force: true });
     hosts?.destroy();
     await removeDir(dir);
   });
