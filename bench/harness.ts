@@ -1,5 +1,6 @@
 // The benchmark harness: repeats, medians and ratios against a peer measured in the same run.
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -8,6 +9,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { commandArgs } from '../lib/process/proc.js';
 import { compileC } from '../lib/testing/compile-c.js';
+import type { TestHost } from '../lib/testing/network-hosts.js';
 
 export const exec = promisify(execFile);
 export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
@@ -143,4 +145,51 @@ export function endLeftovers(): number {
     }
   }
   return ended;
+}
+
+/** Whether a service answers a GET on a fresh connection ({"counter":N}, the state service's and memhog's). */
+export function ping(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, host);
+    let text = '';
+    socket.on('data', (chunk) => {
+      text += chunk.toString();
+      if (text.includes('"counter"')) {
+        socket.destroy();
+        resolve(true);
+      }
+    });
+    socket.on('error', () => resolve(false));
+    socket.on('close', () => resolve(text.includes('"counter"')));
+    socket.write('GET /ping HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n');
+  });
+}
+
+/** Polls until the service answers (every millisecond: the time until it does is what is measured), for at most a minute. */
+export async function untilAnswers(port: number): Promise<void> {
+  const deadline = performance.now() + 60_000;
+  while (performance.now() < deadline) {
+    if (await ping(port)) return;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  throw new Error(`the service on port ${port} never answered`);
+}
+
+/** bench/workloads/keepalive-client.mjs in `host`, once it has its first answer; stop() ends it and returns its report. */
+export async function keepaliveClient(host: TestHost, address: string, port: number): Promise<{ child: ChildProcess; stop(): Promise<string> }> {
+  const child = host.spawn([process.execPath, path.join(repoRoot, 'bench', 'workloads', 'keepalive-client.mjs'), address, String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let said = '';
+  let report = '';
+  child.stderr?.on('data', (d: Buffer) => (said += d.toString()));
+  child.stdout?.on('data', (d: Buffer) => (report += d.toString()));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  for (let i = 0; i < 400 && !said.includes('READY'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  return {
+    child,
+    stop: async () => {
+      child.stdin?.end();
+      await exited;
+      return report;
+    },
+  };
 }

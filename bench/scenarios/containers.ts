@@ -9,18 +9,17 @@
 // cannot run.
 import { execFile, spawn } from 'node:child_process';
 import { copyFile, mkdir, readFile, rm, symlink } from 'node:fs/promises';
-import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createHosts } from '../../lib/testing/network-hosts.js';
 import { compileC } from '../../lib/testing/compile-c.js';
-import { compare, criuBinary, median, repoRoot, timed, type Comparison, type Measurement } from '../harness.js';
+import { compare, criuBinary, keepaliveClient, median, repoRoot, timed, untilAnswers, type Comparison, type Measurement } from '../harness.js';
 
 const run = promisify(execFile);
 const cli = path.join(repoRoot, 'bin', 'freezedry.js');
-const client = path.join(repoRoot, 'bench', 'workloads', 'keepalive-client.mjs');
-const PORT = 47000 + Math.floor(Math.random() * 1000);
+// Each container gets a port of its own: a removed one's socket may linger a moment.
+let nextPort = 47000 + Math.floor(Math.random() * 1000);
 
 export async function containersScenario(options: { quick?: boolean } = {}): Promise<{ comparisons: Comparison[]; measurements: Measurement[]; notes: string[] }> {
   const mib = options.quick ? 256 : 1024;
@@ -44,34 +43,36 @@ export async function containersScenario(options: { quick?: boolean } = {}): Pro
     checkpoint: m('podman container checkpoint --export', 'checkpoint into an archive'),
     restore: m('podman container restore --import', 'restore from the archive, until it answers'),
   };
-  const service = ['memhog', String(mib), '--serve', String(PORT)];
+  const service = (port: number) => ['memhog', String(mib), '--serve', String(port)];
   try {
     for (let r = 0; r < repeats; r++) {
       // freezedry: checkpoint (the container stops), restore, lazy restore (each removed before the next).
       const id = `fzb-${process.pid}-${r}`;
       const archive = path.join(base, `${id}.tar.zst`);
-      await freezedry('container', 'run', '--name', id, '--rootfs', rootfs, '--', ...service);
-      await untilAnswers(PORT);
+      let port = nextPort++;
+      await freezedry('container', 'run', '--name', id, '--rootfs', rootfs, '--', ...service(port));
+      await untilAnswers(port);
       ours.checkpoint.samples.push((await timed(() => freezedry('container', 'checkpoint', id, '-o', archive)))[0]);
       await freezedry('container', 'rm', '-f', id);
       ours.restore.samples.push((await timed(async () => {
         await freezedry('container', 'restore', '-i', archive);
-        await untilAnswers(PORT);
+        await untilAnswers(port);
       }))[0]);
       await freezedry('container', 'rm', '-f', id);
       // The lazy restore's CLI stays until the memory is in; the service answers long before.
       const lazyStart = performance.now();
       const lazy = spawn(process.execPath, [cli, 'container', 'restore', '-i', archive, '--lazy'], { env, stdio: 'ignore' });
       const lazyDone = new Promise((resolve) => lazy.once('exit', resolve));
-      await untilAnswers(PORT);
+      await untilAnswers(port);
       ours.lazy.samples.push(performance.now() - lazyStart);
       await lazyDone;
       await freezedry('container', 'rm', '-f', id);
       await rm(archive, { force: true });
 
       // runc's own checkpoint of the same container, into a directory.
-      await freezedry('container', 'run', '--name', id, '--rootfs', rootfs, '--', ...service);
-      await untilAnswers(PORT);
+      port = nextPort++;
+      await freezedry('container', 'run', '--name', id, '--rootfs', rootfs, '--', ...service(port));
+      await untilAnswers(port);
       const images = path.join(base, `${id}-runc`);
       runcDir.samples.push((await timed(() => sh(['runc', 'checkpoint', '--image-path', images, '--work-path', images, id])))[0]);
       await freezedry('container', 'rm', '-f', id);
@@ -87,13 +88,14 @@ export async function containersScenario(options: { quick?: boolean } = {}): Pro
         for (let r = 0; r < repeats; r++) {
           const name = `fzb-podman-${process.pid}-${r}`;
           const exported = path.join(base, `${name}.tar.zst`);
-          await sh(['podman', 'run', '-d', '--name', name, '--runtime', 'runc', '--network', 'host', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=4096:4096', image, ...service]);
-          await untilAnswers(PORT);
+          const port = nextPort++;
+          await sh(['podman', 'run', '-d', '--name', name, '--runtime', 'runc', '--network', 'host', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=4096:4096', image, ...service(port)]);
+          await untilAnswers(port);
           podman.checkpoint.samples.push((await timed(() => sh(['podman', 'container', 'checkpoint', '--export', exported, name])))[0]);
           await sh(['podman', 'rm', '-f', name]);
           podman.restore.samples.push((await timed(async () => {
             await sh(['podman', 'container', 'restore', '--import', exported]);
-            await untilAnswers(PORT);
+            await untilAnswers(port);
           }))[0]);
           await sh(['podman', 'rm', '-f', name]);
           await rm(exported, { force: true });
@@ -141,32 +143,6 @@ async function memhogRootfs(dir: string): Promise<string> {
   return dir;
 }
 
-/** The container's service answers a GET on a fresh connection. */
-function ping(port: number, host = '127.0.0.1'): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, host);
-    let text = '';
-    socket.on('data', (chunk) => {
-      text += chunk.toString();
-      if (text.includes('"counter"')) {
-        socket.destroy();
-        resolve(true);
-      }
-    });
-    socket.on('error', () => resolve(false));
-    socket.on('close', () => resolve(text.includes('"counter"')));
-    socket.write('GET / HTTP/1.1\r\nHost: bench\r\n\r\n');
-  });
-}
-
-async function untilAnswers(port: number): Promise<void> {
-  for (let i = 0; i < 60000; i++) {
-    if (await ping(port)) return;
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  throw new Error('the container never answered');
-}
-
 /**
  * The container, rewriting 64 MiB/s, in its own network namespace on host a's bridge, moved
  * to host b over 1 Gbit/s (auto and stop-copy), a client on a third host holding a keep-alive
@@ -196,13 +172,7 @@ async function migrationDowntimes(rootfs: string, mib: number, repeats: number, 
         const address = hosts.attachService(hosts.a, state.pid);
         const log = path.join(env.FREEZEDRY_CONTAINERS as string, id, 'container.log');
         for (let i = 0; i < 1200 && !(await readFile(log, 'utf8').catch(() => '')).includes('SERVING'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
-        const watcher = hosts.client.spawn([process.execPath, client, address, '8080'], { stdio: ['pipe', 'pipe', 'pipe'] });
-        let said = '';
-        let report = '';
-        watcher.stderr?.on('data', (d: Buffer) => (said += d.toString()));
-        watcher.stdout?.on('data', (d: Buffer) => (report += d.toString()));
-        const watched = new Promise((resolve) => watcher.once('exit', resolve));
-        for (let i = 0; i < 400 && !said.includes('READY'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+        const watcher = await keepaliveClient(hosts.client, address, 8080);
         const listen = `${hosts.b.address}:${port++}`;
         const receiver = spawn('nsenter', [...hosts.b.prefix.slice(1), process.execPath, cli, 'receive', '--listen', listen, '--token', 'bench', '--runc-root', bRunc, '--once'], { env: bEnv, stdio: 'ignore' });
         const received = new Promise((resolve) => receiver.once('exit', resolve));
@@ -214,8 +184,7 @@ async function migrationDowntimes(rootfs: string, mib: number, repeats: number, 
         if (code !== 0) setTimeout(() => receiver.kill('SIGKILL'), 2000).unref();
         await received;
         await new Promise((resolve) => setTimeout(resolve, 1000));
-        watcher.stdin?.end();
-        await watched;
+        const report = await watcher.stop();
         const result = JSON.parse(out) as { mode: string; frozenMs: number; rounds?: unknown[]; freezeSteps?: Record<string, number>; error?: unknown };
         if (result.error) throw new Error(`container migrate ${mode} failed: ${JSON.stringify(result.error)}`);
         const seen = JSON.parse(report) as { longestGapMs: number; error: string | null; continuous: boolean };

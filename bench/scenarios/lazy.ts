@@ -4,34 +4,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { checkpoint, restore, run } from '../../lib/index.js';
-import { compare, criuBinary, exec, gone, repoRoot, type Comparison, type Measurement } from '../harness.js';
+import { compare, criuBinary, exec, gone, ping, repoRoot, untilAnswers, type Comparison, type Measurement } from '../harness.js';
 
 const service = path.join(repoRoot, 'lib', 'demo', 'state-service.js');
-
-/** Milliseconds until GET /ping answers on a fresh connection. */
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    let text = '';
-    socket.on('data', (chunk) => (text += chunk.toString()));
-    socket.on('error', () => resolve(false));
-    socket.on('close', () => resolve(text.includes('"counter"')));
-    socket.write('GET /ping HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n');
-  });
-}
-
-async function untilAnswers(port: number): Promise<void> {
-  for (let i = 0; i < 20000; i++) {
-    if (await ping(port)) return;
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  throw new Error('the restored service never answered');
-}
-
 
 async function startService(mib: number, port: number, logFile: string): Promise<number> {
   const { pid } = await run([process.execPath, service, '--port', String(port), '--mb', String(mib)], { logFile });

@@ -6,10 +6,9 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createHosts, HOST_BRIDGE } from '../../lib/testing/network-hosts.js';
-import { compare, compileWorkload, gone, median, repoRoot, type Comparison, type Measurement } from '../harness.js';
+import { compare, compileWorkload, gone, keepaliveClient, median, repoRoot, type Comparison, type Measurement } from '../harness.js';
 
 const cli = path.join(repoRoot, 'bin', 'freezedry.js');
-const client = path.join(repoRoot, 'bench', 'workloads', 'keepalive-client.mjs');
 const ALL_MODES = ['stop-copy', 'pre-copy', 'post-copy', 'hybrid', 'auto'] as const;
 // FREEZEDRY_BENCH_MODES=auto runs only those (stop-copy always, as the reference).
 const only = process.env.FREEZEDRY_BENCH_MODES?.split(',');
@@ -92,13 +91,7 @@ export async function migrateScenario(options: { quick?: boolean } = {}): Promis
     const pid = Number(hosts.a.run([process.execPath, cli, 'run', '--net', '--log', log, '--', ...argv]).trim());
     const address = hosts.attachService(hosts.a, pid);
     for (let i = 0; i < 600 && !(await readFile(log, 'utf8').catch(() => '')).includes('SERVING'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
-    const watcher = hosts.client.spawn([process.execPath, client, address, '8080'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let said = '';
-    let report = '';
-    watcher.stderr?.on('data', (d: Buffer) => (said += d.toString()));
-    watcher.stdout?.on('data', (d: Buffer) => (report += d.toString()));
-    const watched = new Promise((resolve) => watcher.once('exit', resolve));
-    for (let i = 0; i < 200 && !said.includes('READY'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    const watcher = await keepaliveClient(hosts.client, address, 8080);
 
     const receiver = hosts.b.spawn([process.execPath, cli, 'receive', '--listen', `${hosts.b.address}:${listenPort}`, '--token', 'bench', '--bridge', HOST_BRIDGE, '--once']);
     let heard = '';
@@ -114,8 +107,7 @@ export async function migrateScenario(options: { quick?: boolean } = {}): Promis
     if (migrated !== 0) setTimeout(() => receiver.kill('SIGKILL'), 2000).unref();
     await received;
     await new Promise((resolve) => setTimeout(resolve, 1000)); // the client keeps going on the moved service
-    watcher.stdin?.end();
-    await watched;
+    const report = await watcher.stop();
     const result = JSON.parse(out) as { clientDowntimeMs?: number; frozenMs: number; totalMs: number; bytesOnWire: number; destinationPid: number; mode: string; rounds?: unknown[]; error?: unknown };
     if (result.error) {
       const probe = (argv: string[]) => {

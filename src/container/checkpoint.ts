@@ -29,7 +29,7 @@ import { rootfsFingerprint, upperChanges, writeRootfsDiff, type RootfsChanges } 
 import { describeNetwork, type NetworkFacts } from './network.js';
 import { PausedContainer } from './pause.js';
 import { Runc, withCriuErrors, type RuncOptions, type RuncState } from './runc.js';
-import type { OciSpec } from './spec.js';
+import { networkNamespaceOf, type OciSpec } from './spec.js';
 import { runcRestore, type RuncRestoreRequest } from './restore.js';
 
 export interface ContainerCheckpointOptions extends RuncOptions {
@@ -82,8 +82,10 @@ export async function runningContainer(runc: Runc, id: string): Promise<RunningC
     throw new FreezedryError(ErrorCode.CONTAINER_NOT_RUNNING, `The container '${id}' is ${state.status}, not running: nothing to checkpoint`, { id });
   }
   const spec = readSpec(state.bundle);
-  const netns = ownNetworkNamespace(spec);
-  return { id, state, record: readRecord(id), spec, network: netns ? await describeNetwork(state.pid) : undefined };
+  // A namespace given to runc by path (freezedry's, an engine's) is rebuilt on restore from
+  // what it holds; one runc made itself CRIU brings back empty, as runc always has it.
+  const given = networkNamespaceOf(spec)?.path !== undefined;
+  return { id, state, record: readRecord(id), spec, network: given ? await describeNetwork(state.pid) : undefined };
 }
 
 export async function checkpointContainer(id: string, options: ContainerCheckpointOptions): Promise<ContainerCheckpointResult> {
@@ -237,7 +239,7 @@ export async function containerFacts(container: RunningContainer, criuOptions: C
       fingerprint: withRootfs ? undefined : await rootfsFingerprint(record?.lowerDir ?? state.rootfs),
       included: withRootfs,
     },
-    net: record?.net ?? ownNetworkNamespace(spec),
+    net: record?.net ?? networkNamespaceOf(spec)?.path !== undefined,
     network: container.network,
     args: record?.args ?? [],
     criuOptions,
@@ -266,10 +268,6 @@ async function rootfsChanges(dir: string, overlay: boolean, whole: boolean): Pro
   return { changed: [], deleted: [] };
 }
 
-function ownNetworkNamespace(spec: Record<string, unknown>): boolean {
-  const namespaces = ((spec.linux as { namespaces?: { type: string; path?: string }[] } | undefined)?.namespaces ?? []);
-  return namespaces.some((ns) => ns.type === 'network');
-}
 
 async function assembleArchive(
   builder: ArchiveBuilder,

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { command } from '../process/command.js';
 import { ErrorCode, FreezedryError } from '../errors.js';
 import { CONFIG_DUMP, CONTAINER_FACTS, SPEC_DUMP, type ContainerFacts } from './layout.js';
-import type { OciSpec } from './spec.js';
+import { networkNamespaceOf, type OciSpec } from './spec.js';
 import { DELETED_FILES, ROOTFS_DIFF } from './rootfs-diff.js';
 
 export interface ContainerDescription {
@@ -114,9 +114,6 @@ export async function foreignFacts(dir: string): Promise<ContainerFacts> {
   };
 }
 
-export function networkNamespaceOf(spec: OciSpec): { type: string; path?: string } | undefined {
-  return ((spec.linux as { namespaces?: { type: string; path?: string }[] } | undefined)?.namespaces ?? []).find((ns) => ns.type === 'network');
-}
 
 /**
  * The engine's own files a foreign spec binds into the container (Podman's hostname, hosts,

@@ -21,14 +21,14 @@ import { assertRoot } from '../process/privileges.js';
 import { assertRootRunning, watchRestoredRoot } from '../process/restored-root.js';
 import { findStored } from '../store.js';
 import { assertRootfs, containersRoot, createBundle, readRecord, readSpec, removeBundle, validateContainerId, writeSpec, type Bundle } from './bundle.js';
-import { foreignFacts, networkNamespaceOf, provideEngineMounts, unpackForeign } from './foreign.js';
+import { foreignFacts, provideEngineMounts, unpackForeign } from './foreign.js';
 import { CHECKPOINT_DIR, CHECKPOINT_PREFIX, CONTAINER_FACTS, SPEC_DUMP, readFacts, type ContainerFacts } from './layout.js';
 import { assertIdFree, startInBundle } from './lifecycle.js';
 import { buildNetwork } from './network.js';
 import { DELETED_FILES, ROOTFS_DIFF, applyRootfsDiff, rootfsFingerprint } from './rootfs-diff.js';
 import { Runc, withCriuErrors, type RuncOptions } from './runc.js';
 import { command } from '../process/command.js';
-import type { OciSpec } from './spec.js';
+import { networkNamespaceOf, type OciSpec } from './spec.js';
 
 export interface ContainerRestoreOptions extends RuncOptions {
   /** From this checkpoint directory… */

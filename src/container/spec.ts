@@ -62,3 +62,8 @@ export function containerSpec(input: SpecInput): OciSpec {
     },
   };
 }
+
+/** The spec's network namespace: none (the host's), one runc makes (no path), or one it joins (a path). */
+export function networkNamespaceOf(spec: OciSpec): { type: string; path?: string } | undefined {
+  return ((spec.linux as { namespaces?: { type: string; path?: string }[] } | undefined)?.namespaces ?? []).find((ns) => ns.type === 'network');
+}

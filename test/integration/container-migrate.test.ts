@@ -11,11 +11,12 @@ import { bundleOf } from '../../src/container/bundle.js';
 import { createHosts, HOST_BRIDGE, type HostPair } from '../../src/testing/network-hosts.js';
 import { canCheckpoint, capabilities } from '../helpers/capabilities.js';
 import { busyboxRootfs } from '../helpers/containers.js';
+import { startReceiver } from '../helpers/migration.js';
 import { removeDir, repoRoot, tempDir, waitFor } from '../helpers/workloads.js';
 
 const enabled = (await canCheckpoint()) && (await capabilities()).lazyPages;
 const cli = path.join(repoRoot, 'bin', 'freezedry.js');
-const checkClient = path.join(repoRoot, 'test', 'fixtures', 'check-client.mjs');
+const keepaliveClient = path.join(repoRoot, 'bench', 'workloads', 'keepalive-client.mjs');
 const PREFIX = `fdm${process.pid}`;
 const PORT = 7400;
 const MIB = 64;
@@ -55,7 +56,7 @@ describe.runIf(enabled)('container migration between hosts', () => {
     const script = `echo moved > /data/added; rm /etc/removeme; exec container-service ${PORT} ${MIB}`;
     const info = await runContainer(['sh', '-c', script], { rootfs, id, net: true });
     const address = hosts.attachService(hosts.a, info.pid);
-    const client = hosts.client.spawn([process.execPath, checkClient, address, String(PORT)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const client = hosts.client.spawn([process.execPath, keepaliveClient, address, String(PORT), '--check'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let said = '';
     let report = '';
     client.stderr?.on('data', (d: Buffer) => (said += d.toString()));
@@ -68,21 +69,12 @@ describe.runIf(enabled)('container migration between hosts', () => {
   async function clientReport(client: ChildProcess, exited: Promise<number | null>, report: () => string) {
     client.stdin?.end();
     const code = await exited;
-    return { code, stats: JSON.parse(report()) as { answers: number; longestGapMs: number; continuous: boolean; intact: boolean; error: string | null } };
+    return { code, stats: JSON.parse(report()) as { requests: number; longestGapMs: number; continuous: boolean; intact: boolean; error: string | null } };
   }
 
   /** The destination agent on host b, once it listens. */
-  async function receiver(port: number, token = 'right-token') {
-    const child = hosts.b.spawn([
-      'env', `FREEZEDRY_CONTAINERS=${bContainers}`,
-      process.execPath, cli, 'receive', '--listen', `${hosts.b.address}:${port}`, '--token', token, '--runc-root', bRunc, '--once',
-    ]);
-    let output = '';
-    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    await waitFor('the receiver', () => (output.includes('listening') ? true : undefined));
-    return { child, exited, output: () => output };
+  function receiver(port: number, token = 'right-token') {
+    return startReceiver(hosts.b, port, ['--token', token, '--runc-root', bRunc, '--once'], [`FREEZEDRY_CONTAINERS=${bContainers}`]);
   }
 
   async function migrateCli(id: string, port: number, mode: string, extra: string[] = [], token = 'right-token') {
@@ -142,7 +134,7 @@ describe.runIf(enabled)('container migration between hosts', () => {
       expect(code).toBe(0);
       expect(stats.continuous).toBe(true);
       expect(stats.intact).toBe(true);
-      console.log(`container ${mode}: frozen ${result.frozenMs.toFixed(0)} ms; the client's longest gap ${stats.longestGapMs.toFixed(0)} ms over ${stats.answers} answers`);
+      console.log(`container ${mode}: frozen ${result.frozenMs.toFixed(0)} ms; the client's longest gap ${stats.longestGapMs.toFixed(0)} ms over ${stats.requests} answers`);
       await removeContainer(service.id, { runcRoot: bRunc, force: true }).catch(() => {});
     });
   }

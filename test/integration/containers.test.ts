@@ -1,7 +1,7 @@
 // Containers through the real runc and CRIU: a busybox rootfs with a static service holding
 // 256 MiB, checkpointed and restored every way, its file changes and a client's TCP connection
 // kept; the failure paths leave nothing behind; a real Podman export is read by inspect.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -21,6 +21,8 @@ import {
   runContainer,
 } from '../../src/index.js';
 import { bundleOf } from '../../src/container/bundle.js';
+import { containerSpec } from '../../src/container/spec.js';
+import { logRelay } from '../../src/container/stdio.js';
 import { ServiceClient, busyboxRootfs } from '../helpers/containers.js';
 import { repoRoot, tempDir, removeDir } from '../helpers/workloads.js';
 
@@ -191,6 +193,37 @@ describe('clones beside a running original (own network namespaces)', () => {
     expect(report.container).toMatchObject({ engine: 'freezedry', id: original });
     expect(report.tasks.map((t) => t.comm)).toContain('container-servi');
     expect(report.memory.dumpedBytes).toBeGreaterThan(MIB * 1024 * 1024);
+  });
+});
+
+describe('a runc container freezedry did not start (its own runc root, a plain rootfs)', () => {
+  it('checkpoints with the whole rootfs (--with-rootfs) and restores it over nothing else', async () => {
+    const runcRoot = path.join(dir, 'runc-root');
+    const bundle = path.join(dir, 'plain-bundle');
+    const plainId = id('plain');
+    await mkdir(bundle, { recursive: true });
+    await exec('cp', ['-a', rootfs, path.join(bundle, 'rootfs')]);
+    // runc makes its network namespace (no path): CRIU brings it back empty, freezedry raises loopback.
+    const spec = containerSpec({ args: ['sh', '-c', `echo plain > /data/added; exec container-service ${NET_PORT} 16`], hostname: 'plain', net: true, nofileLimit: 1024 });
+    await writeFile(path.join(bundle, 'config.json'), JSON.stringify({ ...spec, root: { path: 'rootfs', readonly: false } }));
+    const stdio = logRelay(path.join(dir, 'plain.log'));
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('runc', ['--root', runcRoot, 'run', '--detach', '--bundle', bundle, plainId], { stdio: stdio.fds });
+      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`runc run exited ${code}`))));
+    });
+    stdio.close();
+    const [started] = await waitForService(Number(JSON.parse((await exec('runc', ['--root', runcRoot, 'state', plainId])).stdout).pid));
+
+    const archive = path.join(dir, 'plain.tar.zst');
+    const done = await checkpointContainer(plainId, { runcRoot, archive, withRootfs: true });
+    expect(done.rootfsChanges.changed).toBeGreaterThan(3); // every top-level entry of the rootfs
+    expect((await listContainers({ runcRoot })).some((c) => c.id === plainId)).toBe(false);
+    // Restored under another ID, with no rootfs given: the archive carries it.
+    const restored = await restoreContainer({ archive, id: id('plain-back') });
+    const [start, now] = await waitForService(restored.pid);
+    expect([start, now]).toEqual([started, started]);
+    expect(readFileSync(fileIn(id('plain-back'), 'data/added'), 'utf8')).toBe('plain\n');
+    expect(readFileSync(fileIn(id('plain-back'), 'usr/bin/container-service')).length).toBeGreaterThan(100_000);
   });
 });
 

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { features } from '../../src/check.js';
 import { childrenOf, readStat } from '../../src/process/proc.js';
 import { canCheckpoint, capabilities } from '../helpers/capabilities.js';
+import { startReceiver } from '../helpers/migration.js';
 import { createHosts, HOST_BRIDGE, type HostPair } from '../../src/testing/network-hosts.js';
 import { compileFixture, isRunningNotStopped, logText, repoRoot, stateServiceScript, useWorkspace, waitFor, writeProtectedMappings } from '../helpers/workloads.js';
 
@@ -56,14 +57,8 @@ describe.runIf(enabled)('migration between hosts', () => {
   }
 
   /** A destination agent on host b, once it listens. */
-  async function receiver(port: number, token = 'right-token', extra: string[] = []) {
-    const child = hosts.b.spawn([process.execPath, cli, 'receive', '--listen', `${hosts.b.address}:${port}`, '--token', token, '--bridge', HOST_BRIDGE, '--once', ...extra]);
-    let output = '';
-    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    await waitFor('the receiver', () => (output.includes('listening') ? true : undefined));
-    return { child, exited, output: () => output };
+  function receiver(port: number, token = 'right-token', extra: string[] = []) {
+    return startReceiver(hosts.b, port, ['--token', token, '--bridge', HOST_BRIDGE, '--once', ...extra]);
   }
 
   async function migrateCli(pid: number, port: number, mode: string, token = 'right-token', extra: string[] = []) {

@@ -1,0 +1,17 @@
+// The destination agent (`freezedry receive`) in a test host, for the migration tests.
+import path from 'node:path';
+import type { TestHost } from '../../src/testing/network-hosts.js';
+import { repoRoot, waitFor } from './workloads.js';
+
+const cli = path.join(repoRoot, 'bin', 'freezedry.js');
+
+/** Starts `freezedry receive --listen HOST:PORT ARGS…` in `host` (with `env` set) and waits until it listens. */
+export async function startReceiver(host: TestHost, port: number, args: string[], env: string[] = []) {
+  const child = host.spawn(['env', ...env, process.execPath, cli, 'receive', '--listen', `${host.address}:${port}`, ...args]);
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  await waitFor('the receiver', () => (output.includes('listening') ? true : undefined));
+  return { child, exited, output: () => output };
+}
