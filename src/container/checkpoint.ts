@@ -254,7 +254,7 @@ export async function containerFacts(container: RunningContainer, criuOptions: C
 export async function writeContainerFiles(container: RunningContainer, dir: string, known: ContainerFacts): Promise<ContainerFacts> {
   const { id, state, record, spec } = container;
   const changesRoot = record ? bundleOf(id).upper : state.rootfs;
-  const changes = await rootfsChanges(changesRoot, record !== undefined, known.rootfs.included);
+  const changes = await rootfsChanges(container, known.rootfs.included);
   await writeRootfsDiff(changesRoot, changes, dir);
   await writeFile(path.join(dir, SPEC_DUMP), `${JSON.stringify(spec, null, 2)}\n`);
   const facts: ContainerFacts = { ...known, rootfsChanges: { changed: changes.changed.length, deleted: changes.deleted.length } };
@@ -262,12 +262,12 @@ export async function writeContainerFiles(container: RunningContainer, dir: stri
   return facts;
 }
 
-async function rootfsChanges(dir: string, overlay: boolean, whole: boolean): Promise<RootfsChanges> {
-  if (overlay) return upperChanges(dir);
-  if (whole) return { changed: (await readdir(dir)).sort(), deleted: [] };
+async function rootfsChanges(container: RunningContainer, whole: boolean): Promise<RootfsChanges> {
+  const { id, state, record } = container;
+  if (record) return upperChanges(bundleOf(id).upper, { lower: record.lowerDir, merged: bundleOf(id).rootfs });
+  if (whole) return { changed: (await readdir(state.rootfs)).sort(), deleted: [] };
   return { changed: [], deleted: [] };
 }
-
 
 async function assembleArchive(
   builder: ArchiveBuilder,

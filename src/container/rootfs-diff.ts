@@ -18,11 +18,18 @@ export interface RootfsChanges {
   deleted: string[];
 }
 
-/** What the upper dir of an overlay records: every path below it, whiteouts apart. */
-export async function upperChanges(upper: string): Promise<RootfsChanges> {
+/**
+ * What the upper dir of an overlay records: every path below it, whiteouts apart. With the
+ * overlay's `lower` and mounted `merged` dirs, what an opaque directory hides is a deletion
+ * too (a directory removed and made again: overlayfs marks it opaque with an xattr instead
+ * of a whiteout per entry), seen as a lower entry the merged view no longer shows.
+ */
+export async function upperChanges(upper: string, overlay?: { lower: string; merged: string }): Promise<RootfsChanges> {
   const changes: RootfsChanges = { changed: [], deleted: [] };
+  const exists = (file: string) => lstat(file).then(() => true, () => false);
   const walk = async (relative: string): Promise<void> => {
-    for (const name of (await readdir(path.join(upper, relative))).sort()) {
+    const names = (await readdir(path.join(upper, relative))).sort();
+    for (const name of names) {
       const rel = relative ? `${relative}/${name}` : name;
       const info = await lstat(path.join(upper, rel));
       if (info.isCharacterDevice() && info.rdev === 0) {
@@ -32,8 +39,15 @@ export async function upperChanges(upper: string): Promise<RootfsChanges> {
       changes.changed.push(rel);
       if (info.isDirectory()) await walk(rel);
     }
+    if (!overlay) return;
+    const below = await readdir(path.join(overlay.lower, relative)).catch(() => [] as string[]);
+    for (const name of below) {
+      const rel = relative ? `${relative}/${name}` : name;
+      if (!names.includes(name) && !(await exists(path.join(overlay.merged, rel)))) changes.deleted.push(`/${rel}`);
+    }
   };
   await walk('');
+  changes.deleted.sort();
   return changes;
 }
 

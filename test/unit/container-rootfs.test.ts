@@ -39,6 +39,27 @@ describe('rootfs changes', () => {
     expect(existsSync(path.join(target, 'etc/removeme'))).toBe(false);
   });
 
+  it('a directory removed and made again in a mounted overlay (opaque) deletes what it held below', async () => {
+    const [lower, upper, work, merged] = ['lower', 'upper2', 'work', 'merged'].map((name) => path.join(dir, name)) as [string, string, string, string];
+    for (const d of [path.join(lower, 'data/sub'), upper, work, merged]) mkdirSync(d, { recursive: true });
+    writeFileSync(path.join(lower, 'data/old'), 'old');
+    writeFileSync(path.join(lower, 'data/sub/deep'), 'deep');
+    writeFileSync(path.join(lower, 'kept'), 'kept');
+    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged]);
+    try {
+      rmSync(path.join(merged, 'data'), { recursive: true });
+      mkdirSync(path.join(merged, 'data'));
+      writeFileSync(path.join(merged, 'data/new'), 'new');
+      const changes = await upperChanges(upper, { lower, merged });
+      expect(changes.changed).toEqual(['data', 'data/new']);
+      expect(changes.deleted).toEqual(['/data/old', '/data/sub']);
+      // Without the overlay's view, only whiteouts count: the opaque directory's hidden entries are missed.
+      expect((await upperChanges(upper)).deleted).toEqual([]);
+    } finally {
+      execFileSync('umount', [merged]);
+    }
+  });
+
   it('refuses deletions that lead outside the rootfs, through .. or a symlink', async () => {
     const target = path.join(dir, 'target2');
     mkdirSync(target);
