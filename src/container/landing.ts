@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { isFreezedryError } from '../errors.js';
 import { unbundleImages } from '../migrate/image-bundle.js';
-import type { Landing } from '../migrate/destination.js';
+import type { Landing } from '../migrate/landing.js';
 import type { Message, MessageChannel } from '../migrate/message-channel.js';
 import { links, pinBridgeAddress } from '../migrate/bridge-address.js';
 import { removeBundle, validateContainerId } from './bundle.js';

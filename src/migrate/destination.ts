@@ -26,8 +26,7 @@ import { TICKET_BYTES } from './page-relay.js';
 import { ImageChain } from './image-chain.js';
 import { PageStore } from './page-store.js';
 import { containerLanding } from '../container/landing.js';
-import type { LazyFillStats } from '../pages/lazy-server.js';
-import type { RemotePages } from '../pages/lazy-source.js';
+import type { Landing } from './landing.js';
 
 export interface ReceiveOptions {
   host: string;
@@ -240,22 +239,6 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
     if (work) await rm(work, { recursive: true, force: true });
   }
   return migration;
-}
-
-/** How this host restores what arrives: a process tree with CRIU, or a container with runc. */
-export interface Landing {
-  /** Why this host cannot take it, checked before the source freezes anything. */
-  refusals?: string[];
-  /** The whole checkpoint is here: an archive, or images holding all memory. */
-  restoreWhole(where: { archive: string } | { imagesDir: string }, signal: AbortSignal): Promise<{ pid: number; durationMs: number }>;
-  /** What comes beside the images (a container's spec and file changes), into `top`. */
-  receiveFiles?(channel: MessageChannel, offer: Message, top: string): Promise<void>;
-  /** Runs it at once from the images in `top`/checkpoint, its memory pulled from the source. */
-  restoreLazy(top: string, remote: RemotePages, signal: AbortSignal): Promise<{ pid: number; durationMs: number; fill?: Promise<LazyFillStats> }>;
-  /** Ends what was restored (the source was lost before all memory arrived). */
-  end(pid: number): Promise<void>;
-  /** After a failure: removes what was prepared for a restore that never came. */
-  discard?(): Promise<void>;
 }
 
 function processLanding(criuOptions: CriuOptions): Landing {
