@@ -9,7 +9,7 @@
 // from the last one, CRIU reading unchanged pages through the parents.
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { checkpoint, type CheckpointResult } from '../checkpoint.js';
+import { checkpoint, type CheckpointResult } from '../operations/checkpoint.js';
 import type { CriuOptions } from '../criu/options.js';
 import { PAGE_SIZE } from '../images/memory-images.js';
 import type { MessageChannel } from './message-channel.js';

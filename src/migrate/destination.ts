@@ -12,7 +12,7 @@ import { versionAndFeatures } from '../criu/features.js';
 import { canLockWithNftables } from '../criu/locate.js';
 import { migrationCriuOptions, type CriuOptions } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
-import { restore } from '../restore.js';
+import { restore } from '../operations/restore.js';
 import { authenticateSource } from './authentication.js';
 import { PAGE_SIZE, warmUpImageDecoders } from '../images/memory-images.js';
 import { native } from '../native/binding.js';

@@ -1,6 +1,6 @@
 // A process tree as the subject of a migration: CRIU dumps it over its RPC and leaves it stopped
 // (SIGSTOP); SIGCONT resumes it, SIGKILL ends it.
-import { checkpoint } from '../checkpoint.js';
+import { checkpoint } from '../operations/checkpoint.js';
 import { processTree, signalEach } from '../process/proc.js';
 import { afterThisProcessDies } from '../process/watchdog.js';
 import type { Held, MigrationSubject } from './subject.js';

@@ -1,0 +1,279 @@
+// checkpoint(): dump a running process tree into an image directory or a compressed archive.
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ArchiveBuilder, writeError, type ArchiveOptions } from '../archive/archive-builder.js';
+import { sourceHost } from '../archive/manifest.js';
+import { ErrorCode, FreezedryError, ValidationError, abortError } from '../errors.js';
+import { features } from '../criu/features.js';
+import { locateCriu } from '../criu/locate.js';
+import { failureError, runImageRequest } from '../criu/operation.js';
+import { commonRpcOptions, validateCriuOptions, validateDir, validatePid, type CriuOptions } from '../criu/options.js';
+import { RequestType } from '../criu/rpc-schema.js';
+import { closeFd, openDirFd, prepareDumpDir, removePartialImages } from '../images/images-dir.js';
+import { summarizeCheckpoint } from '../images/image-summary.js';
+import { directorySource, type ImageSource } from '../images/image-source.js';
+import { readDumpStats, type DumpStats } from '../images/stats.js';
+import { CRIU_PAGE_SERVER_FD, PageSinkSession } from '../pages/page-sink.js';
+import { assertRoot } from '../process/privileges.js';
+import { newStoreEntry } from '../store.js';
+import { commandLine, isStopped, processTree, readStat, residentBytes, signalEach } from '../process/proc.js';
+
+export interface CheckpointProgress {
+  /** Page bytes received so far. */
+  bytes: number;
+  /** Resident memory of the tree when the dump began: about what will be written. */
+  estimatedBytes: number;
+}
+
+export interface CheckpointOptions extends CriuOptions {
+  /** Images go into this new or empty directory (created if missing)… */
+  imagesDir?: string;
+  /** …or into this single compressed, seekable archive (.tar.zst). */
+  archive?: string;
+  /** …or into the local store under this name (an archive in storeRoot). */
+  name?: string;
+  storeRoot?: string;
+  archiveOptions?: ArchiveOptions;
+  /** For imagesDir: stream pages through freezedry's page sink instead of CRIU writing them. */
+  pageSink?: boolean;
+  /** Keep the tree running after the dump (criu --leave-running); default: it is killed. */
+  leaveRunning?: boolean;
+  /** Keep the tree stopped after the dump (criu --leave-stopped): for a migration that may fall back. */
+  leaveStopped?: boolean;
+  /**
+   * Serve memory lazily instead of writing it (criu dump --lazy-pages --port): the tree stays
+   * frozen while a lazy restore elsewhere pulls its pages; the call ends once all are pulled.
+   */
+  lazyPages?: {
+    port: number;
+    /** Where CRIU's page server listens (default: every address; it admits anyone). */
+    address?: string;
+    /**
+     * Aborting it stops serving: CRIU is killed (nothing else can end a page server whose
+     * client vanished with the link), leaving the tree stopped as after the dump.
+     */
+    abandon?: AbortSignal;
+  };
+  /** Track memory changes for a later incremental dump (needs soft-dirty in the kernel). */
+  trackMem?: boolean;
+  /**
+   * A pre-dump (criu pre-dump): only memory, the tree frozen just long enough to collect it and
+   * then running on; memory tracking is reset, so a later dump with this as parentImages writes
+   * only what changed since. Needs soft-dirty in the kernel, checked first.
+   */
+  preDump?: boolean;
+  /** Images of an earlier dump to diff against, relative to imagesDir (criu --prev-images-dir). */
+  parentImages?: string;
+  /** Called about ten times a second while pages stream (archive and pageSink dumps). */
+  onProgress?: (progress: CheckpointProgress) => void;
+}
+
+export interface CheckpointResult {
+  pid: number;
+  /** The image directory (for a directory dump). */
+  imagesDir?: string;
+  /** The archive written (for an archive dump). */
+  archive?: { file: string; bytes: number; uncompressedBytes: number; entries: number };
+  /** CRIU's log (for an archive dump it is inside the archive, as dump.log). */
+  logFile?: string;
+  /** Wall time of the whole call. */
+  durationMs: number;
+  /** Whether the tree still runs (leaveRunning). */
+  leftRunning: boolean;
+  /** The pids that were in the tree when the dump began. */
+  pids: number[];
+  stats?: DumpStats;
+  criu: { path: string; version: string };
+}
+
+export async function checkpoint(pid: number, options: CheckpointOptions): Promise<CheckpointResult> {
+  const started = performance.now();
+  validatePid(pid);
+  const targets = [options?.imagesDir, options?.archive, options?.name].filter((t) => t !== undefined);
+  if (targets.length !== 1) {
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'checkpoint needs exactly one of imagesDir, archive and name');
+  }
+  if (options.name !== undefined) options = { ...options, archive: await newStoreEntry(options.name, options.storeRoot), name: undefined };
+  if (options.imagesDir !== undefined) validateDir('imagesDir', options.imagesDir);
+  if (options.archive !== undefined) validateDir('archive', options.archive);
+  validateCriuOptions(options);
+  if (options.preDump && (options.archive !== undefined || options.pageSink || options.lazyPages || options.leaveStopped)) {
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'a pre-dump writes an images directory and leaves the tree running: no archive, pageSink, lazyPages or leaveStopped');
+  }
+  if (options.signal?.aborted) throw abortError(options.signal);
+  assertRoot('checkpoint');
+  const criuPath = locateCriu(options.criu);
+  if (options.preDump) await assertMemoryTracking(criuPath);
+
+  const root = readStat(pid);
+  if (!root || root.state === 'Z' || root.state === 'X') {
+    throw new FreezedryError(
+      ErrorCode.NO_SUCH_PROCESS,
+      root ? `Process ${pid} (${root.comm}) has already exited (it is a zombie)` : `No process with pid ${pid}`,
+      { pid },
+    );
+  }
+  const command = commandLine(pid) || root.comm;
+  // Which tasks were already stopped, so that recovery after a failure resumes only ours.
+  const pids = processTree(pid);
+  const stoppedBefore = new Set(pids.filter((p) => isStopped(readStat(p))));
+
+  // An archive dump lets CRIU write its small non-page images into a scratch directory.
+  const builder = options.archive ? await ArchiveBuilder.create(options.archive, options.archiveOptions) : undefined;
+  let imagesDir: string;
+  try {
+    imagesDir = builder ? await mkdtemp(path.join(os.tmpdir(), 'freezedry-dump-')) : path.resolve(options.imagesDir as string);
+    if (!builder) await prepareDumpDir(imagesDir);
+  } catch (error) {
+    await builder?.abandon();
+    throw error;
+  }
+  const workDir = path.resolve(options.workDir ?? imagesDir);
+  const logFile = path.join(workDir, 'dump.log');
+
+  let sink: PageSinkSession | undefined;
+  let progress: NodeJS.Timeout | undefined;
+  // CRIU's RPC passes a lazy page server no address (it would listen on all of them); its
+  // configuration file still can.
+  const lazyConfig = options.lazyPages?.address ? await writeConfig([`address ${options.lazyPages.address}`]) : undefined;
+  try {
+    if (builder) {
+      sink = PageSinkSession.toArchive(builder.writer);
+    } else if (options.pageSink) {
+      const dirFd = openDirFd(imagesDir);
+      try {
+        sink = PageSinkSession.toDirectory(dirFd);
+      } finally {
+        closeFd(dirFd);
+      }
+    }
+    if (sink && options.onProgress) {
+      const estimatedBytes = residentBytes(pids);
+      const report = options.onProgress;
+      const pages = sink;
+      progress = setInterval(() => report({ bytes: pages.counters().bytes, estimatedBytes }), 100);
+    }
+    const { outcome, version } = await runImageRequest(
+      criuPath,
+      { imagesDir, workDir },
+      (fds) => ({
+        type: options.preDump ? RequestType.PRE_DUMP : RequestType.DUMP,
+        opts: {
+          ...commonRpcOptions(options),
+          ...fds,
+          pid,
+          leaveRunning: options.preDump ? undefined : options.leaveRunning,
+          leaveStopped: options.leaveStopped,
+          lazyPages: options.lazyPages ? true : undefined,
+          trackMem: options.trackMem || options.preDump,
+          parentImages: options.parentImages,
+          pageServer: sink ? { fd: CRIU_PAGE_SERVER_FD } : options.lazyPages ? { address: options.lazyPages.address, port: options.lazyPages.port } : undefined,
+          configFile: lazyConfig,
+          logFile: 'dump.log',
+        },
+      }),
+      {
+        onNotification: options.onNotification,
+        signal: options.signal,
+        timeoutMs: options.timeoutMs,
+        kill: options.lazyPages?.abandon,
+        inheritFds: sink ? [sink.criuEnd] : [],
+      },
+    );
+    if (!outcome.response.success) {
+      // A sink that failed (a full disk) made CRIU fail: its error is the cause, unless we
+      // stopped CRIU ourselves (an abort ends the page session early too).
+      if (sink?.failure && !outcome.rejected) throw writeError(sink.failure, builder?.partial ?? imagesDir);
+      throw await failureError('dump', outcome, logFile, `criu dump of pid ${pid} (${command})`);
+    }
+    await sink?.done.catch((error: unknown) => {
+      throw writeError(error, builder?.partial ?? imagesDir);
+    });
+    const stats = await readDumpStats(imagesDir);
+    const result: CheckpointResult = {
+      pid,
+      logFile,
+      durationMs: 0,
+      leftRunning: options.leaveRunning === true || options.preDump === true,
+      pids,
+      stats,
+      criu: { path: criuPath, version: version.text },
+    };
+    if (builder && sink) {
+      result.archive = await assembleArchive(builder, sink, imagesDir, { pid, command, criuVersion: version.text, stats });
+      await rm(imagesDir, { recursive: true, force: true });
+      result.logFile = undefined;
+    } else {
+      result.imagesDir = imagesDir;
+    }
+    result.durationMs = performance.now() - started;
+    return result;
+  } catch (error) {
+    sink?.cancel();
+    resumeStopped(pids, stoppedBefore);
+    await builder?.abandon();
+    await removePartialImages(imagesDir, logFile);
+    throw error;
+  } finally {
+    if (progress) clearInterval(progress);
+    sink?.close();
+    if (lazyConfig) await rm(path.dirname(lazyConfig), { recursive: true, force: true });
+  }
+}
+
+/** A CRIU configuration file of these lines, in a directory of its own. */
+async function writeConfig(lines: string[]): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'freezedry-criu-conf-'));
+  const file = path.join(dir, 'criu.conf');
+  await writeFile(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+  return file;
+}
+
+async function assembleArchive(
+  builder: ArchiveBuilder,
+  sink: PageSinkSession,
+  imagesDir: string,
+  facts: { pid: number; command: string; criuVersion: string; stats?: DumpStats },
+): Promise<NonNullable<CheckpointResult['archive']>> {
+  const pagemaps = new Map(sink.pagemaps().map(({ name, bytes }) => [name, bytes]));
+  builder.fillReserved(sink.pagesEntries());
+  for (const [name, bytes] of pagemaps) builder.addBytes(name, bytes);
+  await builder.addDirectory(imagesDir);
+  const source: ImageSource = {
+    names: async () => [...pagemaps.keys(), ...(await readdir(imagesDir))],
+    read: async (name) => pagemaps.get(name) ?? directorySource(imagesDir).read(name),
+  };
+  const finished = await builder.finish({
+    createdAt: new Date().toISOString(),
+    pid: facts.pid,
+    command: facts.command,
+    source: sourceHost(facts.criuVersion),
+    summary: await summarizeCheckpoint(source),
+    criuStats: facts.stats,
+  });
+  const uncompressedBytes = builder.writer.counters().bytesIn;
+  return { file: finished.file, bytes: finished.bytes, uncompressedBytes, entries: finished.entries.length + 1 };
+}
+
+/**
+ * CRIU's memory tracking reads the kernel's soft-dirty bits. Without them (no
+ * CONFIG_MEM_SOFT_DIRTY) CRIU 4.x refuses --track-mem with a clear error, but its pre-dump
+ * aborts on an assertion ("BUG at criu/mem.c") after seizing the tree: refuse it here first.
+ */
+async function assertMemoryTracking(criuPath: string): Promise<void> {
+  if ((await features({ criu: criuPath })).memTrack) return;
+  throw new FreezedryError(
+    ErrorCode.KERNEL_FEATURE_MISSING,
+    'CRIU cannot track memory changes on this kernel (no soft-dirty bits: CONFIG_MEM_SOFT_DIRTY is off), so it cannot pre-dump; ' +
+      "'freezedry migrate' tracks writes with userfaultfd instead (--dirty-tracking uffd)",
+  );
+}
+
+/**
+ * A dump that failed must never leave the tree frozen. CRIU resumes it on its own failures;
+ * this covers CRIU itself dying mid-dump (its ptrace stops end with it, a group stop may not).
+ */
+function resumeStopped(pids: number[], stoppedBefore: Set<number>): void {
+  signalEach(pids.filter((p) => !stoppedBefore.has(p) && isStopped(readStat(p))), 'SIGCONT');
+}

@@ -1,0 +1,290 @@
+// restore(): bring a dumped tree back to life from an image directory, an archive or the store;
+// optionally lazily, the tree running at once while its memory arrives behind it.
+import { closeSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Archive } from '../archive/archive-reader.js';
+import { assertCompatible } from '../archive/compatibility.js';
+import { lazyPagesAvailable } from '../criu/features.js';
+import { ErrorCode, FreezedryError, ValidationError, abortError } from '../errors.js';
+import { locateCriu } from '../criu/locate.js';
+import { failureError, runImageRequest } from '../criu/operation.js';
+import { commonRpcOptions, validateCriuOptions, validateDir, type CriuOptions } from '../criu/options.js';
+import { RequestType } from '../criu/rpc-schema.js';
+import type { CriuVersion } from '../criu/version.js';
+import { assertImagesPresent, removePartialImages } from '../images/images-dir.js';
+import { hasOwnPidNamespace, readProcessTree } from '../images/process-tree.js';
+import { readRestoreStats, type RestoreStats } from '../images/stats.js';
+import type { NativeExitStatus } from '../native/binding.js';
+import { planLazyRestore, type LazyPlan } from '../pages/lazy-plan.js';
+import { LazyPageServer, type LazyFillStats, type LazySource } from '../pages/lazy-server.js';
+import { directoryLazySource, sharesNoPages } from '../pages/lazy-source.js';
+import { assertRoot } from '../process/privileges.js';
+import { commandLine, readStat, waitUntilGone } from '../process/proc.js';
+import { assertRootRunning, watchRestoredRoot, type RestoredRoot } from '../process/restored-root.js';
+import { findStored } from '../store.js';
+
+export interface RestoreOptions extends CriuOptions {
+  /** Restore from this image directory… */
+  imagesDir?: string;
+  /** …or from this archive… */
+  archive?: string;
+  /** …or from the local store's checkpoint of this name. */
+  name?: string;
+  storeRoot?: string;
+  /**
+   * Return as soon as the tree runs; its memory is placed on demand and in the background
+   * (`lazy.fill` settles when all of it is in). Needs userfaultfd.
+   */
+  lazy?: boolean;
+  /**
+   * With lazy: pull the lazy pages from this page server (a `criu dump --lazy-pages --address A
+   * --port P` source, which keeps the tree frozen until they are all pulled) instead of the images.
+   */
+  pageServer?: { address: string; port: number; ticket?: Buffer };
+  /**
+   * With pageServer: pages already here (a pre-copy migration's), served before any is pulled
+   * from the page server; `route` rewrites the plan to take them from `file` (image 0).
+   */
+  preCopied?: { file: string; route(plan: LazyPlan): LazyPlan };
+  /** Restore even when the archive's source host looks incompatible (CPU features, CRIU version). */
+  force?: boolean;
+  /**
+   * true (default): the restored tree is on its own, re-parented to init like a daemon.
+   * false: its root becomes a child of this process; `exited` reports its end.
+   */
+  detach?: boolean;
+  /** How long to wait for the dumped pids to be reaped before restoring in place (default 10 s). */
+  reapTimeoutMs?: number;
+  /** Progress of unpacking an archive. */
+  onProgress?: (progress: { bytes: number; totalBytes: number }) => void;
+}
+
+export interface LazyRestore {
+  /** Settles when every lazy page is in place (ERR_LAZY_FILL_FAILED, with the tree ended, if not). */
+  fill: Promise<LazyFillStats>;
+  stats(): LazyFillStats;
+}
+
+export interface RestoreResult {
+  /** Host pid of the restored root task. */
+  pid: number;
+  imagesDir?: string;
+  archive?: string;
+  logFile: string;
+  durationMs: number;
+  stats?: RestoreStats;
+  criu: { path: string; version: string };
+  /** Only when detach is false: settles when the restored root exits. */
+  exited?: Promise<NativeExitStatus>;
+  /** For lazy restores (and archive restores served through userfaultfd). */
+  lazy?: LazyRestore;
+}
+
+interface DirectoryRestoreExtras {
+  checkVersion?: (version: CriuVersion) => void;
+  lazySource?: LazySource;
+  plan?: LazyPlan;
+}
+
+export async function restore(options: RestoreOptions): Promise<RestoreResult> {
+  const sources = [options?.imagesDir, options?.archive, options?.name].filter((s) => s !== undefined);
+  if (sources.length !== 1) {
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'restore needs exactly one of imagesDir, archive and name');
+  }
+  if (options.name !== undefined) options = { ...options, archive: await findStored(options.name, options.storeRoot), name: undefined };
+  if (options.archive === undefined) return restoreFromDirectory(options);
+  return restoreFromArchive(options);
+}
+
+/**
+ * An archive is unpacked into a scratch directory and restored from there. A full restore of
+ * a tree of several processes unpacks everything, so CRIU itself places every page and keeps
+ * the copy-on-write sharing between a parent and the children it forked. A lazy one (or a
+ * full one of a single process) unpacks all but the pages CRIU would leave to userfaultfd:
+ * those go from the archive straight into the restored processes (each process then holds
+ * its own copy of pages it shared).
+ */
+async function restoreFromArchive(options: RestoreOptions): Promise<RestoreResult> {
+  validateDir('archive', options.archive);
+  validateCriuOptions(options);
+  assertRoot('restore');
+  const started = performance.now();
+  const criuPath = locateCriu(options.criu); // before unpacking anything
+  const archive = await Archive.open(options.archive as string);
+  if (archive.manifest.container) {
+    archive.close();
+    throw new FreezedryError(
+      ErrorCode.UNSUPPORTED_CHECKPOINT,
+      `${archive.file} is a checkpoint of the container '${archive.manifest.container.id}': restore it with 'freezedry container restore -i'`,
+      { path: archive.file },
+    );
+  }
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'freezedry-restore-'));
+  const logFile = path.join(options.workDir ? path.resolve(options.workDir) : scratch, 'restore.log');
+  const progress = options.onProgress && ((bytes: number, totalBytes: number) => options.onProgress?.({ bytes, totalBytes }));
+  const checkVersion = options.force ? undefined : (version: CriuVersion) => assertCompatible(archive.manifest.source, version, archive.file);
+  let keepArchiveOpen = false;
+  try {
+    let result: RestoreResult;
+    // A single process shares no page with another, so even a full restore loses nothing if
+    // its pages go from the archive straight into it through userfaultfd (none unpacked).
+    if (options.lazy || ((await sharesNoPages(archive.imageSource())) && (await lazyPagesAvailable(criuPath)))) {
+      const plan = await planLazyRestore(archive.imageSource());
+      await archive.extract(scratch, progress, plan.eager);
+      result = await restoreFromDirectory(
+        { ...options, archive: undefined, imagesDir: scratch },
+        { checkVersion, plan, lazySource: archive.pageSource(plan.images) },
+      );
+      if (!options.lazy) {
+        // Full: it returns once every page is in place and the process still runs.
+        await result.lazy?.fill;
+        result = { ...result, lazy: undefined };
+      } else if (result.lazy) {
+        // The archive stays open while the fill reads from it.
+        const fill = result.lazy.fill.finally(() => archive.close());
+        fill.catch(() => {}); // observed by the caller through result.lazy.fill
+        result = { ...result, lazy: { ...result.lazy, fill } };
+        keepArchiveOpen = true;
+      }
+    } else {
+      await archive.extract(scratch, progress);
+      result = await restoreFromDirectory({ ...options, archive: undefined, imagesDir: scratch }, { checkVersion });
+    }
+    await rm(scratch, { recursive: true, force: true });
+    return { ...result, imagesDir: undefined, archive: archive.file, durationMs: performance.now() - started };
+  } catch (error) {
+    // Keep only CRIU's log, which the error points to.
+    await removePartialImages(scratch, logFile);
+    if ((await readdir(scratch)).length === 0) await rm(scratch, { recursive: true, force: true });
+    throw error;
+  } finally {
+    if (!keepArchiveOpen) archive.close();
+  }
+}
+
+async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRestoreExtras = {}): Promise<RestoreResult> {
+  const started = performance.now();
+  validateDir('imagesDir', options?.imagesDir);
+  validateCriuOptions(options);
+  if (options.detach !== undefined && typeof options.detach !== 'boolean') {
+    throw new FreezedryError(ErrorCode.INVALID_ARG_TYPE, 'detach must be a boolean');
+  }
+  if (options.pageServer && !options.lazy) {
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'pageServer needs lazy: true (pages are pulled on demand)');
+  }
+  if (options.signal?.aborted) throw abortError(options.signal);
+  assertRoot('restore');
+  const criuPath = locateCriu(options.criu);
+  const imagesDir = path.resolve(options.imagesDir as string);
+  await assertImagesPresent(imagesDir);
+  const workDir = path.resolve(options.workDir ?? imagesDir);
+  const logFile = path.join(workDir, 'restore.log');
+  await waitForDumpedPids(imagesDir, options.reapTimeoutMs ?? 10_000);
+
+  const lazy = options.lazy === true || extras.lazySource !== undefined;
+  let server: LazyPageServer | undefined;
+  const pageFiles: number[] = [];
+  const closeFiles = () => pageFiles.splice(0).forEach((fd) => closeSync(fd));
+  if (lazy) {
+    const remote = options.pageServer ? { pageServer: options.pageServer, preCopied: options.preCopied } : undefined;
+    const { plan, source } =
+      extras.plan && extras.lazySource ? { plan: extras.plan, source: extras.lazySource } : await directoryLazySource(imagesDir, remote, pageFiles);
+    try {
+      server = LazyPageServer.start(workDir, plan, source);
+    } catch (error) {
+      closeFiles();
+      throw error;
+    }
+  }
+
+  const detach = options.detach ?? true;
+  let root: RestoredRoot;
+  let version: CriuVersion;
+  try {
+    const answer = await runImageRequest(
+      criuPath,
+      { imagesDir, workDir },
+      (fds) => ({
+        type: RequestType.RESTORE,
+        opts: { ...commonRpcOptions(options), ...fds, restoreAsSibling: !detach, lazyPages: lazy, logFile: 'restore.log' },
+      }),
+      { onNotification: options.onNotification, signal: options.signal, timeoutMs: options.timeoutMs, checkVersion: extras.checkVersion },
+    );
+    version = answer.version;
+    if (!answer.outcome.response.success || !answer.outcome.response.restore) {
+      throw await failureError('restore', answer.outcome, logFile, `criu restore from ${imagesDir}`);
+    }
+    root = watchRestoredRoot(answer.outcome.response.restore.pid, !detach);
+  } catch (error) {
+    server?.close();
+    closeFiles();
+    throw error;
+  }
+
+  let lazyRestore: LazyRestore | undefined;
+  if (server) {
+    const pages = server;
+    pages.attach(root.pid);
+    // Complete means every page is in and the tree still runs.
+    const fill = pages.complete
+      .finally(closeFiles)
+      .then(async (stats) => {
+        await assertRootRunning(root, 'the lazy fill');
+        return stats;
+      })
+      .finally(() => detach && root.release());
+    fill.catch(() => {});
+    lazyRestore = { fill, stats: () => pages.stats() };
+  }
+  try {
+    await assertRootRunning(root, 'its restore');
+  } finally {
+    if (detach && !lazyRestore) root.release();
+  }
+  return {
+    pid: root.pid,
+    imagesDir,
+    logFile,
+    durationMs: performance.now() - started,
+    stats: await readRestoreStats(workDir),
+    criu: { path: criuPath, version: version.text },
+    exited: detach ? undefined : root.exited,
+    lazy: lazyRestore,
+  };
+}
+
+/**
+ * Restoring in place needs the dumped pids free. Right after a dump they can still be zombies
+ * waiting for their parent ("Can't fork for N: File exists"), so wait for them; a live process
+ * holding one is a clash. A tree with its own pid namespace never clashes.
+ */
+async function waitForDumpedPids(imagesDir: string, timeoutMs: number): Promise<void> {
+  const tree = await readProcessTree(imagesDir).catch((cause) => {
+    throw new FreezedryError(ErrorCode.IMAGES_MISSING, `${imagesDir}/pstree.img is unreadable: ${(cause as Error).message}`, { cause });
+  });
+  if (hasOwnPidNamespace(tree)) return;
+  const pids = tree.flatMap((task) => [task.pid, ...task.threads.filter((t) => t !== task.pid)]);
+  const live = pids.filter((pid) => {
+    const stat = readStat(pid);
+    return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X';
+  });
+  if (live.length > 0) {
+    const who = live.map((pid) => `${pid} (${commandLine(pid) || readStat(pid)?.comm})`).join(', ');
+    throw new FreezedryError(
+      ErrorCode.PID_IN_USE,
+      `Cannot restore in place: pid ${who} ${live.length > 1 ? 'are' : 'is'} in use by a running process. ` +
+        "Stop it first, or checkpoint a tree started with 'freezedry run' (its own pid namespace) to restore beside it.",
+      { pids: live },
+    );
+  }
+  const left = await waitUntilGone(pids, timeoutMs);
+  if (left.length > 0) {
+    throw new FreezedryError(
+      ErrorCode.PID_IN_USE,
+      `Cannot restore in place: pid ${left.join(', ')} still exists as a zombie after ${timeoutMs} ms (its parent has not reaped it)`,
+      { pids: left },
+    );
+  }
+}
