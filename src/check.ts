@@ -2,6 +2,7 @@
 // (version() and features() are CRIU queries, in criu/features.ts, re-exported here.)
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { queryFeatures, withSession, type CriuFeatures } from './criu/features.js';
+import { probeDirtyTracking } from './pages/dirty-tracker.js';
 import { isFreezedryError } from './errors.js';
 import { RequestType } from './criu/rpc-schema.js';
 import { MINIMUM_CRIU, isSupported } from './criu/version.js';
@@ -103,9 +104,21 @@ export async function check(options: { criu?: string; fix?: boolean } = {}): Pro
       title: 'soft-dirty memory tracking',
       status: f.memTrack ? 'ok' : 'warn',
       detail: f.memTrack ? 'available: CRIU pre-dump and incremental dumps work' : 'missing (no CONFIG_MEM_SOFT_DIRTY): CRIU pre-dump and --track-mem cannot run',
-      fix: f.memTrack
+      fix: f.memTrack ? undefined : "nothing to do: freezedry's own dirty tracker (below) serves pre-copy migration where it works",
+    });
+    const tracker = await probeDirtyTracking();
+    items.push({
+      id: 'dirty-tracker',
+      title: "freezedry's dirty tracker (pre-copy migration without soft-dirty)",
+      status: tracker.works ? 'ok' : 'warn',
+      detail: tracker.works
+        ? 'works: userfaultfd write-protect (UFFD_FEATURE_WP_ASYNC) and PAGEMAP_SCAN'
+        : `does not work here: ${tracker.reason ?? 'unknown'}`,
+      fix: tracker.works
         ? undefined
-        : 'nothing to do for dump and restore; pre-copy migration needs a kernel with CONFIG_MEM_SOFT_DIRTY, or a dirty tracker built on userfaultfd write-protect and PAGEMAP_SCAN',
+        : f.memTrack
+          ? "nothing to do: pre-copy uses CRIU's pre-dumps (soft-dirty) instead"
+          : 'pre-copy and hybrid migration need Linux 6.7+ (UFFD_FEATURE_WP_ASYNC, PAGEMAP_SCAN) or soft-dirty; stop-copy and post-copy work without either',
     });
     const unprivileged = readNumber('/proc/sys/vm/unprivileged_userfaultfd');
     items.push({

@@ -1,5 +1,6 @@
 // Tracking which pages a running process writes, where the kernel has no soft-dirty bits: the
 // building block of pre-copy migration on such kernels (native/core/dirty_tracker.h says how).
+import { spawn } from 'node:child_process';
 import { ErrorCode, FreezedryError } from '../errors.js';
 import { native, type NativeDirtyTracker } from '../native/binding.js';
 import { validatePid } from '../criu/options.js';
@@ -55,5 +56,25 @@ export class DirtyTracker {
 
   close(): void {
     this.tracker.close();
+  }
+}
+
+/**
+ * Whether the tracker works on this host: it attaches to a short-lived child (a \`sleep\`) and
+ * lets go. The reason when it does not (an old kernel, userfaultfd forbidden).
+ */
+export async function probeDirtyTracking(): Promise<{ works: boolean; reason?: string }> {
+  const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+    DirtyTracker.attach(child.pid as number).close();
+    return { works: true };
+  } catch (error) {
+    return { works: false, reason: (error as Error).message };
+  } finally {
+    child.kill('SIGKILL');
   }
 }

@@ -35,6 +35,10 @@ describe.runIf(enabled)('freezedry CLI', () => {
     const json = JSON.parse((await freezedry(['check', '--json'])).stdout);
     expect(json.ok).toBe(true);
     expect(json.features).toHaveProperty('lazyPages');
+    // The dirty tracker is its own item, agreeing with what attaching it to a process says.
+    const tracker = (json.items as { id: string; status: string }[]).find((item) => item.id === 'dirty-tracker');
+    const { probeDirtyTracking } = await import('../../src/pages/dirty-tracker.js');
+    expect(tracker?.status).toBe((await probeDirtyTracking()).works ? 'ok' : 'warn');
   });
 
   it('run, dump and restore a service with criu flag names, proving its state came back', async () => {
