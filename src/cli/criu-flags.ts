@@ -1,15 +1,11 @@
 // The CRIU flags shared by dump and restore, spelled as criu spells them.
 import { Option, type Command } from 'commander';
-import type { CriuOptions } from '../criu/options.js';
+import { CRIU_SWITCHES, type CriuOptions, type CriuSwitch } from '../criu/options.js';
 import type { Output } from './output.js';
 
-export interface CriuFlagValues {
-  tcpEstablished?: boolean;
-  shellJob?: boolean;
-  extUnixSk?: boolean;
-  fileLocks?: boolean;
-  linkRemap?: boolean;
-  manageCgroups?: boolean;
+export type CriuFlagValues = { [K in CriuSwitch]?: boolean } & CriuSettingFlags;
+
+interface CriuSettingFlags {
   external?: string[];
   networkLock?: CriuOptions['networkLock'];
   logLevel?: string;
@@ -18,14 +14,19 @@ export interface CriuFlagValues {
   criu?: string;
 }
 
+/** The switches `which` picks (all of them by default), as criu spells them. */
+export function addSwitches(command: Command, which: (name: CriuSwitch, migrates: boolean) => boolean = () => true): Command {
+  for (const { name, flag, help, migrates } of CRIU_SWITCHES) if (which(name, migrates)) command.option(flag, help);
+  return command;
+}
+
+/** The switches set among `flags`. */
+export function switchesFrom(flags: { [K in CriuSwitch]?: boolean }): { [K in CriuSwitch]?: boolean } {
+  return Object.fromEntries(CRIU_SWITCHES.map(({ name }) => [name, flags[name]]));
+}
+
 export function addCriuFlags(command: Command): Command {
-  return command
-    .option('--tcp-established', 'checkpoint/restore established TCP connections')
-    .option('--shell-job', 'allow a process attached to a terminal, not a session leader')
-    .option('--ext-unix-sk', 'allow unix sockets connected outside the tree')
-    .option('--file-locks', 'checkpoint/restore file locks')
-    .option('--link-remap', 'allow open files that were unlinked')
-    .option('--manage-cgroups', 'dump/restore cgroups')
+  return addSwitches(command)
     .option('--external <resource...>', "external resources, as criu's --external")
     .addOption(new Option('--network-lock <method>', 'how CRIU blocks the network while frozen').choices(['iptables', 'nftables', 'skip']))
     .addOption(new Option('-v, --log-level <n>', "CRIU's log level, 0-4").choices(['0', '1', '2', '3', '4']))
@@ -37,12 +38,7 @@ export function addCriuFlags(command: Command): Command {
 /** Flags to options, with a notification display and Ctrl-C wired to a clean abort. */
 export function criuOptionsFrom(flags: CriuFlagValues, out: Output, signal: AbortSignal): CriuOptions {
   return {
-    tcpEstablished: flags.tcpEstablished,
-    shellJob: flags.shellJob,
-    extUnixSk: flags.extUnixSk,
-    fileLocks: flags.fileLocks,
-    linkRemap: flags.linkRemap,
-    manageCgroups: flags.manageCgroups,
+    ...switchesFrom(flags),
     external: flags.external,
     networkLock: flags.networkLock,
     logLevel: flags.logLevel === undefined ? undefined : (Number(flags.logLevel) as CriuOptions['logLevel']),

@@ -3,19 +3,30 @@ import { ErrorCode, ValidationError, invalidArg } from '../errors.js';
 import type { RpcOptions } from './rpc-schema.js';
 import type { NotificationHandler } from './session.js';
 
-export interface CriuOptions {
-  /** Checkpoint/restore established TCP connections (criu --tcp-established). */
-  tcpEstablished?: boolean;
-  /** Allow a tree that is not a session leader, attached to a terminal (criu --shell-job). */
-  shellJob?: boolean;
-  /** Allow unix sockets connected to peers outside the tree (criu --ext-unix-sk). */
-  extUnixSk?: boolean;
-  /** Checkpoint/restore file locks (criu --file-locks). */
-  fileLocks?: boolean;
-  /** Allow reopening files that were unlinked but are still open, through links (criu --link-remap). */
-  linkRemap?: boolean;
-  /** Dump and restore cgroups (criu --manage-cgroups). */
-  manageCgroups?: boolean;
+/**
+ * CRIU's on/off options, the one list the option type, its validation, the RPC fields, the
+ * CLI's flags and what a migration carries come from: the option's name, criu's flag, what
+ * it does, and whether a migration takes it from the source to the destination's restore.
+ */
+export const CRIU_SWITCHES = [
+  { name: 'tcpEstablished', flag: '--tcp-established', help: 'checkpoint/restore established TCP connections', migrates: true },
+  { name: 'shellJob', flag: '--shell-job', help: 'allow a process attached to a terminal, not a session leader', migrates: true },
+  { name: 'extUnixSk', flag: '--ext-unix-sk', help: 'allow unix sockets connected outside the tree', migrates: true },
+  { name: 'fileLocks', flag: '--file-locks', help: 'checkpoint/restore file locks', migrates: true },
+  { name: 'linkRemap', flag: '--link-remap', help: 'allow open files that were unlinked (reopened through links)', migrates: true },
+  { name: 'manageCgroups', flag: '--manage-cgroups', help: 'dump/restore cgroups', migrates: false },
+] as const;
+
+export type CriuSwitch = (typeof CRIU_SWITCHES)[number]['name'];
+
+/** The CRIU flags a migration carries from the source to the destination's restore. */
+export type MigrationSwitch = Extract<(typeof CRIU_SWITCHES)[number], { migrates: true }>['name'];
+export const MIGRATION_FLAGS = CRIU_SWITCHES.filter((s) => s.migrates).map((s) => s.name) as MigrationSwitch[];
+
+/** Each switch of CRIU_SWITCHES (criu's flag of the same name), on or off. */
+export type CriuOptions = { [K in CriuSwitch]?: boolean } & CriuSettings;
+
+export interface CriuSettings {
   /**
    * How CRIU keeps the network quiet while a tree with TCP connections is frozen (criu
    * --network-lock): iptables (CRIU's default) spawns iptables-restore; nftables, done inside
@@ -41,10 +52,8 @@ export interface CriuOptions {
 /** criu_network_lock_method in CRIU's rpc.proto. */
 const NETWORK_LOCK = { iptables: 1, nftables: 2, skip: 3 } as const;
 
-const BOOLEAN_FLAGS = ['tcpEstablished', 'shellJob', 'extUnixSk', 'fileLocks', 'linkRemap', 'manageCgroups'] as const;
-
 export function validateCriuOptions(options: CriuOptions): void {
-  for (const flag of BOOLEAN_FLAGS) {
+  for (const { name: flag } of CRIU_SWITCHES) {
     const value = options[flag];
     if (value !== undefined && typeof value !== 'boolean') {
       throw new ValidationError(ErrorCode.INVALID_ARG_TYPE, `${flag} must be a boolean, got ${typeof value}`);
@@ -70,12 +79,7 @@ export function validateCriuOptions(options: CriuOptions): void {
 /** The RPC fields shared by dump and restore. */
 export function commonRpcOptions(options: CriuOptions): Partial<RpcOptions> {
   return {
-    tcpEstablished: options.tcpEstablished,
-    shellJob: options.shellJob,
-    extUnixSk: options.extUnixSk,
-    fileLocks: options.fileLocks,
-    linkRemap: options.linkRemap,
-    manageCgroups: options.manageCgroups,
+    ...Object.fromEntries(CRIU_SWITCHES.map(({ name }) => [name, options[name]])),
     external: options.external,
     networkLock: options.networkLock ? NETWORK_LOCK[options.networkLock] : undefined,
     logLevel: options.logLevel ?? 2,
@@ -85,8 +89,6 @@ export function commonRpcOptions(options: CriuOptions): Partial<RpcOptions> {
   };
 }
 
-/** The CRIU flags a migration carries from the source to the destination's restore. */
-export const MIGRATION_FLAGS = ['tcpEstablished', 'shellJob', 'extUnixSk', 'fileLocks', 'linkRemap'] as const;
 
 /**
  * Only the CRIU options a migration carries (never a binary, a directory or a log level): what

@@ -23,7 +23,7 @@ import { sourceHost } from '../archive/manifest.js';
 import { PAGE_SIZE, warmUpImageDecoders } from '../images/memory-images.js';
 import { features, version } from '../criu/features.js';
 import { canLockWithNftables } from '../criu/locate.js';
-import { MIGRATION_FLAGS, migrationCriuOptions, type CriuOptions } from '../criu/options.js';
+import { migrationCriuOptions, type CriuOptions, type MigrationSwitch } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
 import { processTree, readStat, residentBytes } from '../process/proc.js';
 import { authenticateDestination } from './authentication.js';
@@ -67,7 +67,7 @@ const PROBE_BYTES = 4 << 20;
 /** How long the destination may take to restore before the source gives up and resumes. */
 const RESTORE_TIMEOUT_MS = 120_000;
 
-export interface MigrateOptions extends Pick<CriuOptions, (typeof MIGRATION_FLAGS)[number] | 'networkLock'> {
+export interface MigrateOptions extends Pick<CriuOptions, MigrationSwitch | 'networkLock'> {
   to: { host: string; port: number };
   token: string;
   /** auto (default): see the top of this file. */

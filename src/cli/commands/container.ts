@@ -6,7 +6,7 @@ import type { Context } from '../context.js';
 
 // What the container commands run, loaded only when one runs.
 const api = () => import('../../index.js');
-import { migrationOptions, migrationSummary, withMigrationFlags, type MigrationFlags } from './migration.js';
+import { migrationOptions, migrationSummary, withContainerMigrationFlags, type MigrationFlags } from './migration.js';
 
 interface RuncFlags {
   runcRoot?: string;
@@ -121,7 +121,7 @@ export function register(program: Command, context: Context): void {
   });
 
   runcFlags(
-    withMigrationFlags(
+    withContainerMigrationFlags(
       container
         .command('migrate')
         .description('move a running container to a host running `freezedry receive` (every mode of process migration)')

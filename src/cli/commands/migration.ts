@@ -1,7 +1,9 @@
 // receive, migrate: moving a live tree between hosts.
 import type { Command } from 'commander';
 import { ErrorCode, ValidationError } from '../../errors.js';
+import { MIGRATION_FLAGS, type CriuSwitch, type MigrationSwitch } from '../../criu/options.js';
 import type { DirtyTracking, MigrateOptions, MigrateResult, MigrationMode } from '../../migrate/source.js';
+import { addSwitches } from '../criu-flags.js';
 import { ms } from '../output.js';
 import type { Context } from '../context.js';
 
@@ -51,23 +53,28 @@ export function register(program: Command, context: Context): void {
       if (flags.once && failed?.error) throw failed.error;
     });
 
-  withMigrationFlags(
-    program
-      .command('migrate')
-      .description('move a live process tree to a host running `freezedry receive`')
-      .argument('<pid>', 'the root of the tree'),
-  )
-    .option('--shell-job', 'allow a process attached to a terminal')
-    .option('--ext-unix-sk', 'allow unix sockets connected outside the tree')
-    .action(async (pidText: string, flags: MigrationFlags & { shellJob?: boolean; extUnixSk?: boolean }) => {
+  addSwitches(
+    withMigrationFlags(
+      program
+        .command('migrate')
+        .description('move a live process tree to a host running `freezedry receive`')
+        .argument('<pid>', 'the root of the tree'),
+    ),
+    (_name, migrates) => migrates,
+  ).action(async (pidText: string, flags: MigrationFlags) => {
       if (!/^\d+$/.test(pidText)) throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `pid must be a number, got '${pidText}'`);
       const { migrate } = await import('../../migrate/source.js');
-      const result = await migrate(Number(pidText), { ...migrationOptions(flags, context), shellJob: flags.shellJob, extUnixSk: flags.extUnixSk });
+      const result = await migrate(Number(pidText), migrationOptions(flags, context));
       context.out.result(result, migrationSummary(result, `pid ${pidText}`, flags.to));
     });
 }
 
-export interface MigrationFlags {
+/** The switches a container's migration takes (runc's own flags); a process's takes every migrating one. */
+const CONTAINER_SWITCHES: CriuSwitch[] = ['tcpEstablished', 'fileLocks'];
+
+export type MigrationFlags = { [K in MigrationSwitch]?: boolean } & MigrationSettingFlags;
+
+interface MigrationSettingFlags {
   to: string;
   token?: string;
   mode: string;
@@ -76,8 +83,6 @@ export interface MigrationFlags {
   probe?: string;
   timeout?: string;
   linkTimeout: string;
-  tcpEstablished?: boolean;
-  fileLocks?: boolean;
 }
 
 /** The options process and container migrations share. */
@@ -90,9 +95,12 @@ export function withMigrationFlags(command: Command): Command {
     .option('--dirty-tracking <how>', "how pre-copy rounds track writes: auto, uffd (userfaultfd, Linux 6.7+) or soft-dirty (CRIU's pre-dump)", 'auto')
     .option('--probe <url>', 'an http:// URL of the service to GET every 10 ms: reports the downtime a client saw')
     .option('--timeout <ms>', 'give up (resuming the source) if the destination has not restored by then')
-    .option('--link-timeout <ms>', 'silence from the destination after which the migration fails (the source resumes)', '10000')
-    .option('--tcp-established', 'move established TCP connections')
-    .option('--file-locks', 'move file locks');
+    .option('--link-timeout <ms>', 'silence from the destination after which the migration fails (the source resumes)', '10000');
+}
+
+/** withMigrationFlags and the switches a container's migration takes. */
+export function withContainerMigrationFlags(command: Command): Command {
+  return addSwitches(withMigrationFlags(command), (name) => CONTAINER_SWITCHES.includes(name));
 }
 
 export function migrationOptions(flags: MigrationFlags, context: Context): MigrateOptions {
@@ -105,8 +113,7 @@ export function migrationOptions(flags: MigrationFlags, context: Context): Migra
     probe: flags.probe,
     timeoutMs: flags.timeout ? positive(flags.timeout, '--timeout') : undefined,
     linkTimeoutMs: positive(flags.linkTimeout, '--link-timeout'),
-    tcpEstablished: flags.tcpEstablished,
-    fileLocks: flags.fileLocks,
+    ...Object.fromEntries(MIGRATION_FLAGS.map((name) => [name, flags[name]])),
     log: (line) => context.out.note(line),
     signal: context.signal,
   };
