@@ -11,11 +11,11 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { checkpoint, type CheckpointResult } from '../operations/checkpoint.js';
 import type { CriuOptions } from '../criu/options.js';
-import { PAGE_SIZE } from '../images/memory-images.js';
 import type { MessageChannel } from './message-channel.js';
-import type { FinalReport, RoundReport } from './precopy.js';
+import { roundReport, type FinalReport, type RoundReport, type RoundsTracker } from './rounds.js';
 
-export class CriuPreDumps {
+export class CriuPreDumps implements RoundsTracker {
+  readonly tracking = 'soft-dirty';
   readonly rounds: RoundReport[] = [];
   private lastRoundAt = performance.now();
 
@@ -42,13 +42,7 @@ export class CriuPreDumps {
     await channel.next('round-ok');
     const pages = dumped.stats?.pagesWritten ?? 0;
     this.lastRoundAt = started;
-    const report: RoundReport = {
-      round: index,
-      pages,
-      wireBytes,
-      durationMs: performance.now() - started,
-      dirtyRateMBps: index === 0 ? 0 : (pages * PAGE_SIZE) / 1e6 / Math.max(sinceLast / 1000, 1e-3),
-    };
+    const report = roundReport(index, pages, wireBytes, started, sinceLast);
     this.rounds.push(report);
     return report;
   }

@@ -1,6 +1,6 @@
 // How a migration decides: estimates of the downtime each mode would cause, and when pre-copy
 // rounds stop. Pure functions of measured figures (tested in test/unit/planning.test.ts).
-import type { RoundReport } from './precopy.js';
+import type { RoundReport } from './rounds.js';
 
 // Rough rates on the machines measured (bench/): CRIU dumps and restores about a GB/s, and
 // archives hold about 45 % of a process's memory. A lazy freeze (CRIU's lazy dump, which
@@ -65,4 +65,31 @@ export function nextStep(
   if (rounds.length >= limits.maxRounds) return { step: 'hybrid', expectedDowntimeMs, reason: `${rounds.length} rounds` };
   if (context.elapsedMs >= limits.maxTotalMs) return { step: 'hybrid', expectedDowntimeMs, reason: `${Math.round(context.elapsedMs)} ms of rounds` };
   return { step: 'continue', expectedDowntimeMs, reason: 'converging' };
+}
+
+export interface ModeInputs {
+  estimatedStopCopyMs: number;
+  estimatedLazyFreezeMs: number;
+  budgetMs: number;
+  /** Writes can be tracked here (the uffd tracker, or soft-dirty pre-dumps). */
+  tracking: 'uffd' | 'soft-dirty' | 'none';
+  /** The destination can restore lazily. */
+  lazyThere: boolean;
+}
+
+/**
+ * auto's first choice, once the link is measured: stop-copy when it fits the budget (or nothing
+ * else can run), post-copy when even a freeze that moves no memory does not, else rounds.
+ */
+export function chooseMode(inputs: ModeInputs): { mode: 'stop-copy' | 'post-copy' | 'rounds'; reason: string } {
+  const roundsPossible = inputs.tracking !== 'none' && (inputs.lazyThere || inputs.tracking === 'soft-dirty');
+  if (!roundsPossible) {
+    return {
+      mode: 'stop-copy',
+      reason: inputs.tracking === 'none' ? 'no way to track writes here (neither the uffd tracker nor soft-dirty)' : 'the destination cannot restore lazily',
+    };
+  }
+  if (inputs.estimatedStopCopyMs <= inputs.budgetMs) return { mode: 'stop-copy', reason: 'a stop-copy fits the budget' };
+  if (inputs.lazyThere && inputs.estimatedLazyFreezeMs > inputs.budgetMs) return { mode: 'post-copy', reason: 'even a freeze that moves no memory exceeds the budget' };
+  return { mode: 'rounds', reason: 'rounds can bring the freeze within the budget' };
 }

@@ -15,24 +15,7 @@ import { DirtyTracker } from '../pages/dirty-tracker.js';
 import { batches, intersect, normalize, subtract, totalBytes, union, type Range } from '../pages/page-ranges.js';
 import { namespacePid, processTree, readStat } from '../process/proc.js';
 import type { MessageChannel } from './message-channel.js';
-
-/** One pre-copy round, as reported. */
-export interface RoundReport {
-  round: number;
-  /** Pages sent: everything the tree held (round 0), then what it wrote during the round before. */
-  pages: number;
-  /** Bytes those pages took on the wire (compressed). */
-  wireBytes: number;
-  durationMs: number;
-  /** How fast the tree wrote pages during the round before (0 for round 0), MB/s. */
-  dirtyRateMBps: number;
-}
-
-/** What the final freeze sent (pre-copy) or left to be pulled (hybrid). */
-export interface FinalReport {
-  pages: number;
-  wireBytes: number;
-}
+import { roundReport, type FinalReport, type RoundReport, type RoundsTracker } from './rounds.js';
 
 interface TrackedTask {
   hostPid: number;
@@ -47,7 +30,8 @@ interface TrackedTask {
 const BATCH_BYTES = 8 << 20;
 const ZSTD_LEVEL = 1;
 
-export class PreCopy {
+export class PreCopy implements RoundsTracker {
+  readonly tracking = 'uffd';
   readonly rounds: RoundReport[] = [];
   private readonly tasks: TrackedTask[];
   private lastScanAt = performance.now();
@@ -100,13 +84,7 @@ export class PreCopy {
     this.lastScanAt = started;
     channel.send({ type: 'round-end', round: index });
     await channel.next('round-ok');
-    const report: RoundReport = {
-      round: index,
-      pages,
-      wireBytes: wire,
-      durationMs: performance.now() - started,
-      dirtyRateMBps: index === 0 ? 0 : (pages * PAGE_SIZE) / 1e6 / Math.max(sinceLastScan / 1000, 1e-3),
-    };
+    const report = roundReport(index, pages, wire, started, sinceLastScan);
     this.rounds.push(report);
     return report;
   }

@@ -33,8 +33,9 @@ import { startProbe, validateProbeUrl, type Probe, type ProbeReport } from './do
 import { bundleImages } from './image-bundle.js';
 import { openPageRelay } from './page-relay.js';
 import { LINK_TIMEOUT_MS, MessageChannel } from './message-channel.js';
-import { estimateLazyFreezeMs, estimateStopCopyMs, nextStep } from './planning.js';
-import { PreCopy, type FinalReport, type RoundReport } from './precopy.js';
+import { chooseMode, estimateLazyFreezeMs, estimateStopCopyMs, nextStep } from './planning.js';
+import { PreCopy } from './precopy.js';
+import type { FinalReport, RoundReport } from './rounds.js';
 import { heldTree, processSubject } from './process-subject.js';
 import type { Held, MigrationSubject } from './subject.js';
 
@@ -191,7 +192,7 @@ export async function migrateSubject(subject: MigrationSubject, options: Migrate
     };
     // Tracking starts before anything is sent: the destination must know how rounds will come.
     if (requested !== 'stop-copy' && requested !== 'post-copy') rounds = await startRounds(subject, tracking, work, criuOptions, requested === 'auto');
-    const softDirty = rounds instanceof CriuPreDumps;
+    const softDirty = rounds?.tracking === 'soft-dirty';
     const veths = vethsOfTree(pid);
     // Its veth leaves this host's bridge when the tree ends here: that must not change our MAC.
     for (const bridge of bridgesOf(veths)) pinBridgeAddress(bridge);
@@ -215,23 +216,11 @@ export async function migrateSubject(subject: MigrationSubject, options: Migrate
     let mode: MigrationMode | 'rounds' = requested === 'auto' ? 'rounds' : requested;
     if (requested === 'auto') {
       decision = await probeLink(pid, channel, budgetMs);
-      const lazyThere = welcome.lazyPages !== false;
-      const roundsPossible = rounds !== undefined && (lazyThere || softDirty);
-      mode =
-        !roundsPossible || decision.estimatedStopCopyMs <= budgetMs
-          ? 'stop-copy'
-          : lazyThere && decision.estimatedLazyFreezeMs > budgetMs
-            ? 'post-copy'
-            : 'rounds';
+      const choice = chooseMode({ ...decision, budgetMs, tracking: rounds?.tracking ?? 'none', lazyThere: welcome.lazyPages !== false });
+      mode = choice.mode;
       if (mode !== 'rounds') {
         decision.chosen = mode;
-        decision.reason = !roundsPossible
-          ? rounds
-            ? 'the destination cannot restore lazily'
-            : 'no way to track writes here (neither the uffd tracker nor soft-dirty)'
-          : mode === 'stop-copy'
-            ? 'a stop-copy fits the budget'
-            : 'even a freeze that moves no memory exceeds the budget';
+        decision.reason = choice.reason;
         rounds?.close(); // nothing of the tree is tracked while CRIU dumps it without rounds
         rounds = undefined;
       }
@@ -354,7 +343,7 @@ async function withRounds(
 ): Promise<Steps & { mode: MigrationMode }> {
   const { subject, channel, log } = context;
   const { pid } = subject;
-  const dirtyTracking = pre instanceof CriuPreDumps ? 'soft-dirty' : 'uffd';
+  const dirtyTracking = pre.tracking;
   try {
     const started = performance.now();
     const resident = residentBytes(processTree(pid));
@@ -369,12 +358,12 @@ async function withRounds(
       if (step.step === 'continue') continue;
       mode = requested === 'auto' ? step.step : requested;
       // CRIU's final dump writes whatever is left itself: pre-dump rounds always end as pre-copy.
-      if (pre instanceof CriuPreDumps) mode = 'pre-copy';
+      if (pre.tracking === 'soft-dirty') mode = 'pre-copy';
       if (decision) Object.assign(decision, { chosen: mode, reason: step.reason });
       log(`rounds stop: ${step.reason} (a freeze now: about ${step.expectedDowntimeMs.toFixed(0)} ms); ${mode}`);
       break;
     }
-    const result = pre instanceof CriuPreDumps ? await preDumpedFreeze(context, pre) : await lazyMigration(context, { pre, mode });
+    const result = pre.tracking === 'soft-dirty' ? await preDumpedFreeze(context, pre) : await lazyMigration(context, { pre, mode });
     return { ...result, mode, rounds: pre.rounds, dirtyTracking };
   } catch (error) {
     const reported = await channel.peerFailure();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { estimateLazyFreezeMs, estimateStopCopyMs, nextStep } from '../../src/migrate/planning.js';
-import type { RoundReport } from '../../src/migrate/precopy.js';
+import { chooseMode, estimateLazyFreezeMs, estimateStopCopyMs, nextStep } from '../../src/migrate/planning.js';
+import type { RoundReport } from '../../src/migrate/rounds.js';
 
 const round = (index: number, pages: number, durationMs: number): RoundReport => ({ round: index, pages, wireBytes: pages * 1800, durationMs, dirtyRateMBps: 0 });
 const GiB = 1 << 30;
@@ -32,5 +32,16 @@ describe('migration planning', () => {
     const limits = { maxRounds: 3, minShrink: 0.1, maxTotalMs: 60_000 };
     expect(nextStep(slow, { ...context, limits })).toMatchObject({ step: 'hybrid', reason: '3 rounds' });
     expect(nextStep(slow, { ...context, elapsedMs: 61_000 })).toMatchObject({ step: 'hybrid' });
+  });
+
+  it("auto's first choice: stop-copy when it fits or nothing else can run, post-copy when no freeze fits, else rounds", () => {
+    const base = { estimatedStopCopyMs: 5000, estimatedLazyFreezeMs: 200, budgetMs: 300, tracking: 'uffd' as const, lazyThere: true };
+    expect(chooseMode(base).mode).toBe('rounds');
+    expect(chooseMode({ ...base, estimatedStopCopyMs: 250 })).toMatchObject({ mode: 'stop-copy', reason: expect.stringMatching(/fits/) });
+    expect(chooseMode({ ...base, estimatedLazyFreezeMs: 400 }).mode).toBe('post-copy');
+    expect(chooseMode({ ...base, tracking: 'none' })).toMatchObject({ mode: 'stop-copy', reason: expect.stringMatching(/no way to track/) });
+    expect(chooseMode({ ...base, lazyThere: false })).toMatchObject({ mode: 'stop-copy', reason: expect.stringMatching(/cannot restore lazily/) });
+    // Soft-dirty pre-dumps end in a full dump: they need no lazy restore there.
+    expect(chooseMode({ ...base, tracking: 'soft-dirty', lazyThere: false }).mode).toBe('rounds');
   });
 });
