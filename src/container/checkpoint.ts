@@ -22,6 +22,8 @@ import { readDumpStats, type DumpStats } from '../images/stats.js';
 import { LoopbackPageSink } from '../pages/loopback-page-sink.js';
 import type { PageSinkSession } from '../pages/page-sink.js';
 import { assertRoot } from '../process/privileges.js';
+import { processTree, residentBytes } from '../process/proc.js';
+import type { CheckpointProgress } from '../operations/checkpoint.js';
 import { newStoreEntry } from '../store.js';
 import { bundleOf, readRecord, readSpec, validateContainerId, type ContainerRecord } from './bundle.js';
 import { CHECKPOINT_DIR, CHECKPOINT_PREFIX, CONTAINER_FACTS, SPEC_DUMP, type ContainerFacts } from './layout.js';
@@ -49,6 +51,8 @@ export interface ContainerCheckpointOptions extends RuncOptions {
   fileLocks?: boolean;
   /** For a container freezedry did not start (a plain rootfs): carry the whole rootfs along. */
   withRootfs?: boolean;
+  /** With an archive: called every 100 ms with the page bytes streamed so far, as checkpoint()'s. */
+  onProgress?: (progress: CheckpointProgress) => void;
   signal?: AbortSignal;
 }
 
@@ -140,11 +144,17 @@ async function dumpContainer(
   let sink: LoopbackPageSink | undefined;
   let session: PageSinkSession | undefined;
   let paused: PausedContainer | undefined;
+  let progress: NodeJS.Timeout | undefined;
   let known: ContainerFacts;
   let dumped = false;
   try {
     await mkdir(imagesDir, { recursive: true });
     if (builder) sink = await LoopbackPageSink.listen({ archive: builder.writer, prefix: CHECKPOINT_PREFIX }, () => runcPid);
+    if (sink && options.onProgress) {
+      const estimatedBytes = residentBytes(processTree(state.pid));
+      const [report, pages] = [options.onProgress, sink];
+      progress = setInterval(() => report({ bytes: pages.accepted?.counters().bytes ?? 0, estimatedBytes }), 100);
+    }
     // Known before it freezes (the rootfs's fingerprint is read here, not while it is paused).
     known = await containerFacts(container, criuOptions, options.withRootfs === true);
     if (pause) paused = await PausedContainer.pause(runc, id, state.pid, { unplug: hold });
@@ -207,6 +217,7 @@ async function dumpContainer(
     await removePartialImages(dir, logFile);
     throw error;
   } finally {
+    clearInterval(progress);
     session?.close();
   }
 }

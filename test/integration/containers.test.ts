@@ -129,8 +129,13 @@ describe('a container on the host network, with file changes and a client connec
 
   it('an archive checkpoint that stops it restores from the archive', async () => {
     const archive = path.join(dir, 'host.tar.zst');
-    const result = await checkpointContainer(host, { archive });
+    const reports: { bytes: number; estimatedBytes: number }[] = [];
+    const result = await checkpointContainer(host, { archive, onProgress: (p) => reports.push(p) });
     expect(result.archive?.bytes).toBeGreaterThan(MIB * 1024 * 1024 * 0.9); // random memory does not compress
+    // Progress as checkpoint()'s: the pages streamed so far, against what the tree holds.
+    expect(reports.length).toBeGreaterThan(0);
+    expect(reports.at(-1)?.estimatedBytes).toBeGreaterThan(MIB * 1024 * 1024);
+    expect(reports.map((r) => r.bytes)).toEqual([...reports.map((r) => r.bytes)].sort((x, y) => x - y));
     expect((await listContainers()).find((c) => c.id === host)?.status).toBe('absent');
     await restoreContainer({ archive });
     const client = await ServiceClient.connect(HOST_PORT);

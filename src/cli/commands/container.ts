@@ -69,14 +69,16 @@ export function register(program: Command, context: Context): void {
       id: string,
       flags: RuncFlags & { imagesDir?: string; output?: string; name?: string; level: string; overwrite?: boolean; leaveRunning?: boolean; tcpEstablished?: boolean; fileLocks?: boolean; withRootfs?: boolean; printStats?: boolean },
     ) => {
+      const bar = progressBar(context.out, 'checkpointing');
       const result = await (await api()).checkpointContainer(id, {
         ...flags,
+        onProgress: ({ bytes, estimatedBytes }) => bar.update(bytes, estimatedBytes),
         imagesDir: flags.imagesDir,
         archive: flags.output,
         name: flags.name,
         archiveOptions: { level: Number(flags.level), overwrite: flags.overwrite },
         signal: context.signal,
-      });
+      }).finally(() => bar.stop());
       const where = result.archive ? `${result.archive.file} (${mib(result.archive.bytes)})` : result.imagesDir;
       const s = result.stats;
       context.out.result(
