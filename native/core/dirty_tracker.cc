@@ -66,7 +66,11 @@ Result<uint64_t> FindSyscallInstruction(pid_t pid) {
 
 Status WaitStop(pid_t pid) {
   int status;
-  if (::waitpid(pid, &status, __WALL) != pid) return LastError("waitpid");
+  pid_t got;
+  do {
+    got = ::waitpid(pid, &status, __WALL);
+  } while (got < 0 && errno == EINTR);
+  if (got != pid) return LastError("waitpid");
   if (!WIFSTOPPED(status)) return Failure(ESRCH, "dirty tracker", "the target exited");
   return OkStatus();
 }
@@ -104,7 +108,10 @@ Result<UniqueFd> UserfaultfdOf(pid_t pid) {
   Result<UniqueFd> result = Failure(EIO, "dirty tracker", "not reached");
   user_regs_struct saved;
   auto stopped = WaitStop(pid);
-  if (!stopped.Ok()) return stopped.Error();
+  if (!stopped.Ok()) {
+    ::ptrace(PTRACE_DETACH, pid, nullptr, nullptr);  // never leave it seized (it may still be there)
+    return stopped.Error();
+  }
   if (::ptrace(PTRACE_GETREGS, pid, nullptr, &saved) != 0) {
     result = LastError("ptrace(GETREGS)");
   } else {

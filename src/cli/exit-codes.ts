@@ -37,6 +37,7 @@ const EXIT_CODES: Record<ErrorCodeValue, number> = {
   [ErrorCode.CHECKPOINT_NOT_FOUND]: 4,
   [ErrorCode.LAZY_FILL_FAILED]: 18,
   [ErrorCode.MIGRATION_FAILED]: 19,
+  [ErrorCode.MIGRATION_PROTOCOL]: 19,
   [ErrorCode.AUTH_FAILED]: 20,
   [ErrorCode.RESTORED_TREE_EXITED]: 21,
   [ErrorCode.NO_SUCH_CONTAINER]: 22,

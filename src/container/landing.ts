@@ -56,12 +56,12 @@ export async function containerLanding(announced: unknown, options: { bridge?: s
     },
     receiveFiles: async (channel: MessageChannel, offer: Message, top: string) => {
       await mkdir(top, { recursive: true });
-      const bytes = await channel.receiveBytes(Number(offer.size));
+      const bytes = await channel.receiveBytes(offer.size);
       const files = Array.isArray(offer.files) ? (offer.files as { name: string }[]) : [];
       if (!files.every((file) => CONTAINER_FILES.includes(file?.name))) throw new Error('unexpected container files from the source');
       await unbundleImages(offer.files, bytes, top);
       const diff = await channel.next('rootfs-diff');
-      await channel.receiveFile(Number(diff.size), path.join(top, ROOTFS_DIFF));
+      await channel.receiveFile(diff.size, path.join(top, ROOTFS_DIFF));
     },
     restoreLazy: async (top, remotePages, signal) => {
       const restored = await restoreContainer({ ...common, imagesDir: top, lazy: true, remotePages, signal });

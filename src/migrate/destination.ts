@@ -152,7 +152,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
     if (mode === 'auto') {
       // The source measures the link, then says which mode it chose.
       const probe = await channel.next('probe');
-      await channel.receiveBytes(Number(probe.size));
+      await channel.receiveBytes(probe.size);
       channel.send({ type: 'probe-ok' });
       mode = String((await channel.next('mode')).mode);
       migration.mode = mode;
@@ -170,7 +170,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
     if (mode === 'stop-copy') {
       const offer = await channel.next('archive');
       const file = path.join(work, 'checkpoint.tar.zst');
-      await channel.receiveFile(Number(offer.size), file);
+      await channel.receiveFile(offer.size, file);
       await restoreWhole({ archive: file });
     } else if (mode === 'pre-copy' && hello.tracking === 'soft-dirty') {
       // CRIU's pre-dumps, then its final dump, each a directory whose parent is the one before.
@@ -195,7 +195,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
         await landing.receiveFiles(channel, offer, top);
         offer = await channel.next('images');
       }
-      const bytes = await channel.receiveBytes(Number(offer.size));
+      const bytes = await channel.receiveBytes(offer.size);
       await unbundleImages(offer.files, bytes, imagesDir);
       channel.send({ type: 'images-ok' });
       const serve = await channel.next('serve');
@@ -262,7 +262,7 @@ async function receivePages(channel: MessageChannel, store: PageStore): Promise<
     } else if (message.type === 'stale') {
       store.drop(Number(message.pid), validPageRanges(message.ranges));
     } else {
-      const frame = await channel.receiveBytes(Number(message.size));
+      const frame = await channel.receiveBytes(message.size);
       const data = await native().decompress(frame);
       if (data.length !== Number(message.raw)) {
         throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `pages message of ${data.length} bytes, announced ${String(message.raw)}`);

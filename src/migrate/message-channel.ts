@@ -4,11 +4,22 @@
 // than the link timeout means the link or the peer is gone (TCP alone can wait for minutes).
 import { createReadStream, createWriteStream } from 'node:fs';
 import type { Socket } from 'node:net';
-import { ErrorCode, FreezedryError } from '../errors.js';
+import { ErrorCode, FreezedryError, type ErrorCodeValue } from '../errors.js';
 
 export type Message = { type: string } & Record<string, unknown>;
 
 const MAX_MESSAGE = 16 << 20;
+/** The most bytes one message may bring into memory (page batches are 8 MiB, image bundles far less). */
+const MAX_BYTES = 256 << 20;
+/** The most one streamed file may hold (an archive, a rootfs diff): the disk bounds it before this. */
+const MAX_FILE = 2 ** 40;
+
+/**
+ * Codes a peer's failure keeps on this side: those that say how the migration itself went.
+ * Any other (its disk, its CRIU) becomes ERR_MIGRATION_FAILED with the peer's code in
+ * `peerCode`: a peer must not pick this process's error code and exit status.
+ */
+const PEER_CODES: string[] = [ErrorCode.INCOMPATIBLE_HOST, ErrorCode.AUTH_FAILED, ErrorCode.MIGRATION_FAILED];
 const KEEPALIVE_MS = 1000;
 /** Silence after which the peer counts as gone (default). */
 export const LINK_TIMEOUT_MS = 10_000;
@@ -126,25 +137,24 @@ export class MessageChannel {
     let message: Message;
     do {
       const length = (await this.take(4)).readUInt32BE(0);
-      if (length > MAX_MESSAGE) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `oversized message (${length} bytes) from the peer`);
-      message = JSON.parse((await this.take(length)).toString('utf8')) as Message;
+      if (length > MAX_MESSAGE) throw protocolError(`oversized message (${length} bytes) from the peer`);
+      message = parseMessage(await this.take(length));
     } while (message.type === 'keepalive');
     if (expect.length > 0 && !expect.includes(message.type)) {
-      if (message.type === 'failed' || message.type === 'refused' || message.type === 'incompatible') {
-        throw new FreezedryError((message.code as never) ?? ErrorCode.MIGRATION_FAILED, `the peer reports: ${String(message.message ?? message.type)}`, { peer: message });
-      }
+      if (message.type === 'failed' || message.type === 'refused' || message.type === 'incompatible') throw peerError(message);
       throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `unexpected '${message.type}' from the peer (wanted ${expect.join(' or ')})`);
     }
     return message;
   }
 
-  /** The raw bytes that follow a file header. */
-  async receiveBytes(size: number): Promise<Buffer> {
-    return this.take(size);
+  /** The raw bytes that follow a header whose `size` is checked first (at most MAX_BYTES). */
+  async receiveBytes(size: unknown): Promise<Buffer> {
+    return this.take(checkedSize(size, MAX_BYTES));
   }
 
-  /** Writes the raw bytes that follow a file header into a file. */
-  async receiveFile(size: number, file: string): Promise<void> {
+  /** Writes the raw bytes that follow a file header into a file (its `size` checked first). */
+  async receiveFile(declared: unknown, file: string): Promise<void> {
+    const size = checkedSize(declared, MAX_FILE);
     const out = createWriteStream(file, { mode: 0o600 });
     let left = size;
     try {
@@ -167,9 +177,7 @@ export class MessageChannel {
     try {
       for (;;) {
         const message = await this.next();
-        if (message.type === 'failed') {
-          return new FreezedryError((message.code as never) ?? ErrorCode.MIGRATION_FAILED, `the peer reports: ${String(message.message)}`, { peer: message });
-        }
+        if (message.type === 'failed') return peerError(message);
       }
     } catch {
       return undefined; // nothing more arrived
@@ -212,4 +220,38 @@ export class MessageChannel {
     this.waiter = undefined;
     waiter?.();
   }
+}
+
+function protocolError(message: string): FreezedryError {
+  return new FreezedryError(ErrorCode.MIGRATION_PROTOCOL, message);
+}
+
+/** A message: a JSON object with a string type (anything else is the peer's protocol error). */
+function parseMessage(bytes: Buffer): Message {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw protocolError('a message from the peer is not JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || typeof (parsed as { type?: unknown }).type !== 'string') {
+    throw protocolError('a message from the peer has no type');
+  }
+  return parsed as Message;
+}
+
+/** A size the peer declared: a whole number of bytes, at most `limit`. */
+function checkedSize(size: unknown, limit: number): number {
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || size > limit) {
+    throw protocolError(`the peer declared ${JSON.stringify(size) ?? 'no'} bytes to follow (at most ${limit} here)`);
+  }
+  return size;
+}
+
+/** The failure a peer reports, under our code only where it says how the migration went. */
+function peerError(message: Message): FreezedryError {
+  const peerCode = typeof message.code === 'string' ? message.code : undefined;
+  const said = String(message.message ?? message.type).slice(0, 2000);
+  const code = peerCode && PEER_CODES.includes(peerCode) ? (peerCode as ErrorCodeValue) : ErrorCode.MIGRATION_FAILED;
+  return new FreezedryError(code, `the peer reports${peerCode && code !== peerCode ? ` ${peerCode}` : ''}: ${said}`, { peerCode });
 }

@@ -56,4 +56,33 @@ describe('message channel', () => {
     expect(reported).toMatchObject({ code: 'ERR_INCOMPATIBLE_HOST', message: expect.stringMatching(/no such CPU/) });
     left.close();
   });
+
+  it("refuses what a peer declares wrongly, and does not let a peer's failure pick our error code", async () => {
+    const [a, b] = await socketPair();
+    const peer = new MessageChannel(a);
+    const channel = new MessageChannel(b);
+    // Sizes: missing, negative, fractional, beyond what one message may bring into memory.
+    for (const size of [undefined, -1, 1.5, 2 ** 40, '12']) {
+      peer.send({ type: 'pages', size } as never);
+      const header = await channel.next('pages');
+      await expect(channel.receiveBytes(header.size)).rejects.toMatchObject({ code: 'ERR_MIGRATION_PROTOCOL' });
+    }
+    // A failure about the peer's own host keeps its code only as peerCode.
+    peer.send({ type: 'failed', code: 'ERR_NO_SPACE', message: 'disk full there' });
+    await expect(channel.next('restored')).rejects.toMatchObject({ code: 'ERR_MIGRATION_FAILED', details: { peerCode: 'ERR_NO_SPACE' }, message: expect.stringMatching(/ERR_NO_SPACE: disk full there/) });
+    peer.send({ type: 'incompatible', code: 'ERR_INCOMPATIBLE_HOST', message: 'no bridge' });
+    await expect(channel.next('welcome')).rejects.toMatchObject({ code: 'ERR_INCOMPATIBLE_HOST' });
+    // Not JSON, or no type: a protocol error.
+    const frame = (text: string) => {
+      const header = Buffer.alloc(4);
+      header.writeUInt32BE(Buffer.byteLength(text));
+      a.write(Buffer.concat([header, Buffer.from(text)]));
+    };
+    frame('{not json');
+    await expect(channel.next()).rejects.toMatchObject({ code: 'ERR_MIGRATION_PROTOCOL' });
+    frame('[1,2]');
+    await expect(channel.next()).rejects.toMatchObject({ code: 'ERR_MIGRATION_PROTOCOL' });
+    peer.close();
+    channel.close();
+  });
 });
