@@ -3,7 +3,8 @@
 // the source ends its original only then.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { createServer } from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { compatibilityGaps } from '../archive/compatibility.js';
@@ -22,7 +23,8 @@ import { LINK_TIMEOUT_MS, MessageChannel, type Message } from './message-channel
 import { processTree, signalEach } from '../process/proc.js';
 import { unbundleImages } from './image-bundle.js';
 import { pinBridgeAddress } from './bridge-address.js';
-import { TICKET_BYTES } from './page-relay.js';
+import { TICKET_BYTES, openPageTunnel, type PageTunnel } from './page-relay.js';
+import { describeHandshakeFailure, secureServerOptions } from './secure-transport.js';
 import { ImageChain } from './image-chain.js';
 import { PageStore } from './page-store.js';
 import { containerLanding } from '../container/landing.js';
@@ -71,11 +73,18 @@ export async function receive(options: ReceiveOptions): Promise<Receiver> {
   const migrations: ReceivedMigration[] = [];
   let server!: Server;
   const closed = new Promise<void>((resolve) => {
-    server = createServer((socket) => {
+    // Only a source that knows the token completes the handshake (secure-transport.ts).
+    server = createServer(secureServerOptions(options.token), (socket) => {
       void handle(socket, options, log).then((migration) => {
         migrations.push(migration);
         if (options.once) server.close();
       });
+    });
+    server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+      const from = `${socket.remoteAddress}:${socket.remotePort}`;
+      log(`refused ${from}: ${describeHandshakeFailure(error)}`);
+      migrations.push({ from, mode: '?', error: new FreezedryError(ErrorCode.AUTH_FAILED, `${from}: ${describeHandshakeFailure(error)}`, { cause: error }) });
+      if (options.once) server.close();
     });
     server.on('close', resolve);
   });
@@ -103,6 +112,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
   let work: string | undefined;
   let store: PageStore | undefined;
   let container: Landing | undefined;
+  let tunnel: PageTunnel | undefined;
   try {
     try {
       await authenticateSource(channel, options.token);
@@ -203,7 +213,15 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       const held = store;
       const preCopied = held.bytes > 0 ? { file: held.file, route: (plan: LazyPlan) => (routed = held.route(plan)) } : undefined;
       log(`${from}: restoring`);
-      const pageServer = { address: socket.remoteAddress?.replace(/^::ffff:/, '') ?? '', port: Number(serve.port), ticket: pageTicket(serve.ticket) };
+      // The native page source reaches the source's relay through a TLS tunnel on our loopback.
+      tunnel = await openPageTunnel({
+        host: socket.remoteAddress?.replace(/^::ffff:/, '') ?? '',
+        port: validPort(serve.port),
+        token: options.token,
+        timeoutMs: options.linkTimeoutMs ?? LINK_TIMEOUT_MS,
+        log: (line) => log(`${from}: ${line}`),
+      });
+      const pageServer = { address: '127.0.0.1', port: tunnel.port, ticket: pageTicket(serve.ticket) };
       const restored = await landing.restoreLazy(top, { pageServer, preCopied }, sourceGone(channel));
       migration.pid = restored.pid;
       channel.send({ type: 'restored', pid: restored.pid, durationMs: restored.durationMs });
@@ -233,6 +251,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       // the connection is gone
     }
   } finally {
+    tunnel?.close();
     if (migration.error) await container?.discard?.().catch(() => {});
     channel.close();
     store?.close();
@@ -294,6 +313,13 @@ function sourceGone(channel: MessageChannel): AbortSignal {
   const controller = new AbortController();
   channel.onLost((error) => controller.abort(error));
   return controller.signal;
+}
+
+function validPort(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) {
+    throw new FreezedryError(ErrorCode.MIGRATION_PROTOCOL, `the source named no valid page-relay port (${JSON.stringify(value)})`);
+  }
+  return value;
 }
 
 /** The ticket that opens the source's page relay (sent over the authenticated connection). */

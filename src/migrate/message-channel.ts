@@ -190,9 +190,20 @@ export class MessageChannel {
     else this.lostListeners.push(listener);
   }
 
+  /**
+   * Ends the connection: every wait here fails at once, and what was sent is still flushed
+   * (a TLS socket destroyed right after a write drops what it had not yet encrypted and sent).
+   */
   close(): void {
     clearInterval(this.ticker);
-    this.socket.destroy();
+    if (!this.ended) {
+      this.ended = new Error('the connection was closed here');
+      for (const listener of this.lostListeners.splice(0)) listener(this.ended);
+      this.wake();
+    }
+    if (this.socket.destroyed) return;
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 2000).unref();
   }
 
   /** Exactly `size` bytes (or, with partial, between 1 and `size`). */

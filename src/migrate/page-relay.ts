@@ -1,10 +1,15 @@
-// The door to CRIU's lazy page server on a migration's source. CRIU's page server serves the
-// frozen tree's memory to whoever connects first, with no authentication: it listens on
-// loopback only, and this relay, on the address the destination reached us at, admits one
-// connection that opens with the ticket sent over the authenticated control channel, and
-// pipes it to CRIU. Anything else is logged and closed without a byte of memory.
+// The door to CRIU's lazy page server on a migration's source, and the destination's way in.
+// CRIU's page server serves the frozen tree's memory to whoever connects first, with no
+// authentication: it listens on loopback only. The relay, on the address the destination
+// reached us at, is a TLS server keyed by the token (secure-transport.ts): it admits one
+// connection that completes the handshake and opens with the ticket sent over the control
+// channel, and pipes it to CRIU. Anything else is logged and closed without a byte of memory.
+// On the destination, the native page source speaks plain TCP: a tunnel on its loopback takes
+// its one connection into the relay's TLS.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer as createPlainServer, type Server, type Socket } from 'node:net';
+import { createServer } from 'node:tls';
+import { connectSecure, describeHandshakeFailure, secureServerOptions } from './secure-transport.js';
 
 export const TICKET_BYTES = 32;
 const TICKET_WAIT_MS = 5000;
@@ -15,11 +20,11 @@ export interface PageRelay {
   close(): void;
 }
 
-export async function openPageRelay(options: { host: string; criuPort: number; log: (line: string) => void }): Promise<PageRelay> {
+export async function openPageRelay(options: { host: string; criuPort: number; token: string; log: (line: string) => void }): Promise<PageRelay> {
   const ticket = randomBytes(TICKET_BYTES);
   let admitted = false;
   const sockets = new Set<Socket>();
-  const server: Server = createServer((peer) => {
+  const server: Server = createServer(secureServerOptions(options.token), (peer) => {
     sockets.add(peer);
     peer.once('close', () => sockets.delete(peer));
     const from = `${peer.remoteAddress}:${peer.remotePort}`;
@@ -64,6 +69,9 @@ export async function openPageRelay(options: { host: string; criuPort: number; l
     peer.once('error', () => clearTimeout(timer));
     peer.once('close', () => clearTimeout(timer));
   });
+  server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    options.log(`refused a page-server connection from ${socket.remoteAddress}:${socket.remotePort}: ${describeHandshakeFailure(error)}`);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, options.host, resolve);
@@ -72,6 +80,65 @@ export async function openPageRelay(options: { host: string; criuPort: number; l
   return {
     port,
     ticket,
+    close: () => {
+      server.close();
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}
+
+export interface PageTunnel {
+  /** Where the native page source connects, on loopback. */
+  port: number;
+  close(): void;
+}
+
+/**
+ * The destination's end: a loopback port whose first connection is carried into the source's
+ * relay over TLS keyed by the token (the ticket the native side sends first goes through it).
+ */
+export async function openPageTunnel(options: { host: string; port: number; token: string; timeoutMs: number; log: (line: string) => void }): Promise<PageTunnel> {
+  const sockets = new Set<Socket>();
+  let taken = false;
+  const server: Server = createPlainServer((local) => {
+    sockets.add(local);
+    local.once('close', () => sockets.delete(local));
+    if (taken) {
+      local.destroy();
+      return;
+    }
+    taken = true;
+    server.close(); // one session
+    local.pause();
+    connectSecure(options.host, options.port, options.token, "the source's page relay", options.timeoutMs).then(
+      (remote) => {
+        sockets.add(remote);
+        remote.setNoDelay(true);
+        local.setNoDelay(true);
+        local.pipe(remote);
+        remote.pipe(local);
+        local.resume();
+        const end = () => {
+          local.destroy();
+          remote.destroy();
+        };
+        remote.once('error', end);
+        remote.once('close', end);
+        local.once('error', end);
+        local.once('close', () => remote.end());
+      },
+      (error: Error) => {
+        options.log(`cannot reach the source's page relay: ${error.message}`);
+        local.destroy();
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return {
+    port: (server.address() as { port: number }).port,
     close: () => {
       server.close();
       for (const socket of sockets) socket.destroy();

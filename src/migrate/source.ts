@@ -16,7 +16,6 @@
 // and how it is frozen, resumed and ended here is the subject's (subject.ts).
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { sourceHost } from '../archive/manifest.js';
@@ -32,6 +31,7 @@ import { CriuPreDumps } from './criu-rounds.js';
 import { startProbe, validateProbeUrl, type Probe, type ProbeReport } from './downtime-probe.js';
 import { bundleImages } from './image-bundle.js';
 import { openPageRelay } from './page-relay.js';
+import { connectSecure } from './secure-transport.js';
 import { LINK_TIMEOUT_MS, MessageChannel } from './message-channel.js';
 import { chooseMode, estimateLazyFreezeMs, estimateStopCopyMs, nextStep } from './planning.js';
 import { PreCopy } from './precopy.js';
@@ -165,16 +165,9 @@ export async function migrateSubject(subject: MigrationSubject, options: Migrate
   const tracking = options.dirtyTracking ?? 'auto';
   const log = options.log ?? (() => {});
   const started = performance.now();
-  const socket = connect(options.to.port, options.to.host);
   const linkTimeoutMs = options.linkTimeoutMs ?? LINK_TIMEOUT_MS;
   // Nothing is frozen yet; a destination that does not answer within the link timeout is unreachable.
-  const unanswered = setTimeout(() => socket.destroy(new Error(`no answer within ${linkTimeoutMs} ms`)), linkTimeoutMs);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', (cause) =>
-      reject(new FreezedryError(ErrorCode.MIGRATION_FAILED, `cannot reach ${options.to.host}:${options.to.port}: ${cause.message}`, { cause })),
-    );
-  }).finally(() => clearTimeout(unanswered));
+  const socket = await connectSecure(options.to.host, options.to.port, options.token, 'the destination', linkTimeoutMs);
   const channel = new MessageChannel(socket, { linkTimeoutMs });
   // An abort closes the connection: every wait then fails, and the failure path resumes the source.
   const abort = () => channel.close();
@@ -382,7 +375,7 @@ async function lazyMigration(
   // CRIU serves the memory on loopback only; the destination reaches it through the relay,
   // with the ticket it gets over the authenticated control connection.
   const port = 20000 + Math.floor(Math.random() * 40000);
-  const relay = await openPageRelay({ host: channel.socket.localAddress ?? '127.0.0.1', criuPort: port, log });
+  const relay = await openPageRelay({ host: channel.socket.localAddress ?? '127.0.0.1', criuPort: port, token: options.token, log });
   const frozeAt = performance.now();
   let restored: Promise<{ pid: number; at: number }> | undefined;
   let final: FinalReport | undefined;

@@ -1,8 +1,11 @@
-// The page relay in front of CRIU's page server, over real loopback sockets: only the one
-// peer that opens with the ticket is piped through; everyone else gets nothing and is logged.
+// The page relay in front of CRIU's page server and the destination's tunnel into it, over
+// real loopback sockets: only a peer that knows the token (TLS) and opens with the ticket is
+// piped through, once; everyone else gets nothing and is logged.
 import { connect, createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openPageRelay, TICKET_BYTES, type PageRelay } from '../../src/migrate/page-relay.js';
+import { openPageRelay, openPageTunnel, TICKET_BYTES, type PageRelay, type PageTunnel } from '../../src/migrate/page-relay.js';
+
+const TOKEN = 'the-token';
 
 /** A stand-in for CRIU's page server: echoes what it gets, prefixed with a secret. */
 async function fakePageServer(): Promise<{ server: Server; port: number }> {
@@ -14,7 +17,7 @@ async function fakePageServer(): Promise<{ server: Server; port: number }> {
   return { server, port: (server.address() as { port: number }).port };
 }
 
-/** Everything a client that sends `opening` gets before the connection closes or 500 ms pass. */
+/** Everything a plain client that sends `opening` gets before the connection closes or 500 ms pass. */
 function exchange(port: number, opening: Buffer): Promise<string> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
@@ -32,29 +35,47 @@ function exchange(port: number, opening: Buffer): Promise<string> {
 }
 
 describe('page relay', () => {
-  let relay: PageRelay | undefined;
-  let criu: Server | undefined;
-  afterEach(() => {
-    relay?.close();
-    criu?.close();
-  });
+  const closers: { close(): void }[] = [];
+  afterEach(() => closers.splice(0).forEach((c) => c.close()));
 
-  it('admits the peer with the ticket, once; refuses and logs wrong tickets and latecomers', async () => {
+  async function setup(): Promise<{ relay: PageRelay; lines: string[]; tunnel: (token?: string) => Promise<PageTunnel> }> {
     const fake = await fakePageServer();
-    criu = fake.server;
+    closers.push(fake.server);
     const lines: string[] = [];
-    relay = await openPageRelay({ host: '127.0.0.1', criuPort: fake.port, log: (line) => lines.push(line) });
+    const relay = await openPageRelay({ host: '127.0.0.1', criuPort: fake.port, token: TOKEN, log: (line) => lines.push(line) });
+    closers.push(relay);
+    const tunnel = async (token = TOKEN) => {
+      const opened = await openPageTunnel({ host: '127.0.0.1', port: relay.port, token, timeoutMs: 2000, log: (line) => lines.push(line) });
+      closers.push(opened);
+      return opened;
+    };
+    return { relay, lines, tunnel };
+  }
+
+  it('admits the peer with the token and the ticket, once; refuses and logs wrong tickets and latecomers', async () => {
+    const { relay, lines, tunnel } = await setup();
     expect(relay.ticket.length).toBe(TICKET_BYTES);
 
-    expect(await exchange(relay.port, Buffer.alloc(TICKET_BYTES, 7))).toBe('');
+    expect(await exchange((await tunnel()).port, Buffer.alloc(TICKET_BYTES, 7))).toBe('');
     expect(lines.at(-1)).toMatch(/refused a page-server connection from 127\.0\.0\.1:\d+: wrong ticket/);
-    expect(await exchange(relay.port, Buffer.from('GET / HTTP/1.0\r\n\r\n'.padEnd(TICKET_BYTES, ' ')))).toBe('');
 
     // The ticket and what follows it in the same packet both count.
-    const answer = await exchange(relay.port, Buffer.concat([relay.ticket, Buffer.from('hello')]));
+    const answer = await exchange((await tunnel()).port, Buffer.concat([relay.ticket, Buffer.from('hello')]));
     expect(answer).toBe('SECRET:hello');
 
     // One session: even the right ticket does not open it twice.
-    expect(await exchange(relay.port, relay.ticket)).toBe('');
+    expect(await exchange((await tunnel()).port, relay.ticket)).toBe('');
+  });
+
+  it('gives nothing to a plain TCP client or one with another token, even with the ticket', async () => {
+    const { relay, lines, tunnel } = await setup();
+    // Straight to the relay, without TLS: the memory never crosses in clear.
+    expect(await exchange(relay.port, Buffer.concat([relay.ticket, Buffer.from('hello')]))).toBe('');
+    expect(lines.at(-1)).toMatch(/refused a page-server connection .*not a TLS client/);
+    // Through a tunnel keyed by another token: the handshake fails.
+    expect(await exchange((await tunnel('another-token')).port, Buffer.concat([relay.ticket, Buffer.from('hello')]))).toBe('');
+    expect(lines.some((line) => /did not accept our token/.test(line))).toBe(true);
+    // The right one still gets in afterwards.
+    expect(await exchange((await tunnel()).port, Buffer.concat([relay.ticket, Buffer.from('hello')]))).toBe('SECRET:hello');
   });
 });
