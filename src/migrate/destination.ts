@@ -24,7 +24,7 @@ import { processTree, signalEach } from '../process/proc.js';
 import { unbundleImages } from './image-bundle.js';
 import { pinBridgeAddress } from './bridge-address.js';
 import { TICKET_BYTES, openPageTunnel, type PageTunnel } from './page-relay.js';
-import { describeHandshakeFailure, secureServerOptions } from './secure-transport.js';
+import { describeHandshakeFailure, loadCredentials, refusedPeer, secureServerOptions, type TlsFiles } from './secure-transport.js';
 import { ImageChain } from './image-chain.js';
 import { PageStore } from './page-store.js';
 import { containerLanding } from '../container/landing.js';
@@ -35,6 +35,8 @@ export interface ReceiveOptions {
   port: number;
   /** The shared secret both agents know. */
   token: string;
+  /** Mutual TLS with certificates (PEM files) instead of a key derived from the token (which still authenticates inside). */
+  tls?: TlsFiles;
   /** Where incoming checkpoints are kept while restoring (default: the temp directory). */
   workDir?: string;
   /**
@@ -70,22 +72,35 @@ export interface Receiver {
 export async function receive(options: ReceiveOptions): Promise<Receiver> {
   if (!options.token) throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, 'receive needs a token (--token or FREEZEDRY_TOKEN)');
   const log = options.log ?? (() => {});
+  const credentials = loadCredentials(options.token, options.tls);
   const migrations: ReceivedMigration[] = [];
   let server!: Server;
   const closed = new Promise<void>((resolve) => {
     // Only a source that knows the token completes the handshake (secure-transport.ts).
-    server = createServer(secureServerOptions(options.token), (socket) => {
+    server = createServer(secureServerOptions(credentials), (socket) => {
+      const refusal = refusedPeer(socket, credentials);
+      if (refusal) {
+        refuse(socket, refusal);
+        return;
+      }
       void handle(socket, options, log).then((migration) => {
         migrations.push(migration);
         if (options.once) server.close();
       });
     });
-    server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-      const from = `${socket.remoteAddress}:${socket.remotePort}`;
-      log(`refused ${from}: ${describeHandshakeFailure(error)}`);
-      migrations.push({ from, mode: '?', error: new FreezedryError(ErrorCode.AUTH_FAILED, `${from}: ${describeHandshakeFailure(error)}`, { cause: error }) });
+    // A refused peer counts as a migration that failed (`once` stops after it too).
+    const refuse = (socket: Socket, reason: string, cause?: Error) => {
+      const from = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'a peer that left';
+      log(`refused ${from}: ${reason}`);
+      migrations.push({ from, mode: '?', error: new FreezedryError(ErrorCode.AUTH_FAILED, `${from}: ${reason}`, { cause }) });
+      if (!socket.destroyed) {
+        const channel = new MessageChannel(socket);
+        channel.send({ type: 'refused', code: ErrorCode.AUTH_FAILED, message: `the destination refused this agent: ${reason}` });
+        channel.close();
+      }
       if (options.once) server.close();
-    });
+    };
+    server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: Socket) => refuse(socket, describeHandshakeFailure(error), error));
     server.on('close', resolve);
   });
   await new Promise<void>((resolve, reject) => {
@@ -217,7 +232,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       tunnel = await openPageTunnel({
         host: socket.remoteAddress?.replace(/^::ffff:/, '') ?? '',
         port: validPort(serve.port),
-        token: options.token,
+        credentials: loadCredentials(options.token, options.tls),
         timeoutMs: options.linkTimeoutMs ?? LINK_TIMEOUT_MS,
         log: (line) => log(`${from}: ${line}`),
       });

@@ -1,7 +1,7 @@
 // The door to CRIU's lazy page server on a migration's source, and the destination's way in.
 // CRIU's page server serves the frozen tree's memory to whoever connects first, with no
 // authentication: it listens on loopback only. The relay, on the address the destination
-// reached us at, is a TLS server keyed by the token (secure-transport.ts): it admits one
+// reached us at, is a TLS server with the agents' credentials (secure-transport.ts): it admits one
 // connection that completes the handshake and opens with the ticket sent over the control
 // channel, and pipes it to CRIU. Anything else is logged and closed without a byte of memory.
 // On the destination, the native page source speaks plain TCP: a tunnel on its loopback takes
@@ -9,7 +9,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { connect, createServer as createPlainServer, type Server, type Socket } from 'node:net';
 import { createServer } from 'node:tls';
-import { connectSecure, describeHandshakeFailure, secureServerOptions } from './secure-transport.js';
+import { connectSecure, describeHandshakeFailure, refusedPeer, secureServerOptions, type Credentials } from './secure-transport.js';
 
 export const TICKET_BYTES = 32;
 const TICKET_WAIT_MS = 5000;
@@ -20,11 +20,11 @@ export interface PageRelay {
   close(): void;
 }
 
-export async function openPageRelay(options: { host: string; criuPort: number; token: string; log: (line: string) => void }): Promise<PageRelay> {
+export async function openPageRelay(options: { host: string; criuPort: number; credentials: Credentials; log: (line: string) => void }): Promise<PageRelay> {
   const ticket = randomBytes(TICKET_BYTES);
   let admitted = false;
   const sockets = new Set<Socket>();
-  const server: Server = createServer(secureServerOptions(options.token), (peer) => {
+  const server: Server = createServer(secureServerOptions(options.credentials), (peer) => {
     sockets.add(peer);
     peer.once('close', () => sockets.delete(peer));
     const from = `${peer.remoteAddress}:${peer.remotePort}`;
@@ -32,6 +32,8 @@ export async function openPageRelay(options: { host: string; criuPort: number; t
       options.log(`refused a page-server connection from ${from}: ${why}`);
       peer.destroy();
     };
+    const refusal = refusedPeer(peer, options.credentials);
+    if (refusal) return refuse(refusal);
     if (admitted) return refuse('the destination is already served');
     const timer = setTimeout(() => refuse(`no ticket within ${TICKET_WAIT_MS} ms`), TICKET_WAIT_MS);
     let head = Buffer.alloc(0);
@@ -97,7 +99,7 @@ export interface PageTunnel {
  * The destination's end: a loopback port whose first connection is carried into the source's
  * relay over TLS keyed by the token (the ticket the native side sends first goes through it).
  */
-export async function openPageTunnel(options: { host: string; port: number; token: string; timeoutMs: number; log: (line: string) => void }): Promise<PageTunnel> {
+export async function openPageTunnel(options: { host: string; port: number; credentials: Credentials; timeoutMs: number; log: (line: string) => void }): Promise<PageTunnel> {
   const sockets = new Set<Socket>();
   let taken = false;
   const server: Server = createPlainServer((local) => {
@@ -110,7 +112,7 @@ export async function openPageTunnel(options: { host: string; port: number; toke
     taken = true;
     server.close(); // one session
     local.pause();
-    connectSecure(options.host, options.port, options.token, "the source's page relay", options.timeoutMs).then(
+    connectSecure(options.host, options.port, options.credentials, "the source's page relay", options.timeoutMs).then(
       (remote) => {
         sockets.add(remote);
         remote.setNoDelay(true);

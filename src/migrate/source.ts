@@ -31,7 +31,7 @@ import { CriuPreDumps } from './criu-rounds.js';
 import { startProbe, validateProbeUrl, type Probe, type ProbeReport } from './downtime-probe.js';
 import { bundleImages } from './image-bundle.js';
 import { openPageRelay } from './page-relay.js';
-import { connectSecure } from './secure-transport.js';
+import { connectSecure, loadCredentials, type TlsFiles } from './secure-transport.js';
 import { LINK_TIMEOUT_MS, MessageChannel } from './message-channel.js';
 import { chooseMode, estimateLazyFreezeMs, estimateStopCopyMs, nextStep } from './planning.js';
 import { PreCopy } from './precopy.js';
@@ -71,6 +71,8 @@ const RESTORE_TIMEOUT_MS = 120_000;
 export interface MigrateOptions extends Pick<CriuOptions, MigrationSwitch | 'networkLock'> {
   to: { host: string; port: number };
   token: string;
+  /** Mutual TLS with certificates (PEM files) instead of a key derived from the token (which still authenticates inside). */
+  tls?: TlsFiles;
   /** auto (default): see the top of this file. */
   mode?: MigrationMode | 'auto';
   /** The downtime budget auto and the pre-copy rounds aim at (default 300 ms). */
@@ -167,7 +169,8 @@ export async function migrateSubject(subject: MigrationSubject, options: Migrate
   const started = performance.now();
   const linkTimeoutMs = options.linkTimeoutMs ?? LINK_TIMEOUT_MS;
   // Nothing is frozen yet; a destination that does not answer within the link timeout is unreachable.
-  const socket = await connectSecure(options.to.host, options.to.port, options.token, 'the destination', linkTimeoutMs);
+  const credentials = loadCredentials(options.token, options.tls);
+  const socket = await connectSecure(options.to.host, options.to.port, credentials, 'the destination', linkTimeoutMs);
   const channel = new MessageChannel(socket, { linkTimeoutMs });
   // An abort closes the connection: every wait then fails, and the failure path resumes the source.
   const abort = () => channel.close();
@@ -375,7 +378,7 @@ async function lazyMigration(
   // CRIU serves the memory on loopback only; the destination reaches it through the relay,
   // with the ticket it gets over the authenticated control connection.
   const port = 20000 + Math.floor(Math.random() * 40000);
-  const relay = await openPageRelay({ host: channel.socket.localAddress ?? '127.0.0.1', criuPort: port, token: options.token, log });
+  const relay = await openPageRelay({ host: channel.socket.localAddress ?? '127.0.0.1', criuPort: port, credentials: loadCredentials(options.token, options.tls), log });
   const frozeAt = performance.now();
   let restored: Promise<{ pid: number; at: number }> | undefined;
   let final: FinalReport | undefined;

@@ -1,7 +1,7 @@
 // Live migration between two namespace hosts: the tree moves with its memory intact, only an
 // authenticated source is accepted, and every failure leaves the source running.
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -260,6 +260,43 @@ describe.runIf(enabled)('migration between hosts', () => {
       console.log(`${mode}: the longest gap between answers: ${stats.longestGapMs.toFixed(0)} ms for the client, ${result.clientDowntimeMs.toFixed(0)} ms for migrate's probe`);
     });
   }
+
+  it('with certificates: mutual TLS moves the tree; another CA, an expired certificate or none is refused before anything freezes', async () => {
+    const certs = path.join(dir(), 'certs');
+    mkdirSync(certs);
+    const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: certs, stdio: 'pipe' });
+    const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+    for (const ca of ['ca', 'other-ca']) openssl('req', '-x509', ...newKey, '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '30', '-subj', `/CN=${ca}`);
+    const issue = (name: string, ca: string, days: number) => {
+      openssl('req', ...newKey, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+      openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', String(days));
+    };
+    issue('a', 'ca', 30);
+    issue('b', 'ca', 30);
+    issue('stranger', 'other-ca', 30);
+    issue('expired', 'ca', -1);
+    const tls = (name: string) => ['--tls-cert', path.join(certs, `${name}.pem`), '--tls-key', path.join(certs, `${name}.key`), '--tls-ca', path.join(certs, 'ca.pem')];
+    const { pid, log } = await workload(16, 'tls');
+    const before = await sum(pid, log, 0);
+
+    for (const [source, port] of [[tls('stranger'), 7131], [tls('expired'), 7132], [[], 7133]] as const) {
+      const agent = await receiver(port, 'right-token', tls('b'));
+      const refused = await migrateCli(pid, port, 'stop-copy', 'right-token', [...source]);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stdout).toContain('ERR_AUTH_FAILED');
+      await agent.exited;
+      expect(agent.output()).toMatch(/refused .*: (the peer's certificate was refused|the peer did not prove|the peer gave up the TLS handshake)/);
+      expect(isRunningNotStopped(pid)).toBe(true);
+    }
+
+    const agent = await receiver(7134, 'right-token', tls('b'));
+    const moved = await migrateCli(pid, 7134, 'post-copy', 'right-token', tls('a'));
+    expect(moved.code, moved.stdout + agent.output()).toBe(0);
+    const result = JSON.parse(moved.stdout) as { destinationPid: number };
+    track(result.destinationPid);
+    expect(await agent.exited, agent.output()).toBe(0);
+    expect(await sum(result.destinationPid, log, 1)).toBe(before);
+  });
 
   it('refuses a source with the wrong token before any image byte, and logs it; the source is untouched', async () => {
     const { pid } = await workload(16, 'wrong-token');

@@ -33,14 +33,18 @@ export function register(program: Command, context: Context): void {
     .option('--token <secret>', 'the shared token (default: $FREEZEDRY_TOKEN)')
     .option('--bridge <name>', "the bridge that a tree's own network namespace is plugged into here")
     .option('--runc-root <dir>', "runc's state directory for containers that arrive (runc --root)")
+    .option('--tls-cert <file>', "this agent's certificate (PEM), for mutual TLS instead of a key derived from the token")
+    .option('--tls-key <file>', "this agent's private key (PEM)")
+    .option('--tls-ca <file>', "the CA (PEM) a source's certificate must chain to")
     .option('--link-timeout <ms>', 'silence from a source after which its migration fails', '10000')
     .option('--once', 'stop after one migration')
-    .action(async (flags: { listen: string; token?: string; bridge?: string; runcRoot?: string; linkTimeout: string; once?: boolean }) => {
+    .action(async (flags: { listen: string; token?: string; bridge?: string; runcRoot?: string; linkTimeout: string; once?: boolean } & TlsFlags) => {
       const where = address(flags.listen);
       const { receive } = await import('../../migrate/destination.js');
       const receiver = await receive({
         ...where,
         token: token(flags.token),
+        tls: tlsFiles(flags),
         bridge: flags.bridge,
         runcRoot: flags.runcRoot,
         linkTimeoutMs: positive(flags.linkTimeout, '--link-timeout'),
@@ -74,7 +78,7 @@ const CONTAINER_SWITCHES: CriuSwitch[] = ['tcpEstablished', 'fileLocks'];
 
 export type MigrationFlags = { [K in MigrationSwitch]?: boolean } & MigrationSettingFlags;
 
-interface MigrationSettingFlags {
+interface MigrationSettingFlags extends TlsFlags {
   to: string;
   token?: string;
   mode: string;
@@ -95,7 +99,22 @@ export function withMigrationFlags(command: Command): Command {
     .option('--dirty-tracking <how>', "how pre-copy rounds track writes: auto, uffd (userfaultfd, Linux 6.7+) or soft-dirty (CRIU's pre-dump)", 'auto')
     .option('--probe <url>', 'an http:// URL of the service to GET every 10 ms: reports the downtime a client saw')
     .option('--timeout <ms>', 'give up (resuming the source) if the destination has not restored by then')
-    .option('--link-timeout <ms>', 'silence from the destination after which the migration fails (the source resumes)', '10000');
+    .option('--link-timeout <ms>', 'silence from the destination after which the migration fails (the source resumes)', '10000')
+    .option('--tls-cert <file>', "this agent's certificate (PEM), for mutual TLS instead of a key derived from the token")
+    .option('--tls-key <file>', "this agent's private key (PEM)")
+    .option('--tls-ca <file>', "the CA (PEM) the destination's certificate must chain to");
+}
+
+interface TlsFlags {
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+}
+
+/** The certificate files, when any is given (the transport checks that all three are). */
+function tlsFiles(flags: TlsFlags): MigrateOptions['tls'] {
+  if (flags.tlsCert === undefined && flags.tlsKey === undefined && flags.tlsCa === undefined) return undefined;
+  return { cert: flags.tlsCert as string, key: flags.tlsKey as string, ca: flags.tlsCa as string };
 }
 
 /** withMigrationFlags and the switches a container's migration takes. */
@@ -107,6 +126,7 @@ export function migrationOptions(flags: MigrationFlags, context: Context): Migra
   return {
     to: address(flags.to),
     token: token(flags.token),
+    tls: tlsFiles(flags),
     mode: flags.mode as MigrationMode | 'auto',
     downtimeMs: positive(flags.downtime, '--downtime'),
     dirtyTracking: flags.dirtyTracking as DirtyTracking,
