@@ -20,6 +20,11 @@ export const ErrorCode = {
   INVALID_ARG_TYPE: 'ERR_INVALID_ARG_TYPE',
   INVALID_ARG_VALUE: 'ERR_INVALID_ARG_VALUE',
   ADDON_LOAD: 'ERR_ADDON_LOAD',
+  /** The addon's CRIU channel or dirty tracker used after close() (thrown by native code). */
+  CHANNEL_CLOSED: 'ERR_CHANNEL_CLOSED',
+  TRACKER_CLOSED: 'ERR_TRACKER_CLOSED',
+  /** Anything not thrown as a FreezedryError: a bug (the CLI prints it under this code). */
+  INTERNAL: 'ERR_INTERNAL',
   WORKLOAD_START_FAILED: 'ERR_WORKLOAD_START_FAILED',
   ARCHIVE_FORMAT: 'ERR_ARCHIVE_FORMAT',
   ARCHIVE_TRUNCATED: 'ERR_ARCHIVE_TRUNCATED',

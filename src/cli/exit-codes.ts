@@ -8,6 +8,10 @@ export const EXIT_USAGE = 2;
 const EXIT_CODES: Record<ErrorCodeValue, number> = {
   [ErrorCode.INVALID_ARG_TYPE]: EXIT_USAGE,
   [ErrorCode.INVALID_ARG_VALUE]: EXIT_USAGE,
+  // A bug of ours (EX_SOFTWARE).
+  [ErrorCode.CHANNEL_CLOSED]: 70,
+  [ErrorCode.TRACKER_CLOSED]: 70,
+  [ErrorCode.INTERNAL]: 70,
   [ErrorCode.NO_SUCH_PROCESS]: 3,
   [ErrorCode.IMAGES_DIR_NOT_EMPTY]: 4,
   [ErrorCode.IMAGES_MISSING]: 4,

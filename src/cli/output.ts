@@ -1,5 +1,5 @@
 // How commands speak: human lines on a terminal, one JSON document with --json.
-import { isFreezedryError } from '../errors.js';
+import { ErrorCode, isFreezedryError } from '../errors.js';
 
 export interface Output {
   json: boolean;
@@ -24,7 +24,7 @@ export function makeOutput(json: boolean): Output {
 export function printError(error: unknown, json: boolean, verbose: boolean): void {
   const info = isFreezedryError(error)
     ? { code: error.code, message: error.message, logFile: error.logFile, criuErrors: error.criuErrors, ...error.details }
-    : { code: 'ERR_INTERNAL', message: error instanceof Error ? error.message : String(error) };
+    : { code: ErrorCode.INTERNAL, message: error instanceof Error ? error.message : String(error) };
   if (json) {
     process.stdout.write(`${JSON.stringify({ error: info }, null, 2)}\n`);
     return;

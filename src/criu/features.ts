@@ -65,7 +65,14 @@ const lazyPagesSupport = new Map<string, Promise<boolean>>();
 export function lazyPagesAvailable(criuPath: string): Promise<boolean> {
   let known = lazyPagesSupport.get(criuPath);
   if (!known) {
-    known = features({ criu: criuPath }).then((f) => f.lazyPages, () => false);
+    // A failure to ask is not an answer: it is not kept, and it is the caller's error.
+    known = features({ criu: criuPath }).then(
+      (f) => f.lazyPages,
+      (error: unknown) => {
+        lazyPagesSupport.delete(criuPath);
+        throw error;
+      },
+    );
     lazyPagesSupport.set(criuPath, known);
   }
   return known;

@@ -32,11 +32,8 @@ export async function authenticateDestination(channel: MessageChannel, token: st
   const challenge = await channel.next('challenge');
   const nonce = randomBytes(32).toString('hex');
   channel.send({ type: 'auth', proof: proof(token, 'source', String(challenge.nonce)), nonce });
-  const reply = await channel.next('auth-ok').catch((error: unknown) => {
-    throw error instanceof FreezedryError && error.code === ErrorCode.MIGRATION_FAILED
-      ? new FreezedryError(ErrorCode.AUTH_FAILED, 'the destination refused our token', { cause: error })
-      : error;
-  });
+  // A refusal comes as the destination's 'refused' (ERR_AUTH_FAILED); a lost connection stays one.
+  const reply = await channel.next('auth-ok');
   if (!same(String(reply.proof), proof(token, 'destination', nonce))) {
     throw new FreezedryError(ErrorCode.AUTH_FAILED, 'the destination did not prove it knows the token');
   }

@@ -274,10 +274,11 @@ async function startRounds(subject: MigrationSubject, tracking: DirtyTracking, w
   try {
     return PreCopy.start(pid);
   } catch (error) {
-    if (tracking === 'uffd' || !isFreezedryError(error) || error.code !== ErrorCode.KERNEL_FEATURE_MISSING) throw error;
+    // auto: a tracker that cannot attach here (too old a kernel, or not allowed in the target) is no error yet.
+    if (tracking === 'uffd' || !isFreezedryError(error) || (error.code !== ErrorCode.KERNEL_FEATURE_MISSING && error.code !== ErrorCode.NOT_PERMITTED)) throw error;
     if (subject.kind === 'process' && (await features()).memTrack) return preDumps();
     if (optional) return undefined;
-    throw new FreezedryError(ErrorCode.KERNEL_FEATURE_MISSING, `${error.message}; nor has this kernel soft-dirty bits for CRIU's pre-dump`, { cause: error });
+    throw new FreezedryError(error.code, `${error.message}; nor has this kernel soft-dirty bits for CRIU's pre-dump`, { cause: error });
   }
 }
 

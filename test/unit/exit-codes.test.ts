@@ -1,4 +1,7 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../helpers/workloads.js';
 import { exitCodeFor, exitCodeTable } from '../../src/cli/exit-codes.js';
 import { ErrorCode } from '../../src/errors.js';
 
@@ -10,5 +13,15 @@ describe('CLI exit codes', () => {
     }
     expect(exitCodeFor('ERR_SOMETHING_NEW')).toBe(1);
     expect(exitCodeFor(undefined)).toBe(1);
+  });
+
+  it('knows every code the native addon throws (codes are defined once, in errors.ts)', () => {
+    const dir = path.join(repoRoot, 'native', 'addon');
+    const thrown = readdirSync(dir)
+      .filter((name) => /\.(cc|h)$/.test(name))
+      .flatMap((name) => [...readFileSync(path.join(dir, name), 'utf8').matchAll(/"(ERR_[A-Z_]+)"/g)].map((m) => m[1] as string));
+    expect(thrown.length).toBeGreaterThan(0);
+    const known: string[] = Object.values(ErrorCode);
+    expect(thrown.filter((code) => !known.includes(code))).toEqual([]);
   });
 });
