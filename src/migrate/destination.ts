@@ -23,7 +23,7 @@ import { LINK_TIMEOUT_MS, MessageChannel, type Message } from './message-channel
 import { processTree, signalEach } from '../process/proc.js';
 import { unbundleImages } from './image-bundle.js';
 import { pinBridgeAddress } from './bridge-address.js';
-import { TICKET_BYTES, openPageTunnel, type PageTunnel } from './page-relay.js';
+import { TICKET_BYTES, openPageTunnel } from './page-relay.js';
 import { describeHandshakeFailure, loadCredentials, refusedPeer, secureServerOptions, type TlsFiles } from './secure-transport.js';
 import { ImageChain } from './image-chain.js';
 import { PageStore } from './page-store.js';
@@ -125,9 +125,9 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
   const channel = new MessageChannel(socket, { linkTimeoutMs: options.linkTimeoutMs });
   const migration: ReceivedMigration = { from, mode: '?' };
   let work: string | undefined;
-  let store: PageStore | undefined;
   let container: Landing | undefined;
-  let tunnel: PageTunnel | undefined;
+  // What the mode's receiver opened (a page store, a tunnel), closed whatever the outcome.
+  const cleanup: (() => void)[] = [];
   try {
     try {
       await authenticateSource(channel, options.token);
@@ -183,80 +183,21 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       migration.mode = mode;
     }
 
-    // The whole checkpoint is here before the restore: the source ends its original on 'restored'.
-    const restoreWhole = async (where: { archive: string } | { imagesDir: string }) => {
-      log(`${from}: restoring`);
-      const restored = await landing.restoreWhole(where, sourceGone(channel));
-      migration.pid = restored.pid;
-      channel.send({ type: 'restored', pid: restored.pid, durationMs: restored.durationMs });
-      log(`${from}: restored as pid ${restored.pid}`);
-      await channel.next('done');
+    const reception: Reception = {
+      channel,
+      landing,
+      work,
+      from,
+      sourceAddress: socket.remoteAddress?.replace(/^::ffff:/, '') ?? '',
+      options,
+      migration,
+      log,
+      cleanup,
     };
-    if (mode === 'stop-copy') {
-      const offer = await channel.next('archive');
-      const file = path.join(work, 'checkpoint.tar.zst');
-      await channel.receiveFile(offer.size, file);
-      await restoreWhole({ archive: file });
-    } else if (mode === 'pre-copy' && hello.tracking === 'soft-dirty') {
-      // CRIU's pre-dumps, then its final dump, each a directory whose parent is the one before.
-      const chain = new ImageChain(path.join(work, 'pre-dumps'));
-      for (;;) {
-        const message = await channel.next('image-file', 'round-end', 'dumped');
-        if (message.type === 'dumped') break;
-        if (message.type === 'round-end') channel.send({ type: 'round-ok', round: message.round });
-        else await chain.receive(channel, message);
-      }
-      if (!chain.last?.endsWith('final')) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, 'the source froze the tree but sent no final images');
-      await restoreWhole({ imagesDir: chain.last });
-    } else if (mode === 'post-copy' || mode === 'pre-copy' || mode === 'hybrid') {
-      // Pre-copy rounds (none in post-copy), then the images of the frozen tree.
-      store = new PageStore(work);
-      // As in a container checkpoint: images in checkpoint/, a container's files beside.
-      const top = path.join(work, 'lazy');
-      const imagesDir = path.join(top, 'checkpoint');
-      let offer = await receivePages(channel, store);
-      if (offer.type === 'container-files') {
-        if (!landing.receiveFiles) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, 'container files from the source of a process tree');
-        await landing.receiveFiles(channel, offer, top);
-        offer = await channel.next('images');
-      }
-      const bytes = await channel.receiveBytes(offer.size);
-      await unbundleImages(offer.files, bytes, imagesDir);
-      channel.send({ type: 'images-ok' });
-      const serve = await channel.next('serve');
-      let routed: { localPages: number; remotePages: number } | undefined;
-      const held = store;
-      const preCopied = held.bytes > 0 ? { file: held.file, route: (plan: LazyPlan) => (routed = held.route(plan)) } : undefined;
-      log(`${from}: restoring`);
-      // The native page source reaches the source's relay through a TLS tunnel on our loopback.
-      tunnel = await openPageTunnel({
-        host: socket.remoteAddress?.replace(/^::ffff:/, '') ?? '',
-        port: validPort(serve.port),
-        credentials: loadCredentials(options.token, options.tls),
-        timeoutMs: options.linkTimeoutMs ?? LINK_TIMEOUT_MS,
-        log: (line) => log(`${from}: ${line}`),
-      });
-      const pageServer = { address: '127.0.0.1', port: tunnel.port, ticket: pageTicket(serve.ticket) };
-      const restored = await landing.restoreLazy(top, { pageServer, preCopied }, sourceGone(channel));
-      migration.pid = restored.pid;
-      channel.send({ type: 'restored', pid: restored.pid, durationMs: restored.durationMs });
-      log(`${from}: running as pid ${restored.pid}, ${routed ? `${routed.localPages} pages here, pulling ${routed.remotePages}` : 'pulling its memory'}`);
-      // The tree cannot outlive the link to the source while memory may still be missing: the
-      // source resumes its original when it loses the link, and this side gives up first.
-      channel.linkTimeoutMs = (options.linkTimeoutMs ?? LINK_TIMEOUT_MS) / 2;
-      const lost = new Promise<never>((_, reject) => channel.onLost(reject));
-      lost.catch(() => {});
-      const fill = await Promise.race([restored.fill, lost]).catch(async (error: unknown) => {
-        await landing.end(restored.pid);
-        throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `lost the source while pulling memory (${(error as Error).message}); the tree here was ended`, { cause: error });
-      });
-      channel.send({ type: 'filled', pages: fill?.pagesCopied, pulled: routed ? routed.remotePages : fill?.pagesCopied, faults: fill?.faults });
-      log(`${from}: memory complete (${fill?.pagesCopied} pages)`);
-      // The tree is whole here; the source ends its original on 'filled' and says so.
-      await channel.next('done').catch((error: unknown) => log(`${from}: no goodbye from the source (${(error as Error).message}); the tree runs here`));
-    } else {
-      throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `unknown mode '${mode}'`);
-    }
+    if (mode === 'stop-copy') await receiveStopCopy(reception);
+    else if (mode === 'pre-copy' && hello.tracking === 'soft-dirty') await receivePreDumps(reception);
+    else if (mode === 'post-copy' || mode === 'pre-copy' || mode === 'hybrid') await receiveLazily(reception);
+    else throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `unknown mode '${mode}'`);
   } catch (error) {
     migration.error = isFreezedryError(error) ? error : new FreezedryError(ErrorCode.MIGRATION_FAILED, (error as Error).message, { cause: error });
     log(`${from}: failed: ${migration.error.code}: ${migration.error.message}`);
@@ -266,10 +207,9 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       // the connection is gone
     }
   } finally {
-    tunnel?.close();
+    for (const close of cleanup) close();
     if (migration.error) await container?.discard?.().catch(() => {});
     channel.close();
-    store?.close();
     if (work) await rm(work, { recursive: true, force: true });
   }
   return migration;
@@ -284,6 +224,105 @@ function processLanding(criuOptions: CriuOptions): Landing {
     },
     end: async (pid) => signalEach(processTree(pid).reverse(), 'SIGKILL'),
   };
+}
+
+/** A migration being received: what each mode's receiver needs. */
+interface Reception {
+  channel: MessageChannel;
+  landing: Landing;
+  work: string;
+  from: string;
+  /** The source's address (its page relay listens there). */
+  sourceAddress: string;
+  options: ReceiveOptions;
+  migration: ReceivedMigration;
+  log: (line: string) => void;
+  /** What to close when the migration ends, whatever its outcome. */
+  cleanup: (() => void)[];
+}
+
+/** The whole checkpoint is here before the restore: the source ends its original on 'restored'. */
+async function restoreWhole({ channel, landing, from, migration, log }: Reception, where: { archive: string } | { imagesDir: string }): Promise<void> {
+  log(`${from}: restoring`);
+  const restored = await landing.restoreWhole(where, sourceGone(channel));
+  migration.pid = restored.pid;
+  channel.send({ type: 'restored', pid: restored.pid, durationMs: restored.durationMs });
+  log(`${from}: restored as pid ${restored.pid}`);
+  await channel.next('done');
+}
+
+/** stop-copy: one archive, then a restore. */
+async function receiveStopCopy(reception: Reception): Promise<void> {
+  const offer = await reception.channel.next('archive');
+  const file = path.join(reception.work, 'checkpoint.tar.zst');
+  await reception.channel.receiveFile(offer.size, file);
+  await restoreWhole(reception, { archive: file });
+}
+
+/** pre-copy with soft-dirty: CRIU's pre-dumps, then its final dump, each a directory whose parent is the one before. */
+async function receivePreDumps(reception: Reception): Promise<void> {
+  const { channel } = reception;
+  const chain = new ImageChain(path.join(reception.work, 'pre-dumps'));
+  for (;;) {
+    const message = await channel.next('image-file', 'round-end', 'dumped');
+    if (message.type === 'dumped') break;
+    if (message.type === 'round-end') channel.send({ type: 'round-ok', round: message.round });
+    else await chain.receive(channel, message);
+  }
+  if (!chain.last?.endsWith('final')) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, 'the source froze the tree but sent no final images');
+  await restoreWhole(reception, { imagesDir: chain.last });
+}
+
+/**
+ * post-copy, pre-copy and hybrid: pre-copy rounds (none in post-copy), the images of the frozen
+ * tree, then a lazy restore that pulls what is not here from the source's page server.
+ */
+async function receiveLazily({ channel, landing, work, from, sourceAddress, options, migration, log, cleanup }: Reception): Promise<void> {
+  const store = new PageStore(work);
+  cleanup.push(() => store.close());
+  // As in a container checkpoint: images in checkpoint/, a container's files beside.
+  const top = path.join(work, 'lazy');
+  const imagesDir = path.join(top, 'checkpoint');
+  let offer = await receivePages(channel, store);
+  if (offer.type === 'container-files') {
+    if (!landing.receiveFiles) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, 'container files from the source of a process tree');
+    await landing.receiveFiles(channel, offer, top);
+    offer = await channel.next('images');
+  }
+  const bytes = await channel.receiveBytes(offer.size);
+  await unbundleImages(offer.files, bytes, imagesDir);
+  channel.send({ type: 'images-ok' });
+  const serve = await channel.next('serve');
+  let routed: { localPages: number; remotePages: number } | undefined;
+  const preCopied = store.bytes > 0 ? { file: store.file, route: (plan: LazyPlan) => (routed = store.route(plan)) } : undefined;
+  log(`${from}: restoring`);
+  // The native page source reaches the source's relay through a TLS tunnel on our loopback.
+  const tunnel = await openPageTunnel({
+    host: sourceAddress,
+    port: validPort(serve.port),
+    credentials: loadCredentials(options.token, options.tls),
+    timeoutMs: options.linkTimeoutMs ?? LINK_TIMEOUT_MS,
+    log: (line) => log(`${from}: ${line}`),
+  });
+  cleanup.push(() => tunnel.close());
+  const pageServer = { address: '127.0.0.1', port: tunnel.port, ticket: pageTicket(serve.ticket) };
+  const restored = await landing.restoreLazy(top, { pageServer, preCopied }, sourceGone(channel));
+  migration.pid = restored.pid;
+  channel.send({ type: 'restored', pid: restored.pid, durationMs: restored.durationMs });
+  log(`${from}: running as pid ${restored.pid}, ${routed ? `${routed.localPages} pages here, pulling ${routed.remotePages}` : 'pulling its memory'}`);
+  // The tree cannot outlive the link to the source while memory may still be missing: the
+  // source resumes its original when it loses the link, and this side gives up first.
+  channel.linkTimeoutMs = (options.linkTimeoutMs ?? LINK_TIMEOUT_MS) / 2;
+  const lost = new Promise<never>((_, reject) => channel.onLost(reject));
+  lost.catch(() => {});
+  const fill = await Promise.race([restored.fill, lost]).catch(async (error: unknown) => {
+    await landing.end(restored.pid);
+    throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `lost the source while pulling memory (${(error as Error).message}); the tree here was ended`, { cause: error });
+  });
+  channel.send({ type: 'filled', pages: fill?.pagesCopied, pulled: routed ? routed.remotePages : fill?.pagesCopied, faults: fill?.faults });
+  log(`${from}: memory complete (${fill?.pagesCopied} pages)`);
+  // The tree is whole here; the source ends its original on 'filled' and says so.
+  await channel.next('done').catch((error: unknown) => log(`${from}: no goodbye from the source (${(error as Error).message}); the tree runs here`));
 }
 
 /** Stores pre-copy rounds' pages until the images of the frozen tree arrive; returns their offer. */
