@@ -15,128 +15,35 @@
 // memory; every failure before that resumes it. What moves (a process tree or a container)
 // and how it is frozen, resumed and ended here is the subject's (subject.ts).
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { sourceHost } from '../archive/manifest.js';
 import { PAGE_SIZE, warmUpImageDecoders } from '../images/memory-images.js';
 import { features, version } from '../criu/features.js';
 import { canLockWithNftables } from '../criu/locate.js';
-import { migrationCriuOptions, type CriuOptions, type MigrationSwitch } from '../criu/options.js';
+import { migrationCriuOptions, type CriuOptions } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
 import { processTree, readStat, residentBytes } from '../process/proc.js';
 import { authenticateDestination } from './authentication.js';
 import { bridgesOf, pinBridgeAddress, vethsOfTree } from './bridge-address.js';
 import { CriuPreDumps } from './criu-rounds.js';
-import { startProbe, validateProbeUrl, type Probe, type ProbeReport } from './downtime-probe.js';
-import { bundleImages } from './image-bundle.js';
-import { openPageRelay } from './page-relay.js';
-import { connectSecure, loadCredentials, type TlsFiles } from './secure-transport.js';
+import { startProbe, validateProbeUrl, type Probe } from './downtime-probe.js';
+import { connectSecure, loadCredentials } from './secure-transport.js';
 import { LINK_TIMEOUT_MS, MessageChannel } from './message-channel.js';
-import { chooseMode, estimateLazyFreezeMs, estimateStopCopyMs, nextStep } from './planning.js';
+import type { DirtyTracking, MigrateOptions, MigrateResult, MigrationMode, ModeDecision, Steps } from './migration-types.js';
+import { chooseMode, estimateLazyFreezeMs, estimateStopCopyMs } from './planning.js';
 import { PreCopy } from './precopy.js';
-import type { FinalReport, RoundReport } from './rounds.js';
-import { heldTree, processSubject } from './process-subject.js';
-import type { Held, MigrationSubject } from './subject.js';
+import { processSubject } from './process-subject.js';
+import { lazyMigration, stopCopy, withRounds, type Rounds } from './source-modes.js';
+import type { MigrationSubject } from './subject.js';
 
-export type MigrationMode = 'stop-copy' | 'pre-copy' | 'post-copy' | 'hybrid';
+export type { DirtyTracking, FreezeSteps, MigrateOptions, MigrateResult, MigrationMode, ModeDecision } from './migration-types.js';
+
 const MODES = ['auto', 'stop-copy', 'pre-copy', 'post-copy', 'hybrid'];
-
-/**
- * How pre-copy rounds learn what the tree wrote. uffd: the native dirty tracker (Linux 6.7+,
- * no freeze per round). soft-dirty: CRIU's pre-dump and parent images (any kernel with
- * CONFIG_MEM_SOFT_DIRTY; each round freezes the tree while CRIU collects its pages).
- * auto: uffd where it works, else soft-dirty where the kernel has it.
- */
-export type DirtyTracking = 'auto' | 'uffd' | 'soft-dirty';
 const TRACKING = ['auto', 'uffd', 'soft-dirty'];
 
-/** How auto chose: the link it measured and the downtimes it expected. */
-export interface ModeDecision {
-  bandwidthMBps: number;
-  residentBytes: number;
-  estimatedStopCopyMs: number;
-  /** A freeze that moves no memory (post-copy's, and pre-copy's before its last pages). */
-  estimatedLazyFreezeMs: number;
-  downtimeBudgetMs: number;
-  /** The mode it ended with, and why. */
-  chosen: MigrationMode;
-  reason: string;
-}
-
 const PROBE_BYTES = 4 << 20;
-/** How long the destination may take to restore before the source gives up and resumes. */
-const RESTORE_TIMEOUT_MS = 120_000;
-
-export interface MigrateOptions extends Pick<CriuOptions, MigrationSwitch | 'networkLock'> {
-  to: { host: string; port: number };
-  token: string;
-  /** Mutual TLS with certificates (PEM files) instead of a key derived from the token (which still authenticates inside). */
-  tls?: TlsFiles;
-  /** auto (default): see the top of this file. */
-  mode?: MigrationMode | 'auto';
-  /** The downtime budget auto and the pre-copy rounds aim at (default 300 ms). */
-  downtimeMs?: number;
-  /** How pre-copy rounds track writes (default auto). */
-  dirtyTracking?: DirtyTracking;
-  /**
-   * An http:// URL of the service: the source agent GETs it every 10 ms over one keep-alive
-   * connection from before the freeze until the source ended, and reports the longest gap
-   * between answers as the client-observed downtime.
-   */
-  probe?: string;
-  /** Silence from the destination after which the migration fails and the source resumes (default 10 s). */
-  linkTimeoutMs?: number;
-  /** Gives up (resuming the source) if the destination has not restored the tree by then (default 120 s). */
-  timeoutMs?: number;
-  /** Progress lines for people. */
-  log?: (line: string) => void;
-  /** Stops the migration; the source is resumed. */
-  signal?: AbortSignal;
-}
-
-/** The parts of a lazy freeze, in order; they add up to frozenMs. */
-export interface FreezeSteps {
-  /** CRIU's dump, until the tree's non-memory images were written (the network is locked in it). */
-  dumpMs: number;
-  /** Pre-copy: finding and sending the pages written since the last round; hybrid: naming them. */
-  finalMs: number;
-  /** Sending the non-memory images, until the destination stored them. */
-  imagesMs: number;
-  /** The destination's restore, until it reported the tree running. */
-  restoreMs: number;
-}
-
-export interface MigrateResult {
-  mode: MigrationMode;
-  /** The tree's root pid on the destination. */
-  destinationPid: number;
-  /** How long the source was frozen before the destination ran the tree. */
-  frozenMs: number;
-  /** Post-copy, pre-copy and hybrid: where the frozen time went. */
-  freezeSteps?: FreezeSteps;
-  /** Until the source ended (post-copy: until the destination had all the memory). */
-  totalMs: number;
-  /** Bytes over the control connection (images, archives, pre-copied pages). */
-  bytesSent: number;
-  /** All bytes on the wire: bytesSent plus the pages pulled over CRIU's page-server connection. */
-  bytesOnWire: number;
-  /** Post-copy and hybrid: the pages the destination pulled from here after it ran the tree. */
-  pagesPulled?: number;
-  /** Pre-copy and hybrid: each round while the tree ran. */
-  rounds?: RoundReport[];
-  /** How the rounds tracked writes. */
-  dirtyTracking?: 'uffd' | 'soft-dirty';
-  /** Pre-copy: the pages sent during the freeze; hybrid: those left to be pulled. */
-  final?: FinalReport;
-  /** With mode auto: why this mode. */
-  decision?: ModeDecision;
-  /** With a probe: the longest gap between the service's answers, ms. */
-  clientDowntimeMs?: number;
-  probe?: ProbeReport;
-}
-
-type Steps = Omit<MigrateResult, 'mode' | 'totalMs' | 'bytesSent' | 'bytesOnWire'>;
 
 export async function migrate(pid: number, options: MigrateOptions): Promise<MigrateResult> {
   validateMigrateOptions(options);
@@ -248,7 +155,6 @@ export async function migrateSubject(subject: MigrationSubject, options: Migrate
   }
 }
 
-type Rounds = PreCopy | CriuPreDumps;
 
 /**
  * The write tracking for pre-copy rounds. With auto, the native tracker where it can attach, and
@@ -282,175 +188,6 @@ async function startRounds(subject: MigrationSubject, tracking: DirtyTracking, w
   }
 }
 
-interface MigrationContext {
-  subject: MigrationSubject;
-  channel: MessageChannel;
-  work: string;
-  criuOptions: CriuOptions;
-  options: MigrateOptions;
-  log: (line: string) => void;
-}
-
-async function stopCopy(context: MigrationContext): Promise<Steps> {
-  const { subject, channel, work, criuOptions, log } = context;
-  const file = path.join(work, 'checkpoint.tar.zst');
-  const frozeAt = performance.now();
-  const { held, summary } = await subject.dumpArchive(file, criuOptions);
-  return resumedOnFailure(held, async () => {
-    log(`${summary}; sending`);
-    await channel.sendFile({ type: 'archive' }, file, (await stat(file)).size);
-    return handOver(context, held, frozeAt);
-  });
-}
-
-/** Pre-dump rounds done: the final dump writes what changed since the last; the destination restores the chain. */
-async function preDumpedFreeze(context: MigrationContext, pre: CriuPreDumps): Promise<Steps> {
-  const { channel, log } = context;
-  const frozeAt = performance.now();
-  const dumped = await pre.freeze();
-  const held = heldTree(dumped.pids);
-  return resumedOnFailure(held, async () => {
-    const final = await pre.sendFinal(channel, dumped);
-    log(`frozen: ${final.pages} pages written since the last pre-dump sent (${(final.wireBytes / 1048576).toFixed(1)} MiB of images)`);
-    channel.send({ type: 'dumped' });
-    return { ...(await handOver(context, held, frozeAt)), final };
-  });
-}
-
-/** The images are over: waits until the tree runs there, then ends the original. */
-async function handOver({ channel, options, log }: MigrationContext, held: Held, frozeAt: number): Promise<Steps> {
-  const restored = await withTimeout(channel.next('restored'), options.timeoutMs ?? RESTORE_TIMEOUT_MS, 'the destination did not restore the tree in time');
-  const frozenMs = performance.now() - frozeAt;
-  await held.end();
-  channel.send({ type: 'done' });
-  log(`running on the destination as pid ${String(restored.pid)}; the source has ended`);
-  return { destinationPid: Number(restored.pid), frozenMs };
-}
-
-/**
- * Pre-copy rounds while the tree runs, then the freeze: as pre-copy (the last dirty pages sent
- * while frozen) or hybrid (pulled afterwards). auto picks which when the rounds stop.
- */
-async function withRounds(
-  context: MigrationContext,
-  pre: Rounds,
-  requested: 'pre-copy' | 'hybrid' | 'auto',
-  budgetMs: number,
-  decision: ModeDecision | undefined,
-): Promise<Steps & { mode: MigrationMode }> {
-  const { subject, channel, log } = context;
-  const { pid } = subject;
-  const dirtyTracking = pre.tracking;
-  try {
-    const started = performance.now();
-    const resident = residentBytes(processTree(pid));
-    let mode: 'pre-copy' | 'hybrid';
-    for (;;) {
-      const round = await pre.round(channel);
-      log(
-        `round ${round.round}: ${round.pages} pages (${(round.wireBytes / 1048576).toFixed(1)} MiB sent) in ${round.durationMs.toFixed(0)} ms` +
-          (round.round > 0 ? `; written at ${round.dirtyRateMBps.toFixed(1)} MB/s` : ''),
-      );
-      const step = nextStep(pre.rounds, { budgetMs, residentBytes: resident, elapsedMs: performance.now() - started });
-      if (step.step === 'continue') continue;
-      mode = requested === 'auto' ? step.step : requested;
-      // CRIU's final dump writes whatever is left itself: pre-dump rounds always end as pre-copy.
-      if (pre.tracking === 'soft-dirty') mode = 'pre-copy';
-      if (decision) Object.assign(decision, { chosen: mode, reason: step.reason });
-      log(`rounds stop: ${step.reason} (a freeze now: about ${step.expectedDowntimeMs.toFixed(0)} ms); ${mode}`);
-      break;
-    }
-    const result = pre.tracking === 'soft-dirty' ? await preDumpedFreeze(context, pre) : await lazyMigration(context, { pre, mode });
-    return { ...result, mode, rounds: pre.rounds, dirtyTracking };
-  } catch (error) {
-    const reported = await channel.peerFailure();
-    if (reported) throw migrationError(reported, 'the source runs on');
-    // Failures after the freeze were already reported with the source resumed.
-    throw isFreezedryError(error) ? error : migrationError(error, 'the source runs on');
-  }
-}
-
-async function lazyMigration(
-  { subject, channel, work, criuOptions, options, log }: MigrationContext,
-  rounds?: { pre: PreCopy; mode: 'pre-copy' | 'hybrid' },
-): Promise<Steps> {
-  // As in a container checkpoint: images in checkpoint/, a container's own files beside.
-  const imagesDir = path.join(work, 'lazy', 'checkpoint');
-  // CRIU serves the memory on loopback only; the destination reaches it through the relay,
-  // with the ticket it gets over the authenticated control connection.
-  const port = 20000 + Math.floor(Math.random() * 40000);
-  const relay = await openPageRelay({ host: channel.socket.localAddress ?? '127.0.0.1', criuPort: port, credentials: loadCredentials(options.token, options.tls), log });
-  const frozeAt = performance.now();
-  let restored: Promise<{ pid: number; at: number }> | undefined;
-  let final: FinalReport | undefined;
-  const steps: FreezeSteps = { dumpMs: 0, finalMs: 0, imagesMs: 0, restoreMs: 0 };
-  const abandon = new AbortController();
-  const lazyDump = subject.lazyDump({
-    imagesDir,
-    port,
-    abandon: abandon.signal,
-    criuOptions,
-    onImages: async () => {
-      steps.dumpMs = performance.now() - frozeAt;
-      if (rounds) {
-        final = await rounds.pre.final(channel, imagesDir, subject.pid, rounds.mode);
-        log(`frozen: ${final.pages} pages written since the last round ${rounds.mode === 'pre-copy' ? `sent (${(final.wireBytes / 1048576).toFixed(1)} MiB)` : 'left to be pulled'}`);
-      }
-      steps.finalMs = performance.now() - frozeAt - steps.dumpMs;
-      await subject.sendExtras?.(channel);
-      const bundle = await bundleImages(imagesDir);
-      channel.sendBytes({ type: 'images', files: bundle.files }, bundle.bytes);
-      await channel.next('images-ok');
-      steps.imagesMs = performance.now() - frozeAt - steps.dumpMs - steps.finalMs;
-      log(`sent ${bundle.files.length} non-memory images; serving memory on port ${relay.port}`);
-    },
-    onServing: () => {
-      // Answered at once: CRIU serves pages only after this, and the restore there needs them.
-      channel.send({ type: 'serve', port: relay.port, ticket: relay.ticket.toString('base64') });
-      restored = withTimeout(channel.next('restored'), options.timeoutMs ?? RESTORE_TIMEOUT_MS, 'the destination did not restore the tree in time').then((m) => {
-        log(`running on the destination as pid ${String(m.pid)}; it pulls its memory`);
-        const at = performance.now();
-        steps.restoreMs = at - frozeAt - steps.dumpMs - steps.finalMs - steps.imagesMs;
-        return { pid: Number(m.pid), at };
-      });
-      restored.catch(() => {}); // awaited below, after the dump
-    },
-  });
-  const { held, done: dumping } = await lazyDump.catch((error: unknown) => {
-    relay.close();
-    throw error;
-  });
-  // Losing the destination ends CRIU's page server too: its client may never say goodbye.
-  channel.onLost((cause) => abandon.abort(cause));
-  return resumedOnFailure(held, async () => {
-    await dumping.finally(() => relay.close()).catch((error: unknown) => {
-      if (!abandon.signal.aborted) throw error;
-      const cause = abandon.signal.reason as Error;
-      throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `connection lost: ${cause.message}`, { cause });
-    });
-    if (!restored) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, 'CRIU never started serving the memory');
-    const running = await restored;
-    const filled = await channel.next('filled');
-    await held.end();
-    channel.send({ type: 'done' });
-    log('the destination has all the memory; the source has ended');
-    return { destinationPid: running.pid, frozenMs: running.at - frozeAt, freezeSteps: steps, pagesPulled: Number(filled.pulled ?? filled.pages), final };
-  });
-}
-
-/** Runs the rest of a migration; any failure, or this process exiting mid-way, resumes the source. */
-async function resumedOnFailure<T>(held: Held, body: () => Promise<T>): Promise<T> {
-  const unguard = held.guard();
-  try {
-    return await body();
-  } catch (error) {
-    await held.resume();
-    throw migrationError(error, 'the source was resumed');
-  } finally {
-    unguard();
-  }
-}
-
 /** Measures the link with an incompressible probe and estimates the downtimes to expect. */
 async function probeLink(pid: number, channel: MessageChannel, downtimeBudgetMs: number): Promise<ModeDecision> {
   const start = performance.now();
@@ -467,18 +204,4 @@ async function probeLink(pid: number, channel: MessageChannel, downtimeBudgetMs:
     chosen: 'pre-copy',
     reason: '',
   };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number | undefined, message: string): Promise<T> {
-  if (!ms) return promise;
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => setTimeout(() => reject(new FreezedryError(ErrorCode.MIGRATION_FAILED, message)), ms).unref()),
-  ]);
-}
-
-function migrationError(error: unknown, outcome: string): FreezedryError {
-  if (isFreezedryError(error) && error.code !== ErrorCode.MIGRATION_FAILED) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new FreezedryError(ErrorCode.MIGRATION_FAILED, `migration failed: ${message}; ${outcome}`, { cause: error });
 }

@@ -1,0 +1,206 @@
+// The source's mode runners (stop-copy, pre-dumped pre-copy, rounds, the lazy freeze), each
+// resuming the subject on any failure before the hand-over; migrateSubject (source.ts) picks one.
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { CriuOptions } from '../criu/options.js';
+import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
+import { processTree, residentBytes } from '../process/proc.js';
+import type { CriuPreDumps } from './criu-rounds.js';
+import { bundleImages } from './image-bundle.js';
+import type { MessageChannel } from './message-channel.js';
+import type { FreezeSteps, MigrateOptions, MigrationMode, ModeDecision, Steps } from './migration-types.js';
+import { loadCredentials } from './secure-transport.js';
+import { openPageRelay } from './page-relay.js';
+import { nextStep } from './planning.js';
+import type { PreCopy } from './precopy.js';
+import { heldTree } from './process-subject.js';
+import type { FinalReport } from './rounds.js';
+import type { Held, MigrationSubject } from './subject.js';
+
+/** How long the destination may take to restore before the source gives up and resumes. */
+const RESTORE_TIMEOUT_MS = 120_000;
+
+export type Rounds = PreCopy | CriuPreDumps;
+
+export interface MigrationContext {
+  subject: MigrationSubject;
+  channel: MessageChannel;
+  work: string;
+  criuOptions: CriuOptions;
+  options: MigrateOptions;
+  log: (line: string) => void;
+}
+
+export async function stopCopy(context: MigrationContext): Promise<Steps> {
+  const { subject, channel, work, criuOptions, log } = context;
+  const file = path.join(work, 'checkpoint.tar.zst');
+  const frozeAt = performance.now();
+  const { held, summary } = await subject.dumpArchive(file, criuOptions);
+  return resumedOnFailure(held, async () => {
+    log(`${summary}; sending`);
+    await channel.sendFile({ type: 'archive' }, file, (await stat(file)).size);
+    return handOver(context, held, frozeAt);
+  });
+}
+
+/** Pre-dump rounds done: the final dump writes what changed since the last; the destination restores the chain. */
+async function preDumpedFreeze(context: MigrationContext, pre: CriuPreDumps): Promise<Steps> {
+  const { channel, log } = context;
+  const frozeAt = performance.now();
+  const dumped = await pre.freeze();
+  const held = heldTree(dumped.pids);
+  return resumedOnFailure(held, async () => {
+    const final = await pre.sendFinal(channel, dumped);
+    log(`frozen: ${final.pages} pages written since the last pre-dump sent (${(final.wireBytes / 1048576).toFixed(1)} MiB of images)`);
+    channel.send({ type: 'dumped' });
+    return { ...(await handOver(context, held, frozeAt)), final };
+  });
+}
+
+/** The images are over: waits until the tree runs there, then ends the original. */
+async function handOver({ channel, options, log }: MigrationContext, held: Held, frozeAt: number): Promise<Steps> {
+  const restored = await withTimeout(channel.next('restored'), options.timeoutMs ?? RESTORE_TIMEOUT_MS, 'the destination did not restore the tree in time');
+  const frozenMs = performance.now() - frozeAt;
+  await held.end();
+  channel.send({ type: 'done' });
+  log(`running on the destination as pid ${String(restored.pid)}; the source has ended`);
+  return { destinationPid: Number(restored.pid), frozenMs };
+}
+
+/**
+ * Pre-copy rounds while the tree runs, then the freeze: as pre-copy (the last dirty pages sent
+ * while frozen) or hybrid (pulled afterwards). auto picks which when the rounds stop.
+ */
+export async function withRounds(
+  context: MigrationContext,
+  pre: Rounds,
+  requested: 'pre-copy' | 'hybrid' | 'auto',
+  budgetMs: number,
+  decision: ModeDecision | undefined,
+): Promise<Steps & { mode: MigrationMode }> {
+  const { subject, channel, log } = context;
+  const { pid } = subject;
+  const dirtyTracking = pre.tracking;
+  try {
+    const started = performance.now();
+    const resident = residentBytes(processTree(pid));
+    let mode: 'pre-copy' | 'hybrid';
+    for (;;) {
+      const round = await pre.round(channel);
+      log(
+        `round ${round.round}: ${round.pages} pages (${(round.wireBytes / 1048576).toFixed(1)} MiB sent) in ${round.durationMs.toFixed(0)} ms` +
+          (round.round > 0 ? `; written at ${round.dirtyRateMBps.toFixed(1)} MB/s` : ''),
+      );
+      const step = nextStep(pre.rounds, { budgetMs, residentBytes: resident, elapsedMs: performance.now() - started });
+      if (step.step === 'continue') continue;
+      mode = requested === 'auto' ? step.step : requested;
+      // CRIU's final dump writes whatever is left itself: pre-dump rounds always end as pre-copy.
+      if (pre.tracking === 'soft-dirty') mode = 'pre-copy';
+      if (decision) Object.assign(decision, { chosen: mode, reason: step.reason });
+      log(`rounds stop: ${step.reason} (a freeze now: about ${step.expectedDowntimeMs.toFixed(0)} ms); ${mode}`);
+      break;
+    }
+    const result = pre.tracking === 'soft-dirty' ? await preDumpedFreeze(context, pre) : await lazyMigration(context, { pre, mode });
+    return { ...result, mode, rounds: pre.rounds, dirtyTracking };
+  } catch (error) {
+    const reported = await channel.peerFailure();
+    if (reported) throw migrationError(reported, 'the source runs on');
+    // Failures after the freeze were already reported with the source resumed.
+    throw isFreezedryError(error) ? error : migrationError(error, 'the source runs on');
+  }
+}
+
+export async function lazyMigration(
+  { subject, channel, work, criuOptions, options, log }: MigrationContext,
+  rounds?: { pre: PreCopy; mode: 'pre-copy' | 'hybrid' },
+): Promise<Steps> {
+  // As in a container checkpoint: images in checkpoint/, a container's own files beside.
+  const imagesDir = path.join(work, 'lazy', 'checkpoint');
+  // CRIU serves the memory on loopback only; the destination reaches it through the relay,
+  // with the ticket it gets over the authenticated control connection.
+  const port = 20000 + Math.floor(Math.random() * 40000);
+  const relay = await openPageRelay({ host: channel.socket.localAddress ?? '127.0.0.1', criuPort: port, credentials: loadCredentials(options.token, options.tls), log });
+  const frozeAt = performance.now();
+  let restored: Promise<{ pid: number; at: number }> | undefined;
+  let final: FinalReport | undefined;
+  const steps: FreezeSteps = { dumpMs: 0, finalMs: 0, imagesMs: 0, restoreMs: 0 };
+  const abandon = new AbortController();
+  const lazyDump = subject.lazyDump({
+    imagesDir,
+    port,
+    abandon: abandon.signal,
+    criuOptions,
+    onImages: async () => {
+      steps.dumpMs = performance.now() - frozeAt;
+      if (rounds) {
+        final = await rounds.pre.final(channel, imagesDir, subject.pid, rounds.mode);
+        log(`frozen: ${final.pages} pages written since the last round ${rounds.mode === 'pre-copy' ? `sent (${(final.wireBytes / 1048576).toFixed(1)} MiB)` : 'left to be pulled'}`);
+      }
+      steps.finalMs = performance.now() - frozeAt - steps.dumpMs;
+      await subject.sendExtras?.(channel);
+      const bundle = await bundleImages(imagesDir);
+      channel.sendBytes({ type: 'images', files: bundle.files }, bundle.bytes);
+      await channel.next('images-ok');
+      steps.imagesMs = performance.now() - frozeAt - steps.dumpMs - steps.finalMs;
+      log(`sent ${bundle.files.length} non-memory images; serving memory on port ${relay.port}`);
+    },
+    onServing: () => {
+      // Answered at once: CRIU serves pages only after this, and the restore there needs them.
+      channel.send({ type: 'serve', port: relay.port, ticket: relay.ticket.toString('base64') });
+      restored = withTimeout(channel.next('restored'), options.timeoutMs ?? RESTORE_TIMEOUT_MS, 'the destination did not restore the tree in time').then((m) => {
+        log(`running on the destination as pid ${String(m.pid)}; it pulls its memory`);
+        const at = performance.now();
+        steps.restoreMs = at - frozeAt - steps.dumpMs - steps.finalMs - steps.imagesMs;
+        return { pid: Number(m.pid), at };
+      });
+      restored.catch(() => {}); // awaited below, after the dump
+    },
+  });
+  const { held, done: dumping } = await lazyDump.catch((error: unknown) => {
+    relay.close();
+    throw error;
+  });
+  // Losing the destination ends CRIU's page server too: its client may never say goodbye.
+  channel.onLost((cause) => abandon.abort(cause));
+  return resumedOnFailure(held, async () => {
+    await dumping.finally(() => relay.close()).catch((error: unknown) => {
+      if (!abandon.signal.aborted) throw error;
+      const cause = abandon.signal.reason as Error;
+      throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `connection lost: ${cause.message}`, { cause });
+    });
+    if (!restored) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, 'CRIU never started serving the memory');
+    const running = await restored;
+    const filled = await channel.next('filled');
+    await held.end();
+    channel.send({ type: 'done' });
+    log('the destination has all the memory; the source has ended');
+    return { destinationPid: running.pid, frozenMs: running.at - frozeAt, freezeSteps: steps, pagesPulled: Number(filled.pulled ?? filled.pages), final };
+  });
+}
+
+/** Runs the rest of a migration; any failure, or this process exiting mid-way, resumes the source. */
+async function resumedOnFailure<T>(held: Held, body: () => Promise<T>): Promise<T> {
+  const unguard = held.guard();
+  try {
+    return await body();
+  } catch (error) {
+    await held.resume();
+    throw migrationError(error, 'the source was resumed');
+  } finally {
+    unguard();
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number | undefined, message: string): Promise<T> {
+  if (!ms) return promise;
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new FreezedryError(ErrorCode.MIGRATION_FAILED, message)), ms).unref()),
+  ]);
+}
+
+export function migrationError(error: unknown, outcome: string): FreezedryError {
+  if (isFreezedryError(error) && error.code !== ErrorCode.MIGRATION_FAILED) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new FreezedryError(ErrorCode.MIGRATION_FAILED, `migration failed: ${message}; ${outcome}`, { cause: error });
+}
