@@ -2,9 +2,11 @@
 // into FILE.partial, renamed over FILE only once complete, so no half-written archive is ever
 // found under the final name.
 import { constants, openSync, closeSync } from 'node:fs';
-import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { ErrorCode, FreezedryError } from '../errors.js';
+import { prepareDumpDir } from '../images/images-dir.js';
 import { native, type NativeArchiveEntry, type NativeArchiveWriter } from '../native/binding.js';
 import { ARCHIVE_FORMAT, ARCHIVE_VERSION, MANIFEST_NAME, type Manifest } from './manifest.js';
 import { tarHeader } from './tar-header.js';
@@ -131,4 +133,25 @@ export function writeError(cause: unknown, file: string): FreezedryError {
     return new FreezedryError(ErrorCode.NO_SPACE, `No space left on the device holding ${file}`, { cause, path: file });
   }
   return new FreezedryError(ErrorCode.PAGE_SINK_FAILED, `Writing ${file} failed: ${(cause as Error).message}`, { cause, path: file });
+}
+
+/**
+ * Where a dump goes: into an archive (its builder, and a scratch directory named after
+ * `scratchPrefix` for what is not streamed), or into the new or empty `imagesDir`. On failure
+ * nothing of it is left.
+ */
+export async function openDumpTarget(
+  target: { archive?: string; archiveOptions?: ArchiveOptions; imagesDir?: string },
+  scratchPrefix: string,
+): Promise<{ builder?: ArchiveBuilder; dir: string }> {
+  const builder = target.archive ? await ArchiveBuilder.create(target.archive, target.archiveOptions) : undefined;
+  try {
+    if (builder) return { builder, dir: await mkdtemp(path.join(os.tmpdir(), scratchPrefix)) };
+    const dir = path.resolve(target.imagesDir as string);
+    await prepareDumpDir(dir);
+    return { dir };
+  } catch (error) {
+    await builder?.abandon();
+    throw error;
+  }
 }

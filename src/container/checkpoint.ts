@@ -7,15 +7,14 @@
 // only then killed; any failure resumes it. With --tcp-established that would let the kernel
 // acknowledge data the images lack, so such a dump stops it (CRIU keeps the network locked);
 // a failure after the dump then restores it again from the images just written.
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ArchiveBuilder, writeError, type ArchiveOptions } from '../archive/archive-builder.js';
+import { ArchiveBuilder, openDumpTarget, writeError, type ArchiveOptions } from '../archive/archive-builder.js';
 import { sourceHost } from '../archive/manifest.js';
 import { ErrorCode, FreezedryError, ValidationError, abortError } from '../errors.js';
 import { readLog } from '../criu/log.js';
-import { prepareDumpDir, removePartialImages } from '../images/images-dir.js';
+import { removePartialImages } from '../images/images-dir.js';
 import { directorySource, type ImageSource } from '../images/image-source.js';
 import { summarizeCheckpoint } from '../images/image-summary.js';
 import { readDumpStats, type DumpStats } from '../images/stats.js';
@@ -125,15 +124,7 @@ async function dumpContainer(
   const started = performance.now();
   const { id, state, record } = container;
 
-  const builder = options.archive ? await ArchiveBuilder.create(options.archive, options.archiveOptions) : undefined;
-  let dir: string;
-  try {
-    dir = builder ? await mkdtemp(path.join(os.tmpdir(), 'freezedry-ctr-dump-')) : path.resolve(options.imagesDir as string);
-    if (!builder) await prepareDumpDir(dir);
-  } catch (error) {
-    await builder?.abandon();
-    throw error;
-  }
+  const { builder, dir } = await openDumpTarget(options, 'freezedry-ctr-dump-');
   // runc's work path is the checkpoint's top: CRIU's stats-dump lands where Podman's layout
   // has it, and dump.log where a failed dump leaves it (and a retry into the directory allows it).
   const imagesDir = path.join(dir, CHECKPOINT_DIR);

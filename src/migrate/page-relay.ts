@@ -49,23 +49,11 @@ export async function openPageRelay(options: { host: string; criuPort: number; c
       server.close(); // one session: nobody else gets in, even with the ticket
       const criu = connect(options.criuPort, '127.0.0.1');
       sockets.add(criu);
-      criu.setNoDelay(true);
-      peer.setNoDelay(true);
       criu.once('connect', () => {
         const rest = head.subarray(TICKET_BYTES);
         if (rest.length > 0) criu.write(rest);
-        peer.pipe(criu);
-        criu.pipe(peer);
-        peer.resume();
       });
-      const end = () => {
-        peer.destroy();
-        criu.destroy();
-      };
-      criu.once('error', end);
-      criu.once('close', end);
-      peer.once('error', end);
-      peer.once('close', () => criu.end());
+      splice(peer, criu);
     };
     peer.on('data', onData);
     peer.once('error', () => clearTimeout(timer));
@@ -115,19 +103,7 @@ export async function openPageTunnel(options: { host: string; port: number; cred
     connectSecure(options.host, options.port, options.credentials, "the source's page relay", options.timeoutMs).then(
       (remote) => {
         sockets.add(remote);
-        remote.setNoDelay(true);
-        local.setNoDelay(true);
-        local.pipe(remote);
-        remote.pipe(local);
-        local.resume();
-        const end = () => {
-          local.destroy();
-          remote.destroy();
-        };
-        remote.once('error', end);
-        remote.once('close', end);
-        local.once('error', end);
-        local.once('close', () => remote.end());
+        splice(local, remote);
       },
       (error: Error) => {
         options.log(`cannot reach the source's page relay: ${error.message}`);
@@ -146,4 +122,28 @@ export async function openPageTunnel(options: { host: string; port: number; cred
       for (const socket of sockets) socket.destroy();
     },
   };
+}
+
+/**
+ * Pipes a paused `client` and the `server` side it was admitted to both ways, from the moment
+ * the server side is connected; either side's failure ends both, the client's close ends the server's.
+ */
+function splice(client: Socket, server: Socket): void {
+  client.setNoDelay(true);
+  server.setNoDelay(true);
+  const start = () => {
+    client.pipe(server);
+    server.pipe(client);
+    client.resume();
+  };
+  if (server.connecting) server.once('connect', start);
+  else start();
+  const end = () => {
+    client.destroy();
+    server.destroy();
+  };
+  server.once('error', end);
+  server.once('close', end);
+  client.once('error', end);
+  client.once('close', () => server.end());
 }

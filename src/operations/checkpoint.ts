@@ -2,7 +2,7 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ArchiveBuilder, writeError, type ArchiveOptions } from '../archive/archive-builder.js';
+import { ArchiveBuilder, openDumpTarget, writeError, type ArchiveOptions } from '../archive/archive-builder.js';
 import { sourceHost } from '../archive/manifest.js';
 import { ErrorCode, FreezedryError, ValidationError, abortError } from '../errors.js';
 import { features } from '../criu/features.js';
@@ -10,7 +10,7 @@ import { locateCriu } from '../criu/locate.js';
 import { failureError, runImageRequest } from '../criu/operation.js';
 import { commonRpcOptions, validateCriuOptions, validateDir, validatePid, type CriuOptions } from '../criu/options.js';
 import { RequestType } from '../criu/rpc-schema.js';
-import { closeFd, openDirFd, prepareDumpDir, removePartialImages } from '../images/images-dir.js';
+import { closeFd, openDirFd, removePartialImages } from '../images/images-dir.js';
 import { summarizeCheckpoint } from '../images/image-summary.js';
 import { directorySource, type ImageSource } from '../images/image-source.js';
 import { readDumpStats, type DumpStats } from '../images/stats.js';
@@ -120,15 +120,7 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
   const stoppedBefore = new Set(pids.filter((p) => isStopped(readStat(p))));
 
   // An archive dump lets CRIU write its small non-page images into a scratch directory.
-  const builder = options.archive ? await ArchiveBuilder.create(options.archive, options.archiveOptions) : undefined;
-  let imagesDir: string;
-  try {
-    imagesDir = builder ? await mkdtemp(path.join(os.tmpdir(), 'freezedry-dump-')) : path.resolve(options.imagesDir as string);
-    if (!builder) await prepareDumpDir(imagesDir);
-  } catch (error) {
-    await builder?.abandon();
-    throw error;
-  }
+  const { builder, dir: imagesDir } = await openDumpTarget(options, 'freezedry-dump-');
   const workDir = path.resolve(options.workDir ?? imagesDir);
   const logFile = path.join(workDir, 'dump.log');
 
