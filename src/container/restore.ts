@@ -14,7 +14,8 @@ import { planLazyRestore, type LazyPlan } from '../pages/lazy-plan.js';
 import { directorySource } from '../images/image-source.js';
 import { rootDirectoryMode } from '../images/image-summary.js';
 import { directoryLazySource, sharesNoPages, type RemotePages } from '../pages/lazy-source.js';
-import { lazyPagesAvailable } from '../criu/features.js';
+import { lazyPagesAvailable, version } from '../criu/features.js';
+import { assertCompatible } from '../archive/compatibility.js';
 import { locateCriu } from '../criu/locate.js';
 import { LazyPageServer, type LazyFillStats, type LazySource } from '../pages/lazy-server.js';
 import { assertRoot } from '../process/privileges.js';
@@ -50,7 +51,7 @@ export interface ContainerRestoreOptions extends RuncOptions {
   remotePages?: RemotePages;
   /** A bundle prepared for it already (prepareBundle; its ID wins). */
   prepared?: PreparedBundle;
-  /** Restore over a rootfs whose fingerprint differs from the checkpointed one. */
+  /** Restore over a rootfs whose fingerprint differs from the checkpointed one, or from an archive made on a host this one does not match (CPU features, CRIU version). */
   force?: boolean;
   signal?: AbortSignal;
 }
@@ -86,6 +87,9 @@ export async function restoreContainer(options: ContainerRestoreOptions): Promis
   if (options.signal?.aborted) throw abortError(options.signal);
   assertRoot('restore a container');
   const runc = await Runc.open(options);
+  // Asked while the checkpoint is opened: an archive from another host is checked against this one.
+  const criuHere = options.force ? undefined : version({ criu: options.criu });
+  criuHere?.catch(() => {}); // awaited below, for an archive
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'freezedry-ctr-restore-'));
   const restoreLog = path.join(scratch, 'work', 'restore.log');
   let source: Source | undefined;
@@ -95,6 +99,7 @@ export async function restoreContainer(options: ContainerRestoreOptions): Promis
   try {
     const archiveFile = options.name !== undefined ? await findStored(options.name, options.storeRoot) : options.archive;
     source = archiveFile ? await openArchiveOrExport(archiveFile, scratch) : await openDirectory(path.resolve(options.imagesDir as string));
+    if (source.archive && criuHere) assertCompatible(source.archive.manifest.source, await criuHere, source.archive.file);
     const id = options.prepared?.bundle.id ?? options.id ?? source.facts.id;
     const { bundle, network } =
       options.prepared ?? (await prepareBundle(runc, { ...options, id, facts: source.facts, spec: source.spec, restoredFrom: archiveFile ?? options.imagesDir }));

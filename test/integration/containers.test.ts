@@ -21,6 +21,11 @@ import {
   runContainer,
 } from '../../src/index.js';
 import { bundleOf } from '../../src/container/bundle.js';
+import type { ContainerFacts } from '../../src/container/layout.js';
+import { ArchiveBuilder } from '../../src/archive/archive-builder.js';
+import { cpuFlags, sourceHost } from '../../src/archive/manifest.js';
+import { directorySource } from '../../src/images/image-source.js';
+import { summarizeCheckpoint } from '../../src/images/image-summary.js';
 import { containerSpec } from '../../src/container/spec.js';
 import { logRelay } from '../../src/container/stdio.js';
 import { ServiceClient, busyboxRootfs } from '../helpers/containers.js';
@@ -262,6 +267,30 @@ describe('bad input: a coded error, and nothing left behind', () => {
     await expect(restoreContainer({ archive: processArchive })).rejects.toMatchObject({ code: 'ERR_NOT_A_CONTAINER_CHECKPOINT' });
     expect(await leftovers()).toEqual(before);
     expect(existsSync(bundleOf(id('mismatch')).dir)).toBe(false);
+  });
+
+  it('refuses an archive made on a host whose CPU had more (ERR_INCOMPATIBLE_HOST, no bundle left), unless forced', async () => {
+    const original = id('cpu');
+    await runContainer(['container-service', String(NET_PORT), '16'], { rootfs, id: original, net: true });
+    const images = path.join(dir, 'cpu-dir');
+    await checkpointContainer(original, { imagesDir: images, leaveRunning: true });
+    // The same checkpoint as an archive whose manifest says its host had more CPU features.
+    const here = new Set(cpuFlags());
+    const missing = ['avx512f', 'amx_tile', 'avx512_bf16', 'sha_ni'].filter((flag) => !here.has(flag));
+    const file = path.join(dir, 'cpu.tar.zst');
+    const builder = await ArchiveBuilder.create(file);
+    await builder.addDirectory(path.join(images, 'checkpoint'), new Set(), 'checkpoint/');
+    await builder.addDirectory(images, new Set(['dump.log']));
+    const summary = await summarizeCheckpoint(directorySource(path.join(images, 'checkpoint')));
+    const facts = JSON.parse(readFileSync(path.join(images, 'freezedry-container.json'), 'utf8')) as ContainerFacts;
+    await builder.finish({ createdAt: new Date().toISOString(), source: { ...sourceHost('4.2.1'), hostname: 'bigger-box', cpuFlags: [...here, ...missing] }, summary, container: facts });
+    const copy = id('cpu-copy');
+    const error = await restoreContainer({ archive: file, id: copy }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_INCOMPATIBLE_HOST', message: expect.stringMatching(/bigger-box/) });
+    expect(existsSync(bundleOf(copy).dir)).toBe(false);
+    const forced = await restoreContainer({ archive: file, id: copy, force: true });
+    const [start, now] = await waitForService(forced.pid);
+    expect(now).toBe(start);
   });
 
   it('refuses a CRI-O checkpoint, naming what only CRI-O can give back, and leaves no bundle', async () => {
