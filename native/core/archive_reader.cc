@@ -39,6 +39,9 @@ struct Frame {
 
 constexpr size_t kCachedFrames = 8;
 constexpr size_t kReadAhead = 3;  // frames decompressed ahead of a sequential reader
+// No writer makes frames larger (freezedry's are 4 MiB): a seek table that says so is hostile
+// or damaged, and its sizes are never allocated.
+constexpr uint32_t kMaxFrameBytes = 64u << 20;
 
 }  // namespace
 
@@ -186,6 +189,11 @@ Result<std::unique_ptr<ArchiveReader>> ArchiveReader::Open(int fd) {
   for (uint32_t i = 0; i < count; i++) {
     const uint8_t* entry = table.data() + 8 + i * 8;
     Frame frame{file_offset, GetU32(entry), stream_offset, GetU32(entry + 4)};
+    if (frame.decompressed_size > kMaxFrameBytes || frame.compressed_size > ZSTD_compressBound(kMaxFrameBytes)) {
+      return Failure(ENODATA, "archive",
+                     "the seek table is damaged: frame " + std::to_string(i) + " declares more than the " +
+                         std::to_string(kMaxFrameBytes >> 20) + " MiB any frame holds");
+    }
     s.frames.push_back(frame);
     file_offset += frame.compressed_size;
     stream_offset += frame.decompressed_size;

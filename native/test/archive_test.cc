@@ -139,8 +139,29 @@ TEST(DetectsTruncationAndWrongMagic) {
   unlink(path.c_str());
 }
 
+// A seek table whose frame claims gigabytes is refused at open, before anything is allocated.
+TEST(RefusesAFrameLargerThanAnyWriterMakes) {
+  std::vector<uint8_t> a, b;
+  ArchiveEntryInfo info_b;
+  std::string path = WriteSample(a, b, info_b);
+  int fd = open(path.c_str(), O_RDWR);
+  off_t size = lseek(fd, 0, SEEK_END);
+  uint8_t footer[9];
+  CHECK(pread(fd, footer, sizeof footer, size - 9) == 9);
+  uint32_t count;
+  std::memcpy(&count, footer, 4);
+  uint32_t huge = 0xfffffff0u;  // the decompressed size of frame 0
+  CHECK(pwrite(fd, &huge, 4, size - 9 - static_cast<off_t>(count) * 8 + 4) == 4);
+  auto reader = ArchiveReader::Open(fd);
+  close(fd);
+  CHECK(!reader.Ok() && reader.Error().err == ENODATA);
+  CHECK(reader.Error().detail.find("declares more than") != std::string::npos);
+  unlink(path.c_str());
+}
+
 int main() {
   RUN(RoundTripsEntriesWithRandomAccess);
+  RUN(RefusesAFrameLargerThanAnyWriterMakes);
   RUN(DetectsAFlippedByte);
   RUN(DetectsTruncationAndWrongMagic);
   return 0;
