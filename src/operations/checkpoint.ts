@@ -2,6 +2,7 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ArchiveBuilder, openDumpTarget, writeError, type ArchiveOptions } from '../archive/archive-builder.js';
 import { sourceHost } from '../archive/manifest.js';
 import { ErrorCode, FreezedryError, ValidationError, abortError } from '../errors.js';
@@ -203,7 +204,7 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
     return result;
   } catch (error) {
     sink?.cancel();
-    resumeStopped(pids, stoppedBefore);
+    await resumeStopped(pids, stoppedBefore);
     await builder?.abandon();
     await removePartialImages(imagesDir, logFile);
     throw error;
@@ -266,6 +267,14 @@ async function assertMemoryTracking(criuPath: string): Promise<void> {
  * A dump that failed must never leave the tree frozen. CRIU resumes it on its own failures;
  * this covers CRIU itself dying mid-dump (its ptrace stops end with it, a group stop may not).
  */
-function resumeStopped(pids: number[], stoppedBefore: Set<number>): void {
-  signalEach(pids.filter((p) => !stoppedBefore.has(p) && isStopped(readStat(p))), 'SIGCONT');
+async function resumeStopped(pids: number[], stoppedBefore: Set<number>): Promise<void> {
+  // CRIU may answer a failure before it has let go of every task (still traced): the failure
+  // is reported only once the tree runs again (or after 2 s, so a stuck task cannot hang us).
+  const deadline = performance.now() + 2000;
+  for (;;) {
+    const held = pids.filter((p) => !stoppedBefore.has(p) && isStopped(readStat(p)));
+    signalEach(held, 'SIGCONT');
+    if (held.length === 0 || performance.now() > deadline) return;
+    await sleep(10);
+  }
 }
