@@ -110,8 +110,8 @@ export async function checkpointContainer(id: string, options: ContainerCheckpoi
  * their bridges (even with established TCP connections, which nothing then reaches) until the
  * migration resumes or ends it.
  */
-export async function checkpointContainerHeld(runc: Runc, container: RunningContainer, options: ContainerCheckpointOptions & { archive: string }) {
-  const { result, paused } = await dumpContainer(runc, container, options, true);
+export async function checkpointContainerHeld(runc: Runc, container: RunningContainer, facts: ContainerFacts, options: ContainerCheckpointOptions & { archive: string }) {
+  const { result, paused } = await dumpContainer(runc, container, options, true, facts);
   return { result, paused: paused as PausedContainer };
 }
 
@@ -120,6 +120,8 @@ async function dumpContainer(
   container: RunningContainer,
   options: ContainerCheckpointOptions,
   hold: boolean,
+  /** Its facts, when the caller read them already (containerFacts hashes the rootfs). */
+  knownFacts?: ContainerFacts,
 ): Promise<{ result: ContainerCheckpointResult; paused?: PausedContainer }> {
   const started = performance.now();
   const { id, state, record } = container;
@@ -147,7 +149,7 @@ async function dumpContainer(
       progress = setInterval(() => report({ bytes: pages.accepted?.counters().bytes ?? 0, estimatedBytes }), 100);
     }
     // Known before it freezes (the rootfs's fingerprint is read here, not while it is paused).
-    known = await containerFacts(container, criuOptions, options.withRootfs === true);
+    known = knownFacts ?? (await containerFacts(container, criuOptions, options.withRootfs === true));
     if (pause) paused = await PausedContainer.pause(runc, id, state.pid, { unplug: hold });
     const args = [
       'checkpoint',

@@ -70,7 +70,7 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
     pid: state.pid,
     hello: { container: hello },
     async dumpArchive(file) {
-      const { result, paused } = await checkpointContainerHeld(runc, container, { archive: file, archiveOptions: { sync: false }, ...criuOptions });
+      const { result, paused } = await checkpointContainerHeld(runc, container, facts, { archive: file, archiveOptions: { sync: false }, ...criuOptions });
       return { held: moving(paused), summary: `checkpointed container ${id} into ${result.archive?.bytes} bytes` };
     },
     async lazyDump({ imagesDir, port, abandon, onImages, onServing }) {

@@ -24,7 +24,7 @@ import { processTree, signalEach } from '../process/proc.js';
 import { unbundleImages } from './image-bundle.js';
 import { pinBridgeAddress } from './bridge-address.js';
 import { TICKET_BYTES, openPageTunnel } from './page-relay.js';
-import { describeHandshakeFailure, loadCredentials, refusedPeer, secureServerOptions, type TlsFiles } from './secure-transport.js';
+import { describeHandshakeFailure, loadCredentials, refusedPeer, secureServerOptions, type Credentials, type TlsFiles } from './secure-transport.js';
 import { ImageChain } from './image-chain.js';
 import { PageStore } from './page-store.js';
 import { containerLanding } from '../container/landing.js';
@@ -83,7 +83,7 @@ export async function receive(options: ReceiveOptions): Promise<Receiver> {
         refuse(socket, refusal);
         return;
       }
-      void handle(socket, options, log).then((migration) => {
+      void handle(socket, options, credentials, log).then((migration) => {
         migrations.push(migration);
         if (options.once) server.close();
       });
@@ -120,7 +120,7 @@ export async function receive(options: ReceiveOptions): Promise<Receiver> {
   };
 }
 
-async function handle(socket: Socket, options: ReceiveOptions, log: (line: string) => void): Promise<ReceivedMigration> {
+async function handle(socket: Socket, options: ReceiveOptions, credentials: Credentials, log: (line: string) => void): Promise<ReceivedMigration> {
   const from = `${socket.remoteAddress}:${socket.remotePort}`;
   const channel = new MessageChannel(socket, { linkTimeoutMs: options.linkTimeoutMs });
   const migration: ReceivedMigration = { from, mode: '?' };
@@ -190,6 +190,7 @@ async function handle(socket: Socket, options: ReceiveOptions, log: (line: strin
       from,
       sourceAddress: socket.remoteAddress?.replace(/^::ffff:/, '') ?? '',
       options,
+      credentials,
       migration,
       log,
       cleanup,
@@ -235,6 +236,8 @@ interface Reception {
   /** The source's address (its page relay listens there). */
   sourceAddress: string;
   options: ReceiveOptions;
+  /** The transport's credentials, read once by receive() (the page tunnel needs them too). */
+  credentials: Credentials;
   migration: ReceivedMigration;
   log: (line: string) => void;
   /** What to close when the migration ends, whatever its outcome. */
@@ -277,7 +280,7 @@ async function receivePreDumps(reception: Reception): Promise<void> {
  * post-copy, pre-copy and hybrid: pre-copy rounds (none in post-copy), the images of the frozen
  * tree, then a lazy restore that pulls what is not here from the source's page server.
  */
-async function receiveLazily({ channel, landing, work, from, sourceAddress, options, migration, log, cleanup }: Reception): Promise<void> {
+async function receiveLazily({ channel, landing, work, from, sourceAddress, options, credentials, migration, log, cleanup }: Reception): Promise<void> {
   const store = new PageStore(work);
   cleanup.push(() => store.close());
   // As in a container checkpoint: images in checkpoint/, a container's files beside.
@@ -300,7 +303,7 @@ async function receiveLazily({ channel, landing, work, from, sourceAddress, opti
   const tunnel = await openPageTunnel({
     host: sourceAddress,
     port: validPort(serve.port),
-    credentials: loadCredentials(options.token, options.tls),
+    credentials,
     timeoutMs: options.linkTimeoutMs ?? LINK_TIMEOUT_MS,
     log: (line) => log(`${from}: ${line}`),
   });

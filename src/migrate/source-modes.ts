@@ -9,7 +9,7 @@ import type { CriuPreDumps } from './criu-rounds.js';
 import { bundleImages } from './image-bundle.js';
 import type { MessageChannel } from './message-channel.js';
 import type { FreezeSteps, MigrateOptions, MigrationMode, ModeDecision, Steps } from './migration-types.js';
-import { loadCredentials } from './secure-transport.js';
+import type { Credentials } from './secure-transport.js';
 import { openPageRelay } from './page-relay.js';
 import { nextStep } from './planning.js';
 import type { PreCopy } from './precopy.js';
@@ -28,6 +28,8 @@ export interface MigrationContext {
   work: string;
   criuOptions: CriuOptions;
   options: MigrateOptions;
+  /** The transport's credentials, read once (the page relay needs them too). */
+  credentials: Credentials;
   log: (line: string) => void;
 }
 
@@ -111,7 +113,7 @@ export async function withRounds(
 }
 
 export async function lazyMigration(
-  { subject, channel, work, criuOptions, options, log }: MigrationContext,
+  { subject, channel, work, criuOptions, options, credentials, log }: MigrationContext,
   rounds?: { pre: PreCopy; mode: 'pre-copy' | 'hybrid' },
 ): Promise<Steps> {
   // As in a container checkpoint: images in checkpoint/, a container's own files beside.
@@ -119,7 +121,7 @@ export async function lazyMigration(
   // CRIU serves the memory on loopback only; the destination reaches it through the relay,
   // with the ticket it gets over the authenticated control connection.
   const port = 20000 + Math.floor(Math.random() * 40000);
-  const relay = await openPageRelay({ host: channel.socket.localAddress ?? '127.0.0.1', criuPort: port, credentials: loadCredentials(options.token, options.tls), log });
+  const relay = await openPageRelay({ host: channel.socket.localAddress ?? '127.0.0.1', criuPort: port, credentials, log });
   const frozeAt = performance.now();
   let restored: Promise<{ pid: number; at: number }> | undefined;
   let final: FinalReport | undefined;

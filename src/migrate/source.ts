@@ -135,7 +135,7 @@ export async function migrateSubject(subject: MigrationSubject, options: Migrate
       );
     }
     log(`authenticated with ${options.to.host}:${options.to.port}; ${mode === 'rounds' ? 'auto' : mode}`);
-    const context = { subject, channel, work, criuOptions, options, log };
+    const context = { subject, channel, work, criuOptions, options, credentials, log };
     let result: Steps & { mode: MigrationMode };
     if (mode === 'stop-copy') result = { ...(await stopCopy(context)), mode };
     else if (mode === 'post-copy') result = { ...(await lazyMigration(context)), mode };
