@@ -42,5 +42,16 @@
         'type': 'none',
       }],
     ],
+  }, {
+    # The init of the namespace a snapshot's copy is restored into (src/snapshot/instance.ts).
+    'target_name': 'freezedry-init',
+    'type': 'executable',
+    'conditions': [
+      ['OS=="linux"', {
+        'sources': ['native/tools/instance_init.cc'],
+        'cflags_cc!': ['-std=gnu++17', '-fno-exceptions'],
+        'cflags_cc': ['-std=c++20', '-Wall', '-Wextra'],
+      }],
+    ],
   }],
 }

@@ -51,6 +51,14 @@ export const ErrorCode = {
   ROOTFS_MISMATCH: 'ERR_ROOTFS_MISMATCH',
   NOT_A_CONTAINER_CHECKPOINT: 'ERR_NOT_A_CONTAINER_CHECKPOINT',
   UNSUPPORTED_CHECKPOINT: 'ERR_UNSUPPORTED_CHECKPOINT',
+  /** A beforeSnapshot or afterRestore hook threw or timed out. */
+  SNAPSHOT_HOOK_FAILED: 'ERR_SNAPSHOT_HOOK_FAILED',
+  /** snapshot() called while one is in progress, or from a worker thread. */
+  SNAPSHOT_BUSY: 'ERR_SNAPSHOT_BUSY',
+  /** A process that does not take snapshot requests (it never called acceptSnapshotRequests). */
+  SNAPSHOT_NOT_ENABLED: 'ERR_SNAPSHOT_NOT_ENABLED',
+  /** checkpoint() of the calling process or one of its ancestors: snapshot() is the way. */
+  SELF_CHECKPOINT: 'ERR_SELF_CHECKPOINT',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <openssl/rand.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -70,6 +71,13 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// reseedRandom(): makes OpenSSL (Node's, whose symbols the node binary exports) reseed its
+// generators from the kernel. A snapshot's copies start with the original's generator state
+// and would otherwise draw the same "random" bytes as each other.
+Napi::Value ReseedRandom(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), RAND_poll() == 1);
+}
+
 // xxh3(bytes): the checksum archives use for their entries, as 16 hex digits.
 Napi::Value Xxh3(const Napi::CallbackInfo& info) {
   auto bytes = info[0].As<Napi::Uint8Array>();
@@ -90,6 +98,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMemoryFunctions(env, exports);
   exports.Set("socketPair", Napi::Function::New(env, SocketPair, "socketPair"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
+  exports.Set("reseedRandom", Napi::Function::New(env, ReseedRandom, "reseedRandom"));
   exports.Set("xxh3", Napi::Function::New(env, Xxh3, "xxh3"));
   exports.Set("errnoName", Napi::Function::New(env, ErrnoName, "errnoName"));
   exports.Set("throwSysError", Napi::Function::New(env, ThrowSysError, "throwSysError"));

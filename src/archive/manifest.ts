@@ -4,6 +4,7 @@ import os from 'node:os';
 import type { DumpStats } from '../images/stats.js';
 import type { CheckpointSummary } from '../images/image-summary.js';
 import type { ContainerFacts } from '../container/layout.js';
+import type { SnapshotFacts } from '../snapshot/facts.js';
 
 export const MANIFEST_NAME = 'freezedry.json';
 export const ARCHIVE_FORMAT = 'freezedry-archive';
@@ -34,6 +35,8 @@ export interface Manifest {
   source: SourceHost;
   summary: CheckpointSummary;
   criuStats?: DumpStats;
+  /** For a process's snapshot of itself (see snapshot/facts.ts). */
+  snapshot?: SnapshotFacts;
   /** For a container checkpoint (its CRIU images are under checkpoint/). */
   container?: ContainerFacts;
   /** Every entry but the manifest itself. */

@@ -54,6 +54,10 @@ const EXIT_CODES: Record<ErrorCodeValue, number> = {
   [ErrorCode.ROOTFS_MISMATCH]: 26,
   [ErrorCode.NOT_A_CONTAINER_CHECKPOINT]: 15,
   [ErrorCode.UNSUPPORTED_CHECKPOINT]: 27,
+  [ErrorCode.SNAPSHOT_HOOK_FAILED]: 28,
+  [ErrorCode.SNAPSHOT_BUSY]: 29,
+  [ErrorCode.SNAPSHOT_NOT_ENABLED]: 29,
+  [ErrorCode.SELF_CHECKPOINT]: EXIT_USAGE,
   [ErrorCode.ABORTED]: 130,
 };
 

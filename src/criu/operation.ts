@@ -15,12 +15,14 @@ export interface OperationResult {
 
 export interface OperationOptions extends RequestOptions {
   inheritFds?: number[];
+  /** A command CRIU runs under (see CriuSession). */
+  launcher?: string[];
   /** Checks to make once CRIU's version is known, before the request (they may throw). */
   checkVersion?: (version: CriuVersion) => void;
 }
 
 export async function runCriuRequest(criuPath: string, request: RpcRequest, options: OperationOptions = {}): Promise<OperationResult> {
-  const session = new CriuSession(criuPath, options.inheritFds);
+  const session = new CriuSession(criuPath, options.inheritFds, options.launcher);
   try {
     const version = await queryVersion(session);
     assertSupported(version, criuPath);

@@ -72,16 +72,18 @@ export class CriuSession {
   /**
    * Spawns `criu swrk`; `inheritFds` become fds 4, 5, … in CRIU (for ps.fd and inherit_fd). The
    * session owns them: our copies are closed once CRIU has its own, so that a socket's other end
-   * sees end-of-stream when CRIU exits.
+   * sees end-of-stream when CRIU exits. `launcher` is a command CRIU runs under (one that execs
+   * it in new namespaces and exits with its status).
    */
-  constructor(criuPath: string, inheritFds: number[] = []) {
+  constructor(criuPath: string, inheritFds: number[] = [], launcher: string[] = []) {
     this.criuPath = criuPath;
     this.channel = new (native().CriuChannel)((kind, data, fd) => {
       // Events are handled strictly in order: a notification's answer precedes the next message.
       this.events = this.events.then(() => this.onChannelEvent(kind, data, fd));
     });
     // --no-default-config: the host's /etc/criu/default.conf must not change what we asked for.
-    this.child = spawn(criuPath, ['--no-default-config', 'swrk', '3'], {
+    const command = [...launcher, criuPath, '--no-default-config', 'swrk', '3'];
+    this.child = spawn(command[0] as string, command.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe', this.channel.peerFd, ...inheritFds],
     });
     this.channel.closePeer();

@@ -1,5 +1,7 @@
 // The only loader of the native addon; everything else imports this typed facade.
 import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, FreezedryError } from '../errors.js';
 
@@ -149,6 +151,8 @@ export interface NativeBinding {
   readMemory(pid: number, ranges: Float64Array, level: number): Promise<NativeMemoryCopy>;
   decompress(frame: Uint8Array): Promise<Buffer>;
   socketPair(): [number, number];
+  /** Makes Node's OpenSSL reseed its generators from the kernel (true if it did). */
+  reseedRandom(): boolean;
   /** A pipe: [readEnd, writeEnd], both close-on-exec. */
   pipe(): [number, number];
   xxh3(data: Uint8Array): string;
@@ -160,6 +164,15 @@ export interface NativeBinding {
 export const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 let loaded: NativeBinding | undefined;
+
+/** An executable built beside the addon (build/Release), e.g. freezedry-init. */
+export function nativeTool(name: string): string {
+  const file = path.join(packageRoot, 'build', 'Release', name);
+  if (!existsSync(file)) {
+    throw new FreezedryError(ErrorCode.ADDON_LOAD, `${file} is missing. Run 'npm install' (or 'npm run build:native') to build it.`);
+  }
+  return file;
+}
 
 export function native(): NativeBinding {
   if (loaded) return loaded;

@@ -18,6 +18,7 @@ import { readDumpStats, type DumpStats } from '../images/stats.js';
 import { CRIU_PAGE_SERVER_FD, PageSinkSession } from '../pages/page-sink.js';
 import { assertRoot } from '../process/privileges.js';
 import { newStoreEntry } from '../store.js';
+import { SNAPSHOT_FILE, type SnapshotFacts } from '../snapshot/facts.js';
 import { commandLine, isStopped, processTree, readStat, residentBytes, signalEach } from '../process/proc.js';
 
 export interface CheckpointProgress {
@@ -68,6 +69,8 @@ export interface CheckpointOptions extends CriuOptions {
   parentImages?: string;
   /** Called about ten times a second while pages stream (archive and pageSink dumps). */
   onProgress?: (progress: CheckpointProgress) => void;
+  /** Set by snapshot()'s agent: recorded beside the images (snapshot.json, or the manifest). */
+  snapshot?: SnapshotFacts;
 }
 
 export interface CheckpointResult {
@@ -118,6 +121,14 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
   const command = commandLine(pid) || root.comm;
   // Which tasks were already stopped, so that recovery after a failure resumes only ours.
   const pids = processTree(pid);
+  if (pids.includes(process.pid)) {
+    throw new FreezedryError(
+      ErrorCode.SELF_CHECKPOINT,
+      `pid ${pid} (${command}) is this process${pid === process.pid ? '' : ' or one of its ancestors'}: CRIU would freeze itself. ` +
+        'A process snapshots itself with snapshot() (CRIU then runs outside it)',
+      { pid },
+    );
+  }
   const stoppedBefore = new Set(pids.filter((p) => isStopped(readStat(p))));
 
   // An archive dump lets CRIU write its small non-page images into a scratch directory.
@@ -184,6 +195,7 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
       throw writeError(error, builder?.partial ?? imagesDir);
     });
     const stats = await readDumpStats(imagesDir);
+    if (options.snapshot) await writeFile(path.join(imagesDir, SNAPSHOT_FILE), `${JSON.stringify(options.snapshot)}\n`);
     const result: CheckpointResult = {
       pid,
       logFile,
@@ -194,7 +206,7 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
       criu: { path: criuPath, version: version.text },
     };
     if (builder && sink) {
-      result.archive = await assembleArchive(builder, sink, imagesDir, { pid, command, criuVersion: version.text, stats });
+      result.archive = await assembleArchive(builder, sink, imagesDir, { pid, command, criuVersion: version.text, stats, snapshot: options.snapshot });
       await rm(imagesDir, { recursive: true, force: true });
       result.logFile = undefined;
     } else {
@@ -227,7 +239,7 @@ async function assembleArchive(
   builder: ArchiveBuilder,
   sink: PageSinkSession,
   imagesDir: string,
-  facts: { pid: number; command: string; criuVersion: string; stats?: DumpStats },
+  facts: { pid: number; command: string; criuVersion: string; stats?: DumpStats; snapshot?: SnapshotFacts },
 ): Promise<NonNullable<CheckpointResult['archive']>> {
   const pagemaps = new Map(sink.pagemaps().map(({ name, bytes }) => [name, bytes]));
   builder.fillReserved(sink.pagesEntries());
@@ -244,6 +256,7 @@ async function assembleArchive(
     source: sourceHost(facts.criuVersion),
     summary: await summarizeCheckpoint(source),
     criuStats: facts.stats,
+    snapshot: facts.snapshot,
   });
   const uncompressedBytes = builder.writer.counters().bytesIn;
   return { file: finished.file, bytes: finished.bytes, uncompressedBytes, entries: finished.entries.length + 1 };

@@ -24,6 +24,8 @@ import { assertRoot } from '../process/privileges.js';
 import { commandLine, readStat, waitUntilGone } from '../process/proc.js';
 import { assertRootRunning, watchRestoredRoot, type RestoredRoot } from '../process/restored-root.js';
 import { findStored } from '../store.js';
+import { readSnapshotFacts } from '../snapshot/facts.js';
+import { SnapshotInstance, validateInstanceOptions, type InstanceInfo } from '../snapshot/instance.js';
 
 export interface RestoreOptions extends CriuOptions {
   /** Restore from this image directory… */
@@ -59,6 +61,16 @@ export interface RestoreOptions extends CriuOptions {
   reapTimeoutMs?: number;
   /** Progress of unpacking an archive. */
   onProgress?: (progress: { bytes: number; totalBytes: number }) => void;
+  /**
+   * For a process's snapshot of itself (snapshot()): each restore starts a new copy beside the
+   * original and the other copies, in a pid namespace of its own, lazily unless `lazy: false`.
+   * The copy's afterRestore hooks see `env`, and the restore returns once they have run.
+   */
+  env?: Record<string, string>;
+  /** For a snapshot's copy: a network namespace of its own, with only loopback. */
+  netns?: boolean;
+  /** For a snapshot's copy: how long its afterRestore hooks may take (default 60 s). */
+  readyTimeoutMs?: number;
 }
 
 export interface LazyRestore {
@@ -80,6 +92,8 @@ export interface RestoreResult {
   exited?: Promise<NativeExitStatus>;
   /** For lazy restores (and archive restores served through userfaultfd). */
   lazy?: LazyRestore;
+  /** For a snapshot's copy: where it runs. */
+  instance?: InstanceInfo;
 }
 
 interface DirectoryRestoreExtras {
@@ -125,6 +139,8 @@ async function restoreFromArchive(options: RestoreOptions): Promise<RestoreResul
   const logFile = path.join(options.workDir ? path.resolve(options.workDir) : scratch, 'restore.log');
   const progress = options.onProgress && ((bytes: number, totalBytes: number) => options.onProgress?.({ bytes, totalBytes }));
   const checkVersion = options.force ? undefined : (version: CriuVersion) => assertCompatible(archive.manifest.source, version, archive.file);
+  // A snapshot's copies start lazily unless asked otherwise.
+  if (options.lazy === undefined && archive.manifest.snapshot) options = { ...options, lazy: true };
   let keepArchiveOpen = false;
   try {
     let result: RestoreResult;
@@ -181,9 +197,22 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
   await assertImagesPresent(imagesDir);
   const workDir = path.resolve(options.workDir ?? imagesDir);
   const logFile = path.join(workDir, 'restore.log');
-  await waitForDumpedPids(imagesDir, options.reapTimeoutMs ?? 10_000);
+  const detach = options.detach ?? true;
+  const snapshot = await readSnapshotFacts(imagesDir);
+  validateInstanceOptions(options);
+  if (!snapshot && (options.env !== undefined || options.netns !== undefined)) {
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `env and netns are for a snapshot's copies; ${imagesDir} is a plain checkpoint`);
+  }
+  if (snapshot && workDir !== imagesDir) {
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, "a snapshot's copy keeps CRIU's work files in its images directory: workDir cannot be set");
+  }
+  if (snapshot && !detach) {
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, "a snapshot's copy runs under its own pid namespace's init: it cannot be restored attached");
+  }
+  // A copy has a pid namespace of its own, where the dumped pids are free.
+  if (!snapshot) await waitForDumpedPids(imagesDir, options.reapTimeoutMs ?? 10_000);
 
-  const lazy = options.lazy === true || extras.lazySource !== undefined;
+  const lazy = options.lazy === true || extras.lazySource !== undefined || (snapshot !== undefined && options.lazy === undefined);
   let server: LazyPageServer | undefined;
   const pageFiles: number[] = [];
   const closeFiles = () => pageFiles.splice(0).forEach((fd) => closeSync(fd));
@@ -199,25 +228,42 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
     }
   }
 
-  const detach = options.detach ?? true;
   let root: RestoredRoot;
   let version: CriuVersion;
+  let instance: SnapshotInstance | undefined;
   try {
+    instance = snapshot ? new SnapshotInstance(snapshot, options) : undefined;
     const answer = await runImageRequest(
       criuPath,
       { imagesDir, workDir },
       (fds) => ({
         type: RequestType.RESTORE,
-        opts: { ...commonRpcOptions(options), ...fds, restoreAsSibling: !detach, lazyPages: lazy, logFile: 'restore.log' },
+        opts: {
+          ...commonRpcOptions(options),
+          ...fds,
+          restoreAsSibling: !detach,
+          lazyPages: lazy,
+          logFile: 'restore.log',
+          // CRIU in the copy's pid namespace cannot see our /proc/PID/fd: it opens the images by path.
+          ...(instance ? { imagesDirFd: -1, imagesDir, workDirFd: undefined, inheritFds: instance.inherit, notifyScripts: true } : {}),
+        },
       }),
-      { onNotification: options.onNotification, signal: options.signal, timeoutMs: options.timeoutMs, checkVersion: extras.checkVersion },
+      {
+        onNotification: instance ? instance.notificationHandler(options.onNotification) : options.onNotification,
+        signal: options.signal,
+        timeoutMs: options.timeoutMs,
+        checkVersion: extras.checkVersion,
+        inheritFds: instance?.inheritFds,
+        launcher: instance?.launcher,
+      },
     );
     version = answer.version;
     if (!answer.outcome.response.success || !answer.outcome.response.restore) {
       throw await failureError('restore', answer.outcome, logFile, `criu restore from ${imagesDir}`);
     }
-    root = watchRestoredRoot(answer.outcome.response.restore.pid, !detach);
+    root = watchRestoredRoot(instance ? instance.hostPid() : answer.outcome.response.restore.pid, !detach);
   } catch (error) {
+    instance?.abandon();
     server?.close();
     closeFiles();
     throw error;
@@ -239,7 +285,14 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
     lazyRestore = { fill, stats: () => pages.stats() };
   }
   try {
+    await instance?.start();
     await assertRootRunning(root, 'its restore');
+  } catch (error) {
+    if (lazyRestore) {
+      server?.close();
+      root.release();
+    }
+    throw error;
   } finally {
     if (detach && !lazyRestore) root.release();
   }
@@ -252,6 +305,7 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
     criu: { path: criuPath, version: version.text },
     exited: detach ? undefined : root.exited,
     lazy: lazyRestore,
+    instance: instance?.info(),
   };
 }
 

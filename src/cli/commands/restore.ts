@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { addCriuFlags, criuOptionsFrom, type CriuFlagValues } from '../criu-flags.js';
 import { ms } from '../output.js';
 import { progressBar } from '../progress.js';
@@ -11,6 +11,19 @@ interface RestoreFlags extends CriuFlagValues {
   force?: boolean;
   attach?: boolean;
   lazy?: boolean;
+  env?: string[];
+  netNs?: boolean;
+}
+
+function parseEnv(values: string[] | undefined): Record<string, string> | undefined {
+  if (!values) return undefined;
+  const env: Record<string, string> = {};
+  for (const item of values) {
+    const at = item.indexOf('=');
+    if (at <= 0) throw new InvalidArgumentError(`--env takes KEY=VALUE, got '${item}'`);
+    env[item.slice(0, at)] = item.slice(at + 1);
+  }
+  return env;
 }
 
 export function register(program: Command, context: Context): void {
@@ -22,7 +35,10 @@ export function register(program: Command, context: Context): void {
       .option('-i, --input <file>', 'an archive made by dump -o or export')
       .option('--name <name>', 'a checkpoint in the local store')
       .option('--force', 'restore even if the archive comes from an incompatible-looking host')
-      .option('--lazy', 'run the tree at once and bring its memory behind it (stays until all pages are in); each process then holds its own copy of pages it shared with its parent (a full restore keeps that sharing)')
+      .option('--lazy', 'run the tree at once and bring its memory behind it (stays until all pages are in); each process then holds its own copy of pages it shared with its parent (a full restore keeps that sharing). The default for a snapshot')
+      .option('--no-lazy', 'a full restore, also of a snapshot')
+      .option('--env <KEY=VALUE>', "a snapshot's copy: a variable its afterRestore hooks see (repeatable)", (value: string, list: string[] = []) => [...list, value])
+      .option('--net-ns', "a snapshot's copy: a network namespace of its own, with only loopback")
       .option('--attach', 'stay the parent of the restored tree and exit with its status'),
   ).action(async (flags: RestoreFlags) => {
     const { restore } = await import('../../restore.js');
@@ -35,10 +51,15 @@ export function register(program: Command, context: Context): void {
       force: flags.force,
       detach: !flags.attach,
       lazy: flags.lazy,
+      env: parseEnv(flags.env),
+      netns: flags.netNs,
       onProgress: ({ bytes, totalBytes }) => bar.update(bytes, totalBytes),
     }).finally(() => bar.stop());
     const s = result.stats;
     const { exited, lazy, ...printable } = result;
+    if (result.instance) {
+      context.out.note(`pid ${result.pid} is a new copy (pid ${result.instance.namespacePid} in its own namespace), ready in ${ms(result.durationMs)}`);
+    }
     if (lazy) {
       // The pages come from this process: it stays until every one is in place.
       context.out.note(`pid ${result.pid} is running (restored in ${ms(result.durationMs)}); bringing its memory in…`);
