@@ -112,3 +112,9 @@ export function abortError(signal: AbortSignal): FreezedryError {
 export function invalidArg(name: string, message: string, value?: unknown): ValidationError {
   return new ValidationError(ErrorCode.INVALID_ARG_VALUE, `Invalid ${name}: ${message}`, { argument: name, value });
 }
+
+/** An error another process reported by code and message: its code kept if it is one of ours. */
+export function reportedError(error: { code: string; message: string }, details: FreezedryErrorDetails = {}): FreezedryError {
+  const known = (Object.values(ErrorCode) as string[]).includes(error.code);
+  return new FreezedryError(known ? (error.code as ErrorCodeValue) : ErrorCode.INTERNAL, error.message, details);
+}

@@ -32,6 +32,7 @@ export type { ContainerFacts } from './container/layout.js';
 export { migrateContainer, type ContainerMigrateOptions } from './container/migrate.js';
 export type { RuncOptions } from './container/runc.js';
 export { snapshot, type SnapshotOptions, type SnapshotResult } from './snapshot/snapshot.js';
+export { acceptSnapshotRequests, requestSnapshot, type RequestSnapshotOptions } from './snapshot/requests.js';
 export { beforeSnapshot, afterRestore, type HookOptions, type RestoreContext } from './snapshot/hooks.js';
 export { listCheckpoints, removeCheckpoint, storeRoot, type StoredCheckpoint } from './store.js';
 export type { CheckpointSummary, FileSummary, MappingKind, MemorySummary, TaskSummary } from './images/image-summary.js';

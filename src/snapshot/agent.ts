@@ -3,14 +3,16 @@
 import { writeSync } from 'node:fs';
 import { checkpoint } from '../operations/checkpoint.js';
 import { isFreezedryError } from '../errors.js';
+import { sendReply } from './requests.js';
 import type { AgentRequest, SnapshotAnswer } from './snapshot.js';
 
 const CONTEXT_FD = 3;
 
 async function main(): Promise<void> {
   let answer: SnapshotAnswer;
+  let request: AgentRequest | undefined;
   try {
-    const request = JSON.parse(process.argv[2] ?? '') as AgentRequest;
+    request = JSON.parse(process.argv[2] ?? '') as AgentRequest;
     const result = await checkpoint(request.pid, { ...request.criu, ...request.target, leaveRunning: request.leaveRunning, snapshot: request.facts });
     answer = {
       restored: false,
@@ -35,6 +37,9 @@ async function main(): Promise<void> {
     writeSync(CONTEXT_FD, JSON.stringify(answer));
   } catch (error) {
     console.error('the process that asked for its snapshot is gone:', error); // with leaveRunning false, it ended with its dump
+  }
+  if (request?.replyTo) {
+    await sendReply(request.replyTo, answer.restored === false && answer.ok ? { ok: true, checkpoint: answer.checkpoint } : { ok: false, error: (answer as { error: { code: string; message: string } }).error });
   }
 }
 

@@ -19,7 +19,7 @@ import { isMainThread } from 'node:worker_threads';
 import type { CheckpointResult } from '../operations/checkpoint.js';
 import { locateCriu } from '../criu/locate.js';
 import { CRIU_SWITCHES, validateCriuOptions, type CriuOptions } from '../criu/options.js';
-import { ErrorCode, FreezedryError, ValidationError, isFreezedryError, type ErrorCodeValue } from '../errors.js';
+import { ErrorCode, FreezedryError, ValidationError, isFreezedryError, reportedError } from '../errors.js';
 import { prepareDumpDir } from '../images/images-dir.js';
 import { native } from '../native/binding.js';
 import { assertRoot } from '../process/privileges.js';
@@ -51,6 +51,15 @@ export interface AgentRequest {
   leaveRunning: boolean;
   criu: CriuOptions;
   facts: ReturnType<typeof snapshotFacts>;
+  /** A `freezedry snapshot` requester's socket: the agent tells it the outcome too. */
+  replyTo?: string;
+}
+
+/** What acceptSnapshotRequests() adds to a snapshot it was asked for. */
+export interface SnapshotInternals {
+  replyTo?: string;
+  /** Called once the hooks ran, just before the agent starts (nothing outside may stay open). */
+  beforeDump?: () => Promise<void>;
 }
 
 /** What comes through the context pipe: from the agent (original) or a restore (copy). */
@@ -64,7 +73,11 @@ export type CopyReport = { ready: true } | { ready: false; error: { code: string
 
 let inProgress = false;
 
-export async function snapshot(options: SnapshotOptions): Promise<SnapshotResult> {
+export function snapshot(options: SnapshotOptions): Promise<SnapshotResult> {
+  return snapshotWith(options, {});
+}
+
+export async function snapshotWith(options: SnapshotOptions, internals: SnapshotInternals): Promise<SnapshotResult> {
   if (!isMainThread) {
     throw new FreezedryError(ErrorCode.SNAPSHOT_BUSY, 'snapshot() must be called from the main thread: a worker thread cannot pause its process at a safe point');
   }
@@ -74,18 +87,19 @@ export async function snapshot(options: SnapshotOptions): Promise<SnapshotResult
     const request = await prepare(options);
     try {
       await runBeforeSnapshot();
+      await internals.beforeDump?.();
     } catch (error) {
       await restoreOriginal(error);
       throw error;
     }
-    return await takeSnapshot(request);
+    return await takeSnapshot({ ...request, replyTo: internals.replyTo });
   } finally {
     inProgress = false;
   }
 }
 
 /** Everything checked before a hook runs: a refusal must leave the service untouched. */
-async function prepare(options: SnapshotOptions): Promise<Omit<AgentRequest, 'facts'>> {
+async function prepare(options: SnapshotOptions): Promise<Omit<AgentRequest, 'facts' | 'replyTo'>> {
   const targets = [options?.imagesDir, options?.archive, options?.name].filter((t) => t !== undefined);
   if (targets.length !== 1) throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'snapshot needs exactly one of imagesDir, archive and name');
   validateCriuOptions(options);
@@ -140,7 +154,7 @@ async function takeSnapshot(request: Omit<AgentRequest, 'facts'>): Promise<Snaps
   if (answer.restored) return becomeCopy(answer, reportWrite);
   closeSync(reportWrite);
   if (!answer.ok) {
-    const error = new FreezedryError(knownCode(answer.error.code), answer.error.message, { logFile: answer.error.logFile, criuErrors: answer.error.criuErrors });
+    const error = reportedError(answer.error, { logFile: answer.error.logFile, criuErrors: answer.error.criuErrors });
     await restoreOriginal(error);
     throw error;
   }
@@ -243,8 +257,4 @@ function parseAnswer(text: string): SnapshotAnswer {
   } catch (cause) {
     throw new FreezedryError(ErrorCode.INTERNAL, `unreadable snapshot answer: ${text.slice(0, 200)}`, { cause });
   }
-}
-
-function knownCode(code: string): ErrorCodeValue {
-  return (Object.values(ErrorCode) as string[]).includes(code) ? (code as ErrorCodeValue) : ErrorCode.INTERNAL;
 }
