@@ -38,7 +38,8 @@ async function main(): Promise<void> {
   } catch (error) {
     console.error('the process that asked for its snapshot is gone:', error); // with leaveRunning false, it ended with its dump
   }
-  if (request?.replyTo) {
+  // A process that ended with its snapshot cannot tell its requester; one that runs on does.
+  if (request?.replyTo && !request.leaveRunning) {
     await sendReply(request.replyTo, answer.restored === false && answer.ok ? { ok: true, checkpoint: answer.checkpoint } : { ok: false, error: (answer as { error: { code: string; message: string } }).error });
   }
 }

@@ -84,7 +84,20 @@ export async function runBeforeSnapshot(): Promise<void> {
   for (const hook of [...before].reverse()) await runOne(hook, 'beforeSnapshot', []);
 }
 
-/** The after-hooks, in registration order; stops at the first that fails. */
+/**
+ * The after-hooks, in registration order. In a copy the first failure stops them (the copy is
+ * ended). In the original every hook runs, so that one failing does not keep the others from
+ * reopening what they closed; the first failure is thrown after.
+ */
 export async function runAfterRestore(context: RestoreContext): Promise<void> {
-  for (const hook of [...after]) await runOne(hook, 'afterRestore', [context]);
+  let failure: unknown;
+  for (const hook of [...after]) {
+    try {
+      await runOne(hook, 'afterRestore', [context]);
+    } catch (error) {
+      if (context.restored) throw error;
+      failure ??= error;
+    }
+  }
+  if (failure) throw failure;
 }

@@ -2,9 +2,10 @@
 // socket under /run/freezedry/snapshots (root only), named by its host pid. A request is one
 // JSON line; the process answers on that connection only while nothing is dumped yet (a
 // refusal, a failed hook) and closes it before its dump: a connection to a process outside the
-// tree cannot be checkpointed. The outcome goes to the requester's own socket (`replyTo`),
-// from the snapshot agent and from the process itself, whichever comes first.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+// tree cannot be checkpointed. The outcome goes to the requester's own socket (`replyTo`):
+// from the process once its after-restore hooks ran, or from the snapshot agent when the
+// process ended with its snapshot.
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -46,6 +47,7 @@ export async function acceptSnapshotRequests(): Promise<() => void> {
     mkdirSync(REQUESTS_DIR, { recursive: true, mode: 0o700 });
     chmodSync(REQUESTS_DIR, 0o700);
     socketFile = requestSocket(hostPid);
+    sweepStaleSockets();
     rmSync(socketFile, { force: true });
     const listening = net.createServer(serve);
     await new Promise<void>((resolve, reject) => {
@@ -63,15 +65,25 @@ export async function acceptSnapshotRequests(): Promise<() => void> {
     if (socketFile) rmSync(socketFile, { force: true });
   };
   const unregisterBefore = beforeSnapshot(close, { name: 'freezedry snapshot requests' });
-  const unregisterAfter = afterRestore((context) => open(context.hostPid ?? process.pid), { name: 'freezedry snapshot requests' });
+  const unregisterAfter = afterRestore((context) => (server ? undefined : open(context.hostPid ?? process.pid)), { name: 'freezedry snapshot requests' });
   await open(process.pid);
+  process.on('exit', close); // a process that exits leaves no socket behind (one killed does)
   stopAccepting = () => {
     unregisterBefore();
     unregisterAfter();
+    process.off('exit', close);
     close();
     stopAccepting = undefined;
   };
   return stopAccepting;
+}
+
+/** Removes the sockets of processes that are gone (killed ones cannot remove their own). */
+function sweepStaleSockets(): void {
+  for (const name of readdirSync(REQUESTS_DIR)) {
+    const pid = /^(\d+)\.sock$/.exec(name)?.[1];
+    if (pid && !existsSync(`/proc/${pid}`)) rmSync(path.join(REQUESTS_DIR, name), { force: true });
+  }
 }
 
 function serve(connection: net.Socket): void {

@@ -1,0 +1,163 @@
+// A Node service snapshots itself (issue 14): through the API and through `freezedry snapshot`,
+// with its hooks; copies restored from the snapshot run beside the original, each in its own
+// pid namespace, with the warmed state, their own seeds and the environment the restore gave.
+// A failing hook leaves the original as it was, and a copy whose hooks fail is ended.
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, openSync, closeSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { readStat } from '../../src/process/proc.js';
+import { canCheckpoint, capabilities } from '../helpers/capabilities.js';
+import { freePort, logText, repoRoot, useWorkspace, waitFor } from '../helpers/workloads.js';
+
+const execFileAsync = promisify(execFile);
+const cli = path.join(repoRoot, 'bin', 'freezedry.js');
+const service = path.join(repoRoot, 'test', 'fixtures', 'snapshot-service.mjs');
+const enabled = (await canCheckpoint()) && (await capabilities()).lazyPages;
+
+interface ServiceReport {
+  pid: number;
+  restored: boolean;
+  seed: string;
+  warmChecksum: string;
+  size: number;
+  who: string | null;
+}
+
+async function freezedry(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [cli, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+async function ask<T = ServiceReport>(port: number, pathname = '/'): Promise<T> {
+  const response = await fetch(`http://127.0.0.1:${port}${pathname}`, { signal: AbortSignal.timeout(30_000) });
+  return (await response.json()) as T;
+}
+
+describe.skipIf(!enabled)('self-checkpoint: snapshot() and its copies', () => {
+  const workspace = useWorkspace();
+
+  /** Starts the service as a daemon would be (own session, output appended to a log). */
+  async function startService(env: Record<string, string> = {}): Promise<{ pid: number; port: number; log: string }> {
+    const port = await freePort();
+    const log = path.join(workspace.dir(), `service-${port}.log`);
+    const out = openSync(log, 'a'); // O_APPEND: a copy's restore does not insist on the log's size
+    const child = spawn(process.execPath, [service], { env: { ...process.env, PORT: String(port), ...env }, stdio: ['ignore', out, out], detached: true });
+    closeSync(out);
+    child.unref();
+    const pid = workspace.track(child.pid as number);
+    await waitFor('the service to listen', () => (logText(log).includes('listening') ? true : undefined), 30_000);
+    return { pid, port, log };
+  }
+
+  /** Restores one copy through the CLI; returns its report and host pid (tracked for cleanup). */
+  async function restoreCopy(args: string[], env: Record<string, string>): Promise<{ port: number; hostPid: number; initPid: number }> {
+    const port = Number(env.PORT);
+    const envFlags = Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
+    const restored = await freezedry(['restore', ...args, ...envFlags, '--json']);
+    expect(restored.stderr + restored.stdout, 'restore of a copy').toMatch(/"instance"/);
+    expect(restored.code).toBe(0);
+    const result = JSON.parse(restored.stdout) as { pid: number; instance: { initPid: number; namespacePid: number } };
+    workspace.track(result.instance.initPid);
+    return { port, hostPid: result.pid, initPid: result.instance.initPid };
+  }
+
+  it('a service snapshots itself through the API, keeps serving, and three copies answer warm, each re-seeded', async () => {
+    const images = path.join(workspace.dir(), 'api-images');
+    const original = await startService({ SNAPSHOT_DIR: images });
+    await waitFor('the snapshot to return', () => (logText(original.log).includes('snapshot returned') ? true : undefined), 30_000);
+    expect(logText(original.log)).toContain('snapshot returned {"restored":false,"env":{},"wrote":');
+    const before = await ask(original.port);
+    expect(before).toMatchObject({ pid: original.pid, restored: false, size: 200_000 });
+
+    const copies = [];
+    for (const who of ['one', 'two', 'three']) copies.push(await restoreCopy(['-D', images], { PORT: String(await freePort()), WHO: who }));
+    const reports = await Promise.all(copies.map((copy) => ask(copy.port)));
+    for (const [i, report] of reports.entries()) {
+      // Each copy runs with the original's pid inside its own pid namespace, warm, as itself.
+      expect(report).toMatchObject({ pid: original.pid, restored: true, warmChecksum: before.warmChecksum, size: 200_000, who: ['one', 'two', 'three'][i] });
+      expect(copies[i]?.hostPid).not.toBe(original.pid);
+      expect(readStat(copies[i]?.hostPid as number)?.state).not.toBe('Z');
+    }
+    // afterRestore drew each seed after OpenSSL was reseeded: all differ, and from the original's.
+    expect(new Set([before.seed, ...reports.map((r) => r.seed)]).size).toBe(4);
+    // Each copy said so in its own log line (the log is shared): restored true, with its env.
+    expect(logText(original.log).match(/snapshot returned \{"restored":true,"env":\{"PORT":"\d+","WHO":"(one|two|three)"\}/g)).toHaveLength(3);
+    expect(await ask(original.port)).toMatchObject({ restored: false, seed: before.seed });
+  });
+
+  it('freezedry snapshot PID asks a registered service; its copy restores fully from the archive, in its own network namespace', async () => {
+    const archive = path.join(workspace.dir(), 'cli.tar.zst');
+    const original = await startService();
+    const taken = await freezedry(['snapshot', String(original.pid), '-o', archive]);
+    expect(taken.stderr).toBe('');
+    expect(taken.code).toBe(0);
+    expect(taken.stdout).toContain(`pid ${original.pid} snapshotted itself into ${archive}`);
+    expect(await ask(original.port)).toMatchObject({ restored: false });
+
+    const port = original.port; // free in the copy's own network namespace
+    const copy = await restoreCopy(['-i', archive, '--no-lazy', '--net-ns'], { PORT: String(port), WHO: 'isolated' });
+    const { stdout } = await execFileAsync('nsenter', ['-t', String(copy.hostPid), '-n', process.execPath, '-e', `fetch('http://127.0.0.1:${port}/').then((r) => r.text()).then(console.log)`]);
+    expect(JSON.parse(stdout)).toMatchObject({ restored: true, who: 'isolated' });
+    // The copy listens for requests of its own, under its host pid.
+    expect(existsSync(`/run/freezedry/snapshots/${copy.hostPid}.sock`)).toBe(true);
+    expect(existsSync(`/run/freezedry/snapshots/${original.pid}.sock`)).toBe(true);
+  });
+
+  it('snapshot --exit ends the service with its snapshot (the agent reports it), and a copy takes over', async () => {
+    const images = path.join(workspace.dir(), 'exit-images');
+    const original = await startService();
+    const taken = await freezedry(['snapshot', String(original.pid), '-D', images, '--exit']);
+    expect(taken.stderr).toBe('');
+    expect(taken.code).toBe(0);
+    await waitFor('the original to end', () => (readStat(original.pid) === undefined || readStat(original.pid)?.state === 'Z' ? true : undefined));
+    const copy = await restoreCopy(['-D', images], { PORT: String(original.port), WHO: 'successor' });
+    expect(await ask(copy.port)).toMatchObject({ pid: original.pid, restored: true, who: 'successor' });
+  });
+
+  it('a beforeSnapshot hook that throws aborts the snapshot with its error and leaves the service as it was', async () => {
+    const images = path.join(workspace.dir(), 'refused-images');
+    const original = await startService({ BEFORE_FAIL: '1' });
+    const taken = await freezedry(['snapshot', String(original.pid), '-D', images]);
+    expect(taken.code).toBe(28);
+    expect(taken.stderr).toContain("ERR_SNAPSHOT_HOOK_FAILED: the beforeSnapshot hook 'pause the job queue' failed: cannot pause the job queue");
+    // Its listener was closed by the hook before the failing one, and reopened.
+    expect(await ask(original.port)).toMatchObject({ pid: original.pid, restored: false });
+    expect(existsSync(images) ? readdirSync(images) : []).toEqual([]);
+    expect(existsSync(`/run/freezedry/snapshots/${original.pid}.sock`)).toBe(true);
+  });
+
+  it('a copy whose afterRestore hook fails is ended, and its restore fails with the hook\'s error', async () => {
+    const images = path.join(workspace.dir(), 'hook-images');
+    const original = await startService();
+    expect((await freezedry(['snapshot', String(original.pid), '-D', images])).code).toBe(0);
+    const port = await freePort();
+    const restored = await freezedry(['restore', '-D', images, '--env', `PORT=${port}`, '--env', 'AFTER_FAIL=1']);
+    expect(restored.code).toBe(28);
+    expect(restored.stderr).toMatch(/ERR_SNAPSHOT_HOOK_FAILED: the restored copy \(pid \d+\) ended: the afterRestore hook 'listen again' failed: cannot reconnect to the database/);
+    const copyPid = Number(/the restored copy \(pid (\d+)\)/.exec(restored.stderr)?.[1]);
+    await waitFor('the failed copy to end', () => (readStat(copyPid) === undefined || readStat(copyPid)?.state === 'Z' ? true : undefined));
+    await expect(fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+    expect(await ask(original.port)).toMatchObject({ restored: false });
+  });
+
+  it('refuses, with a code and the service unharmed: twice at once, a worker thread, a directory not empty, no CRIU, checkpoint() of itself, a process not registered', async () => {
+    const original = await startService({ NOT_EMPTY_DIR: path.join(workspace.dir(), 'not-empty') });
+    expect(await ask(original.port, '/try?case=twice')).toEqual({ code: 'ERR_IMAGES_DIR_NOT_EMPTY then ERR_SNAPSHOT_BUSY' });
+    expect(await ask(original.port, '/try?case=worker')).toEqual({ code: 'ERR_SNAPSHOT_BUSY' });
+    expect(await ask(original.port, '/try?case=not-empty')).toEqual({ code: 'ERR_IMAGES_DIR_NOT_EMPTY' });
+    expect(readFileSync(path.join(workspace.dir(), 'not-empty', 'precious'), 'utf8')).toBe('keep me');
+    expect(await ask(original.port, '/try?case=no-criu')).toEqual({ code: 'ERR_CRIU_NOT_FOUND' });
+    expect(await ask(original.port, '/try?case=self')).toEqual({ code: 'ERR_SELF_CHECKPOINT' });
+    expect(await ask(original.port)).toMatchObject({ pid: original.pid, restored: false });
+    const notRegistered = await freezedry(['snapshot', String(process.pid), '-D', path.join(workspace.dir(), 'nothing')]);
+    expect(notRegistered.code).toBe(29);
+    expect(notRegistered.stderr).toContain('ERR_SNAPSHOT_NOT_ENABLED');
+  });
+});
