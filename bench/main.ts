@@ -7,6 +7,7 @@ import { containersScenario } from './scenarios/containers.js';
 import { dumpRestoreScenario } from './scenarios/dump-restore.js';
 import { lazyScenario } from './scenarios/lazy.js';
 import { migrateScenario } from './scenarios/migrate.js';
+import { snapshotScenario } from './scenarios/snapshot.js';
 
 type Scenario = (options: { quick?: boolean }) => Promise<{ comparisons: Comparison[]; measurements: Measurement[]; notes?: string[] }>;
 const scenarios: Record<string, Scenario> = {
@@ -15,6 +16,7 @@ const scenarios: Record<string, Scenario> = {
   lazy: lazyScenario,
   migrate: migrateScenario,
   containers: containersScenario,
+  snapshot: snapshotScenario,
 };
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean', default: false } } });

@@ -200,6 +200,12 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
   const detach = options.detach ?? true;
   const snapshot = await readSnapshotFacts(imagesDir);
   validateInstanceOptions(options);
+  // A snapshot's restore needs the switches its dump used (a process that was not a session leader: shellJob).
+  if (snapshot) {
+    for (const [name, value] of Object.entries(snapshot.criu)) {
+      if (options[name as keyof CriuOptions] === undefined) options = { ...options, [name]: value };
+    }
+  }
   if (!snapshot && (options.env !== undefined || options.netns !== undefined)) {
     throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `env and netns are for a snapshot's copies; ${imagesDir} is a plain checkpoint`);
   }

@@ -67,10 +67,20 @@ export async function planLazyRestore(source: ImageSource, options: { remote?: b
   return plan;
 }
 
+/** The pieces of a run, one per VMA it crosses (mm.img lists VMAs in address order). */
 function splitAtVmas(start: number, length: number, vmas: Vma[]): { start: number; length: number; priority: boolean }[] {
   const end = start + length;
   const pieces: { start: number; length: number; priority: boolean }[] = [];
-  for (const vma of vmas) {
+  // Binary search for the first VMA ending after `start`: a Node heap has thousands of both.
+  let low = 0;
+  let high = vmas.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((vmas[mid] as Vma).end <= start) low = mid + 1;
+    else high = mid;
+  }
+  for (let i = low; i < vmas.length && (vmas[i] as Vma).start < end; i++) {
+    const vma = vmas[i] as Vma;
     const from = Math.max(start, vma.start);
     const to = Math.min(end, vma.end);
     if (from < to) pieces.push({ start: from, length: to - from, priority: (vma.status & (VmaStatus.STACK | VmaStatus.HEAP)) !== 0 });

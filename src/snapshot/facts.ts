@@ -4,6 +4,7 @@
 // second; CRIU's inherit-fd puts the restorer's own pipes in their place.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { migrationCriuOptions, type CriuOptions } from '../criu/options.js';
 
 export const SNAPSHOT_FILE = 'snapshot.json';
 const SNAPSHOT_FORMAT = 'freezedry-snapshot/1';
@@ -16,10 +17,12 @@ export interface SnapshotFacts {
   contextPipe: number;
   /** The pipe the process writes its after-restore report to. */
   reportPipe: number;
+  /** CRIU's switches the dump used that its restore needs too (e.g. shellJob). */
+  criu: CriuOptions;
 }
 
-export function snapshotFacts(pid: number, contextPipe: number, reportPipe: number): SnapshotFacts {
-  return { format: SNAPSHOT_FORMAT, pid, contextPipe, reportPipe };
+export function snapshotFacts(pid: number, contextPipe: number, reportPipe: number, criu: CriuOptions): SnapshotFacts {
+  return { format: SNAPSHOT_FORMAT, pid, contextPipe, reportPipe, criu: migrationCriuOptions(criu) };
 }
 
 export function isSnapshotFacts(value: unknown): value is SnapshotFacts {
@@ -42,7 +45,7 @@ export async function readSnapshotFacts(imagesDir: string): Promise<SnapshotFact
   }
   try {
     const facts: unknown = JSON.parse(text);
-    return isSnapshotFacts(facts) ? facts : undefined;
+    return isSnapshotFacts(facts) ? { ...facts, criu: migrationCriuOptions(facts.criu) } : undefined;
   } catch {
     return undefined;
   }

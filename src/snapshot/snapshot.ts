@@ -23,6 +23,7 @@ import { ErrorCode, FreezedryError, ValidationError, isFreezedryError, reportedE
 import { prepareDumpDir } from '../images/images-dir.js';
 import { native } from '../native/binding.js';
 import { assertRoot } from '../process/privileges.js';
+import { readStat } from '../process/proc.js';
 import { newStoreEntry } from '../store.js';
 import { snapshotFacts } from './facts.js';
 import { runAfterRestore, runBeforeSnapshot, type RestoreContext } from './hooks.js';
@@ -126,6 +127,9 @@ async function prepare(options: SnapshotOptions): Promise<Omit<AgentRequest, 'fa
   }
   const criu: CriuOptions = { criu: options.criu, logLevel: options.logLevel, networkLock: options.networkLock, external: options.external, workDir: options.workDir, timeoutMs: options.timeoutMs };
   for (const { name } of CRIU_SWITCHES) criu[name] = options[name];
+  // A service started from a shell or a supervisor's session is not a session leader, which
+  // CRIU refuses without --shell-job (its copies then join their restorer's session).
+  if (criu.shellJob === undefined && readStat(process.pid)?.sid !== process.pid) criu.shellJob = true;
   return { pid: process.pid, target, leaveRunning: options.leaveRunning ?? true, criu };
 }
 
@@ -134,7 +138,7 @@ async function takeSnapshot(request: Omit<AgentRequest, 'facts'>): Promise<Snaps
   const [reportRead, reportWrite] = native().pipe();
   let answer: SnapshotAnswer;
   try {
-    const facts = snapshotFacts(process.pid, fstatSync(contextRead).ino, fstatSync(reportWrite).ino);
+    const facts = snapshotFacts(process.pid, fstatSync(contextRead).ino, fstatSync(reportWrite).ino, request.criu);
     // The read is in flight before the agent starts: it is where this process waits while dumped.
     const answered = readToEnd(contextRead);
     try {
