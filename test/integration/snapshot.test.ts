@@ -43,12 +43,15 @@ async function ask<T = ServiceReport>(port: number, pathname = '/'): Promise<T> 
 describe.skipIf(!enabled)('self-checkpoint: snapshot() and its copies', () => {
   const workspace = useWorkspace();
 
-  /** Starts the service as a daemon would be (own session, output appended to a log). */
-  async function startService(env: Record<string, string> = {}): Promise<{ pid: number; port: number; log: string }> {
+  /**
+   * Starts the service as a daemon would be (own session, output appended to a log), or as a
+   * shell starts it (in our session: not a session leader, which CRIU needs --shell-job for).
+   */
+  async function startService(env: Record<string, string> = {}, ownSession = true): Promise<{ pid: number; port: number; log: string }> {
     const port = await freePort();
     const log = path.join(workspace.dir(), `service-${port}.log`);
     const out = openSync(log, 'a'); // O_APPEND: a copy's restore does not insist on the log's size
-    const child = spawn(process.execPath, [service], { env: { ...process.env, PORT: String(port), ...env }, stdio: ['ignore', out, out], detached: true });
+    const child = spawn(process.execPath, [service], { env: { ...process.env, PORT: String(port), ...env }, stdio: ['ignore', out, out], detached: ownSession });
     closeSync(out);
     child.unref();
     const pid = workspace.track(child.pid as number);
@@ -110,9 +113,10 @@ describe.skipIf(!enabled)('self-checkpoint: snapshot() and its copies', () => {
     expect(existsSync(`/run/freezedry/snapshots/${original.pid}.sock`)).toBe(true);
   });
 
-  it('snapshot --exit ends the service with its snapshot (the agent reports it), and a copy takes over', async () => {
+  it('snapshot --exit ends a service that is not a session leader with its snapshot (the agent reports it), and a copy takes over', async () => {
     const images = path.join(workspace.dir(), 'exit-images');
-    const original = await startService();
+    const original = await startService({}, false);
+    expect(readStat(original.pid)?.sid).not.toBe(original.pid);
     const taken = await freezedry(['snapshot', String(original.pid), '-D', images, '--exit']);
     expect(taken.stderr).toBe('');
     expect(taken.code).toBe(0);
