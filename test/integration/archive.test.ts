@@ -142,6 +142,27 @@ describe.runIf(enabled)('archives', () => {
   });
 
   describe('damaged archives are refused with the cause named', () => {
+    /**
+     * The middle of the zstd frame that holds `position` of the tar stream, from the seek table
+     * (zstd's seekable format: entries of compressed and decompressed u32 sizes, checksums if the
+     * descriptor's top bit is set, then a 9-byte footer).
+     */
+    function compressedOffsetOf(bytes: Buffer, position: number): number {
+      const footer = bytes.length - 9;
+      const frames = bytes.readUInt32LE(footer);
+      const entrySize = bytes[footer + 4]! & 0x80 ? 12 : 8;
+      let table = footer - frames * entrySize;
+      let compressed = 0;
+      let decompressed = 0;
+      for (let i = 0; i < frames; i++, table += entrySize) {
+        const [c, d] = [bytes.readUInt32LE(table), bytes.readUInt32LE(table + 4)];
+        if (position < decompressed + d) return compressed + Math.floor(c / 2);
+        compressed += c;
+        decompressed += d;
+      }
+      throw new Error(`position ${position} is past the archive's frames`);
+    }
+
     function copyOf(name: string): string {
       const file = path.join(dir(), name);
       execFileSync('cp', [archiveOfService, file]);
@@ -158,10 +179,12 @@ describe.runIf(enabled)('archives', () => {
     it('a flipped byte: ERR_ARCHIVE_CORRUPT naming the entry, and nothing left unpacked', async () => {
       const file = copyOf('flipped.tar.zst');
       const archive = await Archive.open(archiveOfService);
-      const pages = archive.entries.find((entry) => entry.name.startsWith('pages-')) as { name: string };
+      const pages = archive.entries.find((entry) => entry.name.startsWith('pages-')) as { name: string; dataOffset: number; size: number };
       archive.close();
       const fd = openSync(file, 'r+');
-      const at = 200_000; // inside the compressed page data
+      // Inside the compressed frame that holds the middle of the page data (a fixed offset could
+      // land on a tar header's raw frame, whose unused bytes no checksum covers).
+      const at = compressedOffsetOf(readFileSync(file), pages.dataOffset + Math.floor(pages.size / 2));
       const byte = readFileSync(file)[at] as number;
       writeSync(fd, Buffer.from([byte ^ 0x10]), 0, 1, at);
       closeSync(fd);

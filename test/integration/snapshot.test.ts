@@ -164,4 +164,31 @@ describe.skipIf(!enabled)('self-checkpoint: snapshot() and its copies', () => {
     expect(notRegistered.code).toBe(29);
     expect(notRegistered.stderr).toContain('ERR_SNAPSHOT_NOT_ENABLED');
   });
+
+  it('refuses without root: ERR_NOT_PERMITTED, before any hook runs', async () => {
+    const lib = path.join(repoRoot, 'lib', 'index.js');
+    const asNobody = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+    const readable = await execFileAsync('setpriv', [...asNobody, 'test', '-r', lib]).then(() => true, () => false);
+    if (!readable) {
+      console.warn(`${lib} is not readable by nobody (a checkout under a private home): the non-root case is not run`);
+      return;
+    }
+    const script = `import(${JSON.stringify(lib)}).then(async (m) => { let ran = false; m.beforeSnapshot(() => { ran = true; });
+      const e = await m.snapshot({ imagesDir: '/tmp/never' }).catch((e) => e); console.log(e.code, ran); })`;
+    const { stdout } = await execFileAsync('setpriv', [...asNobody, process.execPath, '-e', script]);
+    expect(stdout.trim()).toBe('ERR_NOT_PERMITTED false');
+  });
+
+  it('snapshots into the store, and a copy restores from it by name', async () => {
+    const storeRoot = path.join(workspace.dir(), 'store');
+    const original = await startService({ SNAPSHOT_STORE: storeRoot });
+    await waitFor('the snapshot to return', () => (logText(original.log).includes('snapshot returned') ? true : undefined), 30_000);
+    process.env.FREEZEDRY_STORE = storeRoot; // where the CLI looks for 'warm'
+    try {
+      const copy = await restoreCopy(['--name', 'warm'], { PORT: String(await freePort()), WHO: 'from-store' });
+      expect(await ask(copy.port)).toMatchObject({ restored: true, who: 'from-store' });
+    } finally {
+      delete process.env.FREEZEDRY_STORE;
+    }
+  });
 });
