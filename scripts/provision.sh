@@ -135,9 +135,10 @@ provision_old_criu() {
   log "Debian's CRIU $("$dest/usr/sbin/criu" --version 2>/dev/null | sed -n 's/^Version: *//p') unpacked in $dest (test fixture)"
 }
 
-# For the test suite: a real pre-fork web server (a master and its workers) to restore, and
-# Podman (run with --runtime runc) to make real Podman checkpoint exports.
-test_packages=(nginx-light podman)
+# For the test suite: a real pre-fork web server (a master and its workers) to restore,
+# Podman (run with --runtime runc) to make real Podman checkpoint exports, and clang with its
+# runtime libraries for the libFuzzer targets (scripts/fuzz.sh).
+test_packages=(nginx-light podman clang libclang-rt-14-dev)
 
 main() {
   if [ "${1:-}" = "--test" ]; then system_packages+=("${test_packages[@]}"); fi

@@ -18,7 +18,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 addon=build/Release/freezedry.node
-if [ ! -f "$addon" ] || [ -n "$(find native binding.gyp -newer "$addon" -print -quit)" ]; then
+if [ ! -f "$addon" ] || [ ! -x build/Release/freezedry-init ] || [ -n "$(find native binding.gyp -newer "$addon" -print -quit)" ]; then
   echo "[setup] building the native addon" >&2
   npm run --silent build:native >/dev/null
 fi
