@@ -21,6 +21,15 @@ else
   echo "C++ build failed"; cpp_failed=1
 fi
 
+echo "== C++ core tests under sanitizers, and a short run of each fuzz target"
+bash scripts/sanitize.sh | tee .test-results/sanitize.txt
+bash scripts/fuzz.sh "${FREEZEDRY_FUZZ_SECONDS:-8}" | tee .test-results/fuzz.txt
+read -r san_passed san_failed < <(awk '/^sanitize .*: [0-9]+ passed, [0-9]+ failed/ { p += $(NF-3); f += $(NF-1) } /^sanitize .*build failed/ { f++ } END { print p + 0, f + 0 }' .test-results/sanitize.txt)
+fuzz_passed="$(grep -c '^fuzz .*: ok' .test-results/fuzz.txt || true)"
+fuzz_failed="$(grep -cE '^fuzz.*(FAILED|failed|missing)' .test-results/fuzz.txt || true)"
+cpp_passed=$((cpp_passed + san_passed + fuzz_passed))
+cpp_failed=$((cpp_failed + san_failed + fuzz_failed))
+
 echo "== vitest (unit, native, integration)"
 npx vitest run --reporter=default --reporter=json --outputFile=.test-results/vitest.json
 vitest_status=$?
