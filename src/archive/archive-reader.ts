@@ -239,12 +239,15 @@ async function readRange(reader: NativeArchiveReader, entry: ArchiveEntry, file:
   }
 }
 
-function parseManifest(bytes: Buffer, file: string): Manifest {
+export function parseManifest(bytes: Buffer, file: string): Manifest {
   let manifest: Manifest;
   try {
     manifest = JSON.parse(bytes.toString('utf8')) as Manifest;
   } catch (cause) {
     throw new FreezedryError(ErrorCode.ARCHIVE_CORRUPT, `${file}: ${MANIFEST_NAME} is not valid JSON`, { cause, path: file });
+  }
+  if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
+    throw new FreezedryError(ErrorCode.ARCHIVE_CORRUPT, `${file}: ${MANIFEST_NAME} is not a JSON object`, { path: file });
   }
   if (manifest.format !== ARCHIVE_FORMAT) {
     throw new FreezedryError(ErrorCode.ARCHIVE_FORMAT, `${file}: not a freezedry archive (format '${String(manifest.format)}')`, { path: file });

@@ -19,6 +19,12 @@ export interface ParsedHeader {
 export function parseTarHeader(block: Buffer): ParsedHeader {
   const empty = block.every((byte) => byte === 0);
   if (empty) return { name: '', size: 0, type: '', checksumValid: true, empty };
-  const header = new Header(block);
+  let header: Header;
+  try {
+    header = new Header(block);
+  } catch {
+    // tar throws on numbers it cannot represent (a base-256 size past 2^53): not a header of ours.
+    return { name: '', size: 0, type: '', checksumValid: false, empty };
+  }
   return { name: header.path ?? '', size: header.size ?? 0, type: String(header.type), checksumValid: header.cksumValid === true, empty };
 }

@@ -50,29 +50,35 @@ export function warmUpImageDecoders(): void {
   for (const name of ['PstreeEntry', 'PagemapHead', 'PagemapEntry', 'Vma', 'Mm']) decodeMessage(root.lookupType(name), new Uint8Array(0));
 }
 
+/** A record decoded as `type`; a malformed one (protobufjs throws RangeErrors) is an ImageFormatError. */
+function decode<T>(type: string, record: Uint8Array, file: string): T {
+  try {
+    return decodeMessage<T>(root.lookupType(type), record);
+  } catch (cause) {
+    throw new ImageFormatError(`${file}: a malformed ${type} record (${(cause as Error).message})`, { cause });
+  }
+}
+
 export function parsePstree(bytes: Uint8Array, file = 'pstree.img'): DumpedTask[] {
   const image = parseImage(bytes, file);
   if (image.magic !== ImageMagic.PSTREE) throw new ImageFormatError(`${file}: not a pstree image`);
-  return image.entries.map((entry) => decodeMessage<DumpedTask>(root.lookupType('PstreeEntry'), entry));
+  return image.entries.map((entry) => decode<DumpedTask>('PstreeEntry', entry, file));
 }
 
 /** A pagemap image: the pages image it points to, then its entries in address order. */
 export function parsePagemap(bytes: Uint8Array, file = 'pagemap'): { pagesId: number; entries: PagemapEntry[] } {
   const image = parseImage(bytes, file);
   if (image.magic !== ImageMagic.PAGEMAP || image.entries.length === 0) throw new ImageFormatError(`${file}: not a pagemap image`);
-  const { pagesId } = decodeMessage<{ pagesId: number }>(root.lookupType('PagemapHead'), image.entries[0] as Uint8Array);
+  const { pagesId } = decode<{ pagesId: number }>('PagemapHead', image.entries[0] as Uint8Array, file);
   const entries = image.entries.slice(1).map((record) => {
-    const e = decodeMessage<{ vaddr: number; flags?: number; nrPages?: number; compatNrPages?: number; inParent?: boolean }>(
-      root.lookupType('PagemapEntry'),
-      record,
-    );
+    const e = decode<{ vaddr: number; flags?: number; nrPages?: number; compatNrPages?: number; inParent?: boolean }>('PagemapEntry', record, file);
     return { vaddr: e.vaddr, nrPages: e.nrPages ?? e.compatNrPages ?? 0, flags: e.flags ?? (e.inParent ? PageFlags.IN_PARENT : PageFlags.PRESENT) };
   });
   return { pagesId, entries };
 }
 
-export function parseVmas(bytes: Uint8Array | undefined): Vma[] {
+export function parseVmas(bytes: Uint8Array | undefined, file = 'mm.img'): Vma[] {
   if (!bytes) return [];
-  const mm = parseImage(bytes).entries[0];
-  return mm ? (decodeMessage<{ vmas?: Vma[] }>(root.lookupType('Mm'), mm).vmas ?? []) : [];
+  const mm = parseImage(bytes, file).entries[0];
+  return mm ? (decode<{ vmas?: Vma[] }>('Mm', mm, file).vmas ?? []) : [];
 }
