@@ -2,7 +2,7 @@
 // (SIGSTOP); SIGCONT resumes it, SIGKILL ends it.
 import { checkpoint } from '../operations/checkpoint.js';
 import { processTree, signalEach } from '../process/proc.js';
-import { afterThisProcessDies } from '../process/watchdog.js';
+import { resumeTreeIfThisProcessDies } from '../process/watchdog.js';
 import type { Held, MigrationSubject } from './subject.js';
 
 export function processSubject(pid: number): MigrationSubject {
@@ -41,22 +41,8 @@ export function heldTree(pids: number[]): Held {
     resume: async () => signalEach(pids, 'SIGCONT'),
     // Children before parents, so none is re-parented mid-way.
     end: async () => signalEach([...pids].reverse(), 'SIGKILL'),
-    guard: () => guardTree(pids),
+    guard: () => resumeTreeIfThisProcessDies(pids),
   };
 }
 
-/**
- * Resumes the tree if this process would otherwise exit mid-migration: an await that can
- * never settle empties the event loop (beforeExit), and a SIGKILL runs no handler at all, so a
- * small watchdog process outside this one sends SIGCONT once it is gone (for a minute, since
- * CRIU may hold the tree a little longer: a lazy dump ends once the destination lets go).
- */
-function guardTree(pids: number[]): () => void {
-  const guard = () => signalEach(pids, 'SIGCONT');
-  process.once('beforeExit', guard);
-  const disarm = afterThisProcessDies('i=0; while [ $i -lt 120 ]; do kill -CONT "$@" 2>/dev/null; sleep 0.5; i=$((i+1)); done', pids.map(String));
-  return () => {
-    process.off('beforeExit', guard);
-    disarm();
-  };
-}
+

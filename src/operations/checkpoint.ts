@@ -20,6 +20,7 @@ import { assertRoot } from '../process/privileges.js';
 import { newStoreEntry } from '../store.js';
 import { SNAPSHOT_FILE, type SnapshotFacts } from '../snapshot/facts.js';
 import { commandLine, isStopped, processTree, readStat, residentBytes, signalEach } from '../process/proc.js';
+import { resumeTreeIfThisProcessDies } from '../process/watchdog.js';
 
 export interface CheckpointProgress {
   /** Page bytes received so far. */
@@ -133,6 +134,11 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
 
   // An archive dump lets CRIU write its small non-page images into a scratch directory.
   const { builder, dir: imagesDir } = await openDumpTarget(options, 'freezedry-dump-');
+  // A dump into an archive that ends the tree must not end it before the archive is whole: CRIU
+  // leaves it stopped, it is killed once the archive is written and synced, and resumed if
+  // anything fails first (this process dying included).
+  const holdTree = builder !== undefined && !options.leaveRunning && !options.leaveStopped && !options.lazyPages;
+  const releaseGuard = holdTree ? resumeTreeIfThisProcessDies(pids) : undefined;
   const workDir = path.resolve(options.workDir ?? imagesDir);
   const logFile = path.join(workDir, 'dump.log');
 
@@ -168,7 +174,7 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
           ...fds,
           pid,
           leaveRunning: options.preDump ? undefined : options.leaveRunning,
-          leaveStopped: options.leaveStopped,
+          leaveStopped: options.leaveStopped || holdTree,
           lazyPages: options.lazyPages ? true : undefined,
           trackMem: options.trackMem || options.preDump,
           parentImages: options.parentImages,
@@ -207,6 +213,7 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
     };
     if (builder && sink) {
       result.archive = await assembleArchive(builder, sink, imagesDir, { pid, command, criuVersion: version.text, stats, snapshot: options.snapshot });
+      if (holdTree) signalEach([...pids].reverse(), 'SIGKILL'); // the archive is complete: now it may end
       await rm(imagesDir, { recursive: true, force: true });
       result.logFile = undefined;
     } else {
@@ -221,6 +228,7 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
     await removePartialImages(imagesDir, logFile);
     throw error;
   } finally {
+    releaseGuard?.();
     if (progress) clearInterval(progress);
     sink?.close();
     if (lazyConfig) await rm(path.dirname(lazyConfig), { recursive: true, force: true });

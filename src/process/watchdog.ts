@@ -1,6 +1,7 @@
 // Work that must happen even if this process is SIGKILLed (which runs no handler): a small
 // detached shell outside it waits for it to be gone, then runs `script`.
 import { spawn } from 'node:child_process';
+import { signalEach } from './proc.js';
 
 /**
  * Starts the watchdog; `script` sees `args` as "$1", "$2"… Returns the function that disarms it
@@ -12,4 +13,20 @@ export function afterThisProcessDies(script: string, args: string[]): () => void
   watchdog.on('error', () => {});
   watchdog.unref();
   return () => watchdog.kill('SIGKILL');
+}
+
+/**
+ * Resumes a stopped tree if this process would otherwise exit while holding it: an await that
+ * can never settle empties the event loop (beforeExit), and a SIGKILL runs no handler at all, so
+ * a watchdog outside this process sends SIGCONT once it is gone (for a minute, since CRIU may
+ * hold the tree a little longer). Returns the function that disarms both.
+ */
+export function resumeTreeIfThisProcessDies(pids: number[]): () => void {
+  const guard = () => signalEach(pids, 'SIGCONT');
+  process.once('beforeExit', guard);
+  const disarm = afterThisProcessDies('i=0; while [ $i -lt 120 ]; do kill -CONT "$@" 2>/dev/null; sleep 0.5; i=$((i+1)); done', pids.map(String));
+  return () => {
+    process.off('beforeExit', guard);
+    disarm();
+  };
 }

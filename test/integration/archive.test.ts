@@ -280,6 +280,33 @@ describe.runIf(enabled)('archives', () => {
     expect(existsSync(`${file}.partial`)).toBe(false);
   });
 
+  it('SIGKILL of the CLI mid-dump: the process runs on, and the output stays marked .partial', async () => {
+    const service = await startStateService({ mb: 256, logDir: dir() });
+    track(service.pid);
+    const file = path.join(dir(), 'killed.tar.zst');
+    const cli = spawn(process.execPath, [path.join(repoRoot, 'bin', 'freezedry.js'), 'dump', String(service.pid), '-o', file, '--level', '3'], { stdio: 'ignore' });
+    await waitFor('the dump to start writing', () => (existsSync(`${file}.partial`) ? true : undefined));
+    cli.kill('SIGKILL');
+    await new Promise((resolve) => cli.once('exit', resolve));
+    await waitFor('the process to run again', () => (isRunningNotStopped(service.pid) ? true : undefined), 10_000);
+    expect(await httpRequest(service.port, 'GET', '/state')).toMatchObject({ megabytes: 256 });
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('an archive that cannot be completed after CRIU dumped the tree: the tree is resumed, not ended', async () => {
+    const service = await startStateService({ mb: 128, logDir: dir() }); // long enough a dump for a progress report
+    track(service.pid);
+    await httpRequest(service.port, 'POST', '/increment?by=3');
+    const file = path.join(dir(), 'taken-meanwhile.tar.zst');
+    // The final name is taken while pages stream, so the last step (the rename) fails after
+    // CRIU has dumped everything: CRIU kept the tree stopped instead of ending it.
+    const error = await checkpoint(service.pid, { archive: file, onProgress: () => mkdirSync(file, { recursive: true }) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    await waitFor('the process to run again', () => (isRunningNotStopped(service.pid) ? true : undefined), 10_000);
+    expect((await httpRequest(service.port, 'GET', '/state')).counter).toBe(3);
+    expect(existsSync(`${file}.partial`)).toBe(false);
+  });
+
   it('restoring an archive twice in place while the first restore runs: ERR_PID_IN_USE', async () => {
     const child = spawn('sleep', ['600'], { stdio: 'ignore', detached: true });
     const pid = child.pid as number;

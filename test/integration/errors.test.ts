@@ -190,6 +190,27 @@ describe.runIf(enabled)('errors and failure paths', () => {
     expect(isRunningNotStopped(pid)).toBe(true);
   });
 
+  for (const at of ['pre-restore', 'post-restore', 'pre-resume'] as const) {
+    it(`ERR_CRIU_DIED when criu is killed mid-restore (at ${at}); no half-restored tree is left, and the images restore after`, async () => {
+      const pid = await sleeper();
+      const imagesDir = path.join(dir(), `criu-killed-restore-${at}`);
+      await checkpoint(pid, { imagesDir });
+      await waitUntilGone([pid], 5000);
+      const error = await restore({
+        imagesDir,
+        onNotification: (n) => {
+          if (n.name === at) process.kill(n.criuPid, 'SIGKILL');
+        },
+      }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'ERR_CRIU_DIED' });
+      // Whatever CRIU had begun to restore died with it: the pid is free again, so a retry works.
+      expect(await waitUntilGone([pid], 5000)).toEqual([]);
+      const retried = await restore({ imagesDir });
+      track(retried.pid);
+      expect(isRunningNotStopped(retried.pid)).toBe(true);
+    });
+  }
+
   it('ERR_CRIU_TIMEOUT when criu hangs; it is killed and the process keeps running', async () => {
     const pid = await sleeper();
     const t = performance.now();
