@@ -8,6 +8,7 @@ import path from 'node:path';
 import { ErrorCode, FreezedryError } from '../errors.js';
 import { prepareDumpDir } from '../images/images-dir.js';
 import { native, type NativeArchiveEntry, type NativeArchiveWriter } from '../native/binding.js';
+import { writeError } from '../native/native-errors.js';
 import { ARCHIVE_FORMAT, ARCHIVE_VERSION, MANIFEST_NAME, type Manifest } from './manifest.js';
 import { tarHeader } from './tar-header.js';
 
@@ -126,14 +127,6 @@ export class ArchiveBuilder {
   }
 }
 
-/** A failed write, with ENOSPC named as the disk being full. */
-export function writeError(cause: unknown, file: string): FreezedryError {
-  const code = (cause as { code?: string }).code;
-  if (code === 'ENOSPC') {
-    return new FreezedryError(ErrorCode.NO_SPACE, `No space left on the device holding ${file}`, { cause, path: file });
-  }
-  return new FreezedryError(ErrorCode.PAGE_SINK_FAILED, `Writing ${file} failed: ${(cause as Error).message}`, { cause, path: file });
-}
 
 /**
  * Where a dump goes: into an archive (its builder, and a scratch directory named after

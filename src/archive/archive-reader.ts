@@ -9,6 +9,7 @@ import type { ImageSource } from '../images/image-source.js';
 import { native, type NativeArchiveReader } from '../native/binding.js';
 import { ARCHIVE_FORMAT, ARCHIVE_VERSION, MANIFEST_NAME, type Manifest } from './manifest.js';
 import { parseTarHeader } from './tar-header.js';
+import { archiveReadError } from '../native/native-errors.js';
 
 export interface ArchiveEntry {
   name: string;
@@ -64,7 +65,7 @@ export class Archive {
       return new Archive(resolved, fd, reader, entries, manifest);
     } catch (error) {
       closeSync(fd);
-      throw translate(error, resolved, []);
+      throw archiveReadError(error, resolved, []);
     }
   }
 
@@ -88,7 +89,7 @@ export class Archive {
     try {
       return await this.reader.read(entry.dataOffset + offset, length);
     } catch (error) {
-      throw translate(error, this.file, this.entries);
+      throw archiveReadError(error, this.file, this.entries);
     }
   }
 
@@ -145,7 +146,7 @@ export class Archive {
         if (entry.name !== MANIFEST_NAME) this.verify(entry.name, checksum);
       }
     } catch (error) {
-      throw translate(error, this.file, this.entries, target);
+      throw archiveReadError(error, this.file, this.entries, target);
     } finally {
       closeSync(fd);
     }
@@ -161,7 +162,7 @@ export class Archive {
         try {
           checksum = await this.reader.copyTo(entry.dataOffset, entry.size, sink);
         } catch (error) {
-          throw translate(error, this.file, this.entries);
+          throw archiveReadError(error, this.file, this.entries);
         }
         this.verify(entry.name, checksum);
       }
@@ -235,7 +236,7 @@ async function readRange(reader: NativeArchiveReader, entry: ArchiveEntry, file:
   try {
     return await reader.read(entry.dataOffset, entry.size);
   } catch (error) {
-    throw translate(error, file, all);
+    throw archiveReadError(error, file, all);
   }
 }
 
@@ -262,25 +263,3 @@ export function parseManifest(bytes: Buffer, file: string): Manifest {
   return manifest;
 }
 
-/** Native archive errors as coded errors, naming the entry a corrupt frame belongs to. */
-function translate(error: unknown, file: string, entries: ArchiveEntry[], target?: string): unknown {
-  if (error instanceof FreezedryError) return error;
-  const e = error as { code?: string; detail?: string; message?: string };
-  const detail = e.detail ?? e.message ?? String(error);
-  switch (e.code) {
-    case 'ENOEXEC':
-      return new FreezedryError(ErrorCode.ARCHIVE_FORMAT, `${file}: ${detail}`, { cause: error, path: file });
-    case 'ENODATA':
-      return new FreezedryError(ErrorCode.ARCHIVE_TRUNCATED, `${file}: ${detail}`, { cause: error, path: file });
-    case 'EBADMSG': {
-      const at = Number(detail.match(/stream offset (\d+)/)?.[1] ?? -1);
-      const entry = [...entries].reverse().find((candidate) => candidate.dataOffset - BLOCK <= at);
-      const which = entry ? `entry ${entry.name} is corrupt` : 'corrupt data';
-      return new FreezedryError(ErrorCode.ARCHIVE_CORRUPT, `${file}: ${which}: ${detail}`, { cause: error, path: file, entry: entry?.name });
-    }
-    case 'ENOSPC':
-      return new FreezedryError(ErrorCode.NO_SPACE, `No space left on the device holding ${target ?? file}`, { cause: error });
-    default:
-      return error;
-  }
-}

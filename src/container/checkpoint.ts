@@ -10,7 +10,8 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ArchiveBuilder, openDumpTarget, writeError, type ArchiveOptions } from '../archive/archive-builder.js';
+import { ArchiveBuilder, openDumpTarget, type ArchiveOptions } from '../archive/archive-builder.js';
+import { writeError } from '../native/native-errors.js';
 import { sourceHost } from '../archive/manifest.js';
 import { ErrorCode, FreezedryError, ValidationError, abortError } from '../errors.js';
 import { readLog } from '../criu/log.js';

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { ErrorCode, FreezedryError } from '../errors.js';
 import { native, type NativeDirtyTracker } from '../native/binding.js';
+import { trackerAttachError } from '../native/native-errors.js';
 import { validatePid } from '../criu/options.js';
 import { assertRoot } from '../process/privileges.js';
 import { isAlive } from '../process/proc.js';
@@ -26,7 +27,7 @@ export class DirtyTracker {
     try {
       return new DirtyTracker(new (native().DirtyTracker)(pid));
     } catch (cause) {
-      throw attachError(pid, cause);
+      throw trackerAttachError(pid, cause);
     }
   }
 
@@ -74,17 +75,3 @@ export async function probeDirtyTracking(): Promise<{ works: boolean; reason?: s
   }
 }
 
-// What the kernel says when it lacks the tracker's features (old uffd API, no PAGEMAP_SCAN).
-const MISSING_FEATURE = ['ENOSYS', 'EINVAL', 'ENOTTY', 'EOPNOTSUPP', 'ENOPROTOOPT'];
-
-/** The native attach's failure under the code its errno means (only a missing feature is "Linux 6.7+"). */
-function attachError(pid: number, cause: unknown): FreezedryError {
-  const code = (cause as { code?: string }).code ?? '';
-  const said = `cannot track writes of pid ${pid}: ${(cause as Error).message}`;
-  if (code === 'ESRCH') return new FreezedryError(ErrorCode.NO_SUCH_PROCESS, said, { cause, pid });
-  if (MISSING_FEATURE.includes(code)) {
-    return new FreezedryError(ErrorCode.KERNEL_FEATURE_MISSING, `${said} (needs userfaultfd write-protect with UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN, Linux 6.7+)`, { cause, pid });
-  }
-  // EPERM, EBUSY (another tracer), seccomp forbidding userfaultfd in the target…: not the kernel's age.
-  return new FreezedryError(ErrorCode.NOT_PERMITTED, said, { cause, pid });
-}
