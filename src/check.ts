@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { queryFeatures, withSession, type CriuFeatures } from './criu/features.js';
 import { probeDirtyTracking } from './pages/dirty-tracker.js';
-import { isFreezedryError } from './errors.js';
+import { ErrorCode, isFreezedryError } from './errors.js';
 import { RequestType } from './criu/rpc-schema.js';
 import { MINIMUM_CRIU, isSupported } from './criu/version.js';
 
@@ -88,13 +88,26 @@ export async function check(options: { criu?: string; fix?: boolean } = {}): Pro
     });
   } catch (error) {
     if (!isFreezedryError(error)) throw error;
-    items.push({
-      id: 'criu-version',
-      title: 'CRIU is installed',
-      status: 'fail',
-      detail: error.message,
-      fix: "run 'npm run provision' (scripts/provision.sh), or set FREEZEDRY_CRIU to a CRIU >= 4.1",
-    });
+    // Only a CRIU that is missing (or too old to answer) is "not installed"; one that died or
+    // failed mid-check fails the check itself, with its own error.
+    const missing = error.code === ErrorCode.CRIU_NOT_FOUND || error.code === ErrorCode.CRIU_TOO_OLD;
+    items.push(
+      missing
+        ? {
+            id: 'criu-version',
+            title: 'CRIU is installed',
+            status: 'fail',
+            detail: error.message,
+            fix: "run 'npm run provision' (scripts/provision.sh), or set FREEZEDRY_CRIU to a CRIU >= 4.1",
+          }
+        : {
+            id: 'criu-check',
+            title: "'criu check' passes",
+            status: 'fail',
+            detail: `${error.code}: ${error.message}`,
+            fix: 'run `criu check` by hand for the full output',
+          },
+    );
   }
 
   const f = report.features;
