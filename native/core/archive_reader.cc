@@ -227,7 +227,8 @@ void ArchiveReader::Prefetch(uint64_t offset) {
 
 Status ArchiveReader::Read(uint64_t offset, uint8_t* out, size_t size) {
   Impl& s = *impl_;
-  if (offset + size > s.stream_size) return Failure(ERANGE, "archive", "read beyond the end of the archive");
+  // Written so that it cannot wrap: offset + size could pass 2^64 and compare small.
+  if (offset > s.stream_size || size > s.stream_size - offset) return Failure(ERANGE, "archive", "read beyond the end of the archive");
   while (size > 0) {
     size_t index = s.FrameAt(offset);
     auto data = s.Decompressed(index);

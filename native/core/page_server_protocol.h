@@ -41,6 +41,14 @@ enum ImageType : uint32_t {
 };
 
 constexpr uint64_t kPageSize = 4096;
+// The most pages one entry can cover: a 57-bit address space (five-level paging) of 4 KiB pages.
+// A header claiming more lies, and nr_pages * kPageSize could wrap.
+constexpr uint64_t kMaxPagesPerEntry = 1ull << 45;
+
+// Whether a header's run of pages is one that some address space could hold.
+inline bool RunFits(uint64_t vaddr, uint64_t nr_pages) {
+  return nr_pages <= kMaxPagesPerEntry && vaddr <= UINT64_MAX - nr_pages * kPageSize;
+}
 
 inline uint32_t CommandOf(const Header& h) { return h.cmd & 0xffff; }
 inline uint32_t FlagsOf(const Header& h) { return h.cmd >> 16; }

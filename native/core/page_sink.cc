@@ -106,6 +106,9 @@ Status ServePageSession(int socket, PageOutput& output, PageSinkCounters& counte
           auto opened = open(header.dst_id);  // old senders add without opening first
           if (!opened.Ok()) return opened;
         }
+        if (!ps::RunFits(header.vaddr, header.nr_pages)) {
+          return Failure(EPROTO, "page server", "an entry of " + std::to_string(header.nr_pages) + " pages at " + std::to_string(header.vaddr) + " fits no address space");
+        }
         uint32_t flags = command == ps::kAdd    ? ps::kPresent
                          : command == ps::kHole ? ps::kInParent
                                                 : ps::FlagsOf(header);

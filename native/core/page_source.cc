@@ -104,8 +104,12 @@ Status RemotePageSource::Read(uint32_t image, uint64_t offset, uint8_t* out, siz
     page_server::Header reply;
     auto got = ReadFully(socket_.Get(), reinterpret_cast<uint8_t*>(&reply), sizeof reply);
     if (!got.Ok()) return Failure(ECONNRESET, "page server", "the source went away mid-transfer");
+    // nr_pages is checked before it is multiplied: a lying count could wrap to a small size.
+    if (reply.nr_pages == 0 || reply.nr_pages > (size - done) / page_server::kPageSize || reply.vaddr != offset + done) {
+      return Failure(EPROTO, "page server", "unexpected answer to a request for " + std::to_string(offset + done));
+    }
     uint64_t bytes = reply.nr_pages * page_server::kPageSize;
-    if (reply.nr_pages == 0 || bytes > size - done || reply.vaddr != offset + done) {
+    if (bytes > size - done) {
       return Failure(EPROTO, "page server", "unexpected answer to a request for " + std::to_string(offset + done));
     }
     got = ReadFully(socket_.Get(), out + done, bytes);

@@ -94,6 +94,9 @@ TEST(RoundTripsEntriesWithRandomAccess) {
   uint64_t at = 2048 + 5000000;
   CHECK_OK(reader.Value()->Read(at, middle.data(), middle.size()));
   CHECK(std::memcmp(middle.data(), b.data() + 5000000, middle.size()) == 0);
+  // A range whose end passes 2^64 (offset + size wraps to a small number) is refused, not read.
+  auto wrapped = reader.Value()->Read(UINT64_MAX - 10, middle.data(), 100);
+  CHECK(!wrapped.Ok() && wrapped.Error().err == ERANGE);
   int out = open("/dev/null", O_WRONLY);
   auto copied = reader.Value()->CopyTo(2048, b.size(), out);
   close(out);

@@ -112,9 +112,28 @@ TEST(RejectsUnknownCommands) {
   close(sock[1]);
 }
 
+// A count of pages whose size in bytes wraps past 2^64 (2^52 + 1 pages "is" 4096 bytes).
+TEST(RejectsAnEntryNoAddressSpaceHolds) {
+  DiscardOutput output;
+  int sock[2];
+  CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sock) == 0);
+  const uint64_t task = (7ull << 8) | ps::kTaskPages;
+  SendHeader(sock[1], ps::Encode(ps::kAddFlagged, ps::kPresent), (1ull << 52) + 1, 0x400000, task);
+  std::vector<uint8_t> page(ps::kPageSize, 1);
+  Send(sock[1], page.data(), page.size());
+  shutdown(sock[1], SHUT_WR);
+  PageSinkCounters counters;
+  auto served = ServePageSession(sock[0], output, counters);
+  CHECK(!served.Ok() && served.Error().err == EPROTO);
+  CHECK(counters.bytes == 0);
+  close(sock[0]);
+  close(sock[1]);
+}
+
 int main() {
   RUN(WritesImagesCriuCanRead);
   RUN(FailsWhenTheSenderVanishes);
   RUN(RejectsUnknownCommands);
+  RUN(RejectsAnEntryNoAddressSpaceHolds);
   return 0;
 }
