@@ -8,7 +8,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { compare, exec, repoRoot, type Comparison, type Measurement } from '../harness.js';
+import { compare, exec, gone, repoRoot, type Comparison, type Measurement } from '../harness.js';
 
 const warmService = path.join(repoRoot, 'bench', 'workloads', 'warm-service.mjs');
 const cli = path.join(repoRoot, 'bin', 'freezedry.js');
@@ -151,7 +151,7 @@ export async function snapshotScenario(options: { quick?: boolean } = {}): Promi
       if (initPid) {
         copies.push(initPid);
         process.kill(initPid, 'SIGKILL');
-        await waitGone(initPid);
+        await gone(initPid);
       }
 
       if (v8Ok) {
@@ -189,15 +189,4 @@ async function waitForChecksum(port: number): Promise<string> {
 async function waitForFile(file: string): Promise<void> {
   for (let i = 0; i < 6000 && !existsSync(file); i++) await new Promise((resolve) => setTimeout(resolve, 20));
   if (!existsSync(file)) throw new Error(`${file} never appeared: the service did not snapshot itself`);
-}
-
-async function waitGone(pid: number): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }

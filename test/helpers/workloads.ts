@@ -163,3 +163,14 @@ export function writeProtectedMappings(pid: number): [number, number][] {
   }
   return out;
 }
+
+/** Runs the freezedry CLI (bin/freezedry.js) to its end: its exit status and output. */
+export async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [path.join(repoRoot, 'bin', 'freezedry.js'), ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}

@@ -2,34 +2,20 @@
 // and nginx), threads waiting on a futex, interval timers and a TCP connection with full queues,
 // through restore -D, -i, --lazy -D and --lazy -i of the CLI, which exits as a user's would.
 // A restore of an archive keeps copy-on-write sharing, and a tree that dies is a failure.
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { checkpoint, restore } from '../../src/index.js';
 import { processTree, readStat, waitUntilGone } from '../../src/process/proc.js';
 import { run } from '../../src/run.js';
 import { capabilities, canCheckpoint } from '../helpers/capabilities.js';
-import { compileFixture, freePort, killTree, logText, repoRoot, useWorkspace, waitFor } from '../helpers/workloads.js';
+import { compileFixture, freePort, killTree, logText, repoRoot, useWorkspace, waitFor, runCli } from '../helpers/workloads.js';
 
-const execFileAsync = promisify(execFile);
-const cli = path.join(repoRoot, 'bin', 'freezedry.js');
 const enabled = (await canCheckpoint()) && (await capabilities()).lazyPages;
 const nginx = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
 if (enabled && !nginx) console.warn('nginx is not installed (scripts/provision.sh --test installs it): its cases are skipped');
-
-async function freezedry(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [cli, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 /** One request on its own connection; the whole answer once the server closes it. */
 function ask(port: number, request = 'GET / HTTP/1.0\r\n\r\n'): Promise<string> {
@@ -183,13 +169,13 @@ describe.runIf(enabled)('faithful restores', () => {
         const images = path.join(dir(), `images-${started.pid}`);
         const archive = `${images}.tar.zst`;
         const target = how.dump === 'dir' ? ['-D', images] : ['-o', archive];
-        const dumped = await freezedry(['dump', String(started.pid), ...target, ...(workload.dumpFlags ?? [])]);
+        const dumped = await runCli(['dump', String(started.pid), ...target, ...(workload.dumpFlags ?? [])]);
         expect(dumped.stderr).toBe('');
         expect(dumped.code).toBe(0);
         await waitUntilGone([started.pid], 10_000);
 
         const source = how.dump === 'dir' ? ['-D', images] : ['-i', archive];
-        const restored = await freezedry(['restore', ...source, ...how.restore, ...(workload.dumpFlags ?? []), '--json']);
+        const restored = await runCli(['restore', ...source, ...how.restore, ...(workload.dumpFlags ?? []), '--json']);
         expect(restored.code, restored.stdout + restored.stderr).toBe(0);
         const pid = track(JSON.parse(restored.stdout).pid as number);
         // The command is gone; the tree must still run and work.
@@ -207,10 +193,10 @@ describe.runIf(enabled)('faithful restores', () => {
     const { pid, log } = await startFixture(['prefork', String(port), '128'], 'prefork-shared');
     const before = treeMemory(pid);
     const archive = path.join(dir(), 'shared.tar.zst');
-    expect((await freezedry(['dump', String(pid), '-o', archive])).code).toBe(0);
+    expect((await runCli(['dump', String(pid), '-o', archive])).code).toBe(0);
     await waitUntilGone([pid], 10_000);
 
-    const restored = await freezedry(['restore', '-i', archive, '--json']);
+    const restored = await runCli(['restore', '-i', archive, '--json']);
     expect(restored.code, restored.stderr).toBe(0);
     const full = track(JSON.parse(restored.stdout).pid as number);
     await ask(port, 'x');
@@ -218,7 +204,7 @@ describe.runIf(enabled)('faithful restores', () => {
     killTree(full);
     await waitUntilGone([full], 10_000);
 
-    const lazy = await freezedry(['restore', '-i', archive, '--lazy', '--json']);
+    const lazy = await runCli(['restore', '-i', archive, '--lazy', '--json']);
     expect(lazy.code, lazy.stderr).toBe(0);
     const lazyPid = track(JSON.parse(lazy.stdout).pid as number);
     const lazyMemory = treeMemory(lazyPid);

@@ -9,10 +9,9 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { readStat } from '../../src/process/proc.js';
 import { canCheckpoint, capabilities } from '../helpers/capabilities.js';
-import { freePort, logText, repoRoot, useWorkspace, waitFor } from '../helpers/workloads.js';
+import { freePort, logText, repoRoot, useWorkspace, waitFor, runCli } from '../helpers/workloads.js';
 
 const execFileAsync = promisify(execFile);
-const cli = path.join(repoRoot, 'bin', 'freezedry.js');
 const service = path.join(repoRoot, 'test', 'fixtures', 'snapshot-service.mjs');
 const enabled = (await canCheckpoint()) && (await capabilities()).lazyPages;
 
@@ -23,16 +22,6 @@ interface ServiceReport {
   warmChecksum: string;
   size: number;
   who: string | null;
-}
-
-async function freezedry(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [cli, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
 }
 
 async function ask<T = ServiceReport>(port: number, pathname = '/'): Promise<T> {
@@ -63,7 +52,7 @@ describe.skipIf(!enabled)('self-checkpoint: snapshot() and its copies', () => {
   async function restoreCopy(args: string[], env: Record<string, string>): Promise<{ port: number; hostPid: number; initPid: number }> {
     const port = Number(env.PORT);
     const envFlags = Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
-    const restored = await freezedry(['restore', ...args, ...envFlags, '--json']);
+    const restored = await runCli(['restore', ...args, ...envFlags, '--json']);
     expect(restored.stderr + restored.stdout, 'restore of a copy').toMatch(/"instance"/);
     expect(restored.code).toBe(0);
     const result = JSON.parse(restored.stdout) as { pid: number; instance: { initPid: number; namespacePid: number } };
@@ -98,7 +87,7 @@ describe.skipIf(!enabled)('self-checkpoint: snapshot() and its copies', () => {
   it('freezedry snapshot PID asks a registered service; its copy restores fully from the archive, in its own network namespace', async () => {
     const archive = path.join(workspace.dir(), 'cli.tar.zst');
     const original = await startService();
-    const taken = await freezedry(['snapshot', String(original.pid), '-o', archive]);
+    const taken = await runCli(['snapshot', String(original.pid), '-o', archive]);
     expect(taken.stderr).toBe('');
     expect(taken.code).toBe(0);
     expect(taken.stdout).toContain(`pid ${original.pid} snapshotted itself into ${archive}`);
@@ -117,7 +106,7 @@ describe.skipIf(!enabled)('self-checkpoint: snapshot() and its copies', () => {
     const images = path.join(workspace.dir(), 'exit-images');
     const original = await startService({}, false);
     expect(readStat(original.pid)?.sid).not.toBe(original.pid);
-    const taken = await freezedry(['snapshot', String(original.pid), '-D', images, '--exit']);
+    const taken = await runCli(['snapshot', String(original.pid), '-D', images, '--exit']);
     expect(taken.stderr).toBe('');
     expect(taken.code).toBe(0);
     await waitFor('the original to end', () => (readStat(original.pid) === undefined || readStat(original.pid)?.state === 'Z' ? true : undefined));
@@ -128,7 +117,7 @@ describe.skipIf(!enabled)('self-checkpoint: snapshot() and its copies', () => {
   it('a beforeSnapshot hook that throws aborts the snapshot with its error and leaves the service as it was', async () => {
     const images = path.join(workspace.dir(), 'refused-images');
     const original = await startService({ BEFORE_FAIL: '1' });
-    const taken = await freezedry(['snapshot', String(original.pid), '-D', images]);
+    const taken = await runCli(['snapshot', String(original.pid), '-D', images]);
     expect(taken.code).toBe(28);
     expect(taken.stderr).toContain("ERR_SNAPSHOT_HOOK_FAILED: the beforeSnapshot hook 'pause the job queue' failed: cannot pause the job queue");
     // Its listener was closed by the hook before the failing one, and reopened.
@@ -140,9 +129,9 @@ describe.skipIf(!enabled)('self-checkpoint: snapshot() and its copies', () => {
   it('a copy whose afterRestore hook fails is ended, and its restore fails with the hook\'s error', async () => {
     const images = path.join(workspace.dir(), 'hook-images');
     const original = await startService();
-    expect((await freezedry(['snapshot', String(original.pid), '-D', images])).code).toBe(0);
+    expect((await runCli(['snapshot', String(original.pid), '-D', images])).code).toBe(0);
     const port = await freePort();
-    const restored = await freezedry(['restore', '-D', images, '--env', `PORT=${port}`, '--env', 'AFTER_FAIL=1']);
+    const restored = await runCli(['restore', '-D', images, '--env', `PORT=${port}`, '--env', 'AFTER_FAIL=1']);
     expect(restored.code).toBe(28);
     expect(restored.stderr).toMatch(/ERR_SNAPSHOT_HOOK_FAILED: the restored copy \(pid \d+\) ended: the afterRestore hook 'listen again' failed: cannot reconnect to the database/);
     const copyPid = Number(/the restored copy \(pid (\d+)\)/.exec(restored.stderr)?.[1]);
@@ -160,7 +149,7 @@ describe.skipIf(!enabled)('self-checkpoint: snapshot() and its copies', () => {
     expect(await ask(original.port, '/try?case=no-criu')).toEqual({ code: 'ERR_CRIU_NOT_FOUND' });
     expect(await ask(original.port, '/try?case=self')).toEqual({ code: 'ERR_SELF_CHECKPOINT' });
     expect(await ask(original.port)).toMatchObject({ pid: original.pid, restored: false });
-    const notRegistered = await freezedry(['snapshot', String(process.pid), '-D', path.join(workspace.dir(), 'nothing')]);
+    const notRegistered = await runCli(['snapshot', String(process.pid), '-D', path.join(workspace.dir(), 'nothing')]);
     expect(notRegistered.code).toBe(29);
     expect(notRegistered.stderr).toContain('ERR_SNAPSHOT_NOT_ENABLED');
   });
