@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The C++ core's tests (ctest) under AddressSanitizer with UndefinedBehaviorSanitizer, then
-# under ThreadSanitizer (the threaded parts: the CRIU channel, the page sink, the exit watch,
-# the archive reader's read-ahead, the dirty tracker), each in its own build directory.
+# under ThreadSanitizer (the threaded parts: the CRIU channel, the page sink, the uffd server,
+# the exit watch, the archive reader's read-ahead), each in its own build directory.
 # Prints one line per sanitizer, "sanitize NAME: N passed, N failed", and exits non-zero on any
 # failure or sanitizer report.
 set -uo pipefail
@@ -38,5 +38,5 @@ run() {
 export ASAN_OPTIONS="detect_leaks=1"
 run "asan+ubsan" build-asan address,undefined -E dirty_tracker
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
-run "tsan" build-tsan thread -R 'criu_channel|page_sink|exit_watch|archive|seqpacket'
+run "tsan" build-tsan thread -R 'criu_channel|page_sink|exit_watch|archive|seqpacket|uffd_server'
 [ "$failed_any" -eq 0 ]

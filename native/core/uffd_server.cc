@@ -116,7 +116,9 @@ Status UffdServer::ReceiveTasks(int connection, bool& finished, bool& closed) {
     msg.msg_iovlen = 1;
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
-    if (::recvmsg(connection, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL) != 1) return LastError("recvmsg");
+    ssize_t got_byte = ::recvmsg(connection, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+    if (got_byte < 0) return LastError("recvmsg");
+    if (got_byte == 0) return Failure(ECONNRESET, "lazy pages", "CRIU hung up before passing the userfaultfd of pid " + std::to_string(pid));
     cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
     if (cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS) return Failure(EPROTO, "lazy pages", "no userfaultfd with pid " + std::to_string(pid));
     int uffd;
