@@ -6,7 +6,7 @@
 // the host reachable and changes nothing else; pinning twice is harmless.
 import { execFileSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
-import { ErrorCode, FreezedryError } from '../errors.js';
+import { ErrorCode, FreezedryError, ValidationError } from '../errors.js';
 
 export interface Link {
   ifindex: number;
@@ -31,7 +31,7 @@ export function links(args: string[], inside?: number | string): Link[] {
 export function pinBridgeAddress(bridge: string): void {
   const link = links(['dev', bridge]).find((l) => l.ifname === bridge);
   if (!link?.address || link.linkinfo?.info_kind !== 'bridge') {
-    throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, `${bridge} is not a bridge here`, { bridge });
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `${bridge} is not a bridge here`, { bridge });
   }
   try {
     execFileSync('ip', ['link', 'set', 'dev', bridge, 'address', link.address], { stdio: 'pipe' });

@@ -12,7 +12,7 @@ import type { SourceHost } from '../archive/manifest.js';
 import { versionAndFeatures } from '../criu/features.js';
 import { canLockWithNftables } from '../criu/locate.js';
 import { migrationCriuOptions, type CriuOptions } from '../criu/options.js';
-import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
+import { ErrorCode, FreezedryError, isFreezedryError, ValidationError } from '../errors.js';
 import { restore } from '../operations/restore.js';
 import { authenticateSource } from './authentication.js';
 import { PAGE_SIZE, warmUpImageDecoders } from '../images/memory-images.js';
@@ -70,7 +70,7 @@ export interface Receiver {
 }
 
 export async function receive(options: ReceiveOptions): Promise<Receiver> {
-  if (!options.token) throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, 'receive needs a token (--token or FREEZEDRY_TOKEN)');
+  if (!options.token) throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'receive needs a token (--token or FREEZEDRY_TOKEN)');
   const log = options.log ?? (() => {});
   const credentials = loadCredentials(options.token, options.tls);
   const migrations: ReceivedMigration[] = [];

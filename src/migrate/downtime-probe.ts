@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCode, FreezedryError } from '../errors.js';
+import { ErrorCode, FreezedryError, ValidationError } from '../errors.js';
 
 export interface ProbeReport {
   url: string;
@@ -37,9 +37,9 @@ export function validateProbeUrl(url: string): URL {
   try {
     parsed = new URL(url);
   } catch {
-    throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, `probe must be an http:// URL, got '${url}'`);
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `probe must be an http:// URL, got '${url}'`);
   }
-  if (parsed.protocol !== 'http:') throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, `probe must be an http:// URL, got '${url}'`);
+  if (parsed.protocol !== 'http:') throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `probe must be an http:// URL, got '${url}'`);
   return parsed;
 }
 

@@ -23,7 +23,7 @@ import { PAGE_SIZE, warmUpImageDecoders } from '../images/memory-images.js';
 import { features, version } from '../criu/features.js';
 import { canLockWithNftables } from '../criu/locate.js';
 import { migrationCriuOptions, type CriuOptions } from '../criu/options.js';
-import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
+import { ErrorCode, FreezedryError, isFreezedryError, ValidationError } from '../errors.js';
 import { processTree, readStat, residentBytes } from '../process/proc.js';
 import { authenticateDestination } from './authentication.js';
 import { bridgesOf, pinBridgeAddress, vethsOfTree } from './bridge-address.js';
@@ -52,17 +52,17 @@ export async function migrate(pid: number, options: MigrateOptions): Promise<Mig
 }
 
 export function validateMigrateOptions(options: MigrateOptions): void {
-  if (!options.token) throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, 'migrate needs a token (--token or FREEZEDRY_TOKEN)');
+  if (!options.token) throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'migrate needs a token (--token or FREEZEDRY_TOKEN)');
   const requested = options.mode ?? 'auto';
   if (!MODES.includes(requested)) {
-    throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, `unknown mode ${String(requested)} (${MODES.join(', ')})`);
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `unknown mode ${String(requested)} (${MODES.join(', ')})`);
   }
   const tracking = options.dirtyTracking ?? 'auto';
   if (!TRACKING.includes(tracking)) {
-    throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, `unknown dirty tracking ${String(tracking)} (${TRACKING.join(', ')})`);
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `unknown dirty tracking ${String(tracking)} (${TRACKING.join(', ')})`);
   }
   if (tracking === 'soft-dirty' && requested === 'hybrid') {
-    throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, 'hybrid needs the uffd dirty tracker: CRIU cannot serve a lazy dump on top of pre-dumps');
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'hybrid needs the uffd dirty tracker: CRIU cannot serve a lazy dump on top of pre-dumps');
   }
   if (options.probe !== undefined) validateProbeUrl(options.probe);
 }
@@ -165,7 +165,7 @@ async function startRounds(subject: MigrationSubject, tracking: DirtyTracking, w
   const { pid } = subject;
   const preDumps = () => new CriuPreDumps(pid, work, criuOptions);
   if (tracking === 'soft-dirty' && subject.kind !== 'process') {
-    throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, "a container's rounds track writes with the uffd dirty tracker: runc's pre-dumps are not used");
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, "a container's rounds track writes with the uffd dirty tracker: runc's pre-dumps are not used");
   }
   if (tracking === 'soft-dirty') {
     const { memTrack } = await features();

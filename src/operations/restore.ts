@@ -185,7 +185,7 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
   validateDir('imagesDir', options?.imagesDir);
   validateCriuOptions(options);
   if (options.detach !== undefined && typeof options.detach !== 'boolean') {
-    throw new FreezedryError(ErrorCode.INVALID_ARG_TYPE, 'detach must be a boolean');
+    throw new ValidationError(ErrorCode.INVALID_ARG_TYPE, 'detach must be a boolean');
   }
   if (options.pageServer && !options.lazy) {
     throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'pageServer needs lazy: true (pages are pulled on demand)');

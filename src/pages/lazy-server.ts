@@ -2,7 +2,7 @@
 // as a promise-shaped object. If the fill fails the restored tree is killed first: a process
 // whose missing pages can no longer arrive must not run on with zeros in their place.
 import path from 'node:path';
-import { ErrorCode, FreezedryError } from '../errors.js';
+import { ErrorCode, FreezedryError, ValidationError } from '../errors.js';
 import { native, type NativePageSourceSpec, type NativeUffdCounters, type NativeUffdServer } from '../native/binding.js';
 import { processTree, signalEach } from '../process/proc.js';
 import { afterThisProcessDies } from '../process/watchdog.js';
@@ -54,7 +54,7 @@ export class LazyPageServer {
   static start(workDir: string, plan: LazyPlan, source: LazySource): LazyPageServer {
     const socketPath = path.join(workDir, 'lazy-pages.socket');
     if (Buffer.byteLength(socketPath) > 107) {
-      throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, `work directory path too long for a unix socket: ${socketPath}`);
+      throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `work directory path too long for a unix socket: ${socketPath}`);
     }
     return new LazyPageServer(socketPath, plan, source);
   }

@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } fr
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ErrorCode, FreezedryError, isFreezedryError, reportedError } from '../errors.js';
+import { ErrorCode, FreezedryError, isFreezedryError, reportedError, ValidationError } from '../errors.js';
 import { afterRestore, beforeSnapshot } from './hooks.js';
 import { snapshotWith, type SnapshotOptions } from './snapshot.js';
 
@@ -136,10 +136,10 @@ function parseRequest(line: string): SnapshotRequest {
   const target = value.target ?? {};
   const strings = [target.imagesDir, target.archive, target.name, target.storeRoot].filter((v) => v !== undefined);
   if (typeof value.replyTo !== 'string' || !path.isAbsolute(value.replyTo) || !strings.every((v) => typeof v === 'string')) {
-    throw new FreezedryError(ErrorCode.INVALID_ARG_VALUE, 'a snapshot request needs string targets and an absolute replyTo socket');
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'a snapshot request needs string targets and an absolute replyTo socket');
   }
   if (value.leaveRunning !== undefined && typeof value.leaveRunning !== 'boolean') {
-    throw new FreezedryError(ErrorCode.INVALID_ARG_TYPE, 'leaveRunning must be a boolean');
+    throw new ValidationError(ErrorCode.INVALID_ARG_TYPE, 'leaveRunning must be a boolean');
   }
   return { target: { imagesDir: target.imagesDir, archive: target.archive, name: target.name, storeRoot: target.storeRoot }, leaveRunning: value.leaveRunning, replyTo: value.replyTo };
 }
