@@ -11,6 +11,7 @@
           'native/core/criu_channel.cc',
           'native/core/dirty_tracker.cc',
           'native/core/exit_watch.cc',
+          'native/core/io.cc',
           'native/core/page_sink.cc',
           'native/core/page_source.cc',
           'native/core/process_memory.cc',

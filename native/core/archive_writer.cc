@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "core/archive_format.h"
-#include "core/page_sink.h"
+#include "core/io.h"
 #include "core/unique_fd.h"
 
 namespace freezedry::core {

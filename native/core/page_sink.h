@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/io.h"
 #include "core/result.h"
 #include "core/unique_fd.h"
 
@@ -36,9 +37,6 @@ struct PageSinkCounters {
 // the peer goes away before CLOSE, or sends what the protocol does not allow.
 Status ServePageSession(int socket, PageOutput& output, PageSinkCounters& counters);
 
-// Reads exactly `size` bytes (EPIPE-coded failure on a premature end of stream).
-Status ReadFully(int fd, uint8_t* data, size_t size);
-Status WriteFully(int fd, const uint8_t* data, size_t size);
 
 // Writes plain image files into a directory, as `criu page-server -D DIR` would: the result
 // merges with CRIU's own images into a directory `criu restore` accepts.

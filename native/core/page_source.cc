@@ -14,7 +14,7 @@
 #include <string>
 
 #include "core/page_server_protocol.h"
-#include "core/page_sink.h"
+#include "core/io.h"
 
 namespace freezedry::core {
 
