@@ -69,6 +69,9 @@ class ExitWatchWrap : public Napi::ObjectWrap<ExitWatchWrap>, public ThreadOwner
     if (shut_down_.exchange(true)) return;
     wake_->Signal();
     if (waiter_.joinable()) waiter_.join();
+    // The pidfd and the wake event go now, not when the garbage collector gets to this object.
+    pidfd_.Reset();
+    wake_.reset();
     addon_->Unregister(this);
   }
 

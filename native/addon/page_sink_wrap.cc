@@ -89,6 +89,7 @@ class PageSinkWrap : public Napi::ObjectWrap<PageSinkWrap>, public ThreadOwner {
     if (shut_down_.exchange(true)) return;
     ::shutdown(socket_.Get(), SHUT_RDWR);  // unblocks a thread still reading
     if (thread_.joinable()) thread_.join();
+    socket_.Reset();  // now, not when the garbage collector gets to this object
     addon_->Unregister(this);
   }
 

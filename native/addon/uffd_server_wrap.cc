@@ -130,24 +130,37 @@ class UffdServerWrap : public Napi::ObjectWrap<UffdServerWrap>, public ThreadOwn
     if (shut_down_.exchange(true)) return;
     server_->Stop();
     if (thread_.joinable()) thread_.join();
-    server_->Release();
+    // The server's listener, page source (open and mapped images) and copy buffer go now, not
+    // when the garbage collector gets to this small object: its counters are kept.
+    final_counters_ = Snapshot(server_->Counters());
+    server_.reset();
     addon_->Unregister(this);
   }
 
  private:
+  struct CountersSnapshot {
+    uint64_t faults, pages_copied, bytes_copied, zero_pages, tasks, pages_total;
+    int64_t first_fault_ns, restored_ns, complete_ns;
+  };
+
+  static CountersSnapshot Snapshot(const core::UffdCounters& c) {
+    return {c.faults.load(),      c.pages_copied.load(),   c.bytes_copied.load(), c.zero_pages.load(),  c.tasks.load(),
+            c.pages_total.load(), c.first_fault_ns.load(), c.restored_ns.load(),  c.complete_ns.load()};
+  }
+
   Napi::Value Counters(const Napi::CallbackInfo& info) {
-    const core::UffdCounters& c = server_->Counters();
+    const CountersSnapshot c = server_ ? Snapshot(server_->Counters()) : final_counters_;
     Napi::Object out = Napi::Object::New(info.Env());
-    out.Set("faults", static_cast<double>(c.faults.load()));
-    out.Set("pagesCopied", static_cast<double>(c.pages_copied.load()));
-    out.Set("bytesCopied", static_cast<double>(c.bytes_copied.load()));
-    out.Set("zeroPages", static_cast<double>(c.zero_pages.load()));
-    out.Set("tasks", static_cast<double>(c.tasks.load()));
-    out.Set("pagesTotal", static_cast<double>(c.pages_total.load()));
+    out.Set("faults", static_cast<double>(c.faults));
+    out.Set("pagesCopied", static_cast<double>(c.pages_copied));
+    out.Set("bytesCopied", static_cast<double>(c.bytes_copied));
+    out.Set("zeroPages", static_cast<double>(c.zero_pages));
+    out.Set("tasks", static_cast<double>(c.tasks));
+    out.Set("pagesTotal", static_cast<double>(c.pages_total));
     auto ms = [](int64_t ns) { return ns < 0 ? -1.0 : static_cast<double>(ns) / 1e6; };
-    out.Set("firstFaultMs", ms(c.first_fault_ns.load()));
-    out.Set("restoredMs", ms(c.restored_ns.load()));
-    out.Set("completeMs", ms(c.complete_ns.load()));
+    out.Set("firstFaultMs", ms(c.first_fault_ns));
+    out.Set("restoredMs", ms(c.restored_ns));
+    out.Set("completeMs", ms(c.complete_ns));
     return out;
   }
 
@@ -155,6 +168,7 @@ class UffdServerWrap : public Napi::ObjectWrap<UffdServerWrap>, public ThreadOwn
 
   Addon* addon_;
   std::unique_ptr<core::UffdServer> server_;
+  CountersSnapshot final_counters_{};
   EventFunction events_;
   std::thread thread_;
   std::atomic<bool> shut_down_{false};
