@@ -30,6 +30,9 @@ fuzz_failed="$(grep -cE '^fuzz.*(FAILED|failed|missing)' .test-results/fuzz.txt 
 cpp_passed=$((cpp_passed + san_passed + fuzz_passed))
 cpp_failed=$((cpp_failed + san_failed + fuzz_failed))
 
+echo "== lint (ESLint over src, test, bench)"
+if npx eslint src test bench; then cpp_passed=$((cpp_passed + 1)); else cpp_failed=$((cpp_failed + 1)); fi
+
 echo "== vitest (unit, native, integration)"
 npx vitest run --reporter=default --reporter=json --outputFile=.test-results/vitest.json
 vitest_status=$?

@@ -1,8 +1,7 @@
 // restore(): bring a dumped tree back to life from an image directory, an archive or the store;
 // optionally lazily, the tree running at once while its memory arrives behind it.
 import { closeSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Archive } from '../archive/archive-reader.js';
 import { assertCompatible } from '../archive/compatibility.js';
@@ -24,6 +23,7 @@ import { assertRoot } from '../process/privileges.js';
 import { commandLine, readStat, waitUntilGone } from '../process/proc.js';
 import { assertRootRunning, watchRestoredRoot, type RestoredRoot } from '../process/restored-root.js';
 import { findStored } from '../store.js';
+import { scratchDirFor } from '../images/scratch-dir.js';
 import { readSnapshotFacts } from '../snapshot/facts.js';
 import { SnapshotInstance, validateInstanceOptions, type InstanceInfo } from '../snapshot/instance.js';
 
@@ -135,7 +135,10 @@ async function restoreFromArchive(options: RestoreOptions): Promise<RestoreResul
       { path: archive.file },
     );
   }
-  const scratch = await mkdtemp(path.join(os.tmpdir(), 'freezedry-restore-'));
+  const scratch = await scratchDirFor(
+    archive.entries.reduce((sum, entry) => sum + entry.size, 0),
+    'freezedry-restore-',
+  );
   const logFile = path.join(options.workDir ? path.resolve(options.workDir) : scratch, 'restore.log');
   const progress = options.onProgress && ((bytes: number, totalBytes: number) => options.onProgress?.({ bytes, totalBytes }));
   const checkVersion = options.force ? undefined : (version: CriuVersion) => assertCompatible(archive.manifest.source, version, archive.file);

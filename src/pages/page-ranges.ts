@@ -65,7 +65,8 @@ export function* batches(ranges: Range[], limit: number): Generator<Range[]> {
   let batch: Range[] = [];
   let size = 0;
   for (const range of ranges) {
-    let [start, end] = range;
+    const end = range[1];
+    let start = range[0];
     while (start < end) {
       const take = Math.min(end - start, limit - size);
       batch.push([start, start + take]);

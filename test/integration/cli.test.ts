@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { canCheckpoint } from '../helpers/capabilities.js';
-import { httpRequest, freePort, killTree, logText, repoRoot, stateServiceScript, waitFor, useWorkspace } from '../helpers/workloads.js';
+import { httpRequest, freePort, logText, repoRoot, stateServiceScript, waitFor, useWorkspace } from '../helpers/workloads.js';
 
 const execFileAsync = promisify(execFile);
 const cli = path.join(repoRoot, 'bin', 'freezedry.js');

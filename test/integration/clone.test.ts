@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkpoint, restore } from '../../src/index.js';
 import { canCheckpoint } from '../helpers/capabilities.js';
-import { httpRequest, isRunningNotStopped, killTree, startStateService, useWorkspace } from '../helpers/workloads.js';
+import { httpRequest, isRunningNotStopped, startStateService, useWorkspace } from '../helpers/workloads.js';
 
 const enabled = await canCheckpoint();
 

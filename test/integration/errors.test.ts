@@ -13,7 +13,6 @@ import { canCheckpoint } from '../helpers/capabilities.js';
 import {
   httpRequest,
   isRunningNotStopped,
-  killTree,
   repoRoot,
   startStateService,
   waitFor,

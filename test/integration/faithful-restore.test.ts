@@ -11,7 +11,7 @@ import { checkpoint, restore } from '../../src/index.js';
 import { processTree, readStat, waitUntilGone } from '../../src/process/proc.js';
 import { run } from '../../src/run.js';
 import { capabilities, canCheckpoint } from '../helpers/capabilities.js';
-import { compileFixture, freePort, killTree, logText, repoRoot, useWorkspace, waitFor, runCli } from '../helpers/workloads.js';
+import { compileFixture, freePort, killTree, logText, useWorkspace, waitFor, runCli } from '../helpers/workloads.js';
 
 const enabled = (await canCheckpoint()) && (await capabilities()).lazyPages;
 const nginx = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));

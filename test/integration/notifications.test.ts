@@ -6,7 +6,7 @@ import { checkpoint, restore, type CriuNotification } from '../../src/index.js';
 import { readStat } from '../../src/process/proc.js';
 import { run } from '../../src/run.js';
 import { canCheckpoint } from '../helpers/capabilities.js';
-import { isRunningNotStopped, killTree, useWorkspace } from '../helpers/workloads.js';
+import { isRunningNotStopped, useWorkspace } from '../helpers/workloads.js';
 
 const enabled = await canCheckpoint();
 

@@ -8,7 +8,7 @@ import { ImageChain } from '../../src/migrate/image-chain.js';
 import { MessageChannel } from '../../src/migrate/message-channel.js';
 import { socketPair } from '../helpers/sockets.js';
 
-let cleanup: (() => Promise<void> | void)[] = [];
+const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0)) await f();
 });

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MessageChannel } from '../../src/migrate/message-channel.js';
 import { socketPair as connectedPair } from '../helpers/sockets.js';
 
-let cleanup: (() => void)[] = [];
+const cleanup: (() => void)[] = [];
 afterEach(() => cleanup.splice(0).forEach((f) => f()));
 
 async function socketPair(): Promise<[Socket, Socket]> {
