@@ -3,6 +3,7 @@
 // manifest's checksums as they are read.
 import { closeSync, constants, ftruncateSync, openSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { ErrorCode, FreezedryError } from '../errors.js';
 import type { ImageSource } from '../images/image-source.js';
@@ -19,6 +20,7 @@ export interface ArchiveEntry {
 }
 
 const BLOCK = 512;
+const EXTRACT_CONCURRENCY = Math.max(2, Math.min(4, availableParallelism()));
 // Image directories are flat: an entry name is a plain file name, never a path; a container
 // checkpoint keeps CRIU's images in one directory, checkpoint/.
 const SAFE_NAME = /^(?:checkpoint\/)?[A-Za-z0-9][A-Za-z0-9._+-]*$/;
@@ -112,12 +114,20 @@ export class Archive {
     const total = entries.reduce((sum, entry) => sum + entry.size, 0);
     let done = 0;
     try {
-      for (const entry of entries) {
-        const name = entry.name.slice(prefix.length);
-        await this.writeEntry(entry, path.join(dir, name), sparse?.get(name));
-        done += entry.size;
-        onProgress?.(done, total);
-      }
+      // A few entries at a time, each on its own thread of the native reader: a tree of several
+      // processes has one large pages image per process.
+      const queue = [...entries];
+      const unpackNext = async (): Promise<void> => {
+        for (let entry = queue.shift(); entry; entry = queue.shift()) {
+          const name = entry.name.slice(prefix.length);
+          await this.writeEntry(entry, path.join(dir, name), sparse?.get(name));
+          done += entry.size;
+          onProgress?.(done, total);
+        }
+      };
+      const results = await Promise.allSettled(Array.from({ length: Math.min(EXTRACT_CONCURRENCY, entries.length) }, unpackNext));
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
     } catch (error) {
       for (const entry of entries) await rm(path.join(dir, entry.name.slice(prefix.length)), { force: true });
       throw error;

@@ -106,5 +106,5 @@ describe('parsers under fuzzing', () => {
       }),
       { numRuns: Math.ceil(runs / 3) },
     );
-  }, 120_000);
+  }, 120_000 + runs * 20);
 });
