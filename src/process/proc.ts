@@ -37,6 +37,22 @@ export function readStat(pid: number): ProcessStat | undefined {
   return { pid, comm, state: state ?? '?', ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid), waitStatus, exiting };
 }
 
+const SIGKILL_BIT = 1n << 8n; // signal 9, bit 8 of /proc/PID/status's pending masks
+
+/** Whether a SIGKILL is pending for the process: sent, but it has not yet run to die of it. */
+export function killPending(pid: number): boolean {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return false;
+  }
+  return ['ShdPnd', 'SigPnd'].some((field) => {
+    const mask = new RegExp(`^${field}:\\s*([0-9a-f]+)$`, 'm').exec(text)?.[1];
+    return mask !== undefined && (BigInt(`0x${mask}`) & SIGKILL_BIT) !== 0n;
+  });
+}
+
 /** The argv of a process ([] once it is gone, or for a kernel thread). */
 export function commandArgs(pid: number): string[] {
   try {

@@ -6,7 +6,7 @@ import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, FreezedryError } from '../errors.js';
 import { native, type NativeExitStatus, type NativeExitWatch } from '../native/binding.js';
-import { readStat } from './proc.js';
+import { killPending, readStat } from './proc.js';
 
 export interface RestoredRoot {
   pid: number;
@@ -40,7 +40,8 @@ export function describeExit(status: NativeExitStatus | undefined): string {
 /** Throws ERR_RESTORED_TREE_EXITED, saying how it ended, unless the root still runs. */
 export async function assertRootRunning(root: RestoredRoot, when: string): Promise<void> {
   const stat = readStat(root.pid);
-  if (stat !== undefined && stat.state !== 'Z' && stat.state !== 'X' && !stat.exiting) return;
+  // Dying counts as dead: a SIGKILL sent but not yet acted on (the tree has not been scheduled).
+  if (stat !== undefined && stat.state !== 'Z' && stat.state !== 'X' && !stat.exiting && !killPending(root.pid)) return;
   // A zombie shows how it ended; once reaped, the watch has its status.
   const status =
     stat?.state === 'Z' && stat.waitStatus !== undefined

@@ -1,0 +1,15 @@
+import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
+import {
+  inspect
+} from "./chunk-I67NPRIR.js";
+import "./chunk-ZYG2T3UV.js";
+import "./chunk-4LSSWRP7.js";
+import "./chunk-F3SPZOCF.js";
+import "./chunk-Y4SUBUAX.js";
+import "./chunk-LZLFL3JA.js";
+import "./chunk-PTYGFORS.js";
+import "./chunk-GUIDA3SS.js";
+import "./chunk-KX5PMG5M.js";
+export {
+  inspect
+};
