@@ -1,7 +1,8 @@
 // Property-based fuzzing (fast-check) of the TypeScript parsers that read untrusted input: the
 // migration protocol's framing and messages, an archive's manifest and tar headers, and CRIU's
 // image files. Every input ends in a parse or a coded error, never another exception or a hang.
-// FREEZEDRY_FUZZ_RUNS raises the number of runs (npm run fuzz runs the C++ targets).
+// FREEZEDRY_FUZZ_RUNS raises the number of runs; FREEZEDRY_FUZZ_SECONDS runs each property for
+// that long instead (npm run fuzz: 60 s each, after the C++ targets).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../../src/archive/archive-reader.js';
@@ -12,7 +13,11 @@ import { parsePagemap, parsePstree, parseVmas } from '../../src/images/memory-im
 import { MessageChannel } from '../../src/migrate/message-channel.js';
 import { socketPair } from '../helpers/sockets.js';
 
-const runs = Number(process.env.FREEZEDRY_FUZZ_RUNS ?? 300);
+const seconds = Number(process.env.FREEZEDRY_FUZZ_SECONDS ?? 0);
+const runs = seconds > 0 ? Number.MAX_SAFE_INTEGER / 8 : Number(process.env.FREEZEDRY_FUZZ_RUNS ?? 300);
+/** For a timed run: stop (without failing) once the time is up. */
+const timed = seconds > 0 ? { interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false } : {};
+const testTimeout = seconds > 0 ? (seconds + 120) * 1000 : 120_000;
 
 /** Runs `parse`; a thrown error must be one of `allowed`. */
 function parsesOrRefuses(parse: () => unknown, allowed: (error: unknown) => boolean): boolean {
@@ -50,9 +55,9 @@ describe('parsers under fuzzing', () => {
         parsesOrRefuses(() => parsePstree(bytes), isImageError);
         parsesOrRefuses(() => parseVmas(bytes), isImageError);
       }),
-      { numRuns: runs * 4 },
+      { numRuns: runs * 4, ...timed },
     );
-  });
+  }, testTimeout);
 
   it('an archive manifest: a parse or ERR_ARCHIVE_CORRUPT / FORMAT / VERSION', () => {
     const json = fc.oneof(fc.json(), fc.record({ format: fc.constantFrom('freezedry-archive', 'x'), version: fc.oneof(fc.constant(1), fc.integer()) }).map((o) => JSON.stringify(o)));
@@ -60,9 +65,9 @@ describe('parsers under fuzzing', () => {
       fc.property(fc.oneof(json.map((t) => Buffer.from(t)), fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b))), (bytes) =>
         parsesOrRefuses(() => parseManifest(bytes, 'fuzz.tar.zst'), coded('ERR_ARCHIVE_CORRUPT', 'ERR_ARCHIVE_FORMAT', 'ERR_ARCHIVE_VERSION')),
       ),
-      { numRuns: runs * 4 },
+      { numRuns: runs * 4, ...timed },
     );
-  });
+  }, testTimeout);
 
   it('tar headers: any 512-byte block parses, with its checksum judged', () => {
     fc.assert(
@@ -71,9 +76,9 @@ describe('parsers under fuzzing', () => {
         expect(typeof header.checksumValid).toBe('boolean');
         expect(Number.isFinite(header.size) || !header.checksumValid).toBe(true);
       }),
-      { numRuns: runs * 4 },
+      { numRuns: runs * 4, ...timed },
     );
-  });
+  }, testTimeout);
 
   it('the migration channel: frames of any bytes end in a message or ERR_MIGRATION_PROTOCOL / ERR_MIGRATION_FAILED, in bounded time', async () => {
     const frame = fc.oneof(
@@ -104,7 +109,7 @@ describe('parsers under fuzzing', () => {
           pair.close();
         }
       }),
-      { numRuns: Math.ceil(runs / 3) },
+      { numRuns: Math.ceil(runs / 3), ...timed },
     );
-  }, 120_000 + runs * 20);
+  }, seconds > 0 ? testTimeout : 120_000 + runs * 20);
 });
