@@ -2,6 +2,8 @@
 // after tracking began, nothing on a second look, and the child runs on unharmed.
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -134,6 +136,51 @@ TEST(CountsARemappedPartAsWrittenOnce) {
   waitpid(child, nullptr, 0);
 }
 
+// The attach waits for its target to stop. A target parked in vfork() (waiting for its child,
+// uninterruptibly) stops only once that child exits, so the wait lasts; a signal to this process
+// meanwhile interrupts it (EINTR). The attach must retry and succeed, and leave the target
+// running and untraced. Before the fix it failed with EINTR and left the target seized.
+static void OnAlarm(int) {}
+
+TEST(RetriesItsWaitWhenASignalInterruptsIt) {
+  pid_t child = fork();
+  if (child == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // a failed check must not leave it behind
+    pid_t grandchild = vfork();
+    if (grandchild == 0) {
+      usleep(300000);  // the parent stays in vfork() this long
+      _exit(0);
+    }
+    waitpid(grandchild, nullptr, 0);
+    for (;;) pause();
+  }
+  usleep(50000);  // it is in vfork() now
+  struct sigaction action = {};
+  action.sa_handler = OnAlarm;  // no SA_RESTART: a blocked waitpid returns EINTR
+  CHECK(sigaction(SIGALRM, &action, nullptr) == 0);
+  itimerval timer = {};
+  timer.it_value.tv_usec = 100000;  // while the attach waits
+  CHECK(setitimer(ITIMER_REAL, &timer, nullptr) == 0);
+  auto tracker = DirtyTracker::Attach(child);
+  CHECK_OK(tracker);
+  // Not stopped, and no longer traced (it may be running or back in pause()).
+  usleep(20000);
+  std::string status;
+  {
+    FILE* file = fopen(("/proc/" + std::to_string(child) + "/status").c_str(), "r");
+    CHECK(file != nullptr);
+    char line[256];
+    while (fgets(line, sizeof line, file)) status += line;
+    fclose(file);
+  }
+  CHECK(status.find("State:\tT") == std::string::npos && status.find("State:\tt") == std::string::npos);
+  CHECK(status.find("TracerPid:\t0\n") != std::string::npos);
+  tracker.Value().reset();
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  signal(SIGALRM, SIG_DFL);
+}
+
 int main() {
   if (geteuid() != 0) {
     std::printf("SKIP: the dirty tracker needs root (ptrace, /proc/pid/pagemap)\n");
@@ -141,5 +188,6 @@ int main() {
   }
   RUN(ReportsExactlyTheWrittenPages);
   RUN(CountsARemappedPartAsWrittenOnce);
+  RUN(RetriesItsWaitWhenASignalInterruptsIt);
   return 0;
 }
