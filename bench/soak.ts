@@ -23,12 +23,17 @@ interface Figures {
   fds: number;
   threads: number;
   rssMiB: number;
+  /** V8's heap in use, and memory held outside it (Buffers): where RSS growth comes from. */
+  heapMiB: number;
+  externalMiB: number;
 }
 
 function figures(): Figures {
   (globalThis as { gc?: () => void }).gc?.();
   const threads = Number(/^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
-  return { fds: readdirSync('/proc/self/fd').length, threads, rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20) };
+  const memory = process.memoryUsage();
+  const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
+  return { fds: readdirSync('/proc/self/fd').length, threads, rssMiB: mib(memory.rss), heapMiB: mib(memory.heapUsed), externalMiB: mib(memory.external + memory.arrayBuffers) };
 }
 
 /** Processes that should only live during an operation: CRIU, lazy-fill watchdogs, freezedry-init. */
@@ -82,7 +87,7 @@ try {
   for (let i = 1; i <= migrations; i++) {
     const result = await migrate(pid, { to: { host: '127.0.0.1', port }, token, mode: modes[i % modes.length] });
     pid = result.destinationPid;
-    if (i === 3) sample('migration', i);
+    if (i === 3 || i % 10 === 0) sample('migration', i);
   }
   sample('migration', migrations);
   await receiver.close();
@@ -98,15 +103,19 @@ try {
 await new Promise((resolve) => setTimeout(resolve, 500)); // let the last helpers exit
 const left = helpers();
 console.log(`soak: ${cycles} checkpoint/restore cycles, ${lazyRestores} lazy restores, ${migrations} migrations in ${((performance.now() - started) / 1000).toFixed(0)} s`);
-console.log('| phase | after | open fds | threads | RSS (MiB) |');
-console.log('|---|---|---|---|---|');
-for (const s of samples) console.log(`| ${s.phase} | ${s.at} | ${s.figures.fds} | ${s.figures.threads} | ${s.figures.rssMiB} |`);
+console.log('| phase | after | open fds | threads | RSS (MiB) | JS heap (MiB) | outside the heap (MiB) |');
+console.log('|---|---|---|---|---|---|---|');
+for (const s of samples) {
+  const f = s.figures;
+  console.log(`| ${s.phase} | ${s.at} | ${f.fds} | ${f.threads} | ${f.rssMiB} | ${f.heapMiB} | ${f.externalMiB} |`);
+}
 console.log(left.length === 0 ? 'no CRIU, watchdog or freezedry-init process left' : `left running:\n${left.join('\n')}`);
 
 // Per phase, the end against its early sample: fds and threads must not grow; RSS within 25%.
 let grew = false;
 for (const phase of ['checkpoint/restore', 'lazy restore', 'migration']) {
-  const [early, late] = samples.filter((s) => s.phase === phase);
+  const phaseSamples = samples.filter((s) => s.phase === phase);
+  const [early, late] = [phaseSamples[0], phaseSamples.at(-1)];
   if (!early || !late) continue;
   if (late.figures.fds > early.figures.fds || late.figures.threads > early.figures.threads || late.figures.rssMiB > early.figures.rssMiB * 1.25) {
     console.log(`${phase}: grew from ${JSON.stringify(early.figures)} to ${JSON.stringify(late.figures)}`);
