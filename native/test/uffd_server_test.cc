@@ -19,6 +19,7 @@
 
 #include "check.h"
 #include "core/page_source.h"
+#include "core/seqpacket.h"
 #include "core/uffd_server.h"
 
 using namespace freezedry::core;
@@ -79,20 +80,8 @@ int ConnectTo(const std::string& path) {
 // What CRIU sends for one task: its pid, then its uffd with one byte.
 void SendTask(int sock, int32_t pid, int uffd) {
   CHECK(::write(sock, &pid, sizeof pid) == sizeof pid);
-  char byte = 0;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cmsg), &uffd, sizeof uffd);
-  CHECK(::sendmsg(sock, &msg, 0) == 1);
+  const uint8_t byte = 0;
+  CHECK_OK(SendPacket(sock, &byte, 1, uffd));
 }
 
 std::string SocketPath(const char* name) { return "/tmp/freezedry-uffd-test-" + std::to_string(::getpid()) + "-" + name + ".sock"; }
