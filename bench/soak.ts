@@ -87,6 +87,8 @@ try {
   for (let i = 1; i <= migrations; i++) {
     const result = await migrate(pid, { to: { host: '127.0.0.1', port }, token, mode: modes[i % modes.length] });
     pid = result.destinationPid;
+    // The destination's side (a post-copy fill, its closing) may still run: sample after it.
+    while (receiver.migrations.length < i) await new Promise((resolve) => setTimeout(resolve, 10));
     if (i === 3 || i % 10 === 0) sample('migration', i);
   }
   sample('migration', migrations);
