@@ -86,7 +86,7 @@ class CriuChannelWrap : public Napi::ObjectWrap<CriuChannelWrap>, public ThreadO
  private:
   void ReadLoop() {
     for (;;) {
-      auto received = channel_->Receive();
+      auto received = core::CatchAll([&] { return channel_->Receive(); }, "criu channel");
       auto event = std::make_unique<ChannelEvent>();
       if (!received.Ok()) {
         event->kind = ChannelEvent::Kind::kError;

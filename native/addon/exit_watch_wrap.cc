@@ -77,7 +77,7 @@ class ExitWatchWrap : public Napi::ObjectWrap<ExitWatchWrap>, public ThreadOwner
 
  private:
   void Wait() {
-    auto status = core::WaitForExit(pidfd_.Get(), *wake_);
+    auto status = core::CatchAll([&] { return core::WaitForExit(pidfd_.Get(), *wake_); }, "exit watch");
     // Closed meanwhile: nobody listens, and a call queued now could reach a tearing-down env.
     if (!shut_down_ && (!status.Ok() || status.Value().has_value())) {
       auto event = std::make_unique<ExitEvent>();

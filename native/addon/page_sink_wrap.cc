@@ -70,7 +70,7 @@ class PageSinkWrap : public Napi::ObjectWrap<PageSinkWrap>, public ThreadOwner {
     done_ = DoneFunction::New(env, info[2].As<Napi::Function>(), "freezedry.PageSink", 0, 1);
     addon_->Register(this);
     thread_ = std::thread([this] {
-      auto served = core::ServePageSession(socket_.Get(), *output_, counters_);
+      auto served = core::CatchAll([&] { return core::ServePageSession(socket_.Get(), *output_, counters_); }, "page sink");
       auto* result = new SinkResult();
       if (!served.Ok()) {
         result->ok = false;

@@ -116,10 +116,17 @@ class UffdServerWrap : public Napi::ObjectWrap<UffdServerWrap>, public ThreadOwn
     events_ = EventFunction::New(env, info[4].As<Napi::Function>(), "freezedry.UffdServer", 0, 1);
     addon_->Register(this);
     thread_ = std::thread([this] {
-      server_->Run([this](core::UffdServer::Event event, const core::SysError* error) {
+      auto post = [this](core::UffdServer::Event event, const core::SysError* error) {
         auto* message = new ServerEvent{event, error ? *error : core::SysError{}};
         if (events_.NonBlockingCall(message) != napi_ok) delete message;
-      });
+      };
+      auto ran = core::CatchAll(
+          [&]() -> core::Status {
+            server_->Run(post);
+            return core::OkStatus();
+          },
+          "lazy pages");
+      if (!ran.Ok()) post(core::UffdServer::Event::kFailed, &ran.Error());
       events_.Release();
     });
   }

@@ -137,10 +137,15 @@ struct ArchiveReader::Impl {
         queue.pop_front();
         if (Cached(index)) continue;
       }
-      auto made = Decompress(index, context);  // a damaged frame is reported when really read
+      // A damaged frame is reported when really read; so is one that could not be allocated.
+      auto made = CatchAll([&] { return Decompress(index, context); }, "archive read-ahead");
       if (made.Ok()) {
         std::lock_guard lock(cache_mutex);
-        Remember(index, made.Value());
+        try {
+          Remember(index, made.Value());
+        } catch (const std::bad_alloc&) {
+          // not cached: a reader decompresses it again
+        }
       }
     }
     ZSTD_freeDCtx(context);
