@@ -11,6 +11,7 @@ import { locateCriu } from '../criu/locate.js';
 import { failureError, runImageRequest } from '../criu/operation.js';
 import { commonRpcOptions, validateCriuOptions, validateDir, type CriuOptions } from '../criu/options.js';
 import { RequestType } from '../criu/rpc-schema.js';
+import type { NotificationHandler } from '../criu/session.js';
 import type { CriuVersion } from '../criu/version.js';
 import { assertImagesPresent, removePartialImages } from '../images/images-dir.js';
 import { hasOwnPidNamespace, readProcessTree } from '../images/process-tree.js';
@@ -20,7 +21,7 @@ import { planLazyRestore, type LazyPlan } from '../pages/lazy-plan.js';
 import { LazyPageServer, type LazyFillStats, type LazySource } from '../pages/lazy-server.js';
 import { directoryLazySource, sharesNoPages } from '../pages/lazy-source.js';
 import { assertRoot } from '../process/privileges.js';
-import { commandLine, readStat, waitUntilGone } from '../process/proc.js';
+import { commandLine, processTree, readStat, signalEach, waitUntilGone } from '../process/proc.js';
 import { assertRootRunning, watchRestoredRoot, type RestoredRoot } from '../process/restored-root.js';
 import { findStored } from '../store.js';
 import { scratchDirFor } from '../images/scratch-dir.js';
@@ -240,6 +241,13 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
   let root: RestoredRoot;
   let version: CriuVersion;
   let instance: SnapshotInstance | undefined;
+  // The restored root's host pid once CRIU names it: if the restore fails after that (CRIU
+  // killed, say), the tree it had restored must not run on.
+  let restoredRoot: number | undefined;
+  const noteRoot: NotificationHandler = async (notification) => {
+    if (notification.name === 'post-restore' && notification.pid !== undefined) restoredRoot = notification.pid;
+    await options.onNotification?.(notification);
+  };
   try {
     instance = snapshot ? new SnapshotInstance(snapshot, options) : undefined;
     const answer = await runImageRequest(
@@ -253,12 +261,13 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
           restoreAsSibling: !detach,
           lazyPages: lazy,
           logFile: 'restore.log',
+          notifyScripts: true, // post-restore names the root, which a failure after it must end
           // CRIU in the copy's pid namespace cannot see our /proc/PID/fd: it opens the images by path.
           ...(instance ? { imagesDirFd: -1, imagesDir, workDirFd: undefined, inheritFds: instance.inherit, notifyScripts: true } : {}),
         },
       }),
       {
-        onNotification: instance ? instance.notificationHandler(options.onNotification) : options.onNotification,
+        onNotification: instance ? instance.notificationHandler(options.onNotification) : noteRoot,
         signal: options.signal,
         timeoutMs: options.timeoutMs,
         checkVersion: extras.checkVersion,
@@ -273,6 +282,11 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
     root = watchRestoredRoot(instance ? instance.hostPid() : answer.outcome.response.restore.pid, !detach);
   } catch (error) {
     instance?.abandon();
+    instance?.end();
+    // (A copy's pid is inside its namespace: its init ends it above. Otherwise CRIU reports host pids.)
+    if (!instance && restoredRoot !== undefined && restoredRoot > 1 && restoredRoot !== process.pid) {
+      signalEach(processTree(restoredRoot).reverse(), 'SIGKILL');
+    }
     server?.close();
     closeFiles();
     throw error;

@@ -189,23 +189,27 @@ describe.runIf(enabled)('errors and failure paths', () => {
     expect(isRunningNotStopped(pid)).toBe(true);
   });
 
-  // Only before CRIU has restored anything: killed at post-restore or pre-resume, CRIU leaves the
-  // tree it restored running although the restore fails (open in issue 12's note).
-  for (const at of ['pre-restore'] as const) {
-    it(`ERR_CRIU_DIED when criu is killed mid-restore (at ${at}); nothing is left, and the images restore after`, async () => {
+  for (const at of ['pre-restore', 'post-restore', 'pre-resume'] as const) {
+    it(`ERR_CRIU_DIED when criu is killed mid-restore (at ${at}); no restored tree is left, and the images restore after`, async () => {
       const pid = await sleeper();
       const imagesDir = path.join(dir(), `criu-killed-restore-${at}`);
       await checkpoint(pid, { imagesDir });
       await waitUntilGone([pid], 5000);
+      let restoredRoot: number | undefined;
       const error = await restore({
         imagesDir,
         onNotification: (n) => {
+          if (n.name === 'post-restore') restoredRoot = n.pid;
           if (n.name === at) process.kill(n.criuPid, 'SIGKILL');
         },
       }).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'ERR_CRIU_DIED' });
-      // Whatever CRIU had begun to restore died with it: the pid is free again, so a retry works.
-      expect(await waitUntilGone([pid], 5000)).toEqual([]);
+      // What CRIU had restored (at post-restore, a whole running tree) is ended with the failure.
+      if (restoredRoot !== undefined) {
+        track(restoredRoot);
+        expect(await waitUntilGone([restoredRoot], 5000)).toEqual([]);
+      }
+      expect(at === 'pre-restore' || restoredRoot !== undefined).toBe(true);
       const retried = await restore({ imagesDir });
       track(retried.pid);
       expect(isRunningNotStopped(retried.pid)).toBe(true);
