@@ -263,7 +263,7 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
           logFile: 'restore.log',
           notifyScripts: true, // post-restore names the root, which a failure after it must end
           // CRIU in the copy's pid namespace cannot see our /proc/PID/fd: it opens the images by path.
-          ...(instance ? { imagesDirFd: -1, imagesDir, workDirFd: undefined, inheritFds: instance.inherit, notifyScripts: true } : {}),
+          ...(instance ? { imagesDirFd: -1, imagesDir, workDirFd: undefined, inheritFds: instance.inherit } : {}),
         },
       }),
       {
