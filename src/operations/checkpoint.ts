@@ -131,6 +131,16 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
       { pid },
     );
   }
+  // Session 0: its session leader lives in an ancestor pid namespace (a shell outside a
+  // container, say). CRIU refuses such a tree even as a shell job; say why before freezing it.
+  if (root.sid === 0) {
+    throw new FreezedryError(
+      ErrorCode.CRIU_DUMP_FAILED,
+      `pid ${pid} (${command}) belongs to a session led from outside its pid namespace, which CRIU cannot dump even as a shell job: ` +
+        'start it in a session of its own (setsid) or under a session leader inside the namespace',
+      { pid },
+    );
+  }
   const stoppedBefore = new Set(pids.filter((p) => isStopped(readStat(p))));
 
   // An archive dump lets CRIU write its small non-page images into a scratch directory.

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { checkpoint, features, restore } from '../../src/index.js';
 import { readStat, waitUntilGone } from '../../src/process/proc.js';
 import { run } from '../../src/run.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { canCheckpoint } from '../helpers/capabilities.js';
 import {
   httpRequest,
@@ -107,6 +108,19 @@ describe.runIf(enabled)('errors and failure paths', () => {
     expect((preDumped as Error).message).toMatch(/no soft-dirty bits/);
     expect(existsSync(path.join(dir(), 'pre-dump'))).toBe(false);
     expect(isRunningNotStopped(pid)).toBe(true);
+  });
+
+  it('a process whose session is led from outside its pid namespace is refused with the reason, before anything freezes', async () => {
+    // Inside a new pid namespace, a sleep started by a shell that is not a session leader: its
+    // session's leader (our runner's) is outside, so its session id reads 0 there.
+    const cli = path.join(repoRoot, 'bin', 'freezedry.js');
+    const script = `sleep 600 & ${process.execPath} ${cli} dump $! -D ${path.join(dir(), 'session-0')}; echo "status $?"; grep State /proc/$!/status; kill -9 $!`;
+    const { stdout, stderr } = await exec('unshare', ['--pid', '--fork', '--mount-proc', 'sh', '-c', script]).catch((e: { stdout: string; stderr: string }) => e);
+    expect(stderr).toContain('ERR_CRIU_DUMP_FAILED');
+    expect(stderr).toContain('belongs to a session led from outside its pid namespace');
+    expect(stdout).toContain(`status ${exitCodeFor('ERR_CRIU_DUMP_FAILED')}`);
+    // The sleep runs on, neither stopped nor ended.
+    expect(stdout).toMatch(/State:\s+S \(sleeping\)/);
   });
 
   it("a failed dump quotes CRIU's real error, keeps the process running with its state, and leaves only the log", async () => {

@@ -40,10 +40,22 @@ describe.skipIf(!enabled)('self-checkpoint: snapshot() and its copies', () => {
     const port = await freePort();
     const log = path.join(workspace.dir(), `service-${port}.log`);
     const out = openSync(log, 'a'); // O_APPEND: a copy's restore does not insist on the log's size
-    const child = spawn(process.execPath, [service], { env: { ...process.env, PORT: String(port), ...env }, stdio: ['ignore', out, out], detached: ownSession });
+    const childEnv = { ...process.env, PORT: String(port), ...env };
+    let pid: number;
+    if (ownSession) {
+      const child = spawn(process.execPath, [service], { env: childEnv, stdio: ['ignore', out, out], detached: true });
+      child.unref();
+      pid = workspace.track(child.pid as number);
+    } else {
+      // Under a shell that leads its own session, as a login shell would: our runner's session
+      // may be led from outside its pid namespace (CI containers), which CRIU cannot dump.
+      const shell = spawn('sh', ['-c', '"$0" "$1" >&2 & echo $!; wait', process.execPath, service], { env: childEnv, stdio: ['ignore', 'pipe', out], detached: true });
+      shell.unref();
+      workspace.track(shell.pid as number);
+      pid = await new Promise<number>((resolve) => shell.stdout?.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
+      workspace.track(pid);
+    }
     closeSync(out);
-    child.unref();
-    const pid = workspace.track(child.pid as number);
     await waitFor('the service to listen', () => (logText(log).includes('listening') ? true : undefined), 30_000);
     return { pid, port, log };
   }
@@ -106,6 +118,7 @@ describe.skipIf(!enabled)('self-checkpoint: snapshot() and its copies', () => {
     const images = path.join(workspace.dir(), 'exit-images');
     const original = await startService({}, false);
     expect(readStat(original.pid)?.sid).not.toBe(original.pid);
+    expect(readStat(original.pid)?.sid).not.toBe(0);
     const taken = await runCli(['snapshot', String(original.pid), '-D', images, '--exit']);
     expect(taken.stderr).toBe('');
     expect(taken.code).toBe(0);
