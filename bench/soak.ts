@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkpoint, migrate, receive, restore, run } from '../lib/index.js';
-import { compileWorkload, gone } from './harness.js';
+import { compileWorkload, gone } from '../lib/bench/harness.js';
 
 const { values } = parseArgs({
   options: { cycles: { type: 'string', default: '200' }, lazy: { type: 'string', default: '50' }, migrations: { type: 'string', default: '30' } },

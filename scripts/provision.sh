@@ -137,8 +137,9 @@ provision_old_criu() {
 
 # For the test suite: a real pre-fork web server (a master and its workers) to restore,
 # Podman (run with --runtime runc) to make real Podman checkpoint exports, and clang with its
-# runtime libraries for the libFuzzer targets (scripts/fuzz.sh).
-test_packages=(nginx-light podman clang libclang-rt-14-dev)
+# runtime libraries for the libFuzzer targets (scripts/fuzz.sh), and chromium to open the
+# benchmark report in a real browser.
+test_packages=(nginx-light podman clang libclang-rt-14-dev chromium)
 
 main() {
   if [ "${1:-}" = "--test" ]; then system_packages+=("${test_packages[@]}"); fi

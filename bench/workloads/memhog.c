@@ -1,10 +1,11 @@
 // A benchmark workload: N MiB of anonymous memory, a third pseudo-random (incompressible),
-// a third text, a third zeros (written, so present). It prints READY and sleeps; with
+// a third text, a third zeros (written, so present); --fill random|text|zeros makes all of it
+// one kind (for the archive's compression per kind of memory). It prints READY and sleeps; with
 // --dirty P it rewrites P MiB per second (for migration benchmarks); with --heartbeat it prints
 // the wall-clock time every 10 ms, so the longest gap shows the downtime it lived through; with
 // --serve PORT threads answer keep-alive HTTP requests on PORT with {"counter":N}, N going up
 // by one per answer on each connection (what bench/workloads/keepalive-client.mjs expects).
-//   memhog MIB [--dirty MIB_PER_S] [--heartbeat] [--serve PORT]
+//   memhog MIB [--dirty MIB_PER_S] [--heartbeat] [--serve PORT] [--fill mixed|random|text|zeros]
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -68,16 +69,23 @@ int main(int argc, char **argv) {
   size_t bytes = (size_t)atol(argv[1]) << 20;
   long dirty = 0;
   int heartbeat = 0, serve_port = 0;
+  const char *fill = "mixed";
   for (int i = 2; i < argc; i++) {
     if (strcmp(argv[i], "--dirty") == 0 && i + 1 < argc) dirty = atol(argv[++i]);
     else if (strcmp(argv[i], "--heartbeat") == 0) heartbeat = 1;
     else if (strcmp(argv[i], "--serve") == 0 && i + 1 < argc) serve_port = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--fill") == 0 && i + 1 < argc) fill = argv[++i];
   }
   uint8_t *area = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (area == MAP_FAILED) return perror("mmap"), 1;
+  // [0, random_end) random, [random_end, text_end) text, the rest zeros.
   size_t third = bytes / 3 & ~(size_t)7;
+  size_t random_end = third, text_end = 2 * third;
+  if (strcmp(fill, "random") == 0) random_end = text_end = bytes & ~(size_t)7;
+  else if (strcmp(fill, "text") == 0) random_end = 0, text_end = bytes;
+  else if (strcmp(fill, "zeros") == 0) random_end = text_end = 0;
   uint64_t x = 0x9e3779b97f4a7c15ull;
-  for (size_t i = 0; i < third; i += 8) {
+  for (size_t i = 0; i < random_end; i += 8) {
     x ^= x << 13, x ^= x >> 7, x ^= x << 17;
     memcpy(area + i, &x, 8);
   }
@@ -86,16 +94,16 @@ int main(int argc, char **argv) {
   static const char *words[] = {"the", "process", "memory", "page", "restore", "checkpoint", "value", "name", "id",
                                 "status", "error", "request", "user", "service", "time", "data", "{\"key\":", "\"ok\"},",
                                 "true,", "null,", "1234,", "node", "list", "map", "table", "index", "count", "port"};
-  size_t i = third;
-  while (i < 2 * third) {
+  size_t i = random_end;
+  while (i < text_end) {
     x ^= x << 13, x ^= x >> 7, x ^= x << 17;
     const char *word = words[x % (sizeof words / sizeof *words)];
-    for (const char *c = word; *c && i < 2 * third; c++) area[i++] = (uint8_t)*c;
-    if (i < 2 * third) area[i++] = ' ';
+    for (const char *c = word; *c && i < text_end; c++) area[i++] = (uint8_t)*c;
+    if (i < text_end) area[i++] = ' ';
   }
-  memset(area + 2 * third, 0, bytes - 2 * third);
+  memset(area + text_end, 0, bytes - text_end);
   // memset of zeros to untouched pages would leave them unpopulated in some kernels: touch them.
-  for (size_t i = 2 * third; i < bytes; i += 4096) ((volatile uint8_t *)area)[i] = 0;
+  for (size_t i = text_end; i < bytes; i += 4096) ((volatile uint8_t *)area)[i] = 0;
   if (serve_port > 0) {
     pthread_t server;
     pthread_create(&server, NULL, serve, (void *)(intptr_t)serve_port);

@@ -1,18 +1,21 @@
 // The benchmark harness: repeats, medians and ratios against a peer measured in the same run.
 import { execFile, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { commandArgs } from '../lib/process/proc.js';
-import { compileC } from '../lib/testing/compile-c.js';
-import type { TestHost } from '../lib/testing/network-hosts.js';
+import { locateCriu } from '../criu/locate.js';
+import { commandArgs } from '../process/proc.js';
+import { compileC } from './compile-c.js';
+import type { TestHost } from './network-hosts.js';
 
 export const exec = promisify(execFile);
-export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
+export const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+export type Unit = 'ms' | 'MB/s' | '%' | 'MiB';
 
 export interface Measurement {
   scenario: string;
@@ -20,7 +23,15 @@ export interface Measurement {
   case: string;
   tool: string;
   samples: number[];
-  unit: 'ms' | 'MB/s';
+  unit: Unit;
+  /** The plot a measurement belongs to (e.g. "dump wall time"); those without one are only tabled. */
+  metric?: string;
+  /** Its place on that plot's x axis: a size, a write rate, or a category. */
+  x?: { label: string; value: number | string };
+  /** Whether the images were in the page cache (a restore's read) or dropped before. */
+  cache?: 'warm' | 'cold';
+  /** A target drawn beside the series it is for (a dashed line), not a measurement. */
+  target?: boolean;
 }
 
 export interface Comparison {
@@ -30,13 +41,63 @@ export interface Comparison {
   peer: string;
   oursMedian: number;
   peerMedian: number;
-  unit: 'ms' | 'MB/s';
-  /** ours / peer. */
+  unit: Unit;
+  /** The median of ours / peer taken pair by pair (sample i with sample i), or of the medians when unpaired. */
   ratio: number;
   /** ours - peer, for times. */
   difference: number;
   target?: string;
   met?: boolean;
+}
+
+/** What every scenario is given: the command line's choices, resolved. */
+export interface BenchOptions {
+  quick: boolean;
+  /** Memory sizes in MiB for the curves. */
+  sizes: number[];
+  /** Repeats per case; undefined: each scenario's default (5 for a full run, fewer where a case is long). */
+  repeats?: number;
+  cache: ('warm' | 'cold')[];
+  /** The migration link's rate (tc notation), e.g. "1gbit". */
+  link: string;
+  progress: BenchProgress;
+}
+
+export interface ScenarioResult {
+  comparisons: Comparison[];
+  measurements: Measurement[];
+  notes?: string[];
+}
+
+/** Where the suite says what it is doing: a scenario, a case, its sample i of n. */
+export interface BenchProgress {
+  scenario(name: string): void;
+  sample(caseName: string, index: number, of: number): void;
+  /** A line for the log, printed above the progress display. */
+  note(text: string): void;
+}
+
+/** A size for a label: 256 MiB, 1 GiB. */
+export function sizeLabel(mib: number): string {
+  return mib >= 1024 && mib % 1024 === 0 ? `${mib / 1024} GiB` : `${mib} MiB`;
+}
+
+export const memoryAxis = (mib: number) => ({ label: 'memory (MiB)', value: mib });
+
+/** A target line for a plot: the peer's median times `factor`, at the peer's x. */
+export function targetFor(peer: Measurement, factor: number, describe: string): Measurement {
+  return { ...peer, tool: `target: ${describe}`, samples: [median(peer.samples) * factor], target: true };
+}
+
+/** Drops the page cache, so the next read comes from the disk (a restore on another host, after a reboot). */
+export async function dropCaches(): Promise<void> {
+  await exec('sh', ['-c', 'sync && echo 3 > /proc/sys/vm/drop_caches']);
+}
+
+/** Rotates the order of a turn's tools, so that each goes first as often: A B C, B C A, C A B… */
+export function rotation<T>(items: readonly T[], turn: number): T[] {
+  const k = turn % Math.max(items.length, 1);
+  return [...items.slice(k), ...items.slice(0, k)];
 }
 
 export function median(values: number[]): number {
@@ -50,6 +111,9 @@ export function compare(
   peer: Measurement,
   target?: { describe: string; met: (c: Omit<Comparison, 'met' | 'target'>) => boolean },
 ): Comparison {
+  // Samples taken in turns (A B A B…) are paired: drift between turns hits both of a pair.
+  const paired = ours.samples.length === peer.samples.length && ours.samples.length > 0;
+  const ratio = paired ? median(ours.samples.map((v, i) => v / (peer.samples[i] as number))) : median(ours.samples) / median(peer.samples);
   const base = {
     scenario: ours.scenario,
     case: ours.case,
@@ -58,7 +122,7 @@ export function compare(
     oursMedian: median(ours.samples),
     peerMedian: median(peer.samples),
     unit: ours.unit,
-    ratio: median(ours.samples) / median(peer.samples),
+    ratio,
     difference: median(ours.samples) - median(peer.samples),
   };
   return { ...base, target: target?.describe, met: target?.met(base) };
@@ -66,7 +130,7 @@ export function compare(
 
 /** Compiles a C workload once per source version. */
 export async function compileWorkload(name: string): Promise<string> {
-  return compileC(path.join(repoRoot, 'bench', 'workloads', `${name}.c`), 'freezedry-bench-bin');
+  return compileC(path.join(packageRoot, 'bench', 'workloads', `${name}.c`), 'freezedry-bench-bin');
 }
 
 export async function timed<T>(work: () => Promise<T>): Promise<[number, T]> {
@@ -96,27 +160,19 @@ export async function waitReady(logFile: string): Promise<void> {
   throw new Error(`workload never became ready (${logFile})`);
 }
 
+/** The CRIU freezedry itself runs: the peer runs the very same binary. */
 export function criuBinary(): string {
-  const recorded = path.join(repoRoot, '.deps', 'criu-path');
-  return process.env.FREEZEDRY_CRIU ?? (existsSync(recorded) ? readFileSync(recorded, 'utf8').trim() : 'criu');
+  return locateCriu();
 }
 
 export function formatTable(comparisons: Comparison[]): string {
   const rows = comparisons.map((c) => {
-    const value = (v: number) => (c.unit === 'ms' ? `${v.toFixed(1)} ms` : `${v.toFixed(0)} MB/s`);
+    const value = (v: number) => (c.unit === 'ms' ? `${v.toFixed(1)} ms` : c.unit === 'MB/s' ? `${v.toFixed(0)} MB/s` : `${v.toFixed(1)} ${c.unit}`);
     const diff = c.unit === 'ms' ? ` (${c.difference >= 0 ? '+' : ''}${c.difference.toFixed(1)} ms)` : '';
     const verdict = c.met === undefined ? '' : c.met ? 'met' : 'NOT met';
-    return `| ${c.case} | ${value(c.oursMedian)} | ${c.peer}: ${value(c.peerMedian)} | ${c.ratio.toFixed(3)}×${diff} | ${c.target ?? ''} | ${verdict} |`;
+    return `| ${c.case} | ${c.ours}: ${value(c.oursMedian)} | ${c.peer}: ${value(c.peerMedian)} | ${c.ratio.toFixed(3)}×${diff} | ${c.target ?? ''} | ${verdict} |`;
   });
   return ['| case | freezedry (median) | peer (median) | ratio | target | |', '|---|---|---|---|---|---|', ...rows].join('\n');
-}
-
-export function saveResults(name: string, data: unknown): string {
-  const dir = path.join(repoRoot, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify(data, null, 2));
-  return file;
 }
 
 /**
@@ -127,9 +183,9 @@ export function saveResults(name: string, data: unknown): string {
 export function endLeftovers(): number {
   const markers = [
     path.join(os.tmpdir(), 'freezedry-bench-bin') + path.sep, // compiled workloads
-    path.join(repoRoot, 'lib', 'demo', 'state-service.js'),
-    path.join(repoRoot, 'bin', 'freezedry.js'),
-    path.join(repoRoot, 'bench', 'workloads'),
+    path.join(packageRoot, 'lib', 'demo', 'state-service.js'),
+    path.join(packageRoot, 'bin', 'freezedry.js'),
+    path.join(packageRoot, 'bench', 'workloads'),
     path.join(os.tmpdir(), 'freezedry-bench-'), // criu daemons' image directories
   ];
   let ended = 0;
@@ -177,7 +233,7 @@ export async function untilAnswers(port: number): Promise<void> {
 
 /** bench/workloads/keepalive-client.mjs in `host`, once it has its first answer; stop() ends it and returns its report. */
 export async function keepaliveClient(host: TestHost, address: string, port: number): Promise<{ child: ChildProcess; stop(): Promise<string> }> {
-  const child = host.spawn([process.execPath, path.join(repoRoot, 'bench', 'workloads', 'keepalive-client.mjs'), address, String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = host.spawn([process.execPath, path.join(packageRoot, 'bench', 'workloads', 'keepalive-client.mjs'), address, String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
   let said = '';
   let report = '';
   child.stderr?.on('data', (d: Buffer) => (said += d.toString()));

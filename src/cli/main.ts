@@ -11,6 +11,7 @@ import { register as registerStore } from './commands/store.js';
 import { register as registerMigration } from './commands/migration.js';
 import { register as registerContainer } from './commands/container.js';
 import { register as registerSnapshot } from './commands/snapshot.js';
+import { register as registerBench } from './commands/bench.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import type { Context } from './context.js';
 import { makeOutput, printError } from './output.js';
@@ -36,7 +37,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--verbose', 'print stacks and causes of errors')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const register of [registerCheck, registerRun, registerDump, registerRestore, registerArchives, registerInspect, registerStore, registerMigration, registerContainer, registerSnapshot]) {
+  for (const register of [registerCheck, registerRun, registerDump, registerRestore, registerArchives, registerInspect, registerStore, registerMigration, registerContainer, registerSnapshot, registerBench]) {
     register(program, context);
   }
   for (const command of program.commands) command.exitOverride();

@@ -5,7 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { compileC } from '../../src/testing/compile-c.js';
+import { compileC } from '../../src/bench/compile-c.js';
 import { repoRoot } from './workloads.js';
 
 const BUSYBOX = '/bin/busybox';

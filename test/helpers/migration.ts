@@ -1,6 +1,6 @@
 // The destination agent (`freezedry receive`) in a test host, for the migration tests.
 import path from 'node:path';
-import type { TestHost } from '../../src/testing/network-hosts.js';
+import type { TestHost } from '../../src/bench/network-hosts.js';
 import { repoRoot, waitFor } from './workloads.js';
 
 const cli = path.join(repoRoot, 'bin', 'freezedry.js');

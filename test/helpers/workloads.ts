@@ -8,7 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { compileC } from '../../src/testing/compile-c.js';
+import { compileC } from '../../src/bench/compile-c.js';
 import { afterAll, beforeAll } from 'vitest';
 import { run, type RunResult } from '../../src/run.js';
 import { processTree, readStat, signalEach } from '../../src/process/proc.js';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listContainers, removeContainer, runContainer } from '../../src/index.js';
 import { bundleOf } from '../../src/container/bundle.js';
-import { createHosts, HOST_BRIDGE, type HostPair } from '../../src/testing/network-hosts.js';
+import { createHosts, HOST_BRIDGE, type HostPair } from '../../src/bench/network-hosts.js';
 import { canCheckpoint, capabilities } from '../helpers/capabilities.js';
 import { busyboxRootfs } from '../helpers/containers.js';
 import { startReceiver } from '../helpers/migration.js';

@@ -9,7 +9,7 @@ import { features } from '../../src/check.js';
 import { childrenOf, readStat } from '../../src/process/proc.js';
 import { canCheckpoint, capabilities } from '../helpers/capabilities.js';
 import { startReceiver } from '../helpers/migration.js';
-import { createHosts, HOST_BRIDGE, type HostPair } from '../../src/testing/network-hosts.js';
+import { createHosts, HOST_BRIDGE, type HostPair } from '../../src/bench/network-hosts.js';
 import { compileFixture, isRunningNotStopped, logText, repoRoot, stateServiceScript, useWorkspace, waitFor, writeProtectedMappings } from '../helpers/workloads.js';
 
 const enabled = (await canCheckpoint()) && (await capabilities()).lazyPages;

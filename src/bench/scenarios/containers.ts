@@ -1,4 +1,4 @@
-// Scenario "containers": a container holding 1 GiB (memhog, a third random, a third text, a
+// Scenario "containers": against memory size, a container (memhog, a third random, a third text, a
 // third zeros) in a busybox rootfs, run with runc, against Podman 4.3 run with runc in the
 // same run: checkpoint into an archive (`container checkpoint -o` vs `podman container
 // checkpoint --export`, and vs `runc checkpoint` into a directory), restore from it (vs
@@ -12,27 +12,59 @@ import { copyFile, mkdir, readFile, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createHosts } from '../../lib/testing/network-hosts.js';
-import { compileC } from '../../lib/testing/compile-c.js';
-import { compare, criuBinary, keepaliveClient, median, repoRoot, timed, untilAnswers, type Comparison, type Measurement } from '../harness.js';
+import { createHosts } from '../network-hosts.js';
+import { compileC } from '../compile-c.js';
+import { compare, criuBinary, keepaliveClient, median, memoryAxis, packageRoot, sizeLabel, timed, untilAnswers, type BenchOptions, type Comparison, type Measurement, type ScenarioResult } from '../harness.js';
 
 const run = promisify(execFile);
-const cli = path.join(repoRoot, 'bin', 'freezedry.js');
+const cli = path.join(packageRoot, 'bin', 'freezedry.js');
 // Each container gets a port of its own: a removed one's socket may linger a moment.
 let nextPort = 47000 + Math.floor(Math.random() * 1000);
 
-export async function containersScenario(options: { quick?: boolean } = {}): Promise<{ comparisons: Comparison[]; measurements: Measurement[]; notes: string[] }> {
-  const mib = options.quick ? 256 : 1024;
-  const repeats = options.quick ? 1 : 3;
-  const label = mib >= 1024 ? `${mib / 1024} GiB` : `${mib} MiB`;
+export async function containersScenario(options: BenchOptions): Promise<ScenarioResult> {
+  const repeats = options.repeats ?? (options.quick ? 1 : 3);
   const base = path.join(os.tmpdir(), `freezedry-bench-containers-${process.pid}`);
   const env = { ...process.env, PATH: `${path.dirname(criuBinary())}:${process.env.PATH}`, FREEZEDRY_CONTAINERS: path.join(base, 'containers') };
   const sh = (argv: string[]) => run(argv[0] as string, argv.slice(1), { env, maxBuffer: 64 << 20 });
-  const freezedry = (...args: string[]) => sh([process.execPath, cli, ...args]);
   await mkdir(base, { recursive: true });
-  const rootfs = await memhogRootfs(path.join(base, 'rootfs'));
-  const notes: string[] = [];
-  const m = (tool: string, what: string): Measurement => ({ scenario: 'containers', case: `${what}, ${label} container`, tool, samples: [], unit: 'ms' });
+  try {
+    const rootfs = await memhogRootfs(path.join(base, 'rootfs'));
+    const podmanReason = await podmanRuns(sh);
+    const notes: string[] = podmanReason ? [`containers: Podman was not measured: ${podmanReason}`] : [];
+    const measurements: Measurement[] = [];
+    const comparisons: Comparison[] = [];
+    for (const mib of options.sizes) {
+      const at = await atSize({ mib, rootfs, base, env, sh, repeats, podmanReason, options });
+      measurements.push(...at.measurements);
+      comparisons.push(...at.comparisons);
+    }
+    const migrationSize = options.sizes.includes(1024) ? 1024 : Math.max(...options.sizes);
+    const migration = await migrationDowntimes(rootfs, migrationSize, repeats, env, options);
+    comparisons.push(compare(migration.auto, { ...migration.stopCopy, case: migration.auto.case }, { describe: '≤ 0.05×', met: (c) => c.ratio <= 0.05 }));
+    notes.push(...migration.notes);
+    measurements.push(migration.auto, migration.stopCopy);
+    return { comparisons, measurements, notes };
+  } finally {
+    await rm(base, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+interface SizeRun {
+  mib: number;
+  rootfs: string;
+  base: string;
+  env: NodeJS.ProcessEnv;
+  sh: (argv: string[]) => Promise<unknown>;
+  repeats: number;
+  podmanReason: string | undefined;
+  options: BenchOptions;
+}
+
+/** Checkpoint and restore of a `mib` container: freezedry, runc, Podman, in turns. */
+async function atSize({ mib, rootfs, base, env, sh, repeats, podmanReason, options }: SizeRun): Promise<{ measurements: Measurement[]; comparisons: Comparison[] }> {
+  const freezedry = (...args: string[]) => sh([process.execPath, cli, ...args]);
+  const label = sizeLabel(mib);
+  const m = (tool: string, what: string): Measurement => ({ scenario: 'containers', case: `${what}, ${label} container`, tool, samples: [], unit: 'ms', metric: `container ${what}`, x: memoryAxis(mib) });
   const ours = {
     checkpoint: m('freezedry container checkpoint -o', 'checkpoint into an archive'),
     restore: m('freezedry container restore -i', 'restore from the archive, until it answers'),
@@ -44,81 +76,73 @@ export async function containersScenario(options: { quick?: boolean } = {}): Pro
     restore: m('podman container restore --import', 'restore from the archive, until it answers'),
   };
   const service = (port: number) => ['memhog', String(mib), '--serve', String(port)];
-  try {
-    for (let r = 0; r < repeats; r++) {
-      // freezedry: checkpoint (the container stops), restore, lazy restore (each removed before the next).
-      const id = `fzb-${process.pid}-${r}`;
-      const archive = path.join(base, `${id}.tar.zst`);
-      let port = nextPort++;
-      await freezedry('container', 'run', '--name', id, '--rootfs', rootfs, '--', ...service(port));
+  for (let r = 0; r < repeats; r++) {
+    options.progress.sample(`container ${label}: freezedry and runc`, r + 1, repeats);
+    // freezedry: checkpoint (the container stops), restore, lazy restore (each removed before the next).
+    const id = `fzb-${process.pid}-${r}`;
+    const archive = path.join(base, `${id}.tar.zst`);
+    let port = nextPort++;
+    await freezedry('container', 'run', '--name', id, '--rootfs', rootfs, '--', ...service(port));
+    await untilAnswers(port);
+    ours.checkpoint.samples.push((await timed(() => freezedry('container', 'checkpoint', id, '-o', archive)))[0]);
+    await freezedry('container', 'rm', '-f', id);
+    ours.restore.samples.push((await timed(async () => {
+      await freezedry('container', 'restore', '-i', archive);
       await untilAnswers(port);
-      ours.checkpoint.samples.push((await timed(() => freezedry('container', 'checkpoint', id, '-o', archive)))[0]);
-      await freezedry('container', 'rm', '-f', id);
-      ours.restore.samples.push((await timed(async () => {
-        await freezedry('container', 'restore', '-i', archive);
-        await untilAnswers(port);
-      }))[0]);
-      await freezedry('container', 'rm', '-f', id);
-      // The lazy restore's CLI stays until the memory is in; the service answers long before.
-      const lazyStart = performance.now();
-      const lazy = spawn(process.execPath, [cli, 'container', 'restore', '-i', archive, '--lazy'], { env, stdio: 'ignore' });
-      const lazyDone = new Promise((resolve) => lazy.once('exit', resolve));
-      await untilAnswers(port);
-      ours.lazy.samples.push(performance.now() - lazyStart);
-      await lazyDone;
-      await freezedry('container', 'rm', '-f', id);
-      await rm(archive, { force: true });
+    }))[0]);
+    await freezedry('container', 'rm', '-f', id);
+    // The lazy restore's CLI stays until the memory is in; the service answers long before.
+    const lazyStart = performance.now();
+    const lazy = spawn(process.execPath, [cli, 'container', 'restore', '-i', archive, '--lazy'], { env, stdio: 'ignore' });
+    const lazyDone = new Promise((resolve) => lazy.once('exit', resolve));
+    await untilAnswers(port);
+    ours.lazy.samples.push(performance.now() - lazyStart);
+    await lazyDone;
+    await freezedry('container', 'rm', '-f', id);
+    await rm(archive, { force: true });
 
-      // runc's own checkpoint of the same container, into a directory.
-      port = nextPort++;
-      await freezedry('container', 'run', '--name', id, '--rootfs', rootfs, '--', ...service(port));
-      await untilAnswers(port);
-      const images = path.join(base, `${id}-runc`);
-      runcDir.samples.push((await timed(() => sh(['runc', 'checkpoint', '--image-path', images, '--work-path', images, id])))[0]);
-      await freezedry('container', 'rm', '-f', id);
-      await rm(images, { recursive: true, force: true });
-    }
-    const podmanReason = await podmanRuns(sh);
-    if (podmanReason) {
-      notes.push(`containers: Podman was not measured: ${podmanReason}`);
-    } else {
-      const image = `localhost/fzbench-${process.pid}:1`;
-      await sh(['sh', '-c', `tar -C '${rootfs}' -c . | podman import - ${image}`]);
-      try {
-        for (let r = 0; r < repeats; r++) {
-          const name = `fzb-podman-${process.pid}-${r}`;
-          const exported = path.join(base, `${name}.tar.zst`);
-          const port = nextPort++;
-          await sh(['podman', 'run', '-d', '--name', name, '--runtime', 'runc', '--network', 'host', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=4096:4096', image, ...service(port)]);
-          await untilAnswers(port);
-          podman.checkpoint.samples.push((await timed(() => sh(['podman', 'container', 'checkpoint', '--export', exported, name])))[0]);
-          await sh(['podman', 'rm', '-f', name]);
-          podman.restore.samples.push((await timed(async () => {
-            await sh(['podman', 'container', 'restore', '--import', exported]);
-            await untilAnswers(port);
-          }))[0]);
-          await sh(['podman', 'rm', '-f', name]);
-          await rm(exported, { force: true });
-        }
-      } finally {
-        await sh(['podman', 'rmi', '-f', image]).catch(() => {});
-      }
-    }
-    const migration = await migrationDowntimes(rootfs, mib, repeats, env);
-    const comparisons: Comparison[] = [compare(ours.checkpoint, runcDir, { describe: '≤ 1.2×', met: (c) => c.ratio <= 1.2 })];
-    if (!podmanReason) {
-      comparisons.push(
-        compare(ours.checkpoint, podman.checkpoint, { describe: '≤ 0.25×', met: (c) => c.ratio <= 0.25 }),
-        compare(ours.restore, podman.restore, { describe: '≤ 0.25×', met: (c) => c.ratio <= 0.25 }),
-        compare(ours.lazy, podman.restore, { describe: '≤ 0.05×', met: (c) => c.ratio <= 0.05 }),
-      );
-    }
-    comparisons.push(compare(migration.auto, { ...migration.stopCopy, case: migration.auto.case }, { describe: '≤ 0.05×', met: (c) => c.ratio <= 0.05 }));
-    notes.push(...migration.notes);
-    return { comparisons, measurements: [...Object.values(ours), runcDir, ...Object.values(podman), migration.auto, migration.stopCopy], notes };
-  } finally {
-    await rm(base, { recursive: true, force: true }).catch(() => {});
+    // runc's own checkpoint of the same container, into a directory.
+    port = nextPort++;
+    await freezedry('container', 'run', '--name', id, '--rootfs', rootfs, '--', ...service(port));
+    await untilAnswers(port);
+    const images = path.join(base, `${id}-runc`);
+    runcDir.samples.push((await timed(() => sh(['runc', 'checkpoint', '--image-path', images, '--work-path', images, id])))[0]);
+    await freezedry('container', 'rm', '-f', id);
+    await rm(images, { recursive: true, force: true });
   }
+  if (!podmanReason) {
+    const image = `localhost/fzbench-${process.pid}:1`;
+    await sh(['sh', '-c', `tar -C '${rootfs}' -c . | podman import - ${image}`]);
+    try {
+      for (let r = 0; r < repeats; r++) {
+        options.progress.sample(`container ${label}: podman`, r + 1, repeats);
+        const name = `fzb-podman-${process.pid}-${r}`;
+        const exported = path.join(base, `${name}.tar.zst`);
+        const port = nextPort++;
+        await sh(['podman', 'run', '-d', '--name', name, '--runtime', 'runc', '--network', 'host', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=4096:4096', image, ...service(port)]);
+        await untilAnswers(port);
+        podman.checkpoint.samples.push((await timed(() => sh(['podman', 'container', 'checkpoint', '--export', exported, name])))[0]);
+        await sh(['podman', 'rm', '-f', name]);
+        podman.restore.samples.push((await timed(async () => {
+          await sh(['podman', 'container', 'restore', '--import', exported]);
+          await untilAnswers(port);
+        }))[0]);
+        await sh(['podman', 'rm', '-f', name]);
+        await rm(exported, { force: true });
+      }
+    } finally {
+      await sh(['podman', 'rmi', '-f', image]).catch(() => {});
+    }
+  }
+  const comparisons: Comparison[] = [compare(ours.checkpoint, runcDir, { describe: '≤ 1.2×', met: (c) => c.ratio <= 1.2 })];
+  if (!podmanReason) {
+    comparisons.push(
+      compare(ours.checkpoint, podman.checkpoint, { describe: '≤ 0.25×', met: (c) => c.ratio <= 0.25 }),
+      compare(ours.restore, podman.restore, { describe: '≤ 0.25×', met: (c) => c.ratio <= 0.25 }),
+      compare(ours.lazy, podman.restore, { describe: '≤ 0.05×', met: (c) => c.ratio <= 0.05 }),
+    );
+  }
+  return { comparisons, measurements: [...Object.values(ours), runcDir, ...(podmanReason ? [] : Object.values(podman))] };
 }
 
 /** Why Podman cannot checkpoint with runc here, or undefined when it can. */
@@ -137,7 +161,7 @@ async function memhogRootfs(dir: string): Promise<string> {
   for (const sub of ['bin', 'usr/bin', 'etc', 'proc', 'sys', 'dev', 'tmp']) await mkdir(path.join(dir, sub), { recursive: true });
   await copyFile('/bin/busybox', path.join(dir, 'bin/busybox'));
   await symlink('busybox', path.join(dir, 'bin/sh'));
-  const memhog = await compileC(path.join(repoRoot, 'bench', 'workloads', 'memhog.c'), 'freezedry-bench-bin', { static: true });
+  const memhog = await compileC(path.join(packageRoot, 'bench', 'workloads', 'memhog.c'), 'freezedry-bench-bin', { static: true });
   await copyFile(memhog, path.join(dir, 'usr/bin/memhog'));
   await run('chmod', ['755', path.join(dir, 'usr/bin/memhog')]);
   return dir;
@@ -148,11 +172,11 @@ async function memhogRootfs(dir: string): Promise<string> {
  * to host b over 1 Gbit/s (auto and stop-copy), a client on a third host holding a keep-alive
  * connection: the longest gap between its answers.
  */
-async function migrationDowntimes(rootfs: string, mib: number, repeats: number, env: NodeJS.ProcessEnv) {
-  const hosts = createHosts({ rate: '1gbit' });
+async function migrationDowntimes(rootfs: string, mib: number, repeats: number, env: NodeJS.ProcessEnv, options: BenchOptions) {
+  const hosts = createHosts({ rate: options.link });
   const sample = (mode: string): Measurement => ({
     scenario: 'containers',
-    case: `container migration, ${mib} MiB rewriting 64 MiB/s over 1 Gbit/s: client-observed downtime`,
+    case: `container migration, ${sizeLabel(mib)} rewriting 64 MiB/s over ${options.link}: client-observed downtime`,
     tool: mode,
     samples: [],
     unit: 'ms',
@@ -166,6 +190,7 @@ async function migrationDowntimes(rootfs: string, mib: number, repeats: number, 
   try {
     for (let r = 0; r < repeats; r++) {
       for (const [mode, into] of [['auto', auto], ['stop-copy', stopCopy]] as const) {
+        options.progress.sample(`container migration ${sizeLabel(mib)}: ${mode}`, r + 1, repeats);
         const id = `fzbm-${process.pid}-${mode}-${r}`;
         await run(process.execPath, [cli, 'container', 'run', '--net', '--name', id, '--rootfs', rootfs, '--', 'memhog', String(mib), '--dirty', '64', '--serve', '8080'], { env });
         const state = JSON.parse((await run('runc', ['state', id])).stdout) as { pid: number };

@@ -1,81 +1,122 @@
-// Scenario "dump-restore": freezedry's checkpoint() and restore() against the criu CLI, on a
-// tiny process and on a 1 GiB one. Both tools work on the same process, in turns: each restore
-// hands the process to the other tool's next dump, so they see the same memory.
-import { readFile, rm } from 'node:fs/promises';
+// Scenario "dump": dump wall time and frozen time against memory size, for freezedry into a
+// directory and into a compressed archive, the criu CLI, and the Podman-style sequence (criu
+// dump, then tar and zstd); then the plain restore of each (page cache warm: the lazy scenario
+// times restores from a cold cache). All tools take turns on the same process (each restore
+// hands it to the next dump, so every tool sees the same memory), in a rotating order.
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { checkpoint, restore, run } from '../../lib/index.js';
-import { compare, compileWorkload, criuBinary, exec, gone, timed, waitReady, type Comparison, type Measurement } from '../harness.js';
+import { checkpoint, restore, run } from '../../index.js';
+import { readDumpStats } from '../../images/stats.js';
+import {
+  compare,
+  compileWorkload,
+  criuBinary,
+  exec,
+  gone,
+  median,
+  memoryAxis,
+  rotation,
+  sizeLabel,
+  targetFor,
+  timed,
+  waitReady,
+  type BenchOptions,
+  type Comparison,
+  type Measurement,
+  type ScenarioResult,
+} from '../harness.js';
 
-interface Workload {
-  name: string;
-  command: string[];
-  repeats: number;
-  dumpTarget: { describe: string; met: (c: Omit<Comparison, 'met' | 'target'>) => boolean };
-}
+const TOOLS = ['freezedry → directory', 'freezedry → archive', 'criu dump', 'criu dump + tar + zstd'] as const;
+type Tool = (typeof TOOLS)[number];
 
-
-
-
-export async function dumpRestoreScenario(options: { quick?: boolean } = {}): Promise<{ comparisons: Comparison[]; measurements: Measurement[] }> {
+export async function dumpRestoreScenario(options: BenchOptions): Promise<ScenarioResult> {
   const criu = criuBinary();
   const memhog = await compileWorkload('memhog');
-  const workloads: Workload[] = [
-    {
-      name: 'tiny process',
-      command: [memhog, '1'],
-      repeats: options.quick ? 3 : 9,
-      dumpTarget: { describe: '≤ +10 ms', met: (c) => c.difference <= 10 },
-    },
-    {
-      name: '1 GiB process',
-      command: [memhog, options.quick ? '256' : '1024'],
-      repeats: options.quick ? 1 : 7,
-      dumpTarget: { describe: '≤ 1.05×', met: (c) => c.ratio <= 1.05 },
-    },
-  ];
-  const base = path.join(os.tmpdir(), `freezedry-bench-${process.pid}`);
+  const repeats = options.repeats ?? (options.quick ? 1 : 5);
+  const base = path.join(os.tmpdir(), `freezedry-bench-dump-${process.pid}`);
   const comparisons: Comparison[] = [];
   const measurements: Measurement[] = [];
+  const notes: string[] = [];
+  await mkdir(base, { recursive: true });
 
-  for (const workload of workloads) {
-    const m = (tool: string, what: string): Measurement => ({ scenario: 'dump-restore', case: `${what} ${workload.name}`, tool, samples: [], unit: 'ms' });
-    const ours = { dump: m('freezedry', 'dump'), restore: m('freezedry', 'restore') };
-    const peer = { dump: m('criu CLI', 'dump'), restore: m('criu CLI', 'restore') };
-    const logFile = path.join(base, `${workload.name.replace(/\W+/g, '-')}.log`);
-    let pid = (await run(workload.command, { logFile })).pid;
+  for (const mib of [1, ...options.sizes]) {
+    const label = mib === 1 ? 'tiny process' : sizeLabel(mib);
+    const m = (tool: string, metric: string): Measurement => ({
+      scenario: 'dump',
+      case: `${metric}, ${label}`,
+      tool,
+      samples: [],
+      unit: 'ms',
+      metric,
+      x: memoryAxis(mib),
+      cache: 'warm',
+    });
+    const wall = new Map(TOOLS.map((t) => [t, m(t, 'dump wall time')]));
+    const frozen = new Map(TOOLS.map((t) => [t, m(t, 'dump frozen time')]));
+    const restored = { ours: m('freezedry restore', 'restore time'), archive: m('freezedry restore from archive', 'restore time'), criu: m('criu restore', 'restore time') };
+    const logFile = path.join(base, `memhog-${mib}.log`);
+    let pid = (await run([memhog, String(mib)], { logFile })).pid;
     await waitReady(logFile);
 
-    for (let r = 0; r < workload.repeats; r++) {
-      // Alternate which tool goes first, so neither always meets a cold or warm cache.
-      const order = r % 2 === 0 ? ['criu', 'freezedry'] : ['freezedry', 'criu'];
-      for (const tool of order) {
-        const dir = path.join(base, `${tool}-${r}`);
-        if (tool === 'criu') {
-          await exec('mkdir', ['-p', dir]);
-          const [dumpMs] = await timed(() => exec(criu, ['dump', '-t', String(pid), '-D', dir, '-o', 'dump.log', '-v2']));
-          await gone(pid);
-          const pidfile = path.join(dir, 'restored.pid');
-          const [restoreMs] = await timed(() => exec(criu, ['restore', '-D', dir, '-d', '-o', 'restore.log', '-v2', '--pidfile', pidfile]));
-          pid = Number(await readFile(pidfile, 'utf8'));
-          peer.dump.samples.push(dumpMs);
-          peer.restore.samples.push(restoreMs);
-        } else {
-          const [dumpMs] = await timed(() => checkpoint(pid, { imagesDir: dir }));
-          await gone(pid);
-          const [restoreMs, restored] = await timed(() => restore({ imagesDir: dir }));
-          pid = restored.pid;
-          ours.dump.samples.push(dumpMs);
-          ours.restore.samples.push(restoreMs);
-        }
-        await rm(dir, { recursive: true, force: true });
+    for (let r = 0; r < repeats; r++) {
+      const turn = rotation(TOOLS, r);
+      for (const [i, tool] of turn.entries()) {
+        options.progress.sample(`dump ${label}: ${tool}`, r * TOOLS.length + i + 1, repeats * TOOLS.length);
+        pid = await dumpAndRestore(tool, r);
       }
     }
     process.kill(pid, 'SIGKILL');
-    measurements.push(ours.dump, peer.dump, ours.restore, peer.restore);
-    comparisons.push(compare(ours.dump, peer.dump, workload.dumpTarget));
-    comparisons.push(compare(ours.restore, peer.restore, workload.dumpTarget));
+    await gone(pid);
+    const dumps = [...wall.values()];
+    measurements.push(...dumps, ...frozen.values(), restored.ours, restored.archive, restored.criu);
+    const criuWall = wall.get('criu dump') as Measurement;
+    const dumpTarget = mib === 1 ? { describe: '≤ +10 ms', met: (c: Comparison) => c.difference <= 10 } : { describe: '≤ 1.05×', met: (c: Comparison) => c.ratio <= 1.05 };
+    comparisons.push(compare(wall.get('freezedry → directory') as Measurement, criuWall, dumpTarget));
+    comparisons.push(compare(wall.get('freezedry → archive') as Measurement, criuWall, { describe: '≤ 1.0×', met: (c) => c.ratio <= 1.0 }));
+    comparisons.push(compare(wall.get('freezedry → archive') as Measurement, { ...(wall.get('criu dump + tar + zstd') as Measurement), case: criuWall.case }, { describe: '≤ 0.5×', met: (c) => c.ratio <= 0.5 }));
+    comparisons.push(compare(frozen.get('freezedry → archive') as Measurement, frozen.get('criu dump') as Measurement, { describe: '≤ 1.0×', met: (c) => c.ratio <= 1.0 }));
+    comparisons.push(compare(restored.ours, restored.criu, { describe: '≤ 1.05×', met: (c) => c.ratio <= 1.05 }));
+    comparisons.push(compare(restored.archive, restored.criu, { describe: '≤ 1.3×', met: (c) => c.ratio <= 1.3 }));
+    if (mib !== 1) measurements.push(targetFor(criuWall, 1.05, '≤ 1.05× criu dump'));
+    options.progress.note(`dump ${label}: ${dumps.map((d) => `${d.tool} ${Math.round(median(d.samples))} ms`).join(', ')}`);
+
+    async function dumpAndRestore(tool: Tool, r: number): Promise<number> {
+      const dir = path.join(base, `images-${r}`);
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(dir);
+      try {
+        if (tool === 'criu dump' || tool === 'criu dump + tar + zstd') {
+          const [dumpMs] = await timed(() => exec(criu, ['dump', '-t', String(pid), '-D', dir, '-o', 'dump.log', '-v2']));
+          let packMs = 0;
+          if (tool === 'criu dump + tar + zstd') {
+            // Podman's checkpoint --export: the same dump, then tar and zstd over its directory.
+            [packMs] = await timed(() => exec('sh', ['-c', `tar -cf - -C '${dir}' . | zstd -1 -T0 -q -o '${dir}.tar.zst'`]));
+            await rm(`${dir}.tar.zst`, { force: true });
+          }
+          (wall.get(tool) as Measurement).samples.push(dumpMs + packMs);
+          (frozen.get(tool) as Measurement).samples.push((await readDumpStats(dir))?.frozenTimeMs ?? Number.NaN);
+          await gone(pid);
+          const pidfile = path.join(dir, 'restored.pid');
+          const [restoreMs] = await timed(() => exec(criu, ['restore', '-D', dir, '-d', '-o', 'restore.log', '-v2', '--pidfile', pidfile]));
+          if (tool === 'criu dump') restored.criu.samples.push(restoreMs);
+          return Number(await readFile(pidfile, 'utf8'));
+        }
+        const archive = tool === 'freezedry → archive' ? `${dir}.tar.zst` : undefined;
+        const [dumpMs, result] = await timed(() => checkpoint(pid, archive ? { archive } : { imagesDir: dir }));
+        (wall.get(tool) as Measurement).samples.push(dumpMs);
+        (frozen.get(tool) as Measurement).samples.push(result.stats?.frozenTimeMs ?? Number.NaN);
+        if (archive && r === 0) notes.push(`dump ${label} into an archive: ${(((await stat(archive)).size / (mib * 1048576)) * 100).toFixed(1)}% of its memory`);
+        await gone(pid);
+        const [restoreMs, back] = await timed(() => restore(archive ? { archive } : { imagesDir: dir }));
+        (archive ? restored.archive : restored.ours).samples.push(restoreMs);
+        return back.pid;
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+        await rm(`${dir}.tar.zst`, { force: true });
+      }
+    }
   }
   await rm(base, { recursive: true, force: true });
-  return { comparisons, measurements };
+  return { comparisons, measurements, notes };
 }

@@ -1,15 +1,36 @@
-// Scenario "lazy": how soon a restored Node service answers (lazy restore vs a full criu
-// restore), how long the background fill takes (vs criu lazy-pages on the same images), and
-// lazy restore from an archive vs from a directory.
+// Scenario "lazy": restores of a Node service against memory size, with the page cache warm or
+// dropped before each (a restore on another host, or after a reboot, reads cold images):
+// the restore call's time and the time until the service answers, for a full restore (freezedry
+// and `criu restore`), a lazy restore from a directory and from an archive, and `criu lazy-pages`
+// with `criu restore --lazy-pages`; and how long each lazy restore's background fill takes.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { checkpoint, restore, run } from '../../lib/index.js';
-import { compare, criuBinary, exec, gone, ping, repoRoot, untilAnswers, type Comparison, type Measurement } from '../harness.js';
+import { checkpoint, restore, run } from '../../index.js';
+import {
+  compare,
+  criuBinary,
+  dropCaches,
+  exec,
+  gone,
+  memoryAxis,
+  packageRoot,
+  ping,
+  rotation,
+  sizeLabel,
+  targetFor,
+  untilAnswers,
+  type BenchOptions,
+  type Comparison,
+  type Measurement,
+  type ScenarioResult,
+} from '../harness.js';
 
-const service = path.join(repoRoot, 'lib', 'demo', 'state-service.js');
+const service = path.join(packageRoot, 'lib', 'demo', 'state-service.js');
+const TOOLS = ['criu restore', 'freezedry restore', 'freezedry lazy restore', 'criu lazy-pages', 'freezedry lazy restore from archive'] as const;
+type Tool = (typeof TOOLS)[number];
 
 async function startService(mib: number, port: number, logFile: string): Promise<number> {
   const { pid } = await run([process.execPath, service, '--port', String(port), '--mb', String(mib)], { logFile });
@@ -17,10 +38,9 @@ async function startService(mib: number, port: number, logFile: string): Promise
   return pid;
 }
 
-export async function lazyScenario(options: { quick?: boolean } = {}): Promise<{ comparisons: Comparison[]; measurements: Measurement[]; notes: string[] }> {
+export async function lazyScenario(options: BenchOptions): Promise<ScenarioResult> {
   const criu = criuBinary();
-  const sizes = options.quick ? [256] : [1024, 4096];
-  const repeats = options.quick ? 1 : 3;
+  const repeats = options.repeats ?? (options.quick ? 1 : 5);
   const base = path.join(os.tmpdir(), `freezedry-bench-lazy-${process.pid}`);
   await mkdir(base, { recursive: true });
   const comparisons: Comparison[] = [];
@@ -28,17 +48,8 @@ export async function lazyScenario(options: { quick?: boolean } = {}): Promise<{
   const notes: string[] = [];
   const port = 41000 + Math.floor(Math.random() * 10000);
 
-  for (const mib of sizes) {
-    const label = mib >= 1024 ? `${mib / 1024} GiB` : `${mib} MiB`;
-    const m = (tool: string, what: string): Measurement => ({ scenario: 'lazy', case: `${what}, ${label} Node service`, tool, samples: [], unit: 'ms' });
-    const answerLazy = m('freezedry lazy restore', 'time until it answers');
-    const answerFull = m('criu restore (full)', 'time until it answers');
-    const fillOurs = m('freezedry uffd server', 'background fill');
-    const fillCriu = m('criu lazy-pages', 'background fill');
-    const answerCriuLazy = m('criu lazy-pages + restore --lazy-pages', 'time until it answers');
-    const answerArchive = m('freezedry lazy restore from archive', 'time until it answers (archive)');
-    const fillArchive = m('freezedry uffd server from archive', 'background fill (archive)');
-
+  for (const mib of options.sizes) {
+    const label = sizeLabel(mib);
     let pid = await startService(mib, port, path.join(base, `service-${mib}.log`));
     const dir = path.join(base, `images-${mib}`);
     await checkpoint(pid, { imagesDir: dir });
@@ -49,68 +60,98 @@ export async function lazyScenario(options: { quick?: boolean } = {}): Promise<{
     await checkpoint(pid, { archive: file });
     await gone(pid);
 
-    for (let r = 0; r < repeats; r++) {
-      // Full restore with the criu CLI: it answers once every page is in.
-      let start = performance.now();
-      const pidfile = path.join(base, 'full.pid');
-      await rm(pidfile, { force: true }); // criu refuses to overwrite a pidfile
-      await exec(criu, ['restore', '-D', dir, '-d', '-o', 'restore-full.log', '--pidfile', pidfile]);
-      await untilAnswers(port);
-      answerFull.samples.push(performance.now() - start);
-      process.kill(Number(await readFile(pidfile, 'utf8')), 'SIGKILL');
-      await gone(Number(await readFile(pidfile, 'utf8')));
+    for (const cache of options.cache) {
+      const m = (tool: string, metric: string): Measurement => ({
+        scenario: 'lazy',
+        case: `${metric}, ${label} Node service, ${cache} cache`,
+        tool,
+        samples: [],
+        unit: 'ms',
+        metric,
+        x: memoryAxis(mib),
+        cache,
+      });
+      const answers = new Map(TOOLS.map((t) => [t, m(t, 'time until the restored service answers')]));
+      const calls = new Map(TOOLS.map((t) => [t, m(t, 'restore call time')]));
+      const fills = new Map<Tool, Measurement>(TOOLS.filter((t) => t !== 'criu restore' && t !== 'freezedry restore').map((t) => [t, m(t, 'background fill after the restore')]));
 
-      // freezedry lazy restore from the directory.
-      start = performance.now();
-      const lazy = await restore({ imagesDir: dir, lazy: true });
-      const returned = performance.now();
-      const filled = lazy.lazy?.fill.then(() => performance.now());
-      await untilAnswers(port);
-      answerLazy.samples.push(performance.now() - start);
-      // The fill, from the restore's return, as criu lazy-pages is timed below.
-      fillOurs.samples.push(((await filled) ?? returned) - returned);
-      process.kill(lazy.pid, 'SIGKILL');
-      await gone(lazy.pid);
-
-      // criu lazy-pages on the same images: from the end of the restore to the daemon's exit.
-      const work = path.join(base, `criu-lazy-${r}`);
-      await mkdir(work, { recursive: true });
-      const daemon = spawn(criu, ['lazy-pages', '-D', dir, '-W', work, '-o', 'lazy-pages.log'], { stdio: 'ignore' });
-      const daemonDone = new Promise((resolve) => daemon.once('exit', resolve));
-      while (!existsSync(path.join(work, 'lazy-pages.socket'))) await new Promise((resolve) => setTimeout(resolve, 2));
-      const lazyPid = path.join(work, 'restored.pid');
-      start = performance.now();
-      await exec(criu, ['restore', '-D', dir, '-W', work, '--lazy-pages', '-d', '-o', 'restore.log', '--pidfile', lazyPid]);
-      const restoredAt = performance.now();
-      // The same first request as ours meets during its fill.
-      await untilAnswers(port);
-      answerCriuLazy.samples.push(performance.now() - start);
-      await daemonDone;
-      fillCriu.samples.push(performance.now() - restoredAt);
-      process.kill(Number(await readFile(lazyPid, 'utf8')), 'SIGKILL');
-      await gone(Number(await readFile(lazyPid, 'utf8')));
-      await rm(work, { recursive: true, force: true });
-
-      // freezedry lazy restore straight from the archive.
-      start = performance.now();
-      const fromArchive = await restore({ archive: file, lazy: true });
-      const archiveReturned = performance.now();
-      const archiveFilled = fromArchive.lazy?.fill.then(() => performance.now());
-      await untilAnswers(port);
-      answerArchive.samples.push(performance.now() - start);
-      fillArchive.samples.push(((await archiveFilled) ?? archiveReturned) - archiveReturned);
-      process.kill(fromArchive.pid, 'SIGKILL');
-      await gone(fromArchive.pid);
+      for (let r = 0; r < repeats; r++) {
+        for (const [i, tool] of rotation(TOOLS, r).entries()) {
+          options.progress.sample(`restore ${label}, ${cache} cache: ${tool}`, r * TOOLS.length + i + 1, repeats * TOOLS.length);
+          if (cache === 'cold') await dropCaches();
+          const times = await restoreOnce(tool, r);
+          answers.get(tool)?.samples.push(times.answered);
+          calls.get(tool)?.samples.push(times.returned);
+          if (times.filled !== undefined) fills.get(tool)?.samples.push(times.filled);
+        }
+      }
+      const get = (table: Map<Tool, Measurement>, tool: Tool) => table.get(tool) as Measurement;
+      measurements.push(...answers.values(), ...calls.values(), ...fills.values());
+      measurements.push(targetFor(get(answers, 'criu restore'), 0.1, '≤ 0.1× criu restore'));
+      comparisons.push(
+        compare(get(answers, 'freezedry lazy restore'), get(answers, 'criu restore'), { describe: '≤ 0.1×', met: (c) => c.ratio <= 0.1 }),
+        compare(get(answers, 'freezedry lazy restore'), get(answers, 'criu lazy-pages'), { describe: '≤ 1.0×', met: (c) => c.ratio <= 1.0 }),
+        compare(get(answers, 'freezedry lazy restore from archive'), get(answers, 'freezedry lazy restore'), { describe: '≤ 1.3×', met: (c) => c.ratio <= 1.3 }),
+        compare(get(answers, 'freezedry restore'), get(answers, 'criu restore'), { describe: '≤ 1.05×', met: (c) => c.ratio <= 1.05 }),
+        compare(get(fills, 'freezedry lazy restore'), get(fills, 'criu lazy-pages'), { describe: '≤ 1.0×', met: (c) => c.ratio <= 1.0 }),
+        compare(get(fills, 'freezedry lazy restore from archive'), get(fills, 'criu lazy-pages'), { describe: 'reported', met: () => true }),
+      );
     }
-    measurements.push(answerLazy, answerFull, answerCriuLazy, fillOurs, fillCriu, answerArchive, fillArchive);
-    comparisons.push(compare(answerLazy, answerFull, { describe: '≤ 100 ms', met: (c) => c.oursMedian <= 100 }));
-    comparisons.push(compare(answerLazy, { ...answerCriuLazy, case: answerLazy.case }, { describe: 'reported', met: () => true }));
-    comparisons.push(compare(fillOurs, fillCriu, { describe: '≤ 1.0×', met: (c) => c.ratio <= 1.0 }));
-    comparisons.push(compare(answerArchive, { ...answerLazy, case: answerArchive.case }, { describe: 'reported', met: () => true }));
-    comparisons.push(compare(fillArchive, { ...fillOurs, case: fillArchive.case }, { describe: 'reported', met: () => true }));
     await rm(dir, { recursive: true, force: true });
     await rm(file, { force: true });
+
+    /**
+     * One restore by `tool`, the service ended after. returned: until the restore call (or
+     * command) returned; answered: until the service answered; filled: the background fill,
+     * from the restore's return to the last page in.
+     */
+    async function restoreOnce(tool: Tool, r: number): Promise<{ returned: number; answered: number; filled?: number }> {
+      const start = performance.now();
+      if (tool === 'criu restore') {
+        const pidfile = path.join(base, 'full.pid');
+        await rm(pidfile, { force: true }); // criu refuses to overwrite a pidfile
+        await exec(criu, ['restore', '-D', dir, '-d', '-o', 'restore-full.log', '--pidfile', pidfile]);
+        const returned = performance.now() - start;
+        await untilAnswers(port);
+        const answered = performance.now() - start;
+        await end(Number(await readFile(pidfile, 'utf8')));
+        return { returned, answered };
+      }
+      if (tool === 'criu lazy-pages') {
+        const work = path.join(base, `criu-lazy-${r}`);
+        await mkdir(work, { recursive: true });
+        const daemon = spawn(criu, ['lazy-pages', '-D', dir, '-W', work, '-o', 'lazy-pages.log'], { stdio: 'ignore' });
+        const daemonDone = new Promise((resolve) => daemon.once('exit', resolve));
+        while (!existsSync(path.join(work, 'lazy-pages.socket'))) await new Promise((resolve) => setTimeout(resolve, 2));
+        const lazyPid = path.join(work, 'restored.pid');
+        const begun = performance.now();
+        await exec(criu, ['restore', '-D', dir, '-W', work, '--lazy-pages', '-d', '-o', 'restore.log', '--pidfile', lazyPid]);
+        const restoredAt = performance.now();
+        await untilAnswers(port);
+        const answered = performance.now() - begun;
+        await daemonDone;
+        const filled = performance.now() - restoredAt;
+        await end(Number(await readFile(lazyPid, 'utf8')));
+        await rm(work, { recursive: true, force: true });
+        return { returned: restoredAt - begun, answered, filled };
+      }
+      const lazy = tool !== 'freezedry restore';
+      const source = tool === 'freezedry lazy restore from archive' ? { archive: file } : { imagesDir: dir };
+      const restored = await restore({ ...source, lazy });
+      const returnedAt = performance.now();
+      const filledAt = restored.lazy?.fill.then(() => performance.now());
+      await untilAnswers(port);
+      const answered = performance.now() - start;
+      const filled = filledAt ? (await filledAt) - returnedAt : undefined;
+      await end(restored.pid);
+      return { returned: returnedAt - start, answered, filled };
+    }
   }
   await rm(base, { recursive: true, force: true });
   return { comparisons, measurements, notes };
+}
+
+async function end(pid: number): Promise<void> {
+  process.kill(pid, 'SIGKILL');
+  await gone(pid);
 }

@@ -1,14 +1,14 @@
-// Scenario "migrate": a 1 GiB service that keeps rewriting 64 MiB/s of its memory, in its own
-// pid and network namespace on host a, moved to host b over a link shaped to 1 Gbit/s, in every
-// mode. A client on a third host holds one keep-alive TCP connection to it throughout (the
+// Scenario "migrate": a service that keeps rewriting its memory, in its own pid and network
+// namespace on host a, moved to host b over a shaped link (1 Gbit/s unless --link says), in
+// every mode: against memory size at 64 MiB/s written, and against write rate at 1 GiB. A client on a third host holds one keep-alive TCP connection to it throughout (the
 // connection moves with --tcp-established); the downtime is the longest gap between its answers.
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createHosts, HOST_BRIDGE } from '../../lib/testing/network-hosts.js';
-import { compare, compileWorkload, gone, keepaliveClient, median, repoRoot, type Comparison, type Measurement } from '../harness.js';
+import { createHosts, HOST_BRIDGE } from '../network-hosts.js';
+import { compare, compileWorkload, gone, keepaliveClient, median, memoryAxis, packageRoot, rotation, sizeLabel, targetFor, type BenchOptions, type Comparison, type Measurement, type ScenarioResult } from '../harness.js';
 
-const cli = path.join(repoRoot, 'bin', 'freezedry.js');
+const cli = path.join(packageRoot, 'bin', 'freezedry.js');
 const ALL_MODES = ['stop-copy', 'pre-copy', 'post-copy', 'hybrid', 'auto'] as const;
 // FREEZEDRY_BENCH_MODES=auto runs only those (stop-copy always, as the reference).
 const only = process.env.FREEZEDRY_BENCH_MODES?.split(',');
@@ -32,62 +32,94 @@ interface Run {
 // agents now pin them.)
 const probing = process.env.FREEZEDRY_BENCH_PROBE !== '0';
 
-export async function migrateScenario(options: { quick?: boolean } = {}): Promise<{ comparisons: Comparison[]; measurements: Measurement[]; notes: string[] }> {
+export async function migrateScenario(options: BenchOptions): Promise<ScenarioResult> {
   const memhog = await compileWorkload('memhog');
-  const mib = options.quick ? 256 : 1024;
-  const repeats = options.quick ? 1 : 3;
-  const hosts = createHosts({ rate: '1gbit' });
+  const repeats = options.repeats ?? (options.quick ? 1 : 3);
+  const hosts = createHosts({ rate: options.link });
+  const link = options.link.replace(/^(\d+)gbit$/, '$1 Gbit/s').replace(/^(\d+)mbit$/, '$1 Mbit/s');
   const notes: string[] = [];
-  const downtime = new Map<string, Measurement>();
-  const heartbeat = new Map<string, Measurement>();
   const measurements: Measurement[] = [];
+  const comparisons: Comparison[] = [];
+  // Against size at a fixed write rate; against write rate at a fixed size (1 GiB, or the
+  // largest size when all are smaller).
+  const rate = 64;
+  const rateSize = options.sizes.includes(1024) ? 1024 : Math.max(...options.sizes);
+  const rates = options.quick ? [0, 256] : [0, 16, 64, 256];
+  const cases = [
+    ...options.sizes.map((mib) => ({ mib, rate, x: memoryAxis(mib), curve: `at ${rate} MiB/s written` })),
+    ...rates.filter((r) => !(r === rate && options.sizes.includes(rateSize))).map((r) => ({ mib: rateSize, rate: r, x: { label: 'write rate (MiB/s)', value: r }, curve: `at ${sizeLabel(rateSize)}` })),
+  ];
   let port = 7200;
+  let done = 0;
   try {
-    for (const mode of MODES) {
-      const runs: Run[] = [];
-      for (let r = 0; r < repeats; r++) runs.push(await migrateOnce(mode, port++));
-      const sample = (what: string, values: number[]): Measurement => ({
+    for (const c of cases) {
+      const byMode = new Map<string, Run[]>();
+      for (let r = 0; r < repeats; r++) {
+        for (const mode of rotation(MODES, r)) {
+          options.progress.sample(`migrate ${sizeLabel(c.mib)} at ${c.rate} MiB/s: ${mode}`, ++done, cases.length * repeats * MODES.length);
+          byMode.set(mode, [...(byMode.get(mode) ?? []), await migrateOnce(mode, port++, c.mib, c.rate)]);
+        }
+      }
+      const caseName = `${sizeLabel(c.mib)} writing ${c.rate} MiB/s, over ${link}`;
+      const series = (mode: string, metric: string, unit: Measurement['unit'], values: number[]): Measurement => ({
         scenario: 'migrate',
-        case: `${mode} ${mib} MiB over 1 Gbit/s: ${what}`,
-        tool: 'freezedry',
+        case: `${metric}, ${caseName}`,
+        tool: mode,
         samples: values,
-        unit: 'ms',
+        unit,
+        metric: `${metric} ${c.curve}`,
+        x: c.x,
       });
-      const seen = sample('client-observed downtime', runs.map((r) => r.downtimeMs));
-      const lived = sample("longest gap in the process's heartbeat", runs.map((r) => r.heartbeatGapMs));
-      downtime.set(mode, seen);
-      heartbeat.set(mode, lived);
-      measurements.push(
-        seen,
-        lived,
-        ...(probing ? [sample("downtime seen by migrate's --probe", runs.map((r) => r.probeGapMs ?? Number.NaN))] : []),
-        sample('frozen', runs.map((r) => r.frozenMs)),
-        sample('until the source ended', runs.map((r) => r.totalMs)),
-      );
-      notes.push(
-        `${mode}: client-observed downtime ${median(seen.samples).toFixed(0)} ms (samples ${seen.samples.map((s) => s.toFixed(0)).join(', ')}), ` +
-          (probing ? `migrate --probe ${median(runs.map((r) => r.probeGapMs ?? Number.NaN)).toFixed(0)} ms, ` : '') +
-          `heartbeat gap ${median(lived.samples).toFixed(0)} ms, frozen ${median(runs.map((r) => r.frozenMs)).toFixed(0)} ms, until the source ended ${median(runs.map((r) => r.totalMs)).toFixed(0)} ms, ` +
-          `${(median(runs.map((r) => r.bytesOnWire)) / 1048576).toFixed(0)} MiB on the wire for ${mib} MiB of memory` +
-          (runs.some((r) => r.rounds > 0) ? `, rounds ${runs.map((r) => r.rounds).join('/')}` : '') +
-          (mode === 'auto' ? `; auto chose ${runs.map((r) => r.mode).join(', ')}` : ''),
-      );
+      const downtime = new Map<string, Measurement>();
+      const heartbeat = new Map<string, Measurement>();
+      for (const mode of MODES) {
+        const runs = byMode.get(mode) ?? [];
+        const seen = series(mode, 'client-observed downtime', 'ms', runs.map((r) => r.downtimeMs));
+        const lived = series(mode, "longest gap in the process's heartbeat", 'ms', runs.map((r) => r.heartbeatGapMs));
+        downtime.set(mode, seen);
+        heartbeat.set(mode, lived);
+        measurements.push(
+          seen,
+          lived,
+          series(mode, 'frozen time', 'ms', runs.map((r) => r.frozenMs)),
+          series(mode, 'total time', 'ms', runs.map((r) => r.totalMs)),
+          series(mode, 'bytes on the wire', 'MiB', runs.map((r) => r.bytesOnWire / 1048576)),
+          ...(probing ? [series(mode, "downtime seen by migrate's --probe", 'ms', runs.map((r) => r.probeGapMs ?? Number.NaN))] : []),
+        );
+        notes.push(
+          `${mode}, ${caseName}: client-observed downtime ${median(seen.samples).toFixed(0)} ms (samples ${seen.samples.map((s) => s.toFixed(0)).join(', ')}), ` +
+            `heartbeat gap ${median(lived.samples).toFixed(0)} ms, frozen ${median(runs.map((r) => r.frozenMs)).toFixed(0)} ms, until the source ended ${median(runs.map((r) => r.totalMs)).toFixed(0)} ms, ` +
+            `${(median(runs.map((r) => r.bytesOnWire)) / 1048576).toFixed(0)} MiB on the wire` +
+            (runs.some((r) => r.rounds > 0) ? `, rounds ${runs.map((r) => r.rounds).join('/')}` : '') +
+            (mode === 'auto' ? `; auto chose ${runs.map((r) => r.mode).join(', ')}` : ''),
+        );
+      }
+      const stopCopy = downtime.get('stop-copy') as Measurement;
+      measurements.push(targetFor(stopCopy, 0.05, '≤ 0.05× stop-copy'));
+      const target = { describe: '≤ 0.05× and ≤ 300 ms', met: (x: { ratio: number; oursMedian: number }) => x.ratio <= 0.05 && x.oursMedian <= 300 };
+      for (const mode of MODES.filter((m) => m !== 'stop-copy')) {
+        comparisons.push(compare(downtime.get(mode) as Measurement, stopCopy, mode === 'auto' || mode === 'pre-copy' ? target : undefined));
+      }
     }
   } finally {
     hosts.destroy();
   }
-  const target = { describe: '≤ 0.05× and ≤ 300 ms', met: (c: { ratio: number; oursMedian: number }) => c.ratio <= 0.05 && c.oursMedian <= 300 };
-  const versusStopCopy = (table: Map<string, Measurement>, mode: string) => {
-    const ours = table.get(mode) as Measurement;
-    return compare(ours, { ...(table.get('stop-copy') as Measurement), case: ours.case, tool: 'stop-copy' }, mode === 'auto' ? target : undefined);
-  };
-  const others = MODES.filter((m) => m !== 'stop-copy');
-  const comparisons: Comparison[] = [...others.map((m) => versusStopCopy(downtime, m)), ...others.map((m) => versusStopCopy(heartbeat, m))];
+  // The freeze flat in memory: each mode's heartbeat gap at the largest size against the smallest.
+  if (options.sizes.length > 1) {
+    const gap = (mode: string, mib: number) =>
+      measurements.find((m) => m.tool === mode && m.metric?.startsWith("longest gap in the process's heartbeat at") && m.x?.value === mib && m.x.label === 'memory (MiB)');
+    const [small, large] = [Math.min(...options.sizes), Math.max(...options.sizes)];
+    for (const mode of MODES.filter((m) => m !== 'stop-copy')) {
+      const a = gap(mode, large);
+      const b = gap(mode, small);
+      if (a && b) comparisons.push(compare({ ...a, case: `heartbeat gap ${sizeLabel(large)} against ${sizeLabel(small)} (${mode})` }, { ...b, tool: `${mode} at ${sizeLabel(small)}` }, { describe: '≤ 1.25×', met: (x) => x.ratio <= 1.25 }));
+    }
+  }
   return { comparisons, measurements, notes };
 
-  async function migrateOnce(mode: string, listenPort: number): Promise<Run> {
+  async function migrateOnce(mode: string, listenPort: number, mib: number, dirty: number): Promise<Run> {
     const log = path.join(os.tmpdir(), `freezedry-bench-migrate-${process.pid}-${listenPort}.log`);
-    const argv = [memhog, String(mib), '--dirty', '64', '--serve', '8080', '--heartbeat'];
+    const argv = [memhog, String(mib), '--dirty', String(dirty), '--serve', '8080', '--heartbeat'];
     const pid = Number(hosts.a.run([process.execPath, cli, 'run', '--net', '--log', log, '--', ...argv]).trim());
     const address = hosts.attachService(hosts.a, pid);
     for (let i = 0; i < 600 && !(await readFile(log, 'utf8').catch(() => '')).includes('SERVING'); i++) await new Promise((resolve) => setTimeout(resolve, 50));

@@ -8,11 +8,11 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { compare, exec, gone, repoRoot, type Comparison, type Measurement } from '../harness.js';
+import { compare, exec, gone, packageRoot, type BenchOptions, type Measurement, type ScenarioResult } from '../harness.js';
 
-const warmService = path.join(repoRoot, 'bench', 'workloads', 'warm-service.mjs');
-const cli = path.join(repoRoot, 'bin', 'freezedry.js');
-const lib = path.join(repoRoot, 'lib', 'index.js');
+const warmService = path.join(packageRoot, 'bench', 'workloads', 'warm-service.mjs');
+const cli = path.join(packageRoot, 'bin', 'freezedry.js');
+const lib = path.join(packageRoot, 'lib', 'index.js');
 
 /** A module graph of `count` modules, each with functions V8 must parse and compile. */
 export async function writeModuleGraph(dir: string, count: number): Promise<{ graph: string; bundle: string }> {
@@ -93,16 +93,24 @@ async function timeUntilAnswer(command: string[], env: NodeJS.ProcessEnv, port: 
   }
 }
 
-export async function snapshotScenario(options: { quick?: boolean } = {}): Promise<{ comparisons: Comparison[]; measurements: Measurement[]; notes: string[] }> {
+export async function snapshotScenario(options: BenchOptions): Promise<ScenarioResult> {
   const modules = options.quick ? 400 : 2000;
   const megabytes = options.quick ? 25 : 100;
-  const repeats = options.quick ? 2 : 5;
+  const repeats = options.repeats ?? (options.quick ? 2 : 5);
   const base = path.join(os.tmpdir(), `freezedry-bench-snapshot-${process.pid}`);
   await rm(base, { recursive: true, force: true });
   await mkdir(base, { recursive: true });
   const notes: string[] = [];
   const label = `${modules} modules + ${megabytes} MB JSON`;
-  const m = (tool: string): Measurement => ({ scenario: 'snapshot', case: `time until a warmed service answers (${label})`, tool, samples: [], unit: 'ms' });
+  const m = (tool: string): Measurement => ({
+    scenario: 'snapshot',
+    case: `time until a warmed service answers (${label})`,
+    tool,
+    samples: [],
+    unit: 'ms',
+    metric: 'time until a warmed Node service answers',
+    x: { label: 'workload', value: label },
+  });
   const cold = m('node service.mjs (cold)');
   const lazy = m('freezedry restore of its snapshot (lazy, a new copy)');
   const v8 = m('node --snapshot-blob (V8 start-up snapshot)');
@@ -135,6 +143,7 @@ export async function snapshotScenario(options: { quick?: boolean } = {}): Promi
     }
 
     for (let r = 0; r < repeats; r++) {
+      options.progress.sample('cold start, snapshot copy, V8 snapshot', r + 1, repeats);
       const first = await timeUntilAnswer([process.execPath, warmService], env, port, expected);
       cold.samples.push(first.ms);
       first.child.kill('SIGKILL');

@@ -1,0 +1,60 @@
+// The benchmark report's pure parts: sizes as the command line takes them, how measurements
+// become plots, and the statistics of a comparison (paired ratios).
+import { describe, expect, it } from 'vitest';
+import { compare, rotation, type Measurement } from '../../src/bench/harness.js';
+import { plotSpec, plotsOf } from '../../src/bench/report.js';
+import { parseSizes } from '../../src/bench/run-bench.js';
+
+const curve = (tool: string, x: number, samples: number[], extra: Partial<Measurement> = {}): Measurement => ({
+  scenario: 'dump',
+  case: `dump wall time, ${x} MiB`,
+  tool,
+  samples,
+  unit: 'ms',
+  metric: 'dump wall time',
+  x: { label: 'memory (MiB)', value: x },
+  ...extra,
+});
+
+describe('benchmark report', () => {
+  it('parses sizes in MiB and GiB, and refuses what is not a size', () => {
+    expect(parseSizes('256M,1G,4G')).toEqual([256, 1024, 4096]);
+    expect(parseSizes('512MiB, 1.5G')).toEqual([512, 1536]);
+    expect(() => parseSizes('1T')).toThrow(/'1T' is not a size/);
+    expect(() => parseSizes('8M')).toThrow(/below the 16 MiB/);
+  });
+
+  it('groups curves into one plot per scenario, metric, cache and axis, measured series before targets', () => {
+    const plots = plotsOf([
+      curve('criu dump', 256, [10, 12]),
+      curve('target: ≤ 1.05× criu dump', 256, [11.5], { target: true }),
+      curve('freezedry', 256, [11, 13]),
+      curve('freezedry', 1024, [40, 44]),
+      curve('freezedry', 1024, [30], { metric: 'restore time' }),
+      curve('freezedry', 1024, [30], { scenario: 'lazy', metric: 'restore time', cache: 'cold' }),
+      curve('freezedry', 1024, [30], { scenario: 'lazy', metric: 'restore time', cache: 'warm' }),
+      { ...curve('untabled', 1, [1]), metric: undefined },
+    ]);
+    expect(plots.map((p) => p.id)).toEqual(['dump-dump-wall-time-by-memory', 'dump-restore-time-by-memory', 'lazy-restore-time-cold-by-memory', 'lazy-restore-time-warm-by-memory']);
+    expect(plots[0]?.series).toEqual(['criu dump', 'freezedry', 'target: ≤ 1.05× criu dump']);
+    expect(plots[2]?.title).toBe('restore time, cold page cache');
+  });
+
+  it('draws medians with their min-max spread, a log axis for sizes and bars side by side for categories', () => {
+    const [plot] = plotsOf([curve('freezedry', 256, [10, 30, 20]), curve('freezedry', 1024, [50, 40, 45])]);
+    const spec = plotSpec(plot as never) as { data: { values: { x: number; median: number; min: number; max: number }[] }; encoding: { x: { scale: { type?: string } } } };
+    expect(spec.data.values).toMatchObject([{ x: 256, median: 20, min: 10, max: 30 }, { x: 1024, median: 45, min: 40, max: 50 }]);
+    expect(spec.encoding.x.scale.type).toBe('log');
+    const [bars] = plotsOf([curve('ours', 0, [5], { x: { label: 'kind of memory', value: 'text' } })]);
+    expect((plotSpec(bars as never) as { encoding: { x: { type: string } } }).encoding.x.type).toBe('nominal');
+  });
+
+  it('takes the ratio pair by pair when the samples were taken in turns, and rotates the order of turns', () => {
+    // Drift: each turn is slower; the per-turn ratio stays 0.5 while the medians' ratio would not.
+    const ours = curve('ours', 1, [5, 50, 500]);
+    const peer = curve('peer', 1, [10, 100, 1000]);
+    expect(compare(ours, peer).ratio).toBe(0.5);
+    expect(compare(ours, { ...peer, samples: [10, 100] }).ratio).toBeCloseTo(50 / 55);
+    expect([0, 1, 2, 3].map((turn) => rotation(['a', 'b', 'c'], turn).join(''))).toEqual(['abc', 'bca', 'cab', 'abc']);
+  });
+});
