@@ -46,8 +46,22 @@ export interface Comparison {
   ratio: number;
   /** ours - peer, for times. */
   difference: number;
+  /** The samples' spread, each side. */
+  oursSpread: Spread;
+  peerSpread: Spread;
   target?: string;
   met?: boolean;
+}
+
+export interface Spread {
+  min: number;
+  max: number;
+  n: number;
+}
+
+export function spreadOf(samples: number[]): Spread {
+  const finite = samples.filter(Number.isFinite);
+  return { min: Math.min(...finite), max: Math.max(...finite), n: finite.length };
 }
 
 /** What every scenario is given: the command line's choices, resolved. */
@@ -124,6 +138,8 @@ export function compare(
     unit: ours.unit,
     ratio,
     difference: median(ours.samples) - median(peer.samples),
+    oursSpread: spreadOf(ours.samples),
+    peerSpread: spreadOf(peer.samples),
   };
   return { ...base, target: target?.describe, met: target?.met(base) };
 }

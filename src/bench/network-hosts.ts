@@ -82,7 +82,7 @@ export function createHosts(shape: { rate?: string; delay?: string } = {}): Host
       address,
       prefix,
       spawn: (command, options = {}) => spawn(prefix[0] as string, [...prefix.slice(1), ...command], { stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'] }),
-      run: (command) => execFileSync(prefix[0] as string, [...prefix.slice(1), ...command], { encoding: 'utf8' }),
+      run: (command) => execFileSync(prefix[0] as string, [...prefix.slice(1), ...command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
     };
   };
   let services = 0;

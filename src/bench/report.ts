@@ -1,7 +1,7 @@
 // The benchmark's report: every curve as a plot (medians, min-max spread, freezedry and its
 // peers on the same axes, targets dashed), rendered to SVG with vega-lite in Node, and one
 // self-contained HTML page holding them with the comparisons, the notes and the machine.
-import type { Comparison, Measurement } from './harness.js';
+import type { Comparison, Measurement, Spread } from './harness.js';
 import { median } from './harness.js';
 import { machineSummary, type MachineDescription } from './machine.js';
 
@@ -71,7 +71,13 @@ export function plotSpec(plot: Plot): Record<string, unknown> {
   const distinct = new Set(rows.map((r) => r.x)).size;
   const positive = rows.every((r) => typeof r.x === 'number' && r.x > 0);
   const xScale = !categorical && positive && distinct > 1 && plot.xLabel.startsWith('memory') ? { type: 'log', base: 2 } : { zero: false };
-  const x = categorical ? { field: 'x', type: 'nominal', title: plot.xLabel, axis: { labelAngle: 0 } } : { field: 'x', type: 'quantitative', title: plot.xLabel, scale: xScale };
+  const x = categorical
+    ? { field: 'x', type: 'nominal', title: plot.xLabel, axis: { labelAngle: 0 } }
+    : { field: 'x', type: 'quantitative', title: plot.xLabel, scale: xScale, axis: { format: '~g', values: distinct <= 8 ? [...new Set(rows.map((r) => r.x))] : undefined } };
+  // Medians an order of magnitude and more apart (stop-copy against the lazy modes): a log axis.
+  const medians = rows.map((r) => r.median).filter((v) => Number.isFinite(v));
+  const wide = medians.length > 1 && Math.min(...medians) > 0 && Math.max(...medians) / Math.min(...medians) >= 20;
+  const yScale = wide ? { type: 'log' } : {};
   const color = { field: 'tool', type: 'nominal', title: null, scale: { domain: plot.series }, legend: { orient: 'bottom', columns: 2, labelLimit: 360 } };
   const offset = categorical ? { xOffset: { field: 'tool', type: 'nominal', scale: { domain: plot.series } } } : {};
   const measured = { filter: '!datum.target' };
@@ -83,20 +89,20 @@ export function plotSpec(plot: Plot): Record<string, unknown> {
     data: { values: rows },
     encoding: { x, color },
     layer: [
-      { transform: [measured], mark: { type: 'rule', strokeWidth: 2, opacity: 0.6 }, encoding: { y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' }, ...offset } },
+      { transform: [measured], mark: { type: 'rule', strokeWidth: 2, opacity: 0.6 }, encoding: { y: { field: 'min', type: 'quantitative', scale: yScale }, y2: { field: 'max' }, ...offset } },
       {
         transform: [measured],
         mark: categorical ? { type: 'point', filled: true, size: 80 } : { type: 'line', point: { filled: true, size: 40 } },
         encoding: {
-          y: { field: 'median', type: 'quantitative', title: plot.yLabel },
+          y: { field: 'median', type: 'quantitative', title: wide ? `${plot.yLabel}, log scale` : plot.yLabel, scale: yScale },
           ...offset,
           tooltip: [{ field: 'tool' }, { field: 'x', title: plot.xLabel }, { field: 'median', format: '.1f' }, { field: 'min', format: '.1f' }, { field: 'max', format: '.1f' }, { field: 'n', title: 'samples' }],
         },
       },
       {
         transform: [{ filter: 'datum.target' }],
-        mark: categorical ? { type: 'tick', thickness: 2, strokeDash: [4, 3] } : { type: 'line', strokeDash: [6, 4], point: false },
-        encoding: { y: { field: 'median', type: 'quantitative' }, ...offset },
+        mark: categorical ? { type: 'tick', thickness: 2, strokeDash: [4, 3] } : { type: 'line', strokeDash: [6, 4], point: { shape: 'diamond', filled: false, size: 60 } },
+        encoding: { y: { field: 'median', type: 'quantitative', scale: yScale }, ...offset },
       },
     ],
   };
@@ -123,6 +129,12 @@ export function formatValue(value: number, unit: string): string {
   return `${value.toFixed(1)} ${unit}`;
 }
 
+/** A median with its samples' min–max and count. */
+export function withSpread(value: number, spread: Spread | undefined, unit: string): string {
+  if (!spread || spread.n < 2) return formatValue(value, unit);
+  return `${formatValue(value, unit)} (${formatValue(spread.min, unit).replace(` ${unit}`, '')}–${formatValue(spread.max, unit).replace(` ${unit}`, '')}, n=${spread.n})`;
+}
+
 /** The whole report as one HTML page: no script, no stylesheet or font fetched, plots inline. */
 export async function renderReport(results: BenchResults, svgs?: Map<string, string>): Promise<string> {
   const plots = plotsOf(results.measurements);
@@ -133,7 +145,7 @@ export async function renderReport(results: BenchResults, svgs?: Map<string, str
   }
   const rows = results.comparisons.map(
     (c) =>
-      `<tr class="${c.met === false ? 'missed' : ''}"><td>${escape(c.scenario)}</td><td>${escape(c.case)}</td><td>${escape(c.ours)}: ${formatValue(c.oursMedian, c.unit)}</td><td>${escape(c.peer)}: ${formatValue(c.peerMedian, c.unit)}</td><td>${c.ratio.toFixed(3)}×</td><td>${escape(c.target ?? '')}</td><td>${c.met === undefined ? '' : c.met ? 'met' : 'not met'}</td></tr>`,
+      `<tr class="${c.met === false ? 'missed' : ''}"><td>${escape(c.scenario)}</td><td>${escape(c.case)}</td><td>${escape(c.ours)}: ${withSpread(c.oursMedian, c.oursSpread, c.unit)}</td><td>${escape(c.peer)}: ${withSpread(c.peerMedian, c.peerSpread, c.unit)}</td><td>${c.ratio.toFixed(3)}×</td><td>${escape(c.target ?? '')}</td><td>${c.met === undefined ? '' : c.met ? 'met' : 'not met'}</td></tr>`,
   );
   const o = results.options;
   return `<!doctype html>

@@ -10,6 +10,7 @@ import { endLeftovers, formatTable, type BenchOptions, type BenchProgress, type 
 import { describeMachine, machineSummary } from './machine.js';
 import { plotsOf, renderReport, renderSvg, type BenchResults } from './report.js';
 import { archiveScenario } from './scenarios/archive.js';
+import { cliScenario } from './scenarios/cli.js';
 import { containersScenario } from './scenarios/containers.js';
 import { dumpRestoreScenario } from './scenarios/dump-restore.js';
 import { lazyScenario } from './scenarios/lazy.js';
@@ -21,6 +22,7 @@ type Scenario = (options: BenchOptions) => Promise<ScenarioResult>;
 /** The scenarios, in the order a full run takes them, with what each needs beyond CRIU. */
 export const SCENARIOS: Record<string, { run: Scenario; needs: string[]; describe: string }> = {
   dump: { run: dumpRestoreScenario, needs: ['cc', 'tar', 'zstd'], describe: 'dump wall and frozen time vs memory: freezedry (directory, archive), criu dump, criu dump + tar + zstd; plain restores' },
+  cli: { run: cliScenario, needs: ['cc', 'lazy-pages'], describe: 'whole commands: freezedry --version vs node -e 0, freezedry dump vs criu dump, freezedry restore --lazy until the service answers vs criu restore, warm and cold' },
   lazy: { run: lazyScenario, needs: ['lazy-pages'], describe: 'restore and time until a Node service answers vs memory, warm and cold cache: full, lazy, lazy from an archive, criu restore, criu lazy-pages; background fill' },
   migrate: { run: migrateScenario, needs: ['cc', 'ip', 'tc', 'lazy-pages'], describe: 'migration downtime, frozen time, bytes and total time per mode vs memory and vs write rate, over a shaped link' },
   archive: { run: archiveScenario, needs: ['cc', 'tar', 'zstd'], describe: 'archive size per kind of memory vs criu + tar + zstd; page streaming vs criu page-server' },

@@ -62,7 +62,7 @@ export function register(program: Command, context: Context): void {
   program
     .command('bench')
     .description('measure dump, restore, lazy restore, migration and containers against CRIU, runc and Podman; writes results.json and report.html')
-    .argument('[scenario...]', 'dump, lazy, migrate, archive, containers, snapshot (default: all)')
+    .argument('[scenario...]', 'dump, cli, lazy, migrate, archive, containers, snapshot (default: all)')
     .option('--quick', 'one small size, few repeats (under 10 minutes)')
     .option('--sizes <list>', 'memory sizes for the curves, e.g. 256M,1G,4G (default 256M,1G,4G; quick: 256M)')
     .option('--repeats <n>', 'samples per case (default 5; 3 for migrations and containers; quick: 1)')

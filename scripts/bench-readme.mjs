@@ -1,0 +1,37 @@
+// Regenerates the README's benchmark section, and the plots it links under docs/bench/, from a
+// full run of `freezedry bench` (the newest under ./freezedry-bench/ unless one is named).
+//   npm run bench:readme [-- DIR | DIR/results.json]
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { plotsOf, renderSvg } from '../lib/bench/report.js';
+import { readmeSection, replaceSection } from '../lib/bench/readme.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const docs = path.join(root, 'docs', 'bench');
+
+function newestFullRun() {
+  const runs = path.join(root, 'freezedry-bench');
+  const candidates = existsSync(runs)
+    ? readdirSync(runs)
+        .map((name) => path.join(runs, name, 'results.json'))
+        .filter((file) => existsSync(file) && JSON.parse(readFileSync(file, 'utf8')).options?.quick === false)
+        .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)
+    : [];
+  if (!candidates[0]) throw new Error(`no full run under ${runs}: run 'npm run bench' first, or name a results.json`);
+  return candidates[0];
+}
+
+const named = process.argv[2];
+const source = named ? (named.endsWith('.json') ? path.resolve(named) : path.resolve(named, 'results.json')) : newestFullRun();
+const results = JSON.parse(readFileSync(source, 'utf8'));
+if (results.options?.quick) throw new Error(`${source} is a quick run: the README shows a full one`);
+
+mkdirSync(docs, { recursive: true });
+for (const stale of readdirSync(docs).filter((name) => name.endsWith('.svg'))) rmSync(path.join(docs, stale));
+for (const plot of plotsOf(results.measurements)) writeFileSync(path.join(docs, `${plot.id}.svg`), await renderSvg(plot));
+if (path.resolve(source) !== path.join(docs, 'results.json')) copyFileSync(source, path.join(docs, 'results.json'));
+
+const readme = path.join(root, 'README.md');
+writeFileSync(readme, replaceSection(readFileSync(readme, 'utf8'), readmeSection(results)));
+console.log(`README.md's benchmark section and ${plotsOf(results.measurements).length} plots in docs/bench/ now come from ${source}`);
