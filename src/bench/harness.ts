@@ -1,7 +1,7 @@
 // The benchmark harness: repeats, medians and ratios against a peer measured in the same run.
 import { execFile, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -219,22 +219,45 @@ export function endLeftovers(): number {
   return ended;
 }
 
-/** Whether a service answers a GET on a fresh connection ({"counter":N}, the state service's and memhog's). */
+/** Whether a service answers a GET on a fresh connection ({"counter":N}, the state service's and memhog's), within 5 s. */
 export function ping(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, host);
     let text = '';
+    const done = (answered: boolean) => {
+      socket.destroy();
+      resolve(answered);
+    };
+    // A connection that never answers (a process frozen mid-restore) must not hold the poll up.
+    socket.setTimeout(5000, () => done(false));
+    socket.on('connect', () => {
+      // Nothing listening and the kernel picked the service's port as ours: TCP connected the
+      // socket to itself, and it would hold that port against the service. Let it go at once.
+      if (socket.localPort === socket.remotePort && socket.localAddress === socket.remoteAddress) return done(false);
+      socket.write('GET /ping HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n');
+    });
     socket.on('data', (chunk) => {
       text += chunk.toString();
-      if (text.includes('"counter"')) {
-        socket.destroy();
-        resolve(true);
-      }
+      if (text.includes('"counter"')) done(true);
     });
-    socket.on('error', () => resolve(false));
-    socket.on('close', () => resolve(text.includes('"counter"')));
-    socket.write('GET /ping HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n');
+    socket.on('error', () => done(false));
+    socket.on('close', () => done(text.includes('"counter"')));
   });
+}
+
+/**
+ * A port for a workload to listen on, below the kernel's ephemeral range (where our own
+ * connections' ports come from), so that a poll of a port nobody listens on yet never takes it.
+ */
+export function servicePort(): number {
+  let low = 32768;
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    // the kernel's default range
+  }
+  const floor = 10000;
+  return floor + Math.floor(Math.random() * Math.max(low - floor - 2000, 1000));
 }
 
 /** Polls until the service answers (every millisecond: the time until it does is what is measured), for at most a minute. */

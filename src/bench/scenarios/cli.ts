@@ -17,6 +17,7 @@ import {
   packageRoot,
   ping,
   rotation,
+  servicePort,
   sizeLabel,
   timed,
   untilAnswers,
@@ -76,7 +77,7 @@ export async function cliScenario(options: BenchOptions): Promise<ScenarioResult
 
     // A lazy restore through the command line, until the service answers.
     const mib = options.sizes.includes(1024) ? 1024 : Math.min(...options.sizes);
-    const port = 44000 + Math.floor(Math.random() * 5000);
+    const port = servicePort();
     const servicePid = (await run([process.execPath, service, '--port', String(port), '--mb', String(mib)], { logFile: path.join(base, 'service.log') })).pid;
     for (let i = 0; i < 6000 && !(await ping(port)); i++) await new Promise((resolve) => setTimeout(resolve, 20));
     const images = path.join(base, 'service-images');

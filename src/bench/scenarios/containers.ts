@@ -14,12 +14,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { createHosts } from '../network-hosts.js';
 import { compileC } from '../compile-c.js';
-import { compare, criuBinary, keepaliveClient, median, memoryAxis, packageRoot, sizeLabel, timed, untilAnswers, type BenchOptions, type Comparison, type Measurement, type ScenarioResult } from '../harness.js';
+import { compare, criuBinary, keepaliveClient, median, memoryAxis, packageRoot, servicePort, sizeLabel, timed, untilAnswers, type BenchOptions, type Comparison, type Measurement, type ScenarioResult } from '../harness.js';
 
 const run = promisify(execFile);
 const cli = path.join(packageRoot, 'bin', 'freezedry.js');
 // Each container gets a port of its own: a removed one's socket may linger a moment.
-let nextPort = 47000 + Math.floor(Math.random() * 1000);
+let nextPort = servicePort();
 
 export async function containersScenario(options: BenchOptions): Promise<ScenarioResult> {
   const repeats = options.repeats ?? (options.quick ? 1 : 3);

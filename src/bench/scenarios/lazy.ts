@@ -19,6 +19,7 @@ import {
   packageRoot,
   ping,
   rotation,
+  servicePort,
   sizeLabel,
   targetFor,
   untilAnswers,
@@ -46,7 +47,7 @@ export async function lazyScenario(options: BenchOptions): Promise<ScenarioResul
   const comparisons: Comparison[] = [];
   const measurements: Measurement[] = [];
   const notes: string[] = [];
-  const port = 41000 + Math.floor(Math.random() * 10000);
+  const port = servicePort();
 
   for (const mib of options.sizes) {
     const label = sizeLabel(mib);

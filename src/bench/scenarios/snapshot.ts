@@ -8,7 +8,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { compare, exec, gone, packageRoot, type BenchOptions, type Measurement, type ScenarioResult } from '../harness.js';
+import { compare, exec, gone, packageRoot, servicePort, type BenchOptions, type Measurement, type ScenarioResult } from '../harness.js';
 
 const warmService = path.join(packageRoot, 'bench', 'workloads', 'warm-service.mjs');
 const cli = path.join(packageRoot, 'bin', 'freezedry.js');
@@ -114,7 +114,7 @@ export async function snapshotScenario(options: BenchOptions): Promise<ScenarioR
   const cold = m('node service.mjs (cold)');
   const lazy = m('freezedry restore of its snapshot (lazy, a new copy)');
   const v8 = m('node --snapshot-blob (V8 start-up snapshot)');
-  const port = 43000 + Math.floor(Math.random() * 5000);
+  const port = servicePort();
   const children: ChildProcess[] = [];
   const copies: number[] = [];
   try {
