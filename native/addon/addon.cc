@@ -80,9 +80,7 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
 // reseedRandom(): makes OpenSSL (Node's, whose symbols the node binary exports) reseed its
 // generators from the kernel. A snapshot's copies start with the original's generator state
 // and would otherwise draw the same "random" bytes as each other.
-Napi::Value ReseedRandom(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), RAND_poll() == 1);
-}
+Napi::Value ReseedRandom(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), RAND_poll() == 1); }
 
 // xxh3(bytes): the checksum archives use for their entries, as 16 hex digits.
 Napi::Value Xxh3(const Napi::CallbackInfo& info) {
@@ -114,7 +112,5 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 }  // namespace freezedry::addon
 
 // NODE_API_MODULE pastes the init function's name into an identifier, so it must be unqualified.
-static Napi::Object InitFreezedry(Napi::Env env, Napi::Object exports) {
-  return freezedry::addon::Init(env, exports);
-}
+static Napi::Object InitFreezedry(Napi::Env env, Napi::Object exports) { return freezedry::addon::Init(env, exports); }
 NODE_API_MODULE(freezedry, InitFreezedry)

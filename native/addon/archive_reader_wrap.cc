@@ -35,9 +35,7 @@ class ArchiveReaderWrap : public Napi::ObjectWrap<ArchiveReaderWrap> {
   Napi::Value StreamSize(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(reader_->StreamSize()));
   }
-  Napi::Value FileSize(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(reader_->FileSize()));
-  }
+  Napi::Value FileSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(reader_->FileSize())); }
   Napi::Value FrameCount(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(reader_->FrameCount()));
   }

@@ -2,13 +2,12 @@
 // thread-safe function; JS sends requests and notification replies with send().
 #include <napi.h>
 
-#include <atomic>
 #include <memory>
 #include <optional>
-#include <thread>
 #include <vector>
 
 #include "addon/addon.h"
+#include "addon/event_thread.h"
 #include "addon/js_error.h"
 #include "core/criu_channel.h"
 
@@ -28,8 +27,7 @@ void DeliverEvent(Napi::Env env, Napi::Function callback, std::nullptr_t*, Chann
   switch (event->kind) {
     case ChannelEvent::Kind::kMessage: {
       auto bytes = Napi::Buffer<uint8_t>::Copy(env, event->bytes.data(), event->bytes.size());
-      Napi::Value fd = event->fd.Valid() ? Napi::Number::New(env, event->fd.Release())
-                                         : env.Undefined();
+      Napi::Value fd = event->fd.Valid() ? Napi::Number::New(env, event->fd.Release()) : env.Undefined();
       callback.Call({Napi::String::New(env, "message"), bytes, fd});
       break;
     }
@@ -41,8 +39,6 @@ void DeliverEvent(Napi::Env env, Napi::Function callback, std::nullptr_t*, Chann
       break;
   }
 }
-
-using EventFunction = Napi::TypedThreadSafeFunction<std::nullptr_t, ChannelEvent, DeliverEvent>;
 
 class CriuChannelWrap : public Napi::ObjectWrap<CriuChannelWrap>, public ThreadOwner {
  public:
@@ -59,28 +55,24 @@ class CriuChannelWrap : public Napi::ObjectWrap<CriuChannelWrap>, public ThreadO
   }
 
   // new CriuChannel(onEvent(kind, bufferOrError?, fd?))
-  explicit CriuChannelWrap(const Napi::CallbackInfo& info)
-      : Napi::ObjectWrap<CriuChannelWrap>(info), addon_(&Addon::Of(info.Env())) {
+  explicit CriuChannelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CriuChannelWrap>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "onEvent must be a function");
     auto channel = core::CriuChannel::Create();
     if (!channel.Ok()) throw MakeSysError(env, channel.Error());
     channel_.emplace(channel.Take());
-    events_ = EventFunction::New(env, info[0].As<Napi::Function>(), "freezedry.CriuChannel", 0, 1);
+    reader_.Start(env, info[0].As<Napi::Function>(), "freezedry.CriuChannel", this, [this] { ReadLoop(); });
     // An idle channel does not keep the process alive; a pending request refs it.
-    events_.Unref(env);
-    addon_->Register(this);
-    reader_ = std::thread([this] { ReadLoop(); });
+    reader_.Unref(env);
   }
 
   ~CriuChannelWrap() override { Shutdown(); }
 
   void Shutdown() override {
-    if (shut_down_.exchange(true)) return;
+    if (!reader_.BeginStop()) return;
     channel_->Stop();
-    if (reader_.joinable()) reader_.join();
+    reader_.Join();
     channel_.reset();  // closes our end, so a criu still waiting for requests sees EOF
-    addon_->Unregister(this);
   }
 
  private:
@@ -101,15 +93,12 @@ class CriuChannelWrap : public Napi::ObjectWrap<CriuChannelWrap>, public ThreadO
         event->fd = std::move(received.Value().packet->passed_fd);
       }
       bool last = event->kind != ChannelEvent::Kind::kMessage;
-      if (events_.NonBlockingCall(event.get()) == napi_ok) event.release();
+      reader_.Post(std::move(event));
       if (last) break;
     }
-    events_.Release();
   }
 
-  Napi::Value PeerFd(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), channel_ ? channel_->PeerFd() : -1);
-  }
+  Napi::Value PeerFd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), channel_ ? channel_->PeerFd() : -1); }
 
   void ClosePeer(const Napi::CallbackInfo&) {
     if (channel_) channel_->ClosePeer();
@@ -118,25 +107,22 @@ class CriuChannelWrap : public Napi::ObjectWrap<CriuChannelWrap>, public ThreadO
   void Send(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "send needs a Uint8Array");
-    if (shut_down_) throw MakeCodeError(env, "ERR_CHANNEL_CLOSED", "the CRIU channel is closed");
+    if (reader_.Stopping()) throw MakeCodeError(env, "ERR_CHANNEL_CLOSED", "the CRIU channel is closed");
     auto bytes = info[0].As<Napi::Uint8Array>();
     auto sent = channel_->Send(bytes.Data(), bytes.ByteLength());
     if (!sent.Ok()) throw MakeSysError(env, sent.Error());
   }
 
   void Ref(const Napi::CallbackInfo& info) {
-    if (!shut_down_) events_.Ref(info.Env());
+    if (!reader_.Stopping()) reader_.Ref(info.Env());
   }
   void Unref(const Napi::CallbackInfo& info) {
-    if (!shut_down_) events_.Unref(info.Env());
+    if (!reader_.Stopping()) reader_.Unref(info.Env());
   }
   void Close(const Napi::CallbackInfo&) { Shutdown(); }
 
-  Addon* addon_;
   std::optional<core::CriuChannel> channel_;
-  EventFunction events_;
-  std::thread reader_;
-  std::atomic<bool> shut_down_{false};
+  EventThread<ChannelEvent, DeliverEvent> reader_;
 };
 
 }  // namespace

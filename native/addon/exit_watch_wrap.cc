@@ -2,12 +2,11 @@
 // restored attached to the caller is one).
 #include <napi.h>
 
-#include <atomic>
 #include <memory>
 #include <optional>
-#include <thread>
 
 #include "addon/addon.h"
+#include "addon/event_thread.h"
 #include "addon/js_error.h"
 #include "core/exit_watch.h"
 
@@ -33,8 +32,6 @@ void DeliverExit(Napi::Env env, Napi::Function callback, std::nullptr_t*, ExitEv
   callback.Call({env.Null(), result});
 }
 
-using ExitFunction = Napi::TypedThreadSafeFunction<std::nullptr_t, ExitEvent, DeliverExit>;
-
 class ExitWatchWrap : public Napi::ObjectWrap<ExitWatchWrap>, public ThreadOwner {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -46,8 +43,7 @@ class ExitWatchWrap : public Napi::ObjectWrap<ExitWatchWrap>, public ThreadOwner
   }
 
   // new ExitWatch(pid, onExit(err, {reaped, code, signal}))
-  explicit ExitWatchWrap(const Napi::CallbackInfo& info)
-      : Napi::ObjectWrap<ExitWatchWrap>(info), addon_(&Addon::Of(info.Env())) {
+  explicit ExitWatchWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ExitWatchWrap>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsNumber() || !info[1].IsFunction()) {
       throw Napi::TypeError::New(env, "ExitWatch(pid, onExit)");
@@ -58,48 +54,41 @@ class ExitWatchWrap : public Napi::ObjectWrap<ExitWatchWrap>, public ThreadOwner
     if (!wake.Ok()) throw MakeSysError(env, wake.Error());
     pidfd_ = pidfd.Take();
     wake_.emplace(wake.Take());
-    events_ = ExitFunction::New(env, info[1].As<Napi::Function>(), "freezedry.ExitWatch", 0, 1);
-    addon_->Register(this);
-    waiter_ = std::thread([this] { Wait(); });
+    waiter_.Start(env, info[1].As<Napi::Function>(), "freezedry.ExitWatch", this, [this] { Wait(); });
   }
 
   ~ExitWatchWrap() override { Shutdown(); }
 
   void Shutdown() override {
-    if (shut_down_.exchange(true)) return;
+    if (!waiter_.BeginStop()) return;
     wake_->Signal();
-    if (waiter_.joinable()) waiter_.join();
+    waiter_.Join();
     // The pidfd and the wake event go now, not when the garbage collector gets to this object.
     pidfd_.Reset();
     wake_.reset();
-    addon_->Unregister(this);
   }
 
  private:
   void Wait() {
     auto status = core::CatchAll([&] { return core::WaitForExit(pidfd_.Get(), *wake_); }, "exit watch");
     // Closed meanwhile: nobody listens, and a call queued now could reach a tearing-down env.
-    if (!shut_down_ && (!status.Ok() || status.Value().has_value())) {
+    if (!waiter_.Stopping() && (!status.Ok() || status.Value().has_value())) {
       auto event = std::make_unique<ExitEvent>();
       if (status.Ok()) {
         event->status = status.Value();
       } else {
         event->error = status.Error();
       }
-      if (events_.NonBlockingCall(event.get()) == napi_ok) event.release();
+      waiter_.Post(std::move(event));
     }
-    events_.Release();
   }
 
-  void Unref(const Napi::CallbackInfo& info) { events_.Unref(info.Env()); }
+  void Unref(const Napi::CallbackInfo& info) { waiter_.Unref(info.Env()); }
   void Close(const Napi::CallbackInfo&) { Shutdown(); }
 
-  Addon* addon_;
   core::UniqueFd pidfd_;
   std::optional<core::WakeEvent> wake_;
-  ExitFunction events_;
-  std::thread waiter_;
-  std::atomic<bool> shut_down_{false};
+  EventThread<ExitEvent, DeliverExit> waiter_;
 };
 
 }  // namespace

@@ -3,12 +3,11 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 
-#include <atomic>
 #include <memory>
-#include <thread>
 
 #include "addon/addon.h"
 #include "addon/archive_wrap.h"
+#include "addon/event_thread.h"
 #include "addon/js_error.h"
 #include "core/archive_page_output.h"
 #include "core/page_sink.h"
@@ -27,8 +26,6 @@ void DeliverResult(Napi::Env env, Napi::Function callback, std::nullptr_t*, Sink
   callback.Call({result->ok ? env.Null() : MakeSysError(env, result->error).Value()});
 }
 
-using DoneFunction = Napi::TypedThreadSafeFunction<std::nullptr_t, SinkResult, DeliverResult>;
-
 class PageSinkWrap : public Napi::ObjectWrap<PageSinkWrap>, public ThreadOwner {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -44,8 +41,7 @@ class PageSinkWrap : public Napi::ObjectWrap<PageSinkWrap>, public ThreadOwner {
   }
 
   // new PageSink(socketFd, { directoryFd } | { archive: ArchiveWriter, prefix? } | { discard: true }, onDone(err))
-  explicit PageSinkWrap(const Napi::CallbackInfo& info)
-      : Napi::ObjectWrap<PageSinkWrap>(info), addon_(&Addon::Of(info.Env())) {
+  explicit PageSinkWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PageSinkWrap>(info) {
     Napi::Env env = info.Env();
     int socket = ::fcntl(info[0].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
     if (socket < 0) throw MakeSysError(env, core::LastError("fcntl"));
@@ -67,30 +63,26 @@ class PageSinkWrap : public Napi::ObjectWrap<PageSinkWrap>, public ThreadOwner {
       directory_output_ = std::shared_ptr<core::DirectoryOutput>(dir.Take());
       output_ = directory_output_;
     }
-    done_ = DoneFunction::New(env, info[2].As<Napi::Function>(), "freezedry.PageSink", 0, 1);
-    addon_->Register(this);
-    thread_ = std::thread([this] {
+    thread_.Start(env, info[2].As<Napi::Function>(), "freezedry.PageSink", this, [this] {
       auto served = core::CatchAll([&] { return core::ServePageSession(socket_.Get(), *output_, counters_); }, "page sink");
-      auto* result = new SinkResult();
+      auto result = std::make_unique<SinkResult>();
       if (!served.Ok()) {
         result->ok = false;
         result->error = served.Error();
         // Stop CRIU writing into a sink that no longer reads: its dump then fails and resumes the tree.
         ::shutdown(socket_.Get(), SHUT_RDWR);
       }
-      if (done_.NonBlockingCall(result) != napi_ok) delete result;
-      done_.Release();
+      thread_.Post(std::move(result));
     });
   }
 
   ~PageSinkWrap() override { Shutdown(); }
 
   void Shutdown() override {
-    if (shut_down_.exchange(true)) return;
+    if (!thread_.BeginStop()) return;
     ::shutdown(socket_.Get(), SHUT_RDWR);  // unblocks a thread still reading
-    if (thread_.joinable()) thread_.join();
+    thread_.Join();
     socket_.Reset();  // now, not when the garbage collector gets to this object
-    addon_->Unregister(this);
   }
 
  private:
@@ -141,15 +133,12 @@ class PageSinkWrap : public Napi::ObjectWrap<PageSinkWrap>, public ThreadOwner {
   void Cancel(const Napi::CallbackInfo&) { ::shutdown(socket_.Get(), SHUT_RDWR); }
   void Close(const Napi::CallbackInfo&) { Shutdown(); }
 
-  Addon* addon_;
   core::UniqueFd socket_;
   core::PageSinkCounters counters_;
   std::shared_ptr<core::PageOutput> output_;
   std::shared_ptr<core::DirectoryOutput> directory_output_;
   std::shared_ptr<core::ArchivePageOutput> archive_output_;
-  DoneFunction done_;
-  std::thread thread_;
-  std::atomic<bool> shut_down_{false};
+  EventThread<SinkResult, DeliverResult> thread_;
 };
 
 }  // namespace

@@ -2,13 +2,12 @@
 // memory on its own thread; reports 'restored', 'complete' or 'failed'.
 #include <napi.h>
 
-#include <atomic>
 #include <map>
 #include <memory>
-#include <thread>
 
 #include "addon/addon.h"
 #include "addon/archive_wrap.h"
+#include "addon/event_thread.h"
 #include "addon/js_error.h"
 #include "core/uffd_server.h"
 
@@ -35,8 +34,6 @@ void DeliverEvent(Napi::Env env, Napi::Function callback, std::nullptr_t*, Serve
       break;
   }
 }
-
-using EventFunction = Napi::TypedThreadSafeFunction<std::nullptr_t, ServerEvent, DeliverEvent>;
 
 // { files } | { archive, starts } | { remote } | { files, remote }: the last serves the files'
 // images first and numbers the remote ones after them.
@@ -89,8 +86,7 @@ class UffdServerWrap : public Napi::ObjectWrap<UffdServerWrap>, public ThreadOwn
   //                { files: number[] } | { archive: ArchiveReader, starts: number[] }
   //                | { remote: { address, port, pids: number[] } },
   //                { faultAround, fillChunk }, onEvent(kind, err?))
-  explicit UffdServerWrap(const Napi::CallbackInfo& info)
-      : Napi::ObjectWrap<UffdServerWrap>(info), addon_(&Addon::Of(info.Env())) {
+  explicit UffdServerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UffdServerWrap>(info) {
     Napi::Env env = info.Env();
     std::map<int32_t, std::vector<core::LazyRange>> table;
     Napi::Object given = info[1].As<Napi::Object>();
@@ -113,12 +109,9 @@ class UffdServerWrap : public Napi::ObjectWrap<UffdServerWrap>, public ThreadOwn
     auto server = core::UffdServer::Create(info[0].As<Napi::String>().Utf8Value(), std::move(table), source, options);
     if (!server.Ok()) throw MakeSysError(env, server.Error());
     server_ = server.Take();
-    events_ = EventFunction::New(env, info[4].As<Napi::Function>(), "freezedry.UffdServer", 0, 1);
-    addon_->Register(this);
-    thread_ = std::thread([this] {
+    thread_.Start(env, info[4].As<Napi::Function>(), "freezedry.UffdServer", this, [this] {
       auto post = [this](core::UffdServer::Event event, const core::SysError* error) {
-        auto* message = new ServerEvent{event, error ? *error : core::SysError{}};
-        if (events_.NonBlockingCall(message) != napi_ok) delete message;
+        thread_.Post(std::make_unique<ServerEvent>(ServerEvent{event, error ? *error : core::SysError{}}));
       };
       auto ran = core::CatchAll(
           [&]() -> core::Status {
@@ -127,21 +120,19 @@ class UffdServerWrap : public Napi::ObjectWrap<UffdServerWrap>, public ThreadOwn
           },
           "lazy pages");
       if (!ran.Ok()) post(core::UffdServer::Event::kFailed, &ran.Error());
-      events_.Release();
     });
   }
 
   ~UffdServerWrap() override { Shutdown(); }
 
   void Shutdown() override {
-    if (shut_down_.exchange(true)) return;
+    if (!thread_.BeginStop()) return;
     server_->Stop();
-    if (thread_.joinable()) thread_.join();
+    thread_.Join();
     // The server's listener, page source (open and mapped images) and copy buffer go now, not
     // when the garbage collector gets to this small object: its counters are kept.
     final_counters_ = Snapshot(server_->Counters());
     server_.reset();
-    addon_->Unregister(this);
   }
 
  private:
@@ -151,7 +142,7 @@ class UffdServerWrap : public Napi::ObjectWrap<UffdServerWrap>, public ThreadOwn
   };
 
   static CountersSnapshot Snapshot(const core::UffdCounters& c) {
-    return {c.faults.load(),      c.pages_copied.load(),   c.bytes_copied.load(), c.zero_pages.load(),  c.tasks.load(),
+    return {c.faults.load(),      c.pages_copied.load(),   c.bytes_copied.load(), c.zero_pages.load(), c.tasks.load(),
             c.pages_total.load(), c.first_fault_ns.load(), c.restored_ns.load(),  c.complete_ns.load()};
   }
 
@@ -173,12 +164,9 @@ class UffdServerWrap : public Napi::ObjectWrap<UffdServerWrap>, public ThreadOwn
 
   void Close(const Napi::CallbackInfo&) { Shutdown(); }
 
-  Addon* addon_;
   std::unique_ptr<core::UffdServer> server_;
   CountersSnapshot final_counters_{};
-  EventFunction events_;
-  std::thread thread_;
-  std::atomic<bool> shut_down_{false};
+  EventThread<ServerEvent, DeliverEvent> thread_;
 };
 
 }  // namespace

@@ -30,8 +30,7 @@ class ArchivePageOutput : public PageOutput {
  public:
   // Entries are named PREFIX + the image's own name (a container archive keeps CRIU's images
   // under "checkpoint/", as Podman's does).
-  ArchivePageOutput(std::shared_ptr<ArchiveWriter> writer, std::string prefix)
-      : writer_(std::move(writer)), prefix_(std::move(prefix)) {}
+  ArchivePageOutput(std::shared_ptr<ArchiveWriter> writer, std::string prefix) : writer_(std::move(writer)), prefix_(std::move(prefix)) {}
   Status BeginImage(uint32_t image_type, uint64_t image_id) override;
   Status AddEntry(uint64_t vaddr, uint64_t nr_pages, uint32_t flags) override;
   Status ReceivePages(int socket, uint64_t bytes) override;

@@ -53,9 +53,9 @@ struct ArchiveReader::Impl {
   uint64_t stream_size = 0;
   std::vector<Frame> frames;
 
-  std::mutex cache_mutex;  // guards cache, queue, stopping
+  std::mutex cache_mutex;                         // guards cache, queue, stopping
   std::list<std::pair<size_t, FrameData>> cache;  // most recent first
-  std::deque<size_t> queue;                        // frames to decompress ahead
+  std::deque<size_t> queue;                       // frames to decompress ahead
   std::condition_variable queued;
   bool stopping = false;
   std::thread prefetcher;
@@ -101,9 +101,9 @@ struct ArchiveReader::Impl {
     size_t size = ZSTD_decompressDCtx(context, data->data(), data->size(), compressed.data(), compressed.size());
     if (ZSTD_isError(size) || size != frame.decompressed_size) {
       std::string why = ZSTD_isError(size) ? ZSTD_getErrorName(size) : "wrong decompressed size";
-      return Failure(EBADMSG, "archive",
-                     "frame " + std::to_string(index) + " at stream offset " + std::to_string(frame.stream_offset) +
-                         " is corrupt (" + why + ")");
+      return Failure(
+          EBADMSG, "archive",
+          "frame " + std::to_string(index) + " at stream offset " + std::to_string(frame.stream_offset) + " is corrupt (" + why + ")");
     }
     return FrameData(std::move(data));
   }
@@ -152,8 +152,7 @@ struct ArchiveReader::Impl {
   }
 
   size_t FrameAt(uint64_t offset) const {
-    auto it = std::upper_bound(frames.begin(), frames.end(), offset,
-                               [](uint64_t o, const Frame& f) { return o < f.stream_offset; });
+    auto it = std::upper_bound(frames.begin(), frames.end(), offset, [](uint64_t o, const Frame& f) { return o < f.stream_offset; });
     return static_cast<size_t>(it - frames.begin()) - 1;
   }
 };
@@ -185,8 +184,7 @@ Result<std::unique_ptr<ArchiveReader>> ArchiveReader::Open(int fd) {
     return Failure(ENODATA, "archive", "the seek table is damaged");
   }
   std::vector<uint8_t> table(table_size);
-  if (::pread(copy, table.data(), table.size(), static_cast<off_t>(s.file_size - table_size)) !=
-          static_cast<ssize_t>(table.size()) ||
+  if (::pread(copy, table.data(), table.size(), static_cast<off_t>(s.file_size - table_size)) != static_cast<ssize_t>(table.size()) ||
       GetU32(table.data()) != kSkippableFrameMagic || GetU32(table.data() + 4) != table_size - 8) {
     return Failure(ENODATA, "archive", "the seek table is damaged");
   }

@@ -19,7 +19,7 @@ class ArchiveReader {
   static Result<std::unique_ptr<ArchiveReader>> Open(int fd);
   ~ArchiveReader();
 
-  uint64_t StreamSize() const;   // uncompressed tar stream size
+  uint64_t StreamSize() const;  // uncompressed tar stream size
   uint64_t FileSize() const;
   size_t FrameCount() const;
 

@@ -24,7 +24,7 @@ namespace {
 struct Job {
   std::vector<uint8_t> input;
   std::vector<uint8_t> output;
-  bool raw = false;            // input is already a complete frame
+  bool raw = false;             // input is already a complete frame
   int64_t reserved_entry = -1;  // the entry whose header this raw frame reserves
   bool done = false;
   bool failed = false;
@@ -120,8 +120,7 @@ struct ArchiveWriter::Impl {
         std::lock_guard lock(mutex);
         if (!written.Ok() && !error) error = written.Error();
         if (job->reserved_entry >= 0) {
-          entries[static_cast<size_t>(job->reserved_entry)].reserved_header_at =
-              static_cast<int64_t>(file_offset + kRawFrameHeaderSize);
+          entries[static_cast<size_t>(job->reserved_entry)].reserved_header_at = static_cast<int64_t>(file_offset + kRawFrameHeaderSize);
         }
         seek_table.push_back({static_cast<uint32_t>(job->output.size()), static_cast<uint32_t>(job->raw ? kTarBlock : job->input.size())});
         file_offset += job->output.size();

@@ -17,16 +17,16 @@ namespace freezedry::core {
 
 struct ArchiveEntryInfo {
   std::string name;
-  uint64_t header_offset = 0;  // offset of the tar header in the uncompressed stream
-  uint64_t size = 0;           // entry data size
-  uint64_t checksum = 0;       // XXH3-64 of the entry data
+  uint64_t header_offset = 0;       // offset of the tar header in the uncompressed stream
+  uint64_t size = 0;                // entry data size
+  uint64_t checksum = 0;            // XXH3-64 of the entry data
   int64_t reserved_header_at = -1;  // file offset of a reserved header's bytes, once written
 };
 
 struct ArchiveWriterOptions {
-  int level = 1;                       // zstd level (negative: faster)
-  size_t frame_size = 4 << 20;         // uncompressed bytes per frame
-  unsigned threads = 2;                // compression threads
+  int level = 1;                // zstd level (negative: faster)
+  size_t frame_size = 4 << 20;  // uncompressed bytes per frame
+  unsigned threads = 2;         // compression threads
 };
 
 struct ArchiveCounters {

@@ -11,9 +11,7 @@ Result<CriuChannel> CriuChannel::Create() {
   return CriuChannel(std::move(own), std::move(peer), wake.Take());
 }
 
-Status CriuChannel::Send(const uint8_t* data, size_t size) const {
-  return SendPacket(own_.Get(), data, size);
-}
+Status CriuChannel::Send(const uint8_t* data, size_t size) const { return SendPacket(own_.Get(), data, size); }
 
 Result<CriuChannel::Received> CriuChannel::Receive() const {
   auto readable = WaitReadable(own_.Get(), wake_);

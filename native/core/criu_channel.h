@@ -34,8 +34,7 @@ class CriuChannel {
   void Stop() const { wake_.Signal(); }
 
  private:
-  CriuChannel(UniqueFd own, UniqueFd peer, WakeEvent wake)
-      : own_(std::move(own)), peer_(std::move(peer)), wake_(std::move(wake)) {}
+  CriuChannel(UniqueFd own, UniqueFd peer, WakeEvent wake) : own_(std::move(own)), peer_(std::move(peer)), wake_(std::move(wake)) {}
   UniqueFd own_;
   UniqueFd peer_;
   WakeEvent wake_;

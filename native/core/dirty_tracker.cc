@@ -5,7 +5,6 @@
 #include <sys/ioctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
-#include <sys/user.h>
 #include <sys/wait.h>
 #include <signal.h>
 #include <unistd.h>
@@ -21,6 +20,7 @@
 #include <vector>
 
 #include "core/exit_watch.h"
+#include "core/remote_syscall.h"
 
 namespace freezedry::core {
 
@@ -45,112 +45,23 @@ constexpr uint64_t kFeatureWpAsync = 1 << 15;   // UFFD_FEATURE_WP_ASYNC
 #define SYS_pidfd_getfd 438
 #endif
 
-Result<uint64_t> FindSyscallInstruction(pid_t pid) {
-  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    if (line.find("[vdso]") == std::string::npos) continue;
-    uint64_t start = std::stoull(line.substr(0, line.find('-')), nullptr, 16);
-    uint64_t end = std::stoull(line.substr(line.find('-') + 1), nullptr, 16);
-    std::vector<uint8_t> code(end - start);
-    int mem = ::open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
-    if (mem < 0) return LastError("open", "/proc/" + std::to_string(pid) + "/mem");
-    UniqueFd file(mem);
-    if (::pread(mem, code.data(), code.size(), static_cast<off_t>(start)) != static_cast<ssize_t>(code.size())) {
-      return LastError("pread", "[vdso]");
-    }
-    for (size_t i = 0; i + 1 < code.size(); i++) {
-      if (code[i] == 0x0f && code[i + 1] == 0x05) return start + i;  // x86-64 `syscall`
-    }
-  }
-  return Failure(ENOSYS, "dirty tracker", "no syscall instruction in the target's vDSO");
-}
-
-// Waits for the next stop of the traced `pid`; its waitpid status.
-Result<int> WaitStop(pid_t pid) {
-  int status;
-  pid_t got;
-  do {
-    got = ::waitpid(pid, &status, __WALL);
-  } while (got < 0 && errno == EINTR);
-  if (got != pid) return LastError("waitpid");
-  if (!WIFSTOPPED(status)) return Failure(ESRCH, "dirty tracker", "the target exited");
-  return status;
-}
-
-// Signals that arrived while we ran syscalls in the target: held back then (a signal-delivery
-// stop is not the syscall stop we wait for), sent again once it is released.
-using HeldSignals = std::vector<int>;
-
-// Runs one system call in the stopped thread `pid`, from the `syscall` instruction at `at`.
-Result<int64_t> Inject(pid_t pid, uint64_t at, const user_regs_struct& saved, uint64_t nr, uint64_t a0, uint64_t a1, HeldSignals& held) {
-  user_regs_struct regs = saved;
-  regs.rip = at;
-  regs.rax = nr;
-  regs.orig_rax = static_cast<uint64_t>(-1);  // not a syscall to restart
-  regs.rdi = a0;
-  regs.rsi = a1;
-  if (::ptrace(PTRACE_SETREGS, pid, nullptr, &regs) != 0) return LastError("ptrace(SETREGS)");
-  for (int stop = 0; stop < 2;) {  // syscall entry, then exit (TRACESYSGOOD marks them)
-    if (::ptrace(PTRACE_SYSCALL, pid, nullptr, nullptr) != 0) return LastError("ptrace(SYSCALL)");
-    auto stopped = WaitStop(pid);
-    if (!stopped.Ok()) return stopped.Error();
-    int status = stopped.Value();
-    if (WSTOPSIG(status) == (SIGTRAP | 0x80)) {
-      stop++;
-    } else if ((status >> 16) == 0) {
-      held.push_back(WSTOPSIG(status));  // a signal-delivery stop: suppressed now, sent again later
-    }  // else a group stop (PTRACE_EVENT_STOP): resume
-  }
-  if (::ptrace(PTRACE_GETREGS, pid, nullptr, &regs) != 0) return LastError("ptrace(GETREGS)");
-  return static_cast<int64_t>(regs.rax);
-}
-
 // Creates a userfaultfd inside the target and returns our copy of it.
 Result<UniqueFd> UserfaultfdOf(pid_t pid) {
-  auto at = FindSyscallInstruction(pid);
-  if (!at.Ok()) return at.Error();
   auto pidfd = OpenPidfd(pid);
   if (!pidfd.Ok()) return pidfd.Error();
-  if (::ptrace(PTRACE_SEIZE, pid, nullptr, PTRACE_O_TRACESYSGOOD) != 0) return LastError("ptrace(SEIZE)");
-  if (::ptrace(PTRACE_INTERRUPT, pid, nullptr, nullptr) != 0) {
-    SysError error = LastError("ptrace(INTERRUPT)");
-    ::ptrace(PTRACE_DETACH, pid, nullptr, nullptr);
-    return error;
-  }
-  Result<UniqueFd> result = Failure(EIO, "dirty tracker", "not reached");
-  HeldSignals held;
-  user_regs_struct saved;
-  auto stopped = WaitStop(pid);
-  if (!stopped.Ok()) {
-    ::ptrace(PTRACE_DETACH, pid, nullptr, nullptr);  // never leave it seized (it may still be there)
-    return stopped.Error();
-  }
-  // A signal that beat the interrupt stops it first; the interrupt's stop then comes later.
-  if ((stopped.Value() >> 16) == 0 && WSTOPSIG(stopped.Value()) != SIGTRAP) held.push_back(WSTOPSIG(stopped.Value()));
-  if (::ptrace(PTRACE_GETREGS, pid, nullptr, &saved) != 0) {
-    result = LastError("ptrace(GETREGS)");
-  } else {
-    auto remote = Inject(pid, at.Value(), saved, SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK, 0, held);
-    // A target without CAP_SYS_PTRACE (a container's process) may only make a user-mode-only
-    // one. That is all the tracker needs: asynchronous write-protect faults are resolved by
-    // the kernel itself and never reach the userfaultfd, from user or kernel mode alike.
-    if (remote.Ok() && remote.Value() == -EPERM) {
-      remote = Inject(pid, at.Value(), saved, SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY, 0, held);
-    }
-    if (!remote.Ok()) {
-      result = remote.Error();
-    } else if (remote.Value() < 0) {
-      result = Failure(static_cast<int>(-remote.Value()), "userfaultfd", "in the target");
-    } else {
-      long ours = ::syscall(SYS_pidfd_getfd, pidfd.Value().Get(), static_cast<int>(remote.Value()), 0);
-      result = ours < 0 ? Result<UniqueFd>(LastError("pidfd_getfd")) : Result<UniqueFd>(UniqueFd(static_cast<int>(ours)));
-      (void)Inject(pid, at.Value(), saved, SYS_close, static_cast<uint64_t>(remote.Value()), 0, held);
-    }
-    ::ptrace(PTRACE_SETREGS, pid, nullptr, &saved);  // as it was, an interrupted syscall included
-  }
-  ::ptrace(PTRACE_DETACH, pid, nullptr, nullptr);
-  for (int signal : held) ::kill(pid, signal);  // what it would have received meanwhile
+  auto attached = RemoteSyscalls::Attach(pid);
+  if (!attached.Ok()) return attached.Error();
+  RemoteSyscalls& target = *attached.Value();
+  auto remote = target.Call(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+  // A target without CAP_SYS_PTRACE (a container's process) may only make a user-mode-only
+  // one. That is all the tracker needs: asynchronous write-protect faults are resolved by
+  // the kernel itself and never reach the userfaultfd, from user or kernel mode alike.
+  if (remote.Ok() && remote.Value() == -EPERM) remote = target.Call(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+  if (!remote.Ok()) return remote.Error();
+  if (remote.Value() < 0) return Failure(static_cast<int>(-remote.Value()), "userfaultfd", "in the target");
+  long ours = ::syscall(SYS_pidfd_getfd, pidfd.Value().Get(), static_cast<int>(remote.Value()), 0);
+  Result<UniqueFd> result = ours < 0 ? Result<UniqueFd>(LastError("pidfd_getfd")) : Result<UniqueFd>(UniqueFd(static_cast<int>(ours)));
+  (void)target.Call(SYS_close, static_cast<uint64_t>(remote.Value()));
   return result;
 }
 

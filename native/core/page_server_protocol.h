@@ -36,8 +36,8 @@ enum PageFlags : uint32_t {
 
 // Image types in dst_id.
 enum ImageType : uint32_t {
-  kTaskPages = 1,    // pagemap-<pid>.img
-  kShmemPages = 2,   // pagemap-shmem-<shmid>.img
+  kTaskPages = 1,   // pagemap-<pid>.img
+  kShmemPages = 2,  // pagemap-shmem-<shmid>.img
 };
 
 constexpr uint64_t kPageSize = 4096;

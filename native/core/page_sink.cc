@@ -82,11 +82,11 @@ Status ServePageSession(int socket, PageOutput& output, PageSinkCounters& counte
           if (!opened.Ok()) return opened;
         }
         if (!ps::RunFits(header.vaddr, header.nr_pages)) {
-          return Failure(EPROTO, "page server", "an entry of " + std::to_string(header.nr_pages) + " pages at " + std::to_string(header.vaddr) + " fits no address space");
+          return Failure(
+              EPROTO, "page server",
+              "an entry of " + std::to_string(header.nr_pages) + " pages at " + std::to_string(header.vaddr) + " fits no address space");
         }
-        uint32_t flags = command == ps::kAdd    ? ps::kPresent
-                         : command == ps::kHole ? ps::kInParent
-                                                : ps::FlagsOf(header);
+        uint32_t flags = command == ps::kAdd ? ps::kPresent : command == ps::kHole ? ps::kInParent : ps::FlagsOf(header);
         auto added = output.AddEntry(header.vaddr, header.nr_pages, flags);
         if (!added.Ok()) return added;
         counters.entries++;

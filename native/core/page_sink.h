@@ -37,7 +37,6 @@ struct PageSinkCounters {
 // the peer goes away before CLOSE, or sends what the protocol does not allow.
 Status ServePageSession(int socket, PageOutput& output, PageSinkCounters& counters);
 
-
 // Writes plain image files into a directory, as `criu page-server -D DIR` would: the result
 // merges with CRIU's own images into a directory `criu restore` accepts.
 class DirectoryOutput : public PageOutput {

@@ -62,8 +62,8 @@ Status FilePageSource::Read(uint32_t image, uint64_t offset, uint8_t* out, size_
   return OkStatus();
 }
 
-Result<std::unique_ptr<RemotePageSource>> RemotePageSource::Connect(const std::string& address, uint16_t port,
-                                                                     std::vector<int32_t> pids, const std::string& ticket) {
+Result<std::unique_ptr<RemotePageSource>> RemotePageSource::Connect(const std::string& address, uint16_t port, std::vector<int32_t> pids,
+                                                                    const std::string& ticket) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);

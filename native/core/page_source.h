@@ -60,8 +60,8 @@ class ArchivePageSource : public PageSource {
 // first, for a relay in front of the page server that admits only the peer holding it.
 class RemotePageSource : public PageSource {
  public:
-  static Result<std::unique_ptr<RemotePageSource>> Connect(const std::string& address, uint16_t port,
-                                                            std::vector<int32_t> pids, const std::string& ticket = "");
+  static Result<std::unique_ptr<RemotePageSource>> Connect(const std::string& address, uint16_t port, std::vector<int32_t> pids,
+                                                           const std::string& ticket = "");
   ~RemotePageSource() override;
   Status Read(uint32_t image, uint64_t offset, uint8_t* out, size_t size) override;
   void Finish() override;

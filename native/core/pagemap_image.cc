@@ -53,8 +53,6 @@ std::string PagemapImage::FileName(uint32_t image_type, uint64_t image_id) {
   return "pagemap-" + std::to_string(image_id) + ".img";
 }
 
-std::string PagemapImage::PagesFileName(uint64_t pages_id) {
-  return "pages-" + std::to_string(pages_id) + ".img";
-}
+std::string PagemapImage::PagesFileName(uint64_t pages_id) { return "pages-" + std::to_string(pages_id) + ".img"; }
 
 }  // namespace freezedry::core

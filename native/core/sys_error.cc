@@ -9,6 +9,7 @@ namespace freezedry::core {
 namespace {
 // The errno names Node knows (util.getSystemErrorName); an own table because
 // strerrorname_np needs glibc >= 2.32.
+// clang-format off
 #define FREEZEDRY_ERRNO_NAMES(X)                                                                 \
   X(E2BIG) X(EACCES) X(EADDRINUSE) X(EADDRNOTAVAIL) X(EAFNOSUPPORT) X(EAGAIN) X(EALREADY)        \
   X(EBADF) X(EBADMSG) X(EBUSY) X(ECANCELED) X(ECHILD) X(ECONNABORTED) X(ECONNREFUSED)             \
@@ -20,6 +21,7 @@ namespace {
   X(ENOTCONN) X(ENOTDIR) X(ENOTEMPTY) X(ENOTSOCK) X(ENOTSUP) X(ENOTTY) X(ENXIO) X(EOVERFLOW)      \
   X(EPERM) X(EPIPE) X(EPROTO) X(EPROTONOSUPPORT) X(EPROTOTYPE) X(ERANGE) X(EROFS) X(ESPIPE)       \
   X(ESRCH) X(ESTALE) X(ETIME) X(ETIMEDOUT) X(ETXTBSY) X(EXDEV) X(ECHRNG) X(EBADE) X(EBADRQC)
+// clang-format on
 
 }  // namespace
 
@@ -50,12 +52,8 @@ std::string SysError::Message() const {
   return message;
 }
 
-SysError Failure(int err, std::string operation, std::string detail) {
-  return SysError{err, std::move(operation), {}, std::move(detail)};
-}
+SysError Failure(int err, std::string operation, std::string detail) { return SysError{err, std::move(operation), {}, std::move(detail)}; }
 
-SysError LastError(std::string syscall, std::string path) {
-  return SysError{errno, std::move(syscall), std::move(path), {}};
-}
+SysError LastError(std::string syscall, std::string path) { return SysError{errno, std::move(syscall), std::move(path), {}}; }
 
 }  // namespace freezedry::core

@@ -40,8 +40,7 @@ struct UffdServer::Task {
 
 UffdServer::UffdServer(UniqueFd listener, WakeEvent wake) : listener_(std::move(listener)), wake_(std::move(wake)) {}
 
-Result<std::unique_ptr<UffdServer>> UffdServer::Create(const std::string& socket_path,
-                                                       std::map<int32_t, std::vector<LazyRange>> ranges,
+Result<std::unique_ptr<UffdServer>> UffdServer::Create(const std::string& socket_path, std::map<int32_t, std::vector<LazyRange>> ranges,
                                                        std::shared_ptr<PageSource> source, UffdServerOptions options) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -118,9 +117,11 @@ Status UffdServer::ReceiveTasks(int connection, bool& finished, bool& closed) {
     msg.msg_controllen = sizeof control;
     ssize_t got_byte = ::recvmsg(connection, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
     if (got_byte < 0) return LastError("recvmsg");
-    if (got_byte == 0) return Failure(ECONNRESET, "lazy pages", "CRIU hung up before passing the userfaultfd of pid " + std::to_string(pid));
+    if (got_byte == 0)
+      return Failure(ECONNRESET, "lazy pages", "CRIU hung up before passing the userfaultfd of pid " + std::to_string(pid));
     cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    if (cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS) return Failure(EPROTO, "lazy pages", "no userfaultfd with pid " + std::to_string(pid));
+    if (cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS)
+      return Failure(EPROTO, "lazy pages", "no userfaultfd with pid " + std::to_string(pid));
     int uffd;
     std::memcpy(&uffd, CMSG_DATA(cmsg), sizeof uffd);
     auto task = std::make_unique<Task>();

@@ -20,16 +20,16 @@
 namespace freezedry::core {
 
 struct LazyRange {
-  uint64_t address;   // where the pages go (the dump-time address until a remap moves them)
-  uint64_t length;    // bytes, a multiple of the page size, inside one VMA
-  uint32_t image;     // the page source's image
-  uint64_t offset;    // where the bytes are in that image
-  bool priority;      // stack or heap: filled before the rest
+  uint64_t address;  // where the pages go (the dump-time address until a remap moves them)
+  uint64_t length;   // bytes, a multiple of the page size, inside one VMA
+  uint32_t image;    // the page source's image
+  uint64_t offset;   // where the bytes are in that image
+  bool priority;     // stack or heap: filled before the rest
 };
 
 struct UffdCounters {
-  std::atomic<uint64_t> faults{0};          // page faults served
-  std::atomic<uint64_t> pages_copied{0};    // pages placed, by faults and background fill
+  std::atomic<uint64_t> faults{0};        // page faults served
+  std::atomic<uint64_t> pages_copied{0};  // pages placed, by faults and background fill
   std::atomic<uint64_t> bytes_copied{0};
   std::atomic<uint64_t> zero_pages{0};      // faults outside any lazy range
   std::atomic<uint64_t> tasks{0};           // userfaultfds received (processes, forks included)
@@ -50,8 +50,7 @@ class UffdServer {
   using EventSink = std::function<void(Event, const SysError*)>;
 
   // Listens on `socket_path` at once (CRIU connects to it when the restore starts).
-  static Result<std::unique_ptr<UffdServer>> Create(const std::string& socket_path,
-                                                    std::map<int32_t, std::vector<LazyRange>> ranges,
+  static Result<std::unique_ptr<UffdServer>> Create(const std::string& socket_path, std::map<int32_t, std::vector<LazyRange>> ranges,
                                                     std::shared_ptr<PageSource> source, UffdServerOptions options);
   ~UffdServer();
 

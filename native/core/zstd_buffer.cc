@@ -42,8 +42,9 @@ Result<std::vector<uint8_t>> DecompressBuffer(const uint8_t* data, size_t size) 
     return Failure(EBADMSG, "zstd", "the frame declares " + std::to_string(content) + " bytes, more than its blocks can hold");
   }
   if (content > kMaxDecompressedFrame) {
-    return Failure(EFBIG, "zstd", "the frame declares " + std::to_string(content) + " bytes, more than the " +
-                                      std::to_string(kMaxDecompressedFrame) + " accepted");
+    return Failure(
+        EFBIG, "zstd",
+        "the frame declares " + std::to_string(content) + " bytes, more than the " + std::to_string(kMaxDecompressedFrame) + " accepted");
   }
   std::vector<uint8_t> out(content);
   size_t got = ZSTD_decompress(out.data(), out.size(), data, size);

@@ -33,7 +33,7 @@ TEST(ReportsExactlyTheWrittenPages) {
     uint64_t where = reinterpret_cast<uint64_t>(mine);
     (void)!write(ready[1], &where, sizeof where);
     char c;
-    (void)!read(go[0], &c, 1);  // blocked in read() while the tracker attaches
+    (void)!read(go[0], &c, 1);                                         // blocked in read() while the tracker attaches
     for (size_t i = 0; i < kPages; i += 7) mine[i * kPage + 100] = 2;  // 147 pages
     (void)!write(ready[1], &where, sizeof where);
     (void)!read(go[0], &c, 1);
