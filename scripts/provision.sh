@@ -37,6 +37,10 @@ install_system_packages() {
   done
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing: ${missing[*]}"
+    # arm64 libraries for the cross-built prebuild come from Debian's multiarch archive.
+    if [[ " ${missing[*]}" == *":arm64"* ]] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+      dpkg --add-architecture arm64
+    fi
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
@@ -137,9 +141,10 @@ provision_old_criu() {
 
 # For the test suite: a real pre-fork web server (a master and its workers) to restore,
 # Podman (run with --runtime runc) to make real Podman checkpoint exports, and clang with its
-# runtime libraries for the libFuzzer targets (scripts/fuzz.sh), and chromium to open the
-# benchmark report in a real browser.
-test_packages=(nginx-light podman clang libclang-rt-14-dev chromium)
+# runtime libraries for the libFuzzer targets (scripts/fuzz.sh), clang-format, chromium to open the
+# benchmark report in a real browser, and the aarch64 cross compiler with arm64 zstd and xxhash
+# for the arm64 prebuild (scripts/prebuild.sh).
+test_packages=(nginx-light podman clang clang-format libclang-rt-14-dev chromium g++-aarch64-linux-gnu libzstd-dev:arm64 libxxhash-dev:arm64)
 
 main() {
   if [ "${1:-}" = "--test" ]; then system_packages+=("${test_packages[@]}"); fi

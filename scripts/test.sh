@@ -30,8 +30,24 @@ fuzz_failed="$(grep -cE '^fuzz.*(FAILED|failed|missing)' .test-results/fuzz.txt 
 cpp_passed=$((cpp_passed + san_passed + fuzz_passed))
 cpp_failed=$((cpp_failed + san_failed + fuzz_failed))
 
-echo "== lint (ESLint over src, test, bench)"
+echo "== lint (ESLint over src, test, bench), typecheck (tsc --noEmit)"
 if npx eslint src test bench; then cpp_passed=$((cpp_passed + 1)); else cpp_failed=$((cpp_failed + 1)); fi
+if npx tsc -p tsconfig.json --noEmit; then cpp_passed=$((cpp_passed + 1)); else cpp_failed=$((cpp_failed + 1)); fi
+echo "== clang-format (.clang-format) over native/"
+if git ls-files -co --exclude-standard 'native/*.cc' 'native/*.h' | xargs clang-format --dry-run --Werror; then
+  cpp_passed=$((cpp_passed + 1))
+else
+  echo "native/ is not formatted: run clang-format -i on the files above"; cpp_failed=$((cpp_failed + 1))
+fi
+
+echo "== prebuilt addons: linux-x64, and linux-arm64 cross-built (the packed-tarball test installs them)"
+for arch in x64 arm64; do
+  if bash scripts/prebuild.sh "$arch" > ".test-results/prebuild-$arch.txt" 2>&1; then
+    echo "prebuild linux-$arch: ok"; cpp_passed=$((cpp_passed + 1))
+  else
+    echo "prebuild linux-$arch: FAILED"; tail -20 ".test-results/prebuild-$arch.txt"; cpp_failed=$((cpp_failed + 1))
+  fi
+done
 
 echo "== vitest (unit, native, integration)"
 npx vitest run --reporter=default --reporter=json --outputFile=.test-results/vitest.json

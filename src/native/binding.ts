@@ -165,13 +165,17 @@ export const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 let loaded: NativeBinding | undefined;
 
-/** An executable built beside the addon (build/Release), e.g. freezedry-init. */
+/**
+ * An executable built beside the addon, e.g. freezedry-init: the local build's (build/Release),
+ * else the prebuilt one of this platform (prebuilds/linux-ARCH, shipped in the package).
+ */
 export function nativeTool(name: string): string {
-  const file = path.join(packageRoot, 'build', 'Release', name);
-  if (!existsSync(file)) {
-    throw new FreezedryError(ErrorCode.ADDON_LOAD, `${file} is missing. Run 'npm install' (or 'npm run build:native') to build it.`);
+  const candidates = [path.join(packageRoot, 'build', 'Release', name), path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, name)];
+  const found = candidates.find((file) => existsSync(file));
+  if (!found) {
+    throw new FreezedryError(ErrorCode.ADDON_LOAD, `${name} is missing (looked for ${candidates.join(' and ')}). Run 'npm install' (or 'npm run build:native') to build it.`);
   }
-  return file;
+  return found;
 }
 
 export function native(): NativeBinding {
