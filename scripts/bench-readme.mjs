@@ -1,11 +1,12 @@
 // Regenerates the README's benchmark section, and the plots it links under docs/bench/, from a
-// full run of `freezedry bench` (the newest under ./freezedry-bench/ unless one is named).
-//   npm run bench:readme [-- DIR | DIR/results.json]
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// full run of `freezedry bench` (the newest under ./freezedry-bench/ unless one is named); runs
+// named after it that measured some scenarios again replace those scenarios' results.
+//   npm run bench:readme [-- RUN [RERUN...]]        (each a directory or its results.json)
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { plotsOf, renderSvg } from '../lib/bench/report.js';
-import { readmeSection, replaceSection } from '../lib/bench/readme.js';
+import { mergeRuns, readmeSection, replaceSection } from '../lib/bench/readme.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const docs = path.join(root, 'docs', 'bench');
@@ -22,15 +23,18 @@ function newestFullRun() {
   return candidates[0];
 }
 
-const named = process.argv[2];
-const source = named ? (named.endsWith('.json') ? path.resolve(named) : path.resolve(named, 'results.json')) : newestFullRun();
-const results = JSON.parse(readFileSync(source, 'utf8'));
-if (results.options?.quick) throw new Error(`${source} is a quick run: the README shows a full one`);
+const named = process.argv.slice(2);
+const sources = (named.length ? named : [newestFullRun()]).map((arg) => (arg.endsWith('.json') ? path.resolve(arg) : path.resolve(arg, 'results.json')));
+const runs = sources.map((file) => JSON.parse(readFileSync(file, 'utf8')));
+const quick = sources.filter((_, i) => runs[i].options?.quick);
+if (quick.length) throw new Error(`${quick.join(', ')}: a quick run; the README shows full ones`);
+const results = runs.length === 1 ? runs[0] : mergeRuns(runs);
+const source = sources.join(' + ');
 
 mkdirSync(docs, { recursive: true });
 for (const stale of readdirSync(docs).filter((name) => name.endsWith('.svg'))) rmSync(path.join(docs, stale));
 for (const plot of plotsOf(results.measurements)) writeFileSync(path.join(docs, `${plot.id}.svg`), await renderSvg(plot));
-if (path.resolve(source) !== path.join(docs, 'results.json')) copyFileSync(source, path.join(docs, 'results.json'));
+writeFileSync(path.join(docs, 'results.json'), `${JSON.stringify(results, null, 1)}\n`);
 
 const readme = path.join(root, 'README.md');
 writeFileSync(readme, replaceSection(readFileSync(readme, 'utf8'), readmeSection(results)));

@@ -18,6 +18,8 @@ export interface BenchResults {
   skipped: { what: string; reason: string }[];
   /** Scenarios that failed, with their error: the others' results stand. */
   failed: { scenario: string; error: string }[];
+  /** When results of several runs were merged (mergeRuns): each run and the scenarios it gave. */
+  runs?: { startedAt: string; durationMs: number; scenarios: string[] }[];
 }
 
 export interface Plot {

@@ -2,7 +2,8 @@
 // become plots, and the statistics of a comparison (paired ratios).
 import { describe, expect, it } from 'vitest';
 import { compare, rotation, type Measurement } from '../../src/bench/harness.js';
-import { plotSpec, plotsOf } from '../../src/bench/report.js';
+import { mergeRuns } from '../../src/bench/readme.js';
+import { plotSpec, plotsOf, type BenchResults } from '../../src/bench/report.js';
 import { parseSizes } from '../../src/bench/run-bench.js';
 
 const curve = (tool: string, x: number, samples: number[], extra: Partial<Measurement> = {}): Measurement => ({
@@ -56,5 +57,28 @@ describe('benchmark report', () => {
     expect(compare(ours, peer).ratio).toBe(0.5);
     expect(compare(ours, { ...peer, samples: [10, 100] }).ratio).toBeCloseTo(50 / 55);
     expect([0, 1, 2, 3].map((turn) => rotation(['a', 'b', 'c'], turn).join(''))).toEqual(['abc', 'bca', 'cab', 'abc']);
+  });
+
+  it('merges a rerun of some scenarios over a full run, keeping why they ran again, and refuses another machine', () => {
+    const machine = { hostname: 'h', kernel: { release: '6.18', version: '' }, cpu: { model: 'cpu', cores: 2, flags: [] } } as unknown as BenchResults['machine'];
+    const run = (scenarios: string[], tool: string, failed: BenchResults['failed'] = []): BenchResults => ({
+      format: 'freezedry-bench/1',
+      startedAt: `start-${tool}`,
+      durationMs: 60_000,
+      options: { scenarios, quick: false, sizes: [256], cache: ['warm'], link: '1gbit' },
+      machine,
+      measurements: scenarios.map((scenario) => ({ ...curve(tool, 256, [1]), scenario })),
+      comparisons: [],
+      notes: [`note of ${tool}`],
+      skipped: [],
+      failed,
+    });
+    const merged = mergeRuns([run(['dump', 'containers'], 'first', [{ scenario: 'containers', error: 'hung' }]), run(['containers'], 'second')]);
+    expect(merged.measurements.map((m) => `${m.scenario}:${m.tool}`)).toEqual(['dump:first', 'containers:second']);
+    expect(merged.failed).toEqual([]);
+    expect(merged.notes.join('\n')).toMatch(/containers failed in the run of start-first, so it was measured again: hung/);
+    expect(merged.runs?.map((r) => r.scenarios)).toEqual([['dump', 'containers'], ['containers']]);
+    expect(merged.durationMs).toBe(120_000);
+    expect(() => mergeRuns([run(['dump'], 'a'), { ...run(['dump'], 'b'), machine: { ...machine, hostname: 'other' } }])).toThrow(/another machine/);
   });
 });
