@@ -1,11 +1,14 @@
 // check(), version(), features(): is this machine able to checkpoint, and what to do if not.
 // (version() and features() are CRIU queries, in criu/features.ts, re-exported here.)
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { queryFeatures, withSession, type CriuFeatures } from './criu/features.js';
 import { probeDirtyTracking } from './pages/dirty-tracker.js';
 import { ErrorCode, isFreezedryError } from './errors.js';
 import { RequestType } from './criu/rpc-schema.js';
 import { MINIMUM_CRIU, isSupported } from './criu/version.js';
+import { packageRoot } from './native/binding.js';
 
 export { features, version, versionAndFeatures, type CriuFeatures } from './criu/features.js';
 
@@ -30,6 +33,10 @@ export interface CheckReport {
 
 export const PIPE_MAX_SIZE_NEEDED = 4 * 1024 * 1024;
 
+const GET_CRIU =
+  "run 'freezedry check --fix' (it runs scripts/provision.sh, shipped in the package: CRIU 4.x built from Debian's source into the package, cached), " +
+  "install your distribution's criu where it is 4.1 or newer, or set FREEZEDRY_CRIU to one";
+
 function readNumber(file: string): number | undefined {
   try {
     return Number(readFileSync(file, 'utf8').trim());
@@ -50,21 +57,11 @@ function hasCapability(bit: number): boolean {
   return line ? (BigInt(`0x${line[1]}`) & (1n << BigInt(bit))) !== 0n : false;
 }
 
-/** The whole report: CRIU, kernel features and host settings, each with what to do about it. */
-export async function check(options: { criu?: string; fix?: boolean } = {}): Promise<CheckReport> {
-  const items: CheckItem[] = [];
-  const report: CheckReport = { ok: false, items };
-  const root = process.getuid?.() === 0;
-  items.push({
-    id: 'root',
-    title: 'running as root',
-    status: root ? 'ok' : 'fail',
-    detail: root ? 'uid 0' : `uid ${process.getuid?.()}`,
-    fix: root ? undefined : 'run freezedry as root (CRIU must ptrace and restore any process)',
-  });
-
+/** CRIU's own items: its version, and 'criu check'. */
+async function checkCriu(criu: string | undefined, report: CheckReport): Promise<void> {
+  const items = report.items;
   try {
-    await withSession(options.criu, async (session, v) => {
+    await withSession(criu, async (session, v) => {
       report.criu = { path: session.criuPath, version: v.text };
       const supported = isSupported(v);
       items.push({
@@ -72,7 +69,7 @@ export async function check(options: { criu?: string; fix?: boolean } = {}): Pro
         title: `CRIU ${MINIMUM_CRIU.major}.${MINIMUM_CRIU.minor} or newer`,
         status: supported ? 'ok' : 'fail',
         detail: `CRIU ${v.text} at ${session.criuPath}`,
-        fix: supported ? undefined : "run 'npm run provision' to build a current CRIU, or set FREEZEDRY_CRIU",
+        fix: supported ? undefined : GET_CRIU,
       });
       if (!supported) return;
       report.features = await queryFeatures(session);
@@ -98,7 +95,7 @@ export async function check(options: { criu?: string; fix?: boolean } = {}): Pro
             title: 'CRIU is installed',
             status: 'fail',
             detail: error.message,
-            fix: "run 'npm run provision' (scripts/provision.sh), or set FREEZEDRY_CRIU to a CRIU >= 4.1",
+            fix: GET_CRIU,
           }
         : {
             id: 'criu-check',
@@ -109,7 +106,31 @@ export async function check(options: { criu?: string; fix?: boolean } = {}): Pro
           },
     );
   }
+}
 
+/** The whole report: CRIU, kernel features and host settings, each with what to do about it. */
+export async function check(options: { criu?: string; fix?: boolean } = {}): Promise<CheckReport> {
+  const items: CheckItem[] = [];
+  const report: CheckReport = { ok: false, items };
+  const root = process.getuid?.() === 0;
+  items.push({
+    id: 'root',
+    title: 'running as root',
+    status: root ? 'ok' : 'fail',
+    detail: root ? 'uid 0' : `uid ${process.getuid?.()}`,
+    fix: root ? undefined : 'run freezedry as root (CRIU must ptrace and restore any process)',
+  });
+
+  await checkCriu(options.criu, report);
+  // --fix with no usable CRIU: the provisioning script shipped in the package builds one (or
+  // takes it from its cache), records it, and the check runs again.
+  if (options.fix && root && !options.criu && report.items.some((item) => item.id === 'criu-version' && item.status === 'fail')) {
+    const provisioned = spawnSync('bash', [path.join(packageRoot, 'scripts', 'provision.sh')], { stdio: ['ignore', 2, 2] });
+    if (provisioned.status === 0) {
+      for (let i = items.length - 1; i >= 0; i--) if (items[i]?.id.startsWith('criu-')) items.splice(i, 1);
+      await checkCriu(undefined, report);
+    }
+  }
   const f = report.features;
   if (f) {
     items.push({

@@ -108,10 +108,15 @@ export async function dropCaches(): Promise<void> {
   await exec('sh', ['-c', 'sync && echo 3 > /proc/sys/vm/drop_caches']);
 }
 
-/** Rotates the order of a turn's tools, so that each goes first as often: A B C, B C A, C A B… */
+/**
+ * The order of a turn's tools: forwards, then backwards, then rotated by one and again both ways
+ * (A B C, C B A, B C A, A C B…), so that each goes first as often and none always follows the
+ * same one (with two tools: A B, B A, B A, A B).
+ */
 export function rotation<T>(items: readonly T[], turn: number): T[] {
-  const k = turn % Math.max(items.length, 1);
-  return [...items.slice(k), ...items.slice(0, k)];
+  const k = Math.floor(turn / 2) % Math.max(items.length, 1);
+  const rotated = [...items.slice(k), ...items.slice(0, k)];
+  return turn % 2 === 1 ? rotated.reverse() : rotated;
 }
 
 export function median(values: number[]): number {

@@ -162,7 +162,7 @@ code { background: #f4f4f4; padding: 0 0.2em; }
 <h1>freezedry benchmark</h1>
 <p>${escape(results.startedAt)}, ${(results.durationMs / 60000).toFixed(1)} min; ${o.quick ? 'quick run' : 'full run'}: ${escape(o.scenarios.join(', '))}; sizes ${o.sizes.map((s) => `${s} MiB`).join(', ')}; ${o.repeats ? `${o.repeats} repeats` : 'each scenario’s default repeats'}; page cache ${escape(o.cache.join(' and '))}; migration link ${escape(o.link)}.</p>
 <p>Machine: ${escape(machineSummary(results.machine))}.</p>
-<p>Tools take turns on the same workload in a rotating order (A B C, B C A…), so drift hits them all; ratios are the median of per-turn ratios. Every sample is in <code>results.json</code>.</p>
+<p>Tools take turns on the same workload, in an order that changes every turn (A B C, C B A, B C A, A C B…), so drift hits them all; ratios are the median of per-turn ratios. Every sample is in <code>results.json</code>.</p>
 ${results.failed.length ? `<h2>Failed scenarios</h2><ul>${results.failed.map((f) => `<li>${escape(f.scenario)}: ${escape(f.error)}</li>`).join('')}</ul>` : ''}
 ${results.skipped.length ? `<h2>Not measured here</h2><ul>${results.skipped.map((s) => `<li>${escape(s.what)}: ${escape(s.reason)}</li>`).join('')}</ul>` : ''}
 <h2>Curves</h2>

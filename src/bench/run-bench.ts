@@ -33,7 +33,7 @@ export const SCENARIOS: Record<string, { run: Scenario; needs: string[]; describ
 export interface BenchRunOptions {
   scenarios?: string[];
   quick?: boolean;
-  /** MiB; default 256 for a quick run, 256, 1024 and 4096 for a full one. */
+  /** MiB; default 256 for a quick run, 256, 1024, 4096 and 8192 (those that fit in memory) for a full one. */
   sizes?: number[];
   repeats?: number;
   cache?: 'warm' | 'cold' | 'both';
@@ -90,7 +90,7 @@ export async function runBench(options: BenchRunOptions = {}, progress: BenchPro
   }
   const skipped: BenchResults['skipped'] = [];
   // Each size runs one workload at a time, its images beside it in the page cache.
-  const requested = options.sizes ?? (options.quick ? [256] : [256, 1024, 4096]);
+  const requested = options.sizes ?? (options.quick ? [256] : [256, 1024, 4096, 8192]);
   const sizes = requested.filter((mib) => {
     const fits = mib * 1048576 * 2.5 <= os.totalmem();
     if (!fits) skipped.push({ what: `${mib} MiB`, reason: `needs about ${((mib * 2.5) / 1024).toFixed(1)} GiB of memory; this machine has ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB` });

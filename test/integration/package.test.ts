@@ -1,6 +1,7 @@
 // The package as npm users get it: `npm pack` ships prebuilt addons for linux-x64 and
 // linux-arm64 (with freezedry-init), and the tarball installed into an empty directory, on a
-// PATH without any compiler, loads its prebuild and checkpoints and restores a process.
+// PATH without any compiler, loads its prebuild, gets its CRIU through `check --fix`, and
+// checkpoints and restores a process.
 // The prebuilds come from scripts/prebuild.sh (scripts/test.sh runs it first).
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -59,9 +60,8 @@ describe.runIf(enabled)('the npm package', () => {
     const project = path.join(dir(), 'project');
     mkdirSync(project);
     writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'uses-freezedry', version: '1.0.0', private: true }));
-    // CRIU is the system's business for an npm user: the one provision.sh built, named.
-    const criu = readFileSync(path.join(repoRoot, '.deps', 'criu-path'), 'utf8').trim();
-    const env = { ...process.env, PATH: pathWithoutCompilers(path.join(dir(), 'bin')), FREEZEDRY_CRIU: criu, npm_config_nodedir: '', npm_config_audit: 'false', npm_config_fund: 'false' };
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: pathWithoutCompilers(path.join(dir(), 'bin')), npm_config_nodedir: '', npm_config_audit: 'false', npm_config_fund: 'false' };
+    delete env.FREEZEDRY_CRIU;
     await exec('npm', ['install', '--prefer-offline', '--no-save', path.join(packed, pack?.filename as string)], { cwd: project, env, maxBuffer: 16 << 20 });
     const installed = path.join(project, 'node_modules', 'freezedry');
     expect(existsSync(path.join(installed, 'build')), 'nothing was compiled').toBe(false);
@@ -69,8 +69,16 @@ describe.runIf(enabled)('the npm package', () => {
     expect(loadedFrom.trim()).toContain(path.join(installed, 'prebuilds', `linux-${process.arch}`));
 
     const cli = (...args: string[]) => exec(process.execPath, [path.join(installed, 'bin', 'freezedry.js'), ...args], { cwd: project, env, maxBuffer: 16 << 20 });
-    const checked = JSON.parse((await cli('check', '--json')).stdout) as { ok: boolean; items: { id: string; status: string }[] };
-    expect(checked.ok).toBe(true);
+    // A fresh install has no CRIU of its own: check says how to get one, and --fix gets it with
+    // the provisioning script shipped in the package (from the machine's cache of built CRIUs).
+    type Report = { ok: boolean; items: { id: string; status: string; fix?: string }[] };
+    const unprovisioned = JSON.parse((await cli('check', '--json').catch((e: { stdout: string }) => e)).stdout) as Report;
+    expect(unprovisioned.ok).toBe(false);
+    expect(unprovisioned.items.find((item) => item.id === 'criu-version')).toMatchObject({ status: 'fail', fix: expect.stringContaining("'freezedry check --fix'") });
+    const fixed = JSON.parse((await cli('check', '--fix', '--json')).stdout) as Report;
+    expect(fixed.items.filter((item) => item.status === 'fail')).toEqual([]);
+    expect(fixed.ok).toBe(true);
+    expect(readFileSync(path.join(installed, '.deps', 'criu-path'), 'utf8').trim()).toBe(path.join(installed, '.deps', 'criu', 'sbin', 'criu'));
 
     // A process started, dumped and restored through the installed package.
     const log = path.join(dir(), 'counter.log');

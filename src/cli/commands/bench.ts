@@ -64,7 +64,7 @@ export function register(program: Command, context: Context): void {
     .description('measure dump, restore, lazy restore, migration and containers against CRIU, runc and Podman; writes results.json and report.html')
     .argument('[scenario...]', 'dump, cli, lazy, migrate, archive, containers, snapshot (default: all)')
     .option('--quick', 'one small size, few repeats (under 10 minutes)')
-    .option('--sizes <list>', 'memory sizes for the curves, e.g. 256M,1G,4G (default 256M,1G,4G; quick: 256M)')
+    .option('--sizes <list>', 'memory sizes for the curves (default 256M,1G,4G,8G, those that fit in memory; quick: 256M)')
     .option('--repeats <n>', 'samples per case (default 5; 3 for migrations and containers; quick: 1)')
     .option('--cache <mode>', 'page cache before each restore: warm, cold (dropped) or both', 'both')
     .option('--link <rate>', "the migration link's rate, in tc's notation", '1gbit')
