@@ -45,6 +45,13 @@ export async function containersScenario(options: BenchOptions): Promise<Scenari
     measurements.push(migration.auto, migration.stopCopy);
     return { comparisons, measurements, notes };
   } finally {
+    // A scenario that failed midway may leave a container running (and its rootfs mounted under
+    // base): remove ours, runc's and Podman's, before the directory.
+    const listed = await run('runc', ['list', '--format', 'json']).catch(() => ({ stdout: 'null' }));
+    for (const c of (JSON.parse(listed.stdout || 'null') as { id: string }[] | null) ?? []) {
+      if (c.id.startsWith(`fzb-${process.pid}-`)) await sh([process.execPath, cli, 'container', 'rm', '-f', c.id]).catch(() => {});
+    }
+    for (let r = 0; r < repeats; r++) await sh(['podman', 'rm', '-f', '--ignore', `fzb-podman-${process.pid}-${r}`]).catch(() => {});
     await rm(base, { recursive: true, force: true }).catch(() => {});
   }
 }
