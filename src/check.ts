@@ -9,6 +9,7 @@ import { ErrorCode, isFreezedryError } from './errors.js';
 import { RequestType } from './criu/rpc-schema.js';
 import { MINIMUM_CRIU, isSupported } from './criu/version.js';
 import { packageRoot } from './native/binding.js';
+import { onPath } from './process/command.js';
 
 export { features, version, versionAndFeatures, type CriuFeatures } from './criu/features.js';
 
@@ -43,13 +44,6 @@ function readNumber(file: string): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-function onPath(command: string): boolean {
-  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin')
-    .split(':')
-    .concat(['/usr/sbin', '/sbin'])
-    .some((dir) => dir && existsSync(`${dir}/${command}`));
 }
 
 function hasCapability(bit: number): boolean {

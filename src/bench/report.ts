@@ -2,7 +2,7 @@
 // peers on the same axes, targets dashed), rendered to SVG with vega-lite in Node, and one
 // self-contained HTML page holding them with the comparisons, the notes and the machine.
 import type { Comparison, Measurement, Spread } from './harness.js';
-import { median } from './harness.js';
+import { median, spreadOf } from './harness.js';
 import { machineSummary, type MachineDescription } from './machine.js';
 
 export interface BenchResults {
@@ -66,8 +66,7 @@ export function plotsOf(measurements: Measurement[]): Plot[] {
 /** The vega-lite specification of one plot. */
 export function plotSpec(plot: Plot): Record<string, unknown> {
   const rows = plot.measurements.map((m) => {
-    const finite = m.samples.filter(Number.isFinite);
-    return { tool: m.tool, x: m.x?.value, median: median(finite), min: Math.min(...finite), max: Math.max(...finite), n: finite.length, target: m.target === true };
+    return { tool: m.tool, x: m.x?.value, median: median(m.samples.filter(Number.isFinite)), ...spreadOf(m.samples), target: m.target === true };
   });
   const categorical = rows.some((r) => typeof r.x === 'string');
   const distinct = new Set(rows.map((r) => r.x)).size;

@@ -1,11 +1,12 @@
 // The benchmark suite: every scenario side by side with its peers, in one run, into a results
 // file with every sample and a self-contained HTML report. `freezedry bench` calls runBench.
-import { statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { check } from '../check.js';
 import { ErrorCode, FreezedryError, ValidationError } from '../errors.js';
+import { onPath } from '../process/command.js';
 import { endLeftovers, formatTable, type BenchOptions, type BenchProgress, type ScenarioResult } from './harness.js';
 import { describeMachine, machineSummary } from './machine.js';
 import { plotsOf, renderReport, renderSvg, type BenchResults } from './report.js';
@@ -44,18 +45,6 @@ export interface BenchRunOptions {
 
 const quietProgress: BenchProgress = { scenario() {}, sample() {}, note() {} };
 
-function onPath(command: string): boolean {
-  return (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin', '/bin']).some((dir) => dir && existsSyncSafe(path.join(dir, command)));
-}
-
-function existsSyncSafe(file: string): boolean {
-  try {
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
 /** What a need stands for, and how to get it. */
 const NEEDS: Record<string, { test: (lazyPages: boolean) => boolean; reason: string }> = {
   cc: { test: () => onPath('cc'), reason: 'no C compiler (cc) to build the workloads: apt-get install gcc' },
@@ -64,7 +53,7 @@ const NEEDS: Record<string, { test: (lazyPages: boolean) => boolean; reason: str
   ip: { test: () => onPath('ip'), reason: 'no ip (iproute2) for the network namespaces' },
   tc: { test: () => onPath('tc'), reason: 'no tc (iproute2) to shape the link' },
   runc: { test: () => onPath('runc'), reason: "no runc: 'npm run provision' installs it" },
-  busybox: { test: () => existsSyncSafe('/bin/busybox'), reason: 'no /bin/busybox for the container rootfs: apt-get install busybox-static' },
+  busybox: { test: () => existsSync('/bin/busybox'), reason: 'no /bin/busybox for the container rootfs: apt-get install busybox-static' },
   'lazy-pages': { test: (lazyPages) => lazyPages, reason: 'CRIU finds no userfaultfd for lazy pages on this kernel' },
 };
 
@@ -109,10 +98,10 @@ export async function runBench(options: BenchRunOptions = {}, progress: BenchPro
   progress.note(`machine: ${machineSummary(machine)}`);
   const lazyPages = report.features?.lazyPages === true;
   const runnable = chosen.filter((name) => {
-    const missing = (SCENARIOS[name]?.needs ?? []).filter((need) => !NEEDS[need]?.test(lazyPages));
-    for (const need of missing) skipped.push({ what: `scenario ${name}`, reason: NEEDS[need]?.reason ?? need });
-    if (missing.length) progress.note(`skipping ${name}: ${missing.map((need) => NEEDS[need]?.reason ?? need).join('; ')}`);
-    return missing.length === 0;
+    const reasons = (SCENARIOS[name]?.needs ?? []).filter((need) => !NEEDS[need]?.test(lazyPages)).map((need) => NEEDS[need]?.reason ?? need);
+    for (const reason of reasons) skipped.push({ what: `scenario ${name}`, reason });
+    if (reasons.length) progress.note(`skipping ${name}: ${reasons.join('; ')}`);
+    return reasons.length === 0;
   });
 
   const outDir = path.resolve(options.out ?? path.join('freezedry-bench', startedAt.replace(/[:.]/g, '-')));

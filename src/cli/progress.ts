@@ -9,37 +9,42 @@ export interface ProgressBar {
 
 const MB = 1024 * 1024;
 
-export function progressBar(out: Output, label: string): ProgressBar {
-  if (out.json || !process.stderr.isTTY) return { update() {}, stop() {} };
-  // Loaded only when a bar is drawn (a terminal): start-up stays small.
+/**
+ * A cli-progress bar on stderr with `format`, loaded only when one is drawn (start-up stays
+ * small); the first update starts it, later ones move it (the total may change).
+ */
+export function terminalBar(format: string): { update(value: number, total: number, payload: object): void; stop(): void } {
   const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress');
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: process.stderr,
-      format: `${label} [{bar}] {percentage}% | {done}/{all} MiB | {rate} MiB/s | ETA {eta_formatted}`,
-      hideCursor: true,
-      clearOnComplete: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  const started = Date.now();
+  const bar = new cliProgress.SingleBar({ stream: process.stderr, format, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic);
   let running = false;
   return {
-    update(bytes, total) {
-      const all = Math.max(total, bytes, 1);
-      const seconds = Math.max((Date.now() - started) / 1000, 0.001);
-      const payload = { done: (bytes / MB).toFixed(0), all: (all / MB).toFixed(0), rate: (bytes / MB / seconds).toFixed(0) };
+    update(value, total, payload) {
       if (!running) {
-        bar.start(all, bytes, payload);
+        bar.start(total, value, payload);
         running = true;
       } else {
-        bar.setTotal(all);
-        bar.update(bytes, payload);
+        bar.setTotal(total);
+        bar.update(value, payload);
       }
     },
     stop() {
       if (running) bar.stop();
+      running = false;
     },
+  };
+}
+
+export function progressBar(out: Output, label: string): ProgressBar {
+  if (out.json || !process.stderr.isTTY) return { update() {}, stop() {} };
+  const bar = terminalBar(`${label} [{bar}] {percentage}% | {done}/{all} MiB | {rate} MiB/s | ETA {eta_formatted}`);
+  const started = Date.now();
+  return {
+    update(bytes, total) {
+      const all = Math.max(total, bytes, 1);
+      const seconds = Math.max((Date.now() - started) / 1000, 0.001);
+      bar.update(bytes, all, { done: (bytes / MB).toFixed(0), all: (all / MB).toFixed(0), rate: (bytes / MB / seconds).toFixed(0) });
+    },
+    stop: () => bar.stop(),
   };
 }
 

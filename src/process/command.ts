@@ -1,6 +1,8 @@
 // Running a system tool (runc, ip, mount, tar) and taking its output: Node's execFile, which
 // loads in no time (a CLI start-up pays for every module it loads).
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 
 export interface CommandResult {
   stdout: string;
@@ -24,4 +26,12 @@ export function command(file: string, args: string[], options: { reject?: boolea
       resolve({ stdout, stderr, exitCode });
     });
   });
+}
+
+/** Whether `name` is on PATH, or in the sbin and bin directories a root shell would search. */
+export function onPath(name: string): boolean {
+  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin')
+    .split(':')
+    .concat(['/usr/sbin', '/sbin', '/bin'])
+    .some((dir) => dir !== '' && existsSync(path.join(dir, name)));
 }

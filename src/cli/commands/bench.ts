@@ -1,8 +1,8 @@
 // bench: the benchmark suite, side by side with the peers, into results.json and report.html.
 import type { Command } from 'commander';
-import { createRequire } from 'node:module';
 import type { BenchProgress } from '../../bench/index.js';
 import type { Context } from '../context.js';
+import { terminalBar } from '../progress.js';
 
 /**
  * On a terminal, one line redrawn: scenario, case, sample i of n, elapsed, and the remaining
@@ -24,12 +24,7 @@ function progressDisplay(json: boolean): BenchProgress & { stop(): void } {
       stop() {},
     };
   }
-  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress');
-  const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: '{scenario} | {case} | sample {value}/{total} | elapsed {elapsed} | case remaining ~{remaining}', hideCursor: true, clearOnComplete: true },
-    cliProgress.Presets.shades_classic,
-  );
-  let running = false;
+  const bar = terminalBar('{scenario} | {case} | sample {value}/{total} | elapsed {elapsed} | case remaining ~{remaining}');
   return {
     scenario(name) {
       scenario = name;
@@ -38,23 +33,13 @@ function progressDisplay(json: boolean): BenchProgress & { stop(): void } {
       if (caseName.split(':')[0] !== currentCase.split(':')[0]) caseStarted = Date.now();
       currentCase = caseName;
       const perSample = index > 1 ? (Date.now() - caseStarted) / (index - 1) : 0;
-      const payload = { scenario, case: caseName, elapsed: clock(Date.now() - started), remaining: perSample ? clock(perSample * (of - index + 1)) : '?' };
-      if (!running) {
-        bar.start(of, index, payload);
-        running = true;
-      } else {
-        bar.setTotal(of);
-        bar.update(index, payload);
-      }
+      bar.update(index, of, { scenario, case: caseName, elapsed: clock(Date.now() - started), remaining: perSample ? clock(perSample * (of - index + 1)) : '?' });
     },
     note(text) {
-      if (running) bar.stop();
-      running = false;
+      bar.stop();
       process.stderr.write(`${text}\n`);
     },
-    stop() {
-      if (running) bar.stop();
-    },
+    stop: () => bar.stop(),
   };
 }
 
