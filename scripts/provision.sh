@@ -15,6 +15,14 @@ source_suites=(sid trixie)
 
 log() { printf '[provision] %s\n' "$*" >&2; }
 
+# CRIU caches what it learns of the kernel (~60 ms of probes: iptables, vDSO, CPU) in
+# RUNDIR/criu.kdat, but only on a tmpfs, and /run is not one on this machine kind: the CRIU we
+# build keeps it in /dev/shm/freezedry-criu instead (a root-only directory the library creates
+# before it runs CRIU; src/criu/kerndat-cache.ts). A tree built without it is built again.
+kerndat_dir=/dev/shm/freezedry-criu
+build_flavour="kerndat-cache=$kerndat_dir"
+built_here() { [ "$(cat "$1/freezedry-build" 2>/dev/null)" = "$build_flavour" ]; }
+
 [ "$(id -u)" = 0 ] || { log "must run as root (CRIU and apt need it)"; exit 1; }
 
 system_packages=(
@@ -105,9 +113,10 @@ build_criu() {
   mkdir -p "$work/src"
   tar -xf "$tarball" -C "$work/src" --strip-components=1
   src="$work/src"
-  make -C "$src" -j"$(nproc)" criu lib >"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; return 1; }
+  make -C "$src" -j"$(nproc)" criu lib RUNDIR="$kerndat_dir" >"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; return 1; }
   rm -rf "$prefix.tmp"
-  make -C "$src" install-criu install-lib SKIP_PIP_INSTALL=1 PREFIX="$prefix.tmp" >>"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; return 1; }
+  make -C "$src" install-criu install-lib SKIP_PIP_INSTALL=1 PREFIX="$prefix.tmp" RUNDIR="$kerndat_dir" >>"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; return 1; }
+  printf '%s\n' "$build_flavour" >"$prefix.tmp/freezedry-build"
   rm -rf "$prefix"; mv "$prefix.tmp" "$prefix"
 }
 
@@ -157,7 +166,7 @@ main() {
     v="$(criu_ok "$FREEZEDRY_CRIU")" && chosen="$FREEZEDRY_CRIU"
     [ -n "$chosen" ] || log "FREEZEDRY_CRIU=$FREEZEDRY_CRIU is not usable; looking further"
   fi
-  if [ -z "$chosen" ] && [ -x "$deps/criu/sbin/criu" ]; then
+  if [ -z "$chosen" ] && [ -x "$deps/criu/sbin/criu" ] && built_here "$deps/criu"; then
     v="$(criu_ok "$deps/criu/sbin/criu")" && chosen="$deps/criu/sbin/criu"
   fi
   if [ -z "$chosen" ] && command -v criu >/dev/null; then
@@ -167,7 +176,7 @@ main() {
     # A tree built by an earlier clone on this machine is reused before building again.
     local cached
     cached="$(ls -d "$cache"/criu-* 2>/dev/null | sort -V | tail -n1 || true)"
-    if [ -n "$cached" ] && v="$(criu_ok "$cached/sbin/criu")"; then
+    if [ -n "$cached" ] && built_here "$cached" && v="$(criu_ok "$cached/sbin/criu")"; then
       rm -rf "$deps/criu"; cp -a "$cached" "$deps/criu"
     else
       build_criu "$deps/criu"

@@ -1,8 +1,10 @@
 // Finds the CRIU binary: $FREEZEDRY_CRIU, then the one scripts/provision.sh recorded, then PATH.
+// Every run of CRIU starts here, so this also readies the directory of its kernel-probe cache.
 import { accessSync, constants, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, FreezedryError } from '../errors.js';
 import { packageRoot } from '../native/binding.js';
+import { prepareKerndatCache } from './kerndat-cache.js';
 
 function isExecutable(file: string): boolean {
   try {
@@ -14,6 +16,7 @@ function isExecutable(file: string): boolean {
 }
 
 export function locateCriu(explicit?: string): string {
+  prepareKerndatCache();
   const named = explicit ?? process.env.FREEZEDRY_CRIU;
   if (named) {
     if (isExecutable(named)) return named;
