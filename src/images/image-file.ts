@@ -8,6 +8,7 @@ export const ImageMagic = {
   INVENTORY: 0x58313116,
   PSTREE: 0x50273030,
   PAGEMAP: 0x56084025,
+  MM: 0x57492820,
   STATS: 0x57093306,
 } as const;
 
