@@ -280,6 +280,14 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
       throw await failureError('restore', answer.outcome, logFile, `criu restore from ${imagesDir}`);
     }
     root = watchRestoredRoot(instance ? instance.hostPid() : answer.outcome.response.restore.pid, !detach);
+    // A copy waits for this word before anything else (its hooks, then its service): before the
+    // lazy fill's watchdog below, whose start would delay it.
+    try {
+      instance?.tell();
+    } catch (error) {
+      root.release();
+      throw error;
+    }
   } catch (error) {
     instance?.abandon();
     instance?.end();
@@ -308,7 +316,7 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
     lazyRestore = { fill, stats: () => pages.stats() };
   }
   try {
-    await instance?.start();
+    await instance?.ready();
     await assertRootRunning(root, 'its restore');
   } catch (error) {
     if (lazyRestore) {

@@ -96,14 +96,18 @@ export class SnapshotInstance {
     return { namespacePid: this.facts.pid, initPid: this.found?.initPid ?? -1, netns: this.options.netns === true };
   }
 
-  /** Tells the copy it is one, then waits for its after-restore hooks to report. */
-  async start(): Promise<void> {
+  /** Tells the copy it is one: it runs its after-restore hooks from then on. */
+  tell(): void {
     const answer: SnapshotAnswer = { restored: true, env: this.options.env ?? {}, hostPid: this.hostPid() };
     try {
       writeSync(this.contextWrite, JSON.stringify(answer));
     } finally {
       this.closeContext();
     }
+  }
+
+  /** Waits for the copy's after-restore hooks to report (after tell()). */
+  async ready(): Promise<void> {
     const timeoutMs = this.options.readyTimeoutMs ?? 60_000;
     const report = await readReport(this.reportRead, timeoutMs).finally(() => closeSync(this.reportRead));
     if (report === 'timeout') {
