@@ -5,7 +5,10 @@
 // the wall-clock time every 10 ms, so the longest gap shows the downtime it lived through; with
 // --serve PORT threads answer keep-alive HTTP requests on PORT with {"counter":N}, N going up
 // by one per answer on each connection (what bench/workloads/keepalive-client.mjs expects).
+// --fork N makes it a pre-fork tree: once filled, N workers fork off and sleep, sharing every
+// page with it copy-on-write.
 //   memhog MIB [--dirty MIB_PER_S] [--heartbeat] [--serve PORT] [--fill mixed|random|text|zeros]
+//              [--fork N]
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -68,13 +71,14 @@ int main(int argc, char **argv) {
   }
   size_t bytes = (size_t)atol(argv[1]) << 20;
   long dirty = 0;
-  int heartbeat = 0, serve_port = 0;
+  int heartbeat = 0, serve_port = 0, workers = 0;
   const char *fill = "mixed";
   for (int i = 2; i < argc; i++) {
     if (strcmp(argv[i], "--dirty") == 0 && i + 1 < argc) dirty = atol(argv[++i]);
     else if (strcmp(argv[i], "--heartbeat") == 0) heartbeat = 1;
     else if (strcmp(argv[i], "--serve") == 0 && i + 1 < argc) serve_port = atoi(argv[++i]);
     else if (strcmp(argv[i], "--fill") == 0 && i + 1 < argc) fill = argv[++i];
+    else if (strcmp(argv[i], "--fork") == 0 && i + 1 < argc) workers = atoi(argv[++i]);
   }
   uint8_t *area = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (area == MAP_FAILED) return perror("mmap"), 1;
@@ -104,6 +108,12 @@ int main(int argc, char **argv) {
   memset(area + text_end, 0, bytes - text_end);
   // memset of zeros to untouched pages would leave them unpopulated in some kernels: touch them.
   for (size_t i = text_end; i < bytes; i += 4096) ((volatile uint8_t *)area)[i] = 0;
+  for (int w = 0; w < workers; w++) {
+    pid_t child = fork();
+    if (child < 0) return perror("fork"), 1;
+    if (child == 0)
+      for (;;) pause();
+  }
   if (serve_port > 0) {
     pthread_t server;
     pthread_create(&server, NULL, serve, (void *)(intptr_t)serve_port);

@@ -1,18 +1,30 @@
 // Scenario "archive": how small an archive gets per kind of memory (random, text, zeros, the
-// three mixed, a real V8 heap) against the Podman-style sequence (criu dump, tar, zstd -1); and
-// the page sink's throughput against criu page-server. (Dump and restore times against size
-// are the dump scenario's.)
+// three mixed, a real V8 heap) against the Podman-style sequence (criu dump, tar, zstd -1); the
+// page sink's throughput against criu page-server; and the full restore of a pre-fork tree from
+// its archive against criu restore. (Dump and restore times against size are the dump scenario's.)
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { checkpoint, run } from '../../index.js';
+import { checkpoint, restore, run } from '../../index.js';
 import { PageSinkSession } from '../../pages/page-sink.js';
 import { closeFd, openDirFd } from '../../images/images-dir.js';
-import { compare, compileWorkload, criuBinary, exec, gone, packageRoot, sizeLabel, waitReady, type BenchOptions, type Measurement, type ScenarioResult } from '../harness.js';
-
-
-
+import { processTree } from '../../process/proc.js';
+import {
+  compare,
+  compileWorkload,
+  criuBinary,
+  exec,
+  gone,
+  packageRoot,
+  rotation,
+  sizeLabel,
+  timed,
+  waitReady,
+  type BenchOptions,
+  type Measurement,
+  type ScenarioResult,
+} from '../harness.js';
 
 /** Sends `mib` MiB through the page-server protocol into our sink over a socket pair. */
 async function sinkThroughput(sender: string, mib: number, target: 'discard' | string): Promise<number> {
@@ -131,10 +143,68 @@ export async function archiveScenario(options: BenchOptions): Promise<ScenarioRe
     peer.samples.push(await criuPageServerThroughput(criu, sender, streamMib, theirDir));
     await rm(theirDir, { recursive: true, force: true });
   }
+  const tree = await preForkTreeRestore(options, criu, memhog, base);
+  measurements.push(...tree.measurements);
+  comparisons.push(...tree.comparisons);
   await rm(base, { recursive: true, force: true });
 
   const ratioAtLeast = (limit: number) => ({ describe: `≥ ${limit}×`, met: (c: { ratio: number }) => c.ratio >= limit });
   measurements.push(raw, toDir, peer);
   comparisons.push(compare(raw, peer, ratioAtLeast(4)), compare(toDir, { ...peer, case: toDir.case }, ratioAtLeast(4)));
   return { measurements, comparisons, notes };
+}
+
+/**
+ * A pre-fork tree (a parent and two workers sharing its memory copy-on-write) restored in full
+ * from its archive (restore -i unpacks it, so CRIU keeps the sharing) against criu restore from
+ * a directory of the same memory; page cache warm, turns alternating.
+ */
+async function preForkTreeRestore(options: BenchOptions, criu: string, memhog: string, base: string): Promise<Pick<ScenarioResult, 'measurements' | 'comparisons'>> {
+  const mib = options.quick ? 128 : 1024;
+  const repeats = options.repeats ?? (options.quick ? 1 : 5);
+  const label = `pre-fork tree, 3 processes sharing ${sizeLabel(mib)}`;
+  const m = (tool: string): Measurement => ({
+    scenario: 'archive',
+    case: `full restore of a ${label}`,
+    tool,
+    samples: [],
+    unit: 'ms',
+    metric: 'restore time of a pre-fork tree',
+    x: { label: 'workload', value: label },
+    cache: 'warm',
+  });
+  const ours = m('freezedry restore -i');
+  const peer = m('criu restore -D');
+  const logFile = path.join(base, 'tree.log');
+  let pid = (await run([memhog, String(mib), '--fork', '2'], { logFile })).pid;
+  await waitReady(logFile);
+  const dir = path.join(base, 'tree-images');
+  const archive = path.join(base, 'tree.tar.zst');
+  await mkdir(dir);
+  // The same memory twice: criu's images (the tree runs on), then our archive (which ends it).
+  await exec(criu, ['dump', '-t', String(pid), '-D', dir, '-o', 'dump.log', '--leave-running']);
+  await checkpoint(pid, { archive });
+  await gone(pid);
+  const pidfile = path.join(base, 'tree.pid');
+  for (let r = 0; r < repeats; r++) {
+    for (const tool of rotation(['ours', 'criu'] as const, r)) {
+      options.progress.sample(`pre-fork tree restore: ${tool === 'ours' ? ours.tool : peer.tool}`, r * 2 + (tool === 'ours' ? 1 : 2), repeats * 2);
+      if (tool === 'criu') {
+        await rm(pidfile, { force: true });
+        const [ms] = await timed(() => exec(criu, ['restore', '-D', dir, '-d', '-o', 'restore.log', '--pidfile', pidfile]));
+        peer.samples.push(ms);
+        pid = Number(await readFile(pidfile, 'utf8'));
+      } else {
+        const [ms, back] = await timed(() => restore({ archive }));
+        ours.samples.push(ms);
+        pid = back.pid;
+      }
+      const members = processTree(pid);
+      process.kill(pid, 'SIGKILL'); // the init of the tree's pid namespace: the rest end with it
+      for (const member of members) await gone(member);
+    }
+  }
+  await rm(dir, { recursive: true, force: true });
+  await rm(archive, { force: true });
+  return { measurements: [ours, peer], comparisons: [compare(ours, peer, { describe: '≤ 1.3×', met: (c) => c.ratio <= 1.3 })] };
 }
