@@ -38,5 +38,6 @@ Napi::Function InitPageSink(Napi::Env env);
 Napi::Function InitUffdServer(Napi::Env env);
 Napi::Function InitDirtyTracker(Napi::Env env);
 void InitMemoryFunctions(Napi::Env env, Napi::Object exports);
+void InitMemoryImageFunctions(Napi::Env env, Napi::Object exports);
 
 }  // namespace freezedry::addon

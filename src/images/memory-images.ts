@@ -1,12 +1,12 @@
 // The images that describe a dump's tasks and memory: pstree.img, pagemap-*.img and the VMAs of
 // mm-*.img, decoded in one place for the image summary, the lazy-restore plan and restores.
 import protobuf from 'protobufjs';
-import { decodeMessage, forEachField, messageType, readUint64 } from '../protobuf.js';
+import { native } from '../native/binding.js';
+import { decodeMessage, messageType } from '../protobuf.js';
 import { ImageMagic, ImageFormatError, parseImage } from './image-file.js';
 
 const root = new protobuf.Root();
 root.add(messageType('PstreeEntry', [['pid', 1, 'uint32'], ['ppid', 2, 'uint32'], ['pgid', 3, 'uint32'], ['sid', 4, 'uint32'], ['threads', 5, 'uint32', 'repeated']]));
-root.add(messageType('PagemapHead', [['pagesId', 1, 'uint32']]));
 root.resolveAll();
 
 export const PAGE_SIZE = 4096;
@@ -44,7 +44,7 @@ export interface Vma {
  * this before the freeze so that the frozen path only runs decoders already built.
  */
 export function warmUpImageDecoders(): void {
-  for (const name of ['PstreeEntry', 'PagemapHead']) decodeMessage(root.lookupType(name), new Uint8Array(0));
+  decodeMessage(root.lookupType('PstreeEntry'), new Uint8Array(0));
 }
 
 /** A record decoded as `type`; a malformed one (protobufjs throws RangeErrors) is an ImageFormatError. */
@@ -62,67 +62,32 @@ export function parsePstree(bytes: Uint8Array, file = 'pstree.img'): DumpedTask[
   return image.entries.map((entry) => decode<DumpedTask>('PstreeEntry', entry, file));
 }
 
-const VARINT = 0;
-const LENGTH_DELIMITED = 2;
-
-/** A malformed record (the Reader throws RangeErrors past its end) is an ImageFormatError. */
-function walk(type: string, record: Uint8Array, file: string, onField: Parameters<typeof forEachField>[1]): void {
+/** A malformed image (the native parser's EINVAL) is an ImageFormatError naming the file. */
+function parsedNatively<T>(file: string, parse: () => T): T {
   try {
-    forEachField(record, onField);
+    return parse();
   } catch (cause) {
-    throw new ImageFormatError(`${file}: a malformed ${type} record (${(cause as Error).message})`, { cause });
+    throw new ImageFormatError(`${file}: ${(cause as { detail?: string }).detail ?? (cause as Error).message}`, { cause });
   }
 }
 
 /**
- * A pagemap image: the pages image it points to, then its entries in address order. Entries
- * (pagemap_entry: vaddr 1, nr_pages 5 or the older 2, in_parent 3, flags 4) are walked field by
- * field: a large heap has thousands, read while a restore waits.
+ * A pagemap image: the pages image it points to, then its entries in address order. Parsed in
+ * C++ (native/core/memory_images.cc): a large heap has thousands of entries, read while a
+ * restore waits.
  */
 export function parsePagemap(bytes: Uint8Array, file = 'pagemap'): { pagesId: number; entries: PagemapEntry[] } {
-  const image = parseImage(bytes, file);
-  if (image.magic !== ImageMagic.PAGEMAP || image.entries.length === 0) throw new ImageFormatError(`${file}: not a pagemap image`);
-  const { pagesId } = decode<{ pagesId: number }>('PagemapHead', image.entries[0] as Uint8Array, file);
-  const entries = image.entries.slice(1).map((record) => {
-    let vaddr = 0;
-    let nrPages: number | undefined;
-    let compatNrPages = 0;
-    let inParent = false;
-    let flags: number | undefined;
-    walk('PagemapEntry', record, file, (field, wireType, reader) => {
-      if (wireType !== VARINT) return false;
-      if (field === 1) vaddr = readUint64(reader);
-      else if (field === 2) compatNrPages = reader.uint32();
-      else if (field === 3) inParent = reader.bool();
-      else if (field === 4) flags = reader.uint32();
-      else if (field === 5) nrPages = readUint64(reader);
-      else return false;
-      return true;
-    });
-    return { vaddr, nrPages: nrPages ?? compatNrPages, flags: flags ?? (inParent ? PageFlags.IN_PARENT : PageFlags.PRESENT) };
-  });
+  const { pagesId, runs } = parsedNatively(file, () => native().parsePagemap(bytes));
+  const entries: PagemapEntry[] = [];
+  for (let i = 0; i < runs.length; i += 3) entries.push({ vaddr: runs[i] as number, nrPages: runs[i + 1] as number, flags: runs[i + 2] as number });
   return { pagesId, entries };
 }
 
-/** The VMAs of an mm image (mm_entry field 14; vma_entry: start 1, end 2, status 7). */
+/** The VMAs of an mm image, in address order (parsed in C++ as the pagemap is). */
 export function parseVmas(bytes: Uint8Array | undefined, file = 'mm.img'): Vma[] {
   if (!bytes) return [];
-  const mm = parseImage(bytes, file).entries[0];
-  if (!mm) return [];
+  const rows = parsedNatively(file, () => native().parseVmas(bytes));
   const vmas: Vma[] = [];
-  walk('Mm', mm, file, (field, wireType, reader) => {
-    if (field !== 14 || wireType !== LENGTH_DELIMITED) return false;
-    const vma: Vma = { start: 0, end: 0, status: 0 };
-    walk('Vma', reader.bytes(), file, (vmaField, vmaWire, vmaReader) => {
-      if (vmaWire !== VARINT) return false;
-      if (vmaField === 1) vma.start = readUint64(vmaReader);
-      else if (vmaField === 2) vma.end = readUint64(vmaReader);
-      else if (vmaField === 7) vma.status = vmaReader.uint32();
-      else return false;
-      return true;
-    });
-    vmas.push(vma);
-    return true;
-  });
+  for (let i = 0; i < rows.length; i += 3) vmas.push({ start: rows[i] as number, end: rows[i + 1] as number, status: rows[i + 2] as number });
   return vmas;
 }

@@ -150,6 +150,10 @@ export interface NativeBinding {
   /** Copies [start, length, ...] of a running process's memory; level > 0 compresses. */
   readMemory(pid: number, ranges: Float64Array, level: number): Promise<NativeMemoryCopy>;
   decompress(frame: Uint8Array): Promise<Buffer>;
+  /** A pagemap image: its pages image and its runs as [vaddr, nrPages, flags, ...]; throws EINVAL if malformed. */
+  parsePagemap(image: Uint8Array): { pagesId: number; runs: Float64Array };
+  /** The VMAs of an mm image as [start, end, status, ...]; throws EINVAL if malformed. */
+  parseVmas(image: Uint8Array): Float64Array;
   socketPair(): [number, number];
   /** Makes Node's OpenSSL reseed its generators from the kernel (true if it did). */
   reseedRandom(): boolean;
