@@ -201,6 +201,26 @@ export function formatTable(comparisons: Comparison[]): string {
  * whatever pid a restore gave them), the CLI agents it spawned, and CRIU daemons working in
  * its temporary directories. Returns how many processes it ended.
  */
+/**
+ * Every process a bench run starts inherits this variable, set to the run's pid (workloads
+ * restored by CRIU keep their environment), so that a run ends only what it started: never the
+ * workloads of another run on the same machine, which share its compiled workloads and markers.
+ */
+const RUN_VARIABLE = 'FREEZEDRY_BENCH_RUN';
+
+/** Marks this process's future children as this run's (runBench calls it first). */
+export function tagThisRun(): void {
+  process.env[RUN_VARIABLE] = String(process.pid);
+}
+
+function startedByThisRun(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`${RUN_VARIABLE}=${process.pid}`);
+  } catch {
+    return false;
+  }
+}
+
 export function endLeftovers(): number {
   const markers = [
     path.join(os.tmpdir(), 'freezedry-bench-bin') + path.sep, // compiled workloads
@@ -213,7 +233,7 @@ export function endLeftovers(): number {
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
-    if (!commandArgs(pid).some((arg) => markers.some((marker) => arg.startsWith(marker)))) continue;
+    if (!commandArgs(pid).some((arg) => markers.some((marker) => arg.startsWith(marker))) || !startedByThisRun(pid)) continue;
     try {
       process.kill(pid, 'SIGKILL');
       ended++;
@@ -224,30 +244,40 @@ export function endLeftovers(): number {
   return ended;
 }
 
-/** Whether a service answers a GET on a fresh connection ({"counter":N}, the state service's and memhog's), within 5 s. */
-export function ping(port: number, host = '127.0.0.1'): Promise<boolean> {
+/**
+ * One GET on a fresh connection: the whole response once the service closes it, or undefined if
+ * none came within 5 s. A raw socket, not fetch(): polls run every millisecond or two on a
+ * two-core machine, and must cost the measured restore as little CPU as they can.
+ */
+export function getOnce(port: number, host = '127.0.0.1', path = '/'): Promise<string | undefined> {
   return new Promise((resolve) => {
     const socket = connect(port, host);
     let text = '';
-    const done = (answered: boolean) => {
+    let answered = false;
+    const done = () => {
       socket.destroy();
-      resolve(answered);
+      resolve(answered ? text : undefined);
     };
     // A connection that never answers (a process frozen mid-restore) must not hold the poll up.
-    socket.setTimeout(5000, () => done(false));
+    socket.setTimeout(5000, done);
     socket.on('connect', () => {
       // Nothing listening and the kernel picked the service's port as ours: TCP connected the
       // socket to itself, and it would hold that port against the service. Let it go at once.
-      if (socket.localPort === socket.remotePort && socket.localAddress === socket.remoteAddress) return done(false);
-      socket.write('GET /ping HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n');
+      if (socket.localPort === socket.remotePort && socket.localAddress === socket.remoteAddress) return done();
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n`);
     });
     socket.on('data', (chunk) => {
+      answered = true;
       text += chunk.toString();
-      if (text.includes('"counter"')) done(true);
     });
-    socket.on('error', () => done(false));
-    socket.on('close', () => done(text.includes('"counter"')));
+    socket.on('error', done);
+    socket.on('close', done);
   });
+}
+
+/** Whether a service answers a GET on a fresh connection ({"counter":N}, the state service's and memhog's), within 5 s. */
+export async function ping(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return (await getOnce(port, host, '/ping'))?.includes('"counter"') ?? false;
 }
 
 /**

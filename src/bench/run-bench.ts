@@ -7,7 +7,7 @@ import path from 'node:path';
 import { check } from '../check.js';
 import { ErrorCode, FreezedryError, ValidationError } from '../errors.js';
 import { onPath } from '../process/command.js';
-import { endLeftovers, formatTable, type BenchOptions, type BenchProgress, type ScenarioResult } from './harness.js';
+import { endLeftovers, formatTable, tagThisRun, type BenchOptions, type BenchProgress, type ScenarioResult } from './harness.js';
 import { describeMachine, machineSummary } from './machine.js';
 import { plotsOf, renderReport, renderSvg, type BenchResults } from './report.js';
 import { archiveScenario } from './scenarios/archive.js';
@@ -68,6 +68,7 @@ export function parseSizes(text: string): number[] {
 }
 
 export async function runBench(options: BenchRunOptions = {}, progress: BenchProgress = quietProgress): Promise<{ results: BenchResults; outDir: string }> {
+  tagThisRun();
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const chosen = options.scenarios?.length ? options.scenarios : Object.keys(SCENARIOS);

@@ -8,7 +8,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { compare, exec, gone, packageRoot, servicePort, type BenchOptions, type Measurement, type ScenarioResult } from '../harness.js';
+import { compare, exec, getOnce, gone, packageRoot, servicePort, type BenchOptions, type Measurement, type ScenarioResult } from '../harness.js';
 
 const warmService = path.join(packageRoot, 'bench', 'workloads', 'warm-service.mjs');
 const cli = path.join(packageRoot, 'bin', 'freezedry.js');
@@ -68,26 +68,34 @@ v8.startupSnapshot.setDeserializeMainFunction(() => {
 `;
 }
 
+/** The checksum the service answers with, or undefined (not listening yet, or no answer). */
 async function answer(port: number): Promise<string | undefined> {
+  const response = await getOnce(port);
+  const body = response?.slice(response.indexOf('\r\n\r\n') + 4);
   try {
-    const response = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) });
-    return ((await response.json()) as { checksum: string }).checksum;
+    return body ? (JSON.parse(body) as { checksum?: string }).checksum : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Starts `command`, and times until the service on `port` answers with `checksum`. */
-async function timeUntilAnswer(command: string[], env: NodeJS.ProcessEnv, port: number, checksum: string): Promise<{ ms: number; child: ChildProcess }> {
+/** Starts `command`, and times until the service on `port` answers with `checksum`; `output` is all it printed, once it has exited. */
+async function timeUntilAnswer(
+  command: string[],
+  env: NodeJS.ProcessEnv,
+  port: number,
+  checksum: string,
+): Promise<{ ms: number; child: ChildProcess; output: Promise<string> }> {
   const started = performance.now();
   const child = spawn(command[0] as string, command.slice(1), { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  let printed = '';
+  child.stdout?.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+  const output = new Promise<string>((resolve) => child.once('close', () => resolve(printed)));
   for (;;) {
     const got = await answer(port);
-    if (got === checksum) return { ms: performance.now() - started, child };
+    if (got === checksum) return { ms: performance.now() - started, child, output };
     if (got !== undefined) throw new Error(`the service answered ${got}, expected ${checksum}`);
-    if (child.exitCode !== null && child.exitCode !== 0) throw new Error(`${command.join(' ')} exited with ${child.exitCode}: ${output}`);
+    if (child.exitCode !== null && child.exitCode !== 0) throw new Error(`${command.join(' ')} exited with ${child.exitCode}: ${printed}`);
     if (performance.now() - started > 120_000) throw new Error(`${command.join(' ')} never answered`);
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
@@ -151,16 +159,14 @@ export async function snapshotScenario(options: BenchOptions): Promise<ScenarioR
 
       const restored = await timeUntilAnswer([process.execPath, cli, 'restore', '-D', images, '--env', `PORT=${port}`, '--json'], env, port, expected);
       lazy.samples.push(restored.ms);
-      const result = await new Promise<string>((resolve) => {
-        let out = '';
-        restored.child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-        restored.child.once('close', () => resolve(out));
-      });
-      const initPid = (JSON.parse(result.slice(result.indexOf('{'))) as { instance?: { initPid: number } }).instance?.initPid;
-      if (initPid) {
-        copies.push(initPid);
-        process.kill(initPid, 'SIGKILL');
-        await gone(initPid);
+      // The copy (host pid) runs under its namespace's init: ending the init ends it.
+      const printed = await restored.output;
+      const copy = JSON.parse(printed.slice(printed.indexOf('{'))) as { pid: number; instance?: { initPid: number } };
+      if (copy.instance?.initPid) {
+        copies.push(copy.instance.initPid, copy.pid);
+        process.kill(copy.instance.initPid, 'SIGKILL');
+        await gone(copy.instance.initPid);
+        await gone(copy.pid);
       }
 
       if (v8Ok) {
@@ -171,7 +177,10 @@ export async function snapshotScenario(options: BenchOptions): Promise<ScenarioR
       }
     }
   } finally {
-    for (const child of children) child.kill('SIGKILL');
+    for (const child of children) {
+      child.kill('SIGKILL');
+      if (child.pid !== undefined) await gone(child.pid);
+    }
     for (const pid of copies) {
       try {
         process.kill(pid, 'SIGKILL');
