@@ -28,7 +28,7 @@ class FieldReader {
   // The next field's number and wire type; false if the key is malformed.
   bool Next(uint32_t& field, uint32_t& wire) {
     uint64_t key;
-    if (!Varint(key) || key >> 35 != 0) return false;
+    if (!Varint(key) || key > UINT32_MAX) return false;  // field numbers have 29 bits
     field = static_cast<uint32_t>(key >> 3);
     wire = static_cast<uint32_t>(key & 7);
     return field != 0;
@@ -157,11 +157,24 @@ bool ReadPagemapEntry(const uint8_t* record, size_t length, PagemapRun& run) {
     }
     uint64_t value;
     if (!reader.Varint(value)) return false;
-    if (field == 1) run.vaddr = value;
-    if (field == 2) compat_nr_pages = value & 0xffffffffu;
-    if (field == 3) in_parent = value;
-    if (field == 4) flags = value & 0xffffffffu, has_flags = true;
-    if (field == 5) nr_pages = value, has_nr_pages = true;
+    switch (field) {
+      case 1:
+        run.vaddr = value;
+        break;
+      case 2:
+        compat_nr_pages = value & UINT32_MAX;
+        break;
+      case 3:
+        in_parent = value;
+        break;
+      case 4:
+        flags = value & UINT32_MAX;
+        has_flags = true;
+        break;
+      default:  // 5
+        nr_pages = value;
+        has_nr_pages = true;
+    }
   }
   run.nr_pages = has_nr_pages ? nr_pages : compat_nr_pages;
   run.flags = has_flags ? static_cast<uint32_t>(flags) : (in_parent != 0 ? kPageInParent : kPagePresent);
