@@ -81,6 +81,29 @@ export interface ScenarioResult {
   comparisons: Comparison[];
   measurements: Measurement[];
   notes?: string[];
+  /** Parts (a size, a case) that failed while the rest was measured. */
+  failures?: PartFailure[];
+}
+
+export interface PartFailure {
+  part: string;
+  error: string;
+}
+
+/**
+ * Runs each part of a scenario (a size, a case); one that fails is recorded in `failures`, what
+ * it left running is ended, and the other parts go on: a failure at 8 GiB must not lose the hour
+ * of smaller sizes measured before it.
+ */
+export async function eachPart<T>(parts: T[], name: (part: T) => string, failures: PartFailure[], measure: (part: T) => Promise<void>): Promise<void> {
+  for (const part of parts) {
+    try {
+      await measure(part);
+    } catch (error) {
+      failures.push({ part: name(part), error: error instanceof Error ? error.message : String(error) });
+      endLeftovers();
+    }
+  }
 }
 
 /** Where the suite says what it is doing: a scenario, a case, its sample i of n. */

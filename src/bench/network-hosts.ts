@@ -8,6 +8,7 @@
 // namespace, so CRIU sees ordinary mounts.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { undoIfInterrupted } from './interrupt.js';
 
 export const HOST_BRIDGE = 'br0';
 
@@ -40,6 +41,7 @@ export function createHosts(shape: { rate?: string; delay?: string } = {}): Host
   const subnet = `198.19.${id % 250}`;
   const [na, nb, nc] = [`fzA${id}`, `fzB${id}`, `fzC${id}`];
   const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
+  const forget = undoIfInterrupted(destroy);
   for (const ns of [na, nb, nc]) {
     ip('netns', 'add', ns);
     ip('-n', ns, 'link', 'set', 'lo', 'up');
@@ -86,6 +88,17 @@ export function createHosts(shape: { rate?: string; delay?: string } = {}): Host
     };
   };
   let services = 0;
+  function destroy(): void {
+    forget();
+    for (const ns of [na, nb, nc]) {
+      try {
+        ip('netns', 'del', ns);
+      } catch {
+        // already gone
+      }
+    }
+  }
+
   return {
     a: host(na, `${subnet}.1`),
     b: host(nb, `${subnet}.2`),
@@ -104,14 +117,6 @@ export function createHosts(shape: { rate?: string; delay?: string } = {}): Host
       ip('-n', na, 'link', 'set', `va${id}`, cut ? 'down' : 'up');
       ip('-n', nb, 'link', 'set', `vb${id}`, cut ? 'down' : 'up');
     },
-    destroy() {
-      for (const ns of [na, nb, nc]) {
-        try {
-          ip('netns', 'del', ns);
-        } catch {
-          // already gone
-        }
-      }
-    },
+    destroy,
   };
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { check } from '../check.js';
 import { ErrorCode, FreezedryError, ValidationError } from '../errors.js';
 import { onPath } from '../process/command.js';
+import { undoAll } from './interrupt.js';
 import { endLeftovers, formatTable, tagThisRun, type BenchOptions, type BenchProgress, type ScenarioResult } from './harness.js';
 import { describeMachine, machineSummary } from './machine.js';
 import { plotsOf, renderReport, renderSvg, type BenchResults } from './report.js';
@@ -69,6 +70,26 @@ export function parseSizes(text: string): number[] {
 
 export async function runBench(options: BenchRunOptions = {}, progress: BenchProgress = quietProgress): Promise<{ results: BenchResults; outDir: string }> {
   tagThisRun();
+  // Interrupted: undo what the running scenario holds (network namespaces, containers), end the
+  // processes this run started, and stop (the partial results are saved after each scenario).
+  const interrupted = (signal: NodeJS.Signals) => {
+    progress.note(`${signal}: ending what the run started`);
+    void undoAll().then(() => {
+      endLeftovers();
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  };
+  process.on('SIGINT', interrupted);
+  process.on('SIGTERM', interrupted);
+  try {
+    return await runScenarios(options, progress);
+  } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+  }
+}
+
+async function runScenarios(options: BenchRunOptions, progress: BenchProgress): Promise<{ results: BenchResults; outDir: string }> {
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const chosen = options.scenarios?.length ? options.scenarios : Object.keys(SCENARIOS);
@@ -132,6 +153,7 @@ export async function runBench(options: BenchRunOptions = {}, progress: BenchPro
       results.measurements.push(...result.measurements);
       results.comparisons.push(...result.comparisons);
       results.notes.push(...(result.notes ?? []));
+      for (const failure of result.failures ?? []) results.failed.push({ scenario: name, error: `${failure.part}: ${failure.error}` });
       progress.note(formatTable(result.comparisons));
     } catch (error) {
       // One scenario failing loses nothing the others measured.

@@ -14,25 +14,45 @@ const { values } = parseArgs({
   },
 });
 const megabytes = Number(values.mb);
-const state = Buffer.alloc(megabytes * 1024 * 1024);
+// In pieces of at most 1 GiB: one Buffer cannot exceed 4 GiB (the benchmarks reach 8).
+const PIECE = 1 << 30;
+const total = megabytes * 1024 * 1024;
+const state: Buffer[] = [];
+for (let left = total; left > 0; left -= PIECE) state.push(Buffer.alloc(Math.min(left, PIECE)));
+
+/** Calls fill(piece, from, to) for the part of each piece within the bytes [start, end) of the whole state. */
+function eachPiece(start: number, end: number, fill: (piece: Buffer, from: number, to: number) => void): void {
+  for (let p = Math.floor(start / PIECE); p * PIECE < end; p++) {
+    const piece = state[p] as Buffer;
+    const from = Math.max(start - p * PIECE, 0);
+    const to = Math.min(end - p * PIECE, piece.length);
+    fill(piece, from, to);
+  }
+}
 
 // A third pseudo-random (incompressible), a third text, a third left zero.
 let seed = 0x9e3779b9;
-const third = Math.floor(state.length / 3);
-for (let i = 0; i < third; i += 4) {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  state.writeUInt32LE(seed >>> 0, i);
-}
+const third = Math.floor(total / 3) & ~3;
+eachPiece(0, third, (piece, from, to) => {
+  for (let i = from; i + 4 <= to; i += 4) {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    piece.writeUInt32LE(seed >>> 0, i);
+  }
+});
 const text = Buffer.from('freezedry keeps the state of a running service across a checkpoint. ');
-for (let i = third; i < 2 * third; i += text.length) text.copy(state, i, 0, Math.min(text.length, 2 * third - i));
+eachPiece(third, 2 * third, (piece, from, to) => {
+  for (let i = from; i < to; i += text.length) text.copy(piece, i, 0, Math.min(text.length, to - i));
+});
 
 let counter = 0;
 const startedAt = new Date().toISOString();
 
 function checksum(): string {
-  return createHash('sha256').update(state).update(String(counter)).digest('hex');
+  const hash = createHash('sha256');
+  for (const piece of state) hash.update(piece);
+  return hash.update(String(counter)).digest('hex');
 }
 
 const server = createServer((req, res) => {
@@ -40,7 +60,9 @@ const server = createServer((req, res) => {
   if (req.method === 'POST' && url.pathname === '/increment') {
     counter += Number(url.searchParams.get('by') ?? 1);
     // Touch the state too, so the checksum proves memory writes survive.
-    state[counter % state.length] = (state[counter % state.length]! + 1) & 0xff;
+    const at = counter % total;
+    const piece = state[Math.floor(at / PIECE)] as Buffer;
+    piece[at % PIECE] = ((piece[at % PIECE] as number) + 1) & 0xff;
   } else if (url.pathname === '/ping') {
     // A cheap answer that touches little memory: how soon a restored service responds.
     res.setHeader('content-type', 'application/json');

@@ -12,9 +12,10 @@ import { copyFile, mkdir, readFile, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { undoIfInterrupted } from '../interrupt.js';
 import { createHosts } from '../network-hosts.js';
 import { compileC } from '../compile-c.js';
-import { compare, criuBinary, keepaliveClient, median, memoryAxis, packageRoot, servicePort, sizeLabel, timed, untilAnswers, type BenchOptions, type Comparison, type Measurement, type ScenarioResult } from '../harness.js';
+import { compare, criuBinary, eachPart, keepaliveClient, median, memoryAxis, packageRoot, servicePort, sizeLabel, timed, untilAnswers, type BenchOptions, type Comparison, type Measurement, type PartFailure, type ScenarioResult } from '../harness.js';
 
 const run = promisify(execFile);
 const cli = path.join(packageRoot, 'bin', 'freezedry.js');
@@ -26,6 +27,17 @@ export async function containersScenario(options: BenchOptions): Promise<Scenari
   const base = path.join(os.tmpdir(), `freezedry-bench-containers-${process.pid}`);
   const env = { ...process.env, PATH: `${path.dirname(criuBinary())}:${process.env.PATH}`, FREEZEDRY_CONTAINERS: path.join(base, 'containers') };
   const sh = (argv: string[]) => run(argv[0] as string, argv.slice(1), { env, maxBuffer: 64 << 20 });
+  // A scenario that failed midway, or a run interrupted, may leave a container running (and its
+  // rootfs mounted under base): remove ours, runc's and Podman's, before the directory.
+  const removeOurs = async () => {
+    const listed = await run('runc', ['list', '--format', 'json']).catch(() => ({ stdout: 'null' }));
+    for (const c of (JSON.parse(listed.stdout || 'null') as { id: string }[] | null) ?? []) {
+      if (c.id.startsWith(`fzb-${process.pid}-`)) await sh([process.execPath, cli, 'container', 'rm', '-f', c.id]).catch(() => {});
+    }
+    for (let r = 0; r < repeats; r++) await sh(['podman', 'rm', '-f', '--ignore', `fzb-podman-${process.pid}-${r}`]).catch(() => {});
+    await rm(base, { recursive: true, force: true }).catch(() => {});
+  };
+  const forget = undoIfInterrupted(removeOurs);
   await mkdir(base, { recursive: true });
   try {
     const rootfs = await memhogRootfs(path.join(base, 'rootfs'));
@@ -33,26 +45,21 @@ export async function containersScenario(options: BenchOptions): Promise<Scenari
     const notes: string[] = podmanReason ? [`containers: Podman was not measured: ${podmanReason}`] : [];
     const measurements: Measurement[] = [];
     const comparisons: Comparison[] = [];
-    for (const mib of options.sizes) {
+    const failures: PartFailure[] = [];
+    await eachPart(options.sizes, sizeLabel, failures, async (mib) => {
       const at = await atSize({ mib, rootfs, base, env, sh, repeats, podmanReason, options });
       measurements.push(...at.measurements);
       comparisons.push(...at.comparisons);
-    }
+    });
     const migrationSize = options.sizes.includes(1024) ? 1024 : Math.max(...options.sizes);
     const migration = await migrationDowntimes(rootfs, migrationSize, repeats, env, options);
     comparisons.push(compare(migration.auto, { ...migration.stopCopy, case: migration.auto.case }, { describe: '≤ 0.05×', met: (c) => c.ratio <= 0.05 }));
     notes.push(...migration.notes);
     measurements.push(migration.auto, migration.stopCopy);
-    return { comparisons, measurements, notes };
+    return { comparisons, measurements, notes, failures };
   } finally {
-    // A scenario that failed midway may leave a container running (and its rootfs mounted under
-    // base): remove ours, runc's and Podman's, before the directory.
-    const listed = await run('runc', ['list', '--format', 'json']).catch(() => ({ stdout: 'null' }));
-    for (const c of (JSON.parse(listed.stdout || 'null') as { id: string }[] | null) ?? []) {
-      if (c.id.startsWith(`fzb-${process.pid}-`)) await sh([process.execPath, cli, 'container', 'rm', '-f', c.id]).catch(() => {});
-    }
-    for (let r = 0; r < repeats; r++) await sh(['podman', 'rm', '-f', '--ignore', `fzb-podman-${process.pid}-${r}`]).catch(() => {});
-    await rm(base, { recursive: true, force: true }).catch(() => {});
+    forget();
+    await removeOurs();
   }
 }
 

@@ -13,6 +13,7 @@ import {
   compare,
   compileWorkload,
   criuBinary,
+  eachPart,
   exec,
   gone,
   median,
@@ -25,6 +26,7 @@ import {
   type BenchOptions,
   type Comparison,
   type Measurement,
+  type PartFailure,
   type ScenarioResult,
 } from '../harness.js';
 
@@ -41,7 +43,8 @@ export async function dumpRestoreScenario(options: BenchOptions): Promise<Scenar
   const notes: string[] = [];
   await mkdir(base, { recursive: true });
 
-  for (const mib of [1, ...options.sizes]) {
+  const failures: PartFailure[] = [];
+  await eachPart([1, ...options.sizes], (mib) => (mib === 1 ? 'tiny process' : sizeLabel(mib)), failures, async (mib) => {
     const label = mib === 1 ? 'tiny process' : sizeLabel(mib);
     const m = (tool: string, metric: string): Measurement => ({
       scenario: 'dump',
@@ -123,7 +126,7 @@ export async function dumpRestoreScenario(options: BenchOptions): Promise<Scenar
         await rm(`${dir}.tar.zst`, { force: true });
       }
     }
-  }
+  });
   await rm(base, { recursive: true, force: true });
-  return { comparisons, measurements, notes };
+  return { comparisons, measurements, notes, failures };
 }

@@ -13,6 +13,7 @@ import {
   compare,
   criuBinary,
   dropCaches,
+  eachPart,
   exec,
   gone,
   memoryAxis,
@@ -26,6 +27,7 @@ import {
   type BenchOptions,
   type Comparison,
   type Measurement,
+  type PartFailure,
   type ScenarioResult,
 } from '../harness.js';
 
@@ -49,7 +51,8 @@ export async function lazyScenario(options: BenchOptions): Promise<ScenarioResul
   const notes: string[] = [];
   const port = servicePort();
 
-  for (const mib of options.sizes) {
+  const failures: PartFailure[] = [];
+  await eachPart(options.sizes, sizeLabel, failures, async (mib) => {
     const label = sizeLabel(mib);
     let pid = await startService(mib, port, path.join(base, `service-${mib}.log`));
     const dir = path.join(base, `images-${mib}`);
@@ -147,9 +150,9 @@ export async function lazyScenario(options: BenchOptions): Promise<ScenarioResul
       await end(restored.pid);
       return { returned: returnedAt - start, answered, filled };
     }
-  }
+  });
   await rm(base, { recursive: true, force: true });
-  return { comparisons, measurements, notes };
+  return { comparisons, measurements, notes, failures };
 }
 
 async function end(pid: number): Promise<void> {

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createHosts, HOST_BRIDGE } from '../network-hosts.js';
-import { compare, compileWorkload, gone, keepaliveClient, median, memoryAxis, packageRoot, rotation, sizeLabel, targetFor, type BenchOptions, type Comparison, type Measurement, type ScenarioResult } from '../harness.js';
+import { compare, compileWorkload, eachPart, gone, keepaliveClient, median, memoryAxis, packageRoot, rotation, sizeLabel, targetFor, type BenchOptions, type Comparison, type Measurement, type PartFailure, type ScenarioResult } from '../harness.js';
 
 const cli = path.join(packageRoot, 'bin', 'freezedry.js');
 const ALL_MODES = ['stop-copy', 'pre-copy', 'post-copy', 'hybrid', 'auto'] as const;
@@ -55,8 +55,9 @@ export async function migrateScenario(options: BenchOptions): Promise<ScenarioRe
   ];
   let port = 7200;
   let done = 0;
+  const failures: PartFailure[] = [];
   try {
-    for (const c of cases) {
+    await eachPart(cases, (c) => `${sizeLabel(c.mib)} at ${c.rate} MiB/s`, failures, async (c) => {
       const byMode = new Map<string, Run[]>();
       for (let r = 0; r < repeats; r++) {
         for (const mode of rotation(MODES, r)) {
@@ -99,7 +100,7 @@ export async function migrateScenario(options: BenchOptions): Promise<ScenarioRe
       for (const mode of MODES.filter((m) => m !== 'stop-copy')) {
         comparisons.push(compare(downtime.get(mode) as Measurement, stopCopy, mode === 'auto' || mode === 'pre-copy' ? target : undefined));
       }
-    }
+    });
   } finally {
     hosts.destroy();
   }
@@ -114,7 +115,7 @@ export async function migrateScenario(options: BenchOptions): Promise<ScenarioRe
       if (a && b) comparisons.push(compare({ ...a, case: `heartbeat gap ${sizeLabel(large)} against ${sizeLabel(small)} (${mode})` }, { ...b, tool: `${mode} at ${sizeLabel(small)}` }, { describe: '≤ 1.25×', met: (x) => x.ratio <= 1.25 }));
     }
   }
-  return { comparisons, measurements, notes };
+  return { comparisons, measurements, notes, failures };
 
   async function migrateOnce(mode: string, listenPort: number, mib: number, dirty: number): Promise<Run> {
     const log = path.join(os.tmpdir(), `freezedry-bench-migrate-${process.pid}-${listenPort}.log`);
