@@ -268,11 +268,12 @@ export function endLeftovers(): number {
 }
 
 /**
- * One GET on a fresh connection: the whole response once the service closes it, or undefined if
- * none came within 5 s. A raw socket, not fetch(): polls run every millisecond or two on a
- * two-core machine, and must cost the measured restore as little CPU as they can.
+ * One GET on a fresh connection: the response so far once `complete` finds it whole (or the
+ * service closes the connection: some workloads keep it open whatever the request says), or
+ * undefined if none came within 5 s. A raw socket, not fetch(): polls run every millisecond or
+ * two on a two-core machine, and must cost the measured restore as little CPU as they can.
  */
-export function getOnce(port: number, host = '127.0.0.1', path = '/'): Promise<string | undefined> {
+export function getOnce(port: number, complete: (text: string) => boolean, host = '127.0.0.1', path = '/'): Promise<string | undefined> {
   return new Promise((resolve) => {
     const socket = connect(port, host);
     let text = '';
@@ -292,6 +293,7 @@ export function getOnce(port: number, host = '127.0.0.1', path = '/'): Promise<s
     socket.on('data', (chunk) => {
       answered = true;
       text += chunk.toString();
+      if (complete(text)) done();
     });
     socket.on('error', done);
     socket.on('close', done);
@@ -300,7 +302,8 @@ export function getOnce(port: number, host = '127.0.0.1', path = '/'): Promise<s
 
 /** Whether a service answers a GET on a fresh connection ({"counter":N}, the state service's and memhog's), within 5 s. */
 export async function ping(port: number, host = '127.0.0.1'): Promise<boolean> {
-  return (await getOnce(port, host, '/ping'))?.includes('"counter"') ?? false;
+  const answered = (text: string) => text.includes('"counter"');
+  return answered((await getOnce(port, answered, host, '/ping')) ?? '');
 }
 
 /**

@@ -70,7 +70,7 @@ v8.startupSnapshot.setDeserializeMainFunction(() => {
 
 /** The checksum the service answers with, or undefined (not listening yet, or no answer). */
 async function answer(port: number): Promise<string | undefined> {
-  const response = await getOnce(port);
+  const response = await getOnce(port, (text) => /"checksum":"[^"]*"/.test(text));
   const body = response?.slice(response.indexOf('\r\n\r\n') + 4);
   try {
     return body ? (JSON.parse(body) as { checksum?: string }).checksum : undefined;
