@@ -32,7 +32,7 @@ function eachPiece(start: number, end: number, fill: (piece: Buffer, from: numbe
 
 // A third pseudo-random (incompressible), a third text, a third left zero.
 let seed = 0x9e3779b9;
-const third = Math.floor(total / 3) & ~3;
+const third = Math.floor(total / 12) * 4; // whole words (bitwise operators would cut the size to 32 bits)
 eachPiece(0, third, (piece, from, to) => {
   for (let i = from; i + 4 <= to; i += 4) {
     seed ^= seed << 13;
