@@ -12,4 +12,3 @@ export function messageType(name: string, fields: FieldRow[]): protobuf.Type {
 export function decodeMessage<T>(type: protobuf.Type, bytes: Uint8Array): T {
   return type.toObject(type.decode(bytes), { longs: Number, enums: Number, defaults: false, arrays: true }) as T;
 }
-
