@@ -220,11 +220,6 @@ export function formatTable(comparisons: Comparison[]): string {
 }
 
 /**
- * Ends whatever the suite may have left running, on success or failure: its workloads (under
- * whatever pid a restore gave them), the CLI agents it spawned, and CRIU daemons working in
- * its temporary directories. Returns how many processes it ended.
- */
-/**
  * Every process a bench run starts inherits this variable, set to the run's pid (workloads
  * restored by CRIU keep their environment), so that a run ends only what it started: never the
  * workloads of another run on the same machine, which share its compiled workloads and markers.
@@ -244,6 +239,11 @@ function startedByThisRun(pid: number): boolean {
   }
 }
 
+/**
+ * Ends whatever this run may have left running, on success or failure: its workloads (under
+ * whatever pid a restore gave them), the CLI agents it spawned, and CRIU daemons working in
+ * its temporary directories; only processes it started (tagThisRun). Returns how many it ended.
+ */
 export function endLeftovers(): number {
   const markers = [
     path.join(os.tmpdir(), 'freezedry-bench-bin') + path.sep, // compiled workloads
