@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/page_server_protocol.h"
 #include "core/pagemap_image.h"
 
 namespace freezedry::core {
@@ -71,8 +72,6 @@ class FieldReader {
         return false;  // groups (3, 4) are not in CRIU's schema
     }
   }
-
-  size_t Position() const { return pos_; }
 
  private:
   bool Advance(size_t n) {
@@ -142,21 +141,31 @@ class ImageRecords {
   const char* what_;
 };
 
-// pagemap_entry: vaddr 1, compat_nr_pages 2, in_parent 3, flags 4, nr_pages 5.
-bool ReadPagemapEntry(const uint8_t* record, size_t length, PagemapRun& run) {
-  FieldReader reader(record, length);
-  uint64_t compat_nr_pages = 0, nr_pages = 0, flags = 0, in_parent = 0;
-  bool has_nr_pages = false, has_flags = false;
+// Calls on_varint(field, value) for each varint field of a message, skipping the others; false
+// if the message is malformed.
+template <typename OnVarint>
+bool ForEachVarintField(const uint8_t* data, size_t size, OnVarint on_varint) {
+  FieldReader reader(data, size);
   while (!reader.Done()) {
     uint32_t field, wire;
-    if (!reader.Next(field, wire)) return false;
-    bool known = wire == kVarint && field >= 1 && field <= 5;
-    if (!known) {
-      if (!reader.Skip(wire)) return false;
-      continue;
-    }
     uint64_t value;
-    if (!reader.Varint(value)) return false;
+    if (!reader.Next(field, wire)) return false;
+    if (wire != kVarint) {
+      if (!reader.Skip(wire)) return false;
+    } else if (!reader.Varint(value)) {
+      return false;
+    } else {
+      on_varint(field, value);
+    }
+  }
+  return true;
+}
+
+// pagemap_entry: vaddr 1, compat_nr_pages 2, in_parent 3, flags 4, nr_pages 5.
+bool ReadPagemapEntry(const uint8_t* record, size_t length, PagemapRun& run) {
+  uint64_t compat_nr_pages = 0, nr_pages = 0, flags = 0, in_parent = 0;
+  bool has_nr_pages = false, has_flags = false;
+  bool ok = ForEachVarintField(record, length, [&](uint32_t field, uint64_t value) {
     switch (field) {
       case 1:
         run.vaddr = value;
@@ -171,33 +180,24 @@ bool ReadPagemapEntry(const uint8_t* record, size_t length, PagemapRun& run) {
         flags = value & UINT32_MAX;
         has_flags = true;
         break;
-      default:  // 5
+      case 5:
         nr_pages = value;
         has_nr_pages = true;
+        break;
     }
-  }
+  });
   run.nr_pages = has_nr_pages ? nr_pages : compat_nr_pages;
-  run.flags = has_flags ? static_cast<uint32_t>(flags) : (in_parent != 0 ? kPageInParent : kPagePresent);
-  return true;
+  run.flags = has_flags ? static_cast<uint32_t>(flags) : (in_parent != 0 ? page_server::kInParent : page_server::kPresent);
+  return ok;
 }
 
 // vma_entry: start 1, end 2, status 7.
 bool ReadVma(const uint8_t* bytes, size_t length, VmaRange& vma) {
-  FieldReader reader(bytes, length);
-  while (!reader.Done()) {
-    uint32_t field, wire;
-    if (!reader.Next(field, wire)) return false;
-    if (wire != kVarint || (field != 1 && field != 2 && field != 7)) {
-      if (!reader.Skip(wire)) return false;
-      continue;
-    }
-    uint64_t value;
-    if (!reader.Varint(value)) return false;
+  return ForEachVarintField(bytes, length, [&](uint32_t field, uint64_t value) {
     if (field == 1) vma.start = value;
     if (field == 2) vma.end = value;
     if (field == 7) vma.status = static_cast<uint32_t>(value);
-  }
-  return true;
+  });
 }
 
 }  // namespace
@@ -209,17 +209,12 @@ Result<ParsedPagemap> ParsePagemapImage(const uint8_t* data, size_t size) {
   ParsedPagemap parsed;
   const uint8_t* record;
   size_t length;
-  if (auto head = image.Next(record, length); !head.Ok()) return head.Error();
-  FieldReader head(record, length);
-  while (!head.Done()) {
-    uint32_t field, wire;
-    if (!head.Next(field, wire)) return image.MalformedRecord("PagemapHead");
-    if (field == 1 && wire == kVarint) {
-      if (!head.Varint(parsed.pages_id)) return image.MalformedRecord("PagemapHead");
-    } else if (!head.Skip(wire)) {
-      return image.MalformedRecord("PagemapHead");
-    }
-  }
+  if (auto first = image.Next(record, length); !first.Ok()) return first.Error();
+  // pagemap_head: pages_id 1.
+  bool head = ForEachVarintField(record, length, [&](uint32_t field, uint64_t value) {
+    if (field == 1) parsed.pages_id = value;
+  });
+  if (!head) return image.MalformedRecord("PagemapHead");
   while (!image.Done()) {
     if (auto next = image.Next(record, length); !next.Ok()) return next.Error();
     PagemapRun run;

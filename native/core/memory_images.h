@@ -14,15 +14,10 @@ namespace freezedry::core {
 
 constexpr uint32_t kImageMagicMm = 0x57492820;
 
-// pagemap_entry flags (PE_*).
-constexpr uint32_t kPageInParent = 1;
-constexpr uint32_t kPageLazy = 2;
-constexpr uint32_t kPagePresent = 4;
-
 struct PagemapRun {
   uint64_t vaddr = 0;
   uint64_t nr_pages = 0;
-  uint32_t flags = 0;  // normalised from older images: no flags means present, or in the parent
+  uint32_t flags = 0;  // page_server::PageFlags, normalised from older images (none: present, or in the parent)
 };
 
 struct ParsedPagemap {

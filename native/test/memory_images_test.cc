@@ -7,9 +7,11 @@
 #include <vector>
 
 #include "check.h"
+#include "core/page_server_protocol.h"
 #include "core/pagemap_image.h"
 
 using namespace freezedry::core;
+namespace ps = freezedry::core::page_server;
 
 namespace {
 
@@ -48,15 +50,15 @@ std::vector<uint8_t> Image(uint32_t magic, const std::vector<std::vector<uint8_t
 
 TEST(ReadsWhatOurPagemapWriterWrites) {
   PagemapImage image(42);
-  image.AddEntry(0x7ffd12345000, 1ull << 33, kPageLazy | kPagePresent);
-  image.AddEntry(0x1000, 3, kPagePresent);
+  image.AddEntry(0x7ffd12345000, 1ull << 33, ps::kLazy | ps::kPresent);
+  image.AddEntry(0x1000, 3, ps::kPresent);
   auto parsed = ParsePagemapImage(image.Bytes().data(), image.Bytes().size());
   CHECK_OK(parsed);
   CHECK(parsed.Value().pages_id == 42);
   CHECK(parsed.Value().runs.size() == 2);
   CHECK(parsed.Value().runs[0].vaddr == 0x7ffd12345000);
   CHECK(parsed.Value().runs[0].nr_pages == 1ull << 33);
-  CHECK(parsed.Value().runs[0].flags == (kPageLazy | kPagePresent));
+  CHECK(parsed.Value().runs[0].flags == (ps::kLazy | ps::kPresent));
   CHECK(parsed.Value().runs[1].nr_pages == 3);
 }
 
@@ -73,8 +75,8 @@ TEST(ReadsOlderPagemapsAndSkipsUnknownFields) {
   auto parsed = ParsePagemapImage(bytes.data(), bytes.size());
   CHECK_OK(parsed);
   CHECK(parsed.Value().runs.size() == 2);
-  CHECK(parsed.Value().runs[0].nr_pages == 5 && parsed.Value().runs[0].flags == kPageInParent);
-  CHECK(parsed.Value().runs[1].flags == kPagePresent);
+  CHECK(parsed.Value().runs[0].nr_pages == 5 && parsed.Value().runs[0].flags == ps::kInParent);
+  CHECK(parsed.Value().runs[1].flags == ps::kPresent);
 }
 
 TEST(ReadsTheVmasOfAnMmImage) {
