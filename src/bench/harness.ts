@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { locateCriu } from '../criu/locate.js';
-import { commandArgs } from '../process/proc.js';
+import { commandArgs, processTree } from '../process/proc.js';
 import { compileC } from './compile-c.js';
 import type { TestHost } from './network-hosts.js';
 
@@ -184,6 +184,20 @@ export async function timed<T>(work: () => Promise<T>): Promise<[number, T]> {
 }
 
 /** Waits until a pid no longer exists (reaped), so it can be restored in place. */
+/**
+ * Ends a workload and waits until it and every process below it are gone: a restored tree's
+ * root is its pid namespace's init, whose end takes the rest with it.
+ */
+export async function endTree(pid: number): Promise<void> {
+  const members = processTree(pid);
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  for (const member of members) await gone(member);
+}
+
 export async function gone(pid: number): Promise<void> {
   for (let i = 0; i < 4000; i++) {
     try {

@@ -9,11 +9,11 @@ import path from 'node:path';
 import { checkpoint, restore, run } from '../../index.js';
 import { PageSinkSession } from '../../pages/page-sink.js';
 import { closeFd, openDirFd } from '../../images/images-dir.js';
-import { processTree } from '../../process/proc.js';
 import {
   compare,
   compileWorkload,
   criuBinary,
+  endTree,
   exec,
   gone,
   packageRoot,
@@ -199,9 +199,7 @@ async function preForkTreeRestore(options: BenchOptions, criu: string, memhog: s
         ours.samples.push(ms);
         pid = back.pid;
       }
-      const members = processTree(pid);
-      process.kill(pid, 'SIGKILL'); // the init of the tree's pid namespace: the rest end with it
-      for (const member of members) await gone(member);
+      await endTree(pid);
     }
   }
   await rm(dir, { recursive: true, force: true });

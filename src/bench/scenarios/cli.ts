@@ -12,6 +12,7 @@ import {
   compileWorkload,
   criuBinary,
   dropCaches,
+  endTree,
   exec,
   gone,
   packageRoot,
@@ -70,8 +71,7 @@ export async function cliScenario(options: BenchOptions): Promise<ScenarioResult
         await rm(dir, { recursive: true, force: true });
       }
     }
-    process.kill(pid, 'SIGKILL');
-    await gone(pid);
+    await endTree(pid);
     measurements.push(ours, peer);
     comparisons.push(compare(ours, peer, { describe: '≤ 2.5×', met: (c) => c.ratio <= 2.5 }));
 
@@ -103,8 +103,7 @@ export async function cliScenario(options: BenchOptions): Promise<ScenarioResult
             lazy.samples.push(performance.now() - start);
             await ended;
             const restoredPid = (JSON.parse(out) as { pid: number }).pid;
-            process.kill(restoredPid, 'SIGKILL');
-            await gone(restoredPid);
+            await endTree(restoredPid);
           } else {
             const pidfile = path.join(base, 'full.pid');
             await rm(pidfile, { force: true });
@@ -113,8 +112,7 @@ export async function cliScenario(options: BenchOptions): Promise<ScenarioResult
             await untilAnswers(port);
             full.samples.push(performance.now() - start);
             const restoredPid = Number(await readFile(pidfile, 'utf8'));
-            process.kill(restoredPid, 'SIGKILL');
-            await gone(restoredPid);
+            await endTree(restoredPid);
           }
         }
       }

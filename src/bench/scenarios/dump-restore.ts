@@ -14,6 +14,7 @@ import {
   compileWorkload,
   criuBinary,
   eachPart,
+  endTree,
   exec,
   gone,
   median,
@@ -44,8 +45,9 @@ export async function dumpRestoreScenario(options: BenchOptions): Promise<Scenar
   await mkdir(base, { recursive: true });
 
   const failures: PartFailure[] = [];
-  await eachPart([1, ...options.sizes], (mib) => (mib === 1 ? 'tiny process' : sizeLabel(mib)), failures, async (mib) => {
-    const label = mib === 1 ? 'tiny process' : sizeLabel(mib);
+  const labelOf = (mib: number) => (mib === 1 ? 'tiny process' : sizeLabel(mib));
+  await eachPart([1, ...options.sizes], labelOf, failures, async (mib) => {
+    const label = labelOf(mib);
     const m = (tool: string, metric: string): Measurement => ({
       scenario: 'dump',
       case: `${metric}, ${label}`,
@@ -71,8 +73,7 @@ export async function dumpRestoreScenario(options: BenchOptions): Promise<Scenar
         pid = await dumpAndRestore(tool, r);
       }
     }
-    process.kill(pid, 'SIGKILL');
-    await gone(pid);
+    await endTree(pid);
     const dumps = [...wall.values()];
     measurements.push(...dumps, durable, ...frozen.values(), restored.ours, restored.archive, restored.criu);
     const criuWall = wall.get('criu dump') as Measurement;

@@ -14,6 +14,7 @@ import {
   criuBinary,
   dropCaches,
   eachPart,
+  endTree,
   exec,
   gone,
   memoryAxis,
@@ -118,7 +119,7 @@ export async function lazyScenario(options: BenchOptions): Promise<ScenarioResul
         const returned = performance.now() - start;
         await untilAnswers(port);
         const answered = performance.now() - start;
-        await end(Number(await readFile(pidfile, 'utf8')));
+        await endTree(Number(await readFile(pidfile, 'utf8')));
         return { returned, answered };
       }
       if (tool === 'criu lazy-pages') {
@@ -135,7 +136,7 @@ export async function lazyScenario(options: BenchOptions): Promise<ScenarioResul
         const answered = performance.now() - begun;
         await daemonDone;
         const filled = performance.now() - restoredAt;
-        await end(Number(await readFile(lazyPid, 'utf8')));
+        await endTree(Number(await readFile(lazyPid, 'utf8')));
         await rm(work, { recursive: true, force: true });
         return { returned: restoredAt - begun, answered, filled };
       }
@@ -147,15 +148,10 @@ export async function lazyScenario(options: BenchOptions): Promise<ScenarioResul
       await untilAnswers(port);
       const answered = performance.now() - start;
       const filled = filledAt ? (await filledAt) - returnedAt : undefined;
-      await end(restored.pid);
+      await endTree(restored.pid);
       return { returned: returnedAt - start, answered, filled };
     }
   });
   await rm(base, { recursive: true, force: true });
   return { comparisons, measurements, notes, failures };
-}
-
-async function end(pid: number): Promise<void> {
-  process.kill(pid, 'SIGKILL');
-  await gone(pid);
 }

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createHosts, HOST_BRIDGE } from '../network-hosts.js';
-import { compare, compileWorkload, eachPart, gone, keepaliveClient, median, memoryAxis, packageRoot, rotation, sizeLabel, targetFor, type BenchOptions, type Comparison, type Measurement, type PartFailure, type ScenarioResult } from '../harness.js';
+import { compare, compileWorkload, eachPart, endTree, keepaliveClient, median, memoryAxis, packageRoot, rotation, sizeLabel, targetFor, type BenchOptions, type Comparison, type Measurement, type PartFailure, type ScenarioResult } from '../harness.js';
 
 const cli = path.join(packageRoot, 'bin', 'freezedry.js');
 const ALL_MODES = ['stop-copy', 'pre-copy', 'post-copy', 'hybrid', 'auto'] as const;
@@ -156,8 +156,7 @@ export async function migrateScenario(options: BenchOptions): Promise<ScenarioRe
     if (seen.error || !seen.continuous) throw new Error(`the client lost its connection in ${mode}: ${report}`);
     const beats = (await readFile(log, 'utf8')).match(/^HB (\d+)$/gm)?.map((line) => Number(line.slice(3))) ?? [];
     const heartbeatGapMs = beats.slice(1).reduce((longest, t, i) => Math.max(longest, t - (beats[i] as number)), 0);
-    process.kill(result.destinationPid, 'SIGKILL');
-    await gone(result.destinationPid);
+    await endTree(result.destinationPid);
     return {
       downtimeMs: seen.longestGapMs,
       heartbeatGapMs,

@@ -8,7 +8,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { compare, exec, getOnce, gone, packageRoot, servicePort, type BenchOptions, type Measurement, type ScenarioResult } from '../harness.js';
+import { compare, endTree, exec, getOnce, gone, packageRoot, servicePort, type BenchOptions, type Measurement, type ScenarioResult } from '../harness.js';
 
 const warmService = path.join(packageRoot, 'bench', 'workloads', 'warm-service.mjs');
 const cli = path.join(packageRoot, 'bin', 'freezedry.js');
@@ -124,7 +124,6 @@ export async function snapshotScenario(options: BenchOptions): Promise<ScenarioR
   const v8 = m('node --snapshot-blob (V8 start-up snapshot)');
   const port = servicePort();
   const children: ChildProcess[] = [];
-  const copies: number[] = [];
   try {
     const { graph, bundle } = await writeModuleGraph(path.join(base, 'graph'), modules);
     const data = path.join(base, 'data.json');
@@ -159,15 +158,10 @@ export async function snapshotScenario(options: BenchOptions): Promise<ScenarioR
 
       const restored = await timeUntilAnswer([process.execPath, cli, 'restore', '-D', images, '--env', `PORT=${port}`, '--json'], env, port, expected);
       lazy.samples.push(restored.ms);
-      // The copy (host pid) runs under its namespace's init: ending the init ends it.
+      // The copy runs under its namespace's init: ending the init ends it.
       const printed = await restored.output;
-      const copy = JSON.parse(printed.slice(printed.indexOf('{'))) as { pid: number; instance?: { initPid: number } };
-      if (copy.instance?.initPid) {
-        copies.push(copy.instance.initPid, copy.pid);
-        process.kill(copy.instance.initPid, 'SIGKILL');
-        await gone(copy.instance.initPid);
-        await gone(copy.pid);
-      }
+      const copy = JSON.parse(printed.slice(printed.indexOf('{'))) as { instance?: { initPid: number } };
+      if (copy.instance?.initPid) await endTree(copy.instance.initPid);
 
       if (v8Ok) {
         const started = await timeUntilAnswer([process.execPath, '--snapshot-blob', blob], env, port, expected);
@@ -180,13 +174,6 @@ export async function snapshotScenario(options: BenchOptions): Promise<ScenarioR
     for (const child of children) {
       child.kill('SIGKILL');
       if (child.pid !== undefined) await gone(child.pid);
-    }
-    for (const pid of copies) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
     }
     await rm(base, { recursive: true, force: true });
   }
