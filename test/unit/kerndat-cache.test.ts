@@ -1,10 +1,10 @@
 // The directory where our CRIU keeps its kernel-probe cache lives in world-writable /dev/shm:
 // whatever another user left there must be replaced by a directory only root can write.
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { prepareKerndatCache } from '../../src/criu/kerndat-cache.js';
+import { KERNDAT_CACHE_DIR, prepareKerndatCache } from '../../src/criu/kerndat-cache.js';
 
 const base = mkdtempSync(path.join(os.tmpdir(), 'kerndat-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -59,4 +59,10 @@ describe.runIf(process.getuid?.() === 0)('the kerndat cache directory', () => {
     prepareKerndatCache(dir);
     expect(existsSync(path.join(dir, 'criu.kdat'))).toBe(true);
   });
+});
+
+// scripts/provision.sh builds CRIU with this directory compiled in; the two must agree.
+it('is the directory provisioning builds CRIU with', () => {
+  const script = readFileSync(new URL('../../scripts/provision.sh', import.meta.url), 'utf8');
+  expect(/^kerndat_dir=(\S+)$/m.exec(script)?.[1]).toBe(KERNDAT_CACHE_DIR);
 });
