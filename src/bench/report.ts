@@ -18,8 +18,8 @@ export interface BenchResults {
   skipped: { what: string; reason: string }[];
   /** Scenarios that failed, with their error: the others' results stand. */
   failed: { scenario: string; error: string }[];
-  /** When results of several runs were merged (mergeRuns): each run and the scenarios it gave. */
-  runs?: { startedAt: string; durationMs: number; scenarios: string[] }[];
+  /** When results of several runs were merged (mergeRuns): each run, the scenarios it gave and, for a run that added sizes, those sizes (MiB). */
+  runs?: { startedAt: string; durationMs: number; scenarios: string[]; addedSizes?: number[] }[];
 }
 
 export interface Plot {

@@ -1,5 +1,6 @@
 // The freezedry command line, run as a user would: real processes, real exit codes.
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -75,6 +76,13 @@ describe.runIf(enabled)('freezedry CLI', () => {
     expect(usage.code).toBe(2);
     const unknownFlag = await freezedry(['dump', '1', '--no-such-flag']);
     expect(unknownFlag.code).toBe(2);
+  });
+
+  it('prints its version, alone (answered without loading the CLI) and beside another option (through the CLI), as package.json has it', async () => {
+    const { version } = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    for (const args of [['--version'], ['-V'], ['--verbose', '--version']]) {
+      expect(await freezedry(args)).toMatchObject({ code: 0, stdout: `${version}\n` });
+    }
   });
 
   it('refuses to run without root, with its own exit status', async () => {

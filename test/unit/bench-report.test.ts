@@ -2,7 +2,7 @@
 // become plots, and the statistics of a comparison (paired ratios).
 import { describe, expect, it } from 'vitest';
 import { compare, rotation, type Measurement } from '../../src/bench/harness.js';
-import { mergeRuns } from '../../src/bench/readme.js';
+import { mergeRuns, readmeSection } from '../../src/bench/readme.js';
 import { plotSpec, plotsOf, type BenchResults } from '../../src/bench/report.js';
 import { parseSizes } from '../../src/bench/run-bench.js';
 
@@ -81,5 +81,29 @@ describe('benchmark report', () => {
     expect(merged.runs?.map((r) => r.scenarios)).toEqual([['dump', 'containers'], ['containers']]);
     expect(merged.durationMs).toBe(120_000);
     expect(() => mergeRuns([run(['dump'], 'a'), { ...run(['dump'], 'b'), machine: { ...machine, hostname: 'other' } }])).toThrow(/another machine/);
+  });
+
+  it('adds a run of new sizes to the curves of a full run, leaving out its repeat of the size-free cases', () => {
+    const machine = { hostname: 'h', kernel: { release: '6.18', version: '' }, cpu: { model: 'cpu', cores: 2, flags: [] }, memoryBytes: 2 ** 34, disk: { fileSystem: 'ext4', device: '/dev/vda' }, node: 'v20' } as unknown as BenchResults['machine'];
+    const comparison = (size: string) => ({ scenario: 'dump', case: `dump wall time, ${size}`, ours: 'a', peer: 'b', oursMedian: 1, peerMedian: 2, unit: 'ms' as const, ratio: 0.5, difference: -1, oursSpread: { min: 1, max: 1, n: 1 }, peerSpread: { min: 2, max: 2, n: 1 } });
+    const run = (sizes: number[], startedAt: string): BenchResults => ({
+      format: 'freezedry-bench/1',
+      startedAt,
+      durationMs: 60_000,
+      options: { scenarios: ['dump'], quick: false, sizes, cache: ['warm'], link: '1gbit' },
+      machine,
+      measurements: [curve(startedAt, 1, [1]), ...sizes.map((size) => curve(startedAt, size, [size]))],
+      comparisons: [comparison('tiny process'), ...sizes.map((size) => comparison(size >= 1024 ? `${size / 1024} GiB` : `${size} MiB`))],
+      notes: ['tiny process: a note', ...sizes.map((size) => `note at ${size >= 1024 ? `${size / 1024} GiB` : `${size} MiB`}`)],
+      skipped: [],
+      failed: [],
+    });
+    const merged = mergeRuns([run([256, 1024, 128 * 1024], 'full'), run([8192], 'big')]);
+    expect(merged.measurements.map((m) => `${m.tool}@${String(m.x?.value)}`)).toEqual(['full@1', 'full@256', 'full@1024', 'full@131072', 'big@8192']);
+    expect(merged.comparisons.map((c) => c.case)).toEqual(['dump wall time, tiny process', 'dump wall time, 256 MiB', 'dump wall time, 1 GiB', 'dump wall time, 128 GiB', 'dump wall time, 8 GiB']);
+    expect(merged.notes).toEqual(['tiny process: a note', 'note at 256 MiB', 'note at 1 GiB', 'note at 128 GiB', 'note at 8 GiB']);
+    expect(merged.options.sizes).toEqual([256, 1024, 8192, 128 * 1024]);
+    expect(merged.runs?.[1]).toMatchObject({ scenarios: ['dump'], addedSizes: [8192] });
+    expect(readmeSection(merged)).toMatch(/--sizes 256M,1G,128G .*dump at 8 GiB measured in a run of its own/);
   });
 });
