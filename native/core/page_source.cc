@@ -29,7 +29,8 @@ Result<std::unique_ptr<FilePageSource>> FilePageSource::Create(const std::vector
     if (::fstat(copy, &info) == 0 && info.st_size > 0) {
       void* data = ::mmap(nullptr, static_cast<size_t>(info.st_size), PROT_READ, MAP_SHARED, copy, 0);
       if (data != MAP_FAILED) {
-        ::madvise(data, static_cast<size_t>(info.st_size), MADV_SEQUENTIAL);
+        // Only resident pages are read through it (Resident()); one evicted meanwhile is read alone.
+        ::madvise(data, static_cast<size_t>(info.st_size), MADV_RANDOM);
         mapping = {static_cast<const uint8_t*>(data), static_cast<uint64_t>(info.st_size)};
       }
     }
@@ -44,9 +45,22 @@ FilePageSource::~FilePageSource() {
   }
 }
 
+bool FilePageSource::Resident(const uint8_t* start, size_t size) {
+  constexpr uint64_t kPage = 4096;
+  auto first = reinterpret_cast<uintptr_t>(start) & ~(kPage - 1);
+  size_t length = reinterpret_cast<uintptr_t>(start) + size - first;
+  residency_.resize((length + kPage - 1) / kPage);
+  if (::mincore(reinterpret_cast<void*>(first), length, residency_.data()) != 0) return false;
+  for (unsigned char page : residency_) {
+    if ((page & 1) == 0) return false;
+  }
+  return true;
+}
+
 const uint8_t* FilePageSource::View(uint32_t image, uint64_t offset, size_t size) {
   if (image >= maps_.size() || maps_[image].data == nullptr || offset + size > maps_[image].size) return nullptr;
-  return maps_[image].data + offset;
+  const uint8_t* start = maps_[image].data + offset;
+  return Resident(start, size) ? start : nullptr;
 }
 
 Status FilePageSource::Read(uint32_t image, uint64_t offset, uint8_t* out, size_t size) {

@@ -23,8 +23,10 @@ class PageSource {
   virtual void Finish() {}
 };
 
-// pages-<id>.img files, by index, mapped read-only so pages go from the page cache straight
-// into the restored process.
+// pages-<id>.img files, by index. Pages in the page cache go from it straight into the restored
+// process (through a read-only mapping); the rest are read with pread, so that the disk reads
+// what a fault asks for (a mapping's fault would read ahead megabytes first) and the
+// background fill reads large sequential chunks.
 class FilePageSource : public PageSource {
  public:
   // Takes its own duplicates of the fds.
@@ -38,8 +40,11 @@ class FilePageSource : public PageSource {
     const uint8_t* data = nullptr;
     uint64_t size = 0;
   };
+  bool Resident(const uint8_t* start, size_t size);
+
   std::vector<UniqueFd> files_;
   std::vector<Mapping> maps_;
+  std::vector<unsigned char> residency_;  // mincore's answer, reused (one caller: the uffd thread)
 };
 
 // Entries of an archive: image i starts at stream offset `starts[i]`.

@@ -19,7 +19,6 @@ namespace {
 
 constexpr uint32_t kRestoreFinished = 0x52535446;  // "RSTF", criu-internals §2.3
 constexpr uint64_t kPage = 4096;
-constexpr int64_t kFaultQuietNs = 20 * 1000 * 1000;  // faults within 20 ms: the tree is busy
 
 int64_t NowNs() {
   timespec ts;
@@ -232,7 +231,7 @@ Status UffdServer::Place(Task& task, uint64_t start, uint64_t end) {
 Status UffdServer::ServeFault(Task& task, uint64_t address) {
   address &= ~(kPage - 1);
   counters_.faults++;
-  last_fault_ns_ = Elapsed();
+  fill_steps_ = 0;
   if (counters_.first_fault_ns < 0) counters_.first_fault_ns = Elapsed();
   auto it = task.ranges.upper_bound(address);
   if (it == task.ranges.begin() || std::prev(it)->second.address + std::prev(it)->second.length <= address) {
@@ -343,9 +342,9 @@ Status UffdServer::FillSome() {
     }
     const LazyRange& r = it->second;
     uint64_t start = r.address;
-    // Small steps while the tree is faulting, so its next fault waits less behind a copy.
-    bool faulting = last_fault_ns_ > 0 && Elapsed() - last_fault_ns_ < kFaultQuietNs;
-    uint64_t chunk = faulting ? options_.fault_around * 4 : options_.fill_chunk;
+    // Small steps just after a fault (the next one may be close), larger as the tree stays quiet.
+    fill_steps_++;
+    uint64_t chunk = std::min<uint64_t>(options_.fill_chunk, options_.fault_around * fill_steps_);
     uint64_t end = std::min(r.address + r.length, start + chunk);
     task.cursor = end;
     return Place(task, start, end);

@@ -2,6 +2,9 @@
 // process's userfaultfd over `lazy-pages.socket` in its work directory (criu-internals.md §2.4);
 // this serves their page faults first (with fault-around), and fills every other lazy page in
 // the background: first where the process last faulted, then stack and heap, then the rest.
+// A background copy blocks the next fault until it is done (on a cold disk, a 4 MiB one for tens
+// of milliseconds), so copies start at the fault-around size after the restore and after each
+// fault, and grow by that much at each step while no fault comes (as CRIU's daemon does).
 #pragma once
 
 #include <atomic>
@@ -41,7 +44,7 @@ struct UffdCounters {
 
 struct UffdServerOptions {
   size_t fault_around = 64 * 1024;      // bytes copied around a faulting address
-  size_t fill_chunk = 4 * 1024 * 1024;  // bytes per background copy
+  size_t fill_chunk = 4 * 1024 * 1024;  // most bytes per background copy
 };
 
 class UffdServer {
@@ -86,8 +89,8 @@ class UffdServer {
   std::vector<std::unique_ptr<Task>> tasks_;
   std::vector<uint8_t> buffer_;
   size_t next_task_ = 0;
-  bool placed_all_ = true;
-  int64_t last_fault_ns_ = 0;  // whether the last Place() put every page in (false after EAGAIN)
+  bool placed_all_ = true;    // whether the last Place() put every page in (false after EAGAIN)
+  uint64_t fill_steps_ = 0;  // background copies since the last fault: each may be a little larger
   int64_t started_ns_ = 0;
 };
 

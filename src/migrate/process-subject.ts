@@ -16,6 +16,7 @@ export function processSubject(pid: number): MigrationSubject {
     },
     async lazyDump({ imagesDir, port, abandon, criuOptions, onImages, onServing }) {
       const held = heldTree(processTree(pid));
+      let imagesSent = false;
       // CRIU keeps the tree frozen and, after post-dump, serves its memory; the dump ends when
       // the destination's page session ends. leaveStopped: CRIU never ends the source itself
       // (it would on a session that merely closed); we do, once all memory arrived.
@@ -25,8 +26,16 @@ export function processSubject(pid: number): MigrationSubject {
         leaveStopped: true,
         ...criuOptions,
         onNotification: async (n) => {
-          if (n.name === 'post-dump') await onImages();
-          else if (n.name === 'status-ready') onServing();
+          if (n.name === 'post-dump') {
+            await onImages();
+            imagesSent = true;
+          } else if (n.name === 'status-ready') {
+            // CRIU goes on to serve the memory even when the post-dump handler failed: refusing
+            // here ends its page server, and the dump fails with that handler's error as cause,
+            // instead of sending the destination to pull pages for images it never got.
+            if (!imagesSent) throw new Error('the images were not sent');
+            onServing();
+          }
         },
       }).then(() => {});
       return { held, done };
