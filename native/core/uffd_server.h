@@ -89,7 +89,7 @@ class UffdServer {
   std::vector<std::unique_ptr<Task>> tasks_;
   std::vector<uint8_t> buffer_;
   size_t next_task_ = 0;
-  bool placed_all_ = true;    // whether the last Place() put every page in (false after EAGAIN)
+  bool placed_all_ = true;   // whether the last Place() put every page in (false after EAGAIN)
   uint64_t fill_steps_ = 0;  // background copies since the last fault: each may be a little larger
   int64_t started_ns_ = 0;
 };
