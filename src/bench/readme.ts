@@ -77,7 +77,7 @@ export function readmeSection(results: BenchResults, plotsDir = 'docs/bench'): s
   const sizes = o.sizes?.filter((size) => !added.has(size));
   const lines: string[] = [README_BEGIN, ''];
   lines.push(
-    `Latest full run: ${results.startedAt.slice(0, 10)}, ${(results.durationMs / 60000).toFixed(0)} minutes, \`freezedry bench${sizes ? ` --sizes ${sizes.map((s) => (s % 1024 === 0 ? `${s / 1024}G` : `${s}M`)).join(',')}` : ''} --cache ${o.cache.length > 1 ? 'both' : o.cache[0]}\`` +
+    `Latest full run: ${results.startedAt.slice(0, 10)}, ${((results.runs?.[0]?.durationMs ?? results.durationMs) / 60000).toFixed(0)} minutes, \`freezedry bench${sizes ? ` --sizes ${sizes.map((s) => (s % 1024 === 0 ? `${s / 1024}G` : `${s}M`)).join(',')}` : ''} --cache ${o.cache.length > 1 ? 'both' : o.cache[0]}\`` +
       ` (${o.scenarios.join(', ')})${rerun(results)}. Machine: ${machineSummary(results.machine)}. Medians, with min–max and the number of samples; tools take turns in a rotating order and ratios are the median of per-turn ratios.`,
     '',
   );
@@ -94,7 +94,12 @@ export function readmeSection(results: BenchResults, plotsDir = 'docs/bench'): s
     }
   }
   if (results.skipped.length) lines.push('Not measured in that run:', '', ...results.skipped.map((s) => `- ${s.what}: ${s.reason}`), '');
-  if (results.failed.length) lines.push('Failed in that run:', '', ...results.failed.map((f) => `- ${f.scenario}: ${f.error}`), '');
+  // A failure on one line, its start: the rest (a peer's log, the network's state) is in results.json.
+  const brief = (error: string) => {
+    const line = error.split('\n').filter(Boolean).join(' / ');
+    return line.length > 400 ? `${line.slice(0, 400)}…` : line;
+  };
+  if (results.failed.length) lines.push('Failed in that run (whole messages in docs/bench/results.json):', '', ...results.failed.map((f) => `- ${f.scenario}: ${brief(f.error)}`), '');
   if (results.notes.length) lines.push('<details><summary>Notes from the run</summary>', '', ...results.notes.map((n) => `- ${n}`), '', '</details>', '');
   lines.push(README_END);
   return lines.join('\n');
