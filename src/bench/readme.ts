@@ -32,7 +32,8 @@ function row(c: Comparison): string {
 export function mergeRuns(runs: BenchResults[]): BenchResults {
   const [base, ...later] = runs;
   if (!base) throw new Error('no results to merge');
-  const merged: BenchResults = { ...base, runs: [{ startedAt: base.startedAt, durationMs: base.durationMs, scenarios: base.options.scenarios }] };
+  // A base that is itself a merge (docs/bench/results.json) keeps its list of runs.
+  const merged: BenchResults = { ...base, runs: base.runs ? [...base.runs] : [{ startedAt: base.startedAt, durationMs: base.durationMs, scenarios: base.options.scenarios }] };
   for (const run of later) {
     const same = run.machine.hostname === base.machine.hostname && run.machine.kernel.release === base.machine.kernel.release && run.machine.cpu.model === base.machine.cpu.model;
     if (!same) throw new Error(`the run of ${run.startedAt} was on another machine (${run.machine.hostname}, ${run.machine.kernel.release})`);

@@ -105,5 +105,8 @@ describe('benchmark report', () => {
     expect(merged.options.sizes).toEqual([256, 1024, 8192, 128 * 1024]);
     expect(merged.runs?.[1]).toMatchObject({ scenarios: ['dump'], addedSizes: [8192] });
     expect(readmeSection(merged)).toMatch(/--sizes 256M,1G,128G .*dump at 8 GiB measured in a run of its own/);
+    // The merged set (docs/bench/results.json) can be the base of a later merge: its runs stay listed.
+    const again = mergeRuns([merged, run([16384], 'bigger')]);
+    expect(again.runs?.map((r) => r.addedSizes ?? [])).toEqual([[], [8192], [16384]]);
   });
 });
