@@ -37,7 +37,9 @@ export function mergeRuns(runs: BenchResults[]): BenchResults {
   for (const run of later) {
     const same = run.machine.hostname === base.machine.hostname && run.machine.kernel.release === base.machine.kernel.release && run.machine.cpu.model === base.machine.cpu.model;
     if (!same) throw new Error(`the run of ${run.startedAt} was on another machine (${run.machine.hostname}, ${run.machine.kernel.release})`);
-    const addsSizes = run.options.sizes.length > 0 && run.options.sizes.every((size) => !merged.options.sizes.includes(size));
+    // New sizes for its scenarios (another scenario may have them already): added, not replaced.
+    const measured = new Set(merged.measurements.filter((m) => run.options.scenarios.includes(m.scenario) && m.x?.label.startsWith('memory')).map((m) => Number(m.x?.value)));
+    const addsSizes = run.options.sizes.length > 0 && run.options.sizes.every((size) => !measured.has(size));
     if (addsSizes) addSizes(merged, run);
     else replaceScenarios(merged, run);
     merged.skipped = [...merged.skipped, ...run.skipped.filter((s) => !merged.skipped.some((k) => k.what === s.what))];
@@ -67,7 +69,7 @@ function addSizes(merged: BenchResults, run: BenchResults): void {
   merged.comparisons = [...merged.comparisons, ...run.comparisons.filter((c) => names(c.case))];
   merged.failed = [...merged.failed, ...run.failed];
   merged.notes = [...merged.notes, ...run.notes.filter(names)];
-  merged.options = { ...merged.options, sizes: [...merged.options.sizes, ...sizes].sort((a, b) => a - b) };
+  merged.options = { ...merged.options, sizes: [...new Set([...merged.options.sizes, ...sizes])].sort((a, b) => a - b) };
 }
 
 /** The section between README_BEGIN and README_END; plots are linked from `plotsDir` (relative to the README). */

@@ -108,5 +108,9 @@ describe('benchmark report', () => {
     // The merged set (docs/bench/results.json) can be the base of a later merge: its runs stay listed.
     const again = mergeRuns([merged, run([16384], 'bigger')]);
     expect(again.runs?.map((r) => r.addedSizes ?? [])).toEqual([[], [8192], [16384]]);
+    // 8 GiB is new to another scenario even though dump has it: added there too.
+    const other = mergeRuns([merged, { ...run([8192], 'containers'), options: { ...run([8192], 'c').options, scenarios: ['containers'] }, measurements: [{ ...curve('containers', 8192, [1]), scenario: 'containers' }] }]);
+    expect(other.measurements.filter((m) => m.x?.value === 8192).map((m) => m.scenario)).toEqual(['dump', 'containers']);
+    expect(other.options.sizes).toEqual([256, 1024, 8192, 128 * 1024]);
   });
 });
