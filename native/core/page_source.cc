@@ -46,7 +46,7 @@ FilePageSource::~FilePageSource() {
 }
 
 bool FilePageSource::Resident(const uint8_t* start, size_t size) {
-  constexpr uint64_t kPage = 4096;
+  constexpr uint64_t kPage = page_server::kPageSize;
   auto first = reinterpret_cast<uintptr_t>(start) & ~(kPage - 1);
   size_t length = reinterpret_cast<uintptr_t>(start) + size - first;
   residency_.resize((length + kPage - 1) / kPage);

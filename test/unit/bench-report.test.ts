@@ -1,7 +1,7 @@
 // The benchmark report's pure parts: sizes as the command line takes them, how measurements
 // become plots, and the statistics of a comparison (paired ratios).
 import { describe, expect, it } from 'vitest';
-import { compare, rotation, type Measurement } from '../../src/bench/harness.js';
+import { compare, rotation, sizeLabel, type Measurement } from '../../src/bench/harness.js';
 import { mergeRuns, readmeSection } from '../../src/bench/readme.js';
 import { plotSpec, plotsOf, type BenchResults } from '../../src/bench/report.js';
 import { parseSizes } from '../../src/bench/run-bench.js';
@@ -16,6 +16,9 @@ const curve = (tool: string, x: number, samples: number[], extra: Partial<Measur
   x: { label: 'memory (MiB)', value: x },
   ...extra,
 });
+
+// The machine of merged runs (mergeRuns compares them; readmeSection describes it).
+const machine = { hostname: 'h', kernel: { release: '6.18', version: '' }, cpu: { model: 'cpu', cores: 2, flags: [] }, memoryBytes: 2 ** 34, disk: { fileSystem: 'ext4', device: '/dev/vda' }, node: 'v20' } as unknown as BenchResults['machine'];
 
 describe('benchmark report', () => {
   it('parses sizes in MiB and GiB, and refuses what is not a size', () => {
@@ -61,7 +64,6 @@ describe('benchmark report', () => {
   });
 
   it('merges a rerun of some scenarios over a full run, keeping why they ran again, and refuses another machine', () => {
-    const machine = { hostname: 'h', kernel: { release: '6.18', version: '' }, cpu: { model: 'cpu', cores: 2, flags: [] } } as unknown as BenchResults['machine'];
     const run = (scenarios: string[], tool: string, failed: BenchResults['failed'] = []): BenchResults => ({
       format: 'freezedry-bench/1',
       startedAt: `start-${tool}`,
@@ -84,7 +86,6 @@ describe('benchmark report', () => {
   });
 
   it('adds a run of new sizes to the curves of a full run, leaving out its repeat of the size-free cases', () => {
-    const machine = { hostname: 'h', kernel: { release: '6.18', version: '' }, cpu: { model: 'cpu', cores: 2, flags: [] }, memoryBytes: 2 ** 34, disk: { fileSystem: 'ext4', device: '/dev/vda' }, node: 'v20' } as unknown as BenchResults['machine'];
     const comparison = (size: string) => ({ scenario: 'dump', case: `dump wall time, ${size}`, ours: 'a', peer: 'b', oursMedian: 1, peerMedian: 2, unit: 'ms' as const, ratio: 0.5, difference: -1, oursSpread: { min: 1, max: 1, n: 1 }, peerSpread: { min: 2, max: 2, n: 1 } });
     const run = (sizes: number[], startedAt: string): BenchResults => ({
       format: 'freezedry-bench/1',
@@ -93,8 +94,8 @@ describe('benchmark report', () => {
       options: { scenarios: ['dump'], quick: false, sizes, cache: ['warm'], link: '1gbit' },
       machine,
       measurements: [curve(startedAt, 1, [1]), ...sizes.map((size) => curve(startedAt, size, [size]))],
-      comparisons: [comparison('tiny process'), ...sizes.map((size) => comparison(size >= 1024 ? `${size / 1024} GiB` : `${size} MiB`))],
-      notes: ['tiny process: a note', ...sizes.map((size) => `note at ${size >= 1024 ? `${size / 1024} GiB` : `${size} MiB`}`)],
+      comparisons: [comparison('tiny process'), ...sizes.map((size) => comparison(sizeLabel(size)))],
+      notes: ['tiny process: a note', ...sizes.map((size) => `note at ${sizeLabel(size)}`)],
       skipped: [],
       failed: [],
     });
