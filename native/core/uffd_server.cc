@@ -244,7 +244,13 @@ Status UffdServer::ServeFault(Task& task, uint64_t address) {
         task.gone = true;
         return OkStatus();
       }
-      if (errno != EAGAIN && errno != ENOENT) return LastError("UFFDIO_ZEROPAGE");
+      if (errno == EAGAIN) {
+        // An event (a discard, say) waits to be read: the faulting thread sleeps until these
+        // zeros are placed, so serve the fault again once it is (not when the fill ends).
+        task.pending_faults.push_back(address);
+        return OkStatus();
+      }
+      if (errno != ENOENT) return LastError("UFFDIO_ZEROPAGE");
     }
     counters_.zero_pages++;
     return OkStatus();
@@ -391,8 +397,9 @@ void UffdServer::Run(const EventSink& events) {
     if (!closed) fds.push_back({connection.Get(), POLLIN, 0});
     size_t first_uffd = fds.size();
     for (auto& task : tasks_) fds.push_back({task->gone ? -1 : task->uffd.Get(), POLLIN, 0});
-    // Faults first: wait only when there is nothing to fill in the background.
-    int timeout = restored ? 0 : -1;
+    // Faults first: wait only when there is nothing to fill in the background or to retry.
+    bool retrying = std::any_of(tasks_.begin(), tasks_.end(), [](const auto& t) { return !t->pending_faults.empty(); });
+    int timeout = restored || retrying ? 0 : -1;
     int ready = ::poll(fds.data(), fds.size(), timeout);
     if (ready < 0 && errno != EINTR) {
       SysError failed = LastError("poll");

@@ -66,6 +66,24 @@ describe.runIf(enabled)('lazy restore', () => {
     expect(stats?.tasks).toBeGreaterThanOrEqual(2); // the fork's userfaultfd arrived too
   });
 
+  it('a fault on a never-written page while another thread discards memory is served at once, not when the fill ends', async () => {
+    const { pid, log } = await startWorkload(1024, 'holes');
+    const imagesDir = path.join(dir(), 'holes');
+    await checkpoint(pid, { imagesDir });
+    const restored = await restore({ imagesDir, lazy: true });
+    track(restored.pid);
+    // Each discard is an event the page server must read before it may place pages; a zero page
+    // refused meanwhile (EAGAIN) must be placed again, or its thread sleeps until the fill ends.
+    process.kill(restored.pid, 'SIGPWR');
+    const verdict = await waitFor('the holes verdict', () => /^HOLES (OK|BAD.*)$/m.exec(logText(log))?.[0]);
+    const during = restored.lazy?.stats();
+    expect(verdict).toBe('HOLES OK');
+    expect(during?.completeMs).toBe(-1); // the fill of 1 GiB was still going: nothing waited for it
+    expect(during?.zeroPages).toBeGreaterThanOrEqual(2048);
+    const stats = await restored.lazy?.fill;
+    expect(stats?.pagesCopied).toBeGreaterThan(0);
+  });
+
   it('restores lazily straight from an archive, and two restores of one archive at once both complete', async () => {
     const { pid, log } = await startWorkload(128, 'archive');
     const before = await sum(pid, log);
