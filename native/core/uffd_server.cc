@@ -186,11 +186,12 @@ Status UffdServer::Place(Task& task, uint64_t start, uint64_t end) {
     bytes = buffer_.data();
   }
   uint64_t done = 0;
+  uint64_t step = size;  // one copy for the whole span, unless it no longer lies in one mapping
   while (done < size) {
     uffdio_copy copy{};
     copy.dst = start + done;
     copy.src = reinterpret_cast<uint64_t>(bytes + done);
-    copy.len = size - done;
+    copy.len = std::min(step, size - done);
     copy.mode = 0;  // wake whoever waits on these pages
     if (::ioctl(task.uffd.Get(), UFFDIO_COPY, &copy) == 0) {
       done += static_cast<uint64_t>(copy.copy);
@@ -216,8 +217,12 @@ Status UffdServer::Place(Task& task, uint64_t start, uint64_t end) {
       task.gone = true;  // the process exited
       task.ranges.clear();
       return OkStatus();
+    } else if (errno == ENOENT && step > kPage) {
+      // The span crosses mappings now: an mprotect split one (no event tells of that). Page by
+      // page, each lands or is found unregistered; skipping the whole span would lose pages.
+      step = kPage;
     } else if (errno == ENOENT) {
-      done = size;  // no longer registered (unmapped meanwhile)
+      done += kPage;  // this page is no longer registered (unmapped meanwhile)
     } else {
       return LastError("UFFDIO_COPY");
     }

@@ -1,5 +1,5 @@
 // Lazy restore: the tree runs at once, its memory arrives through userfaultfd, and ends up
-// exactly as it was, even while the tree forks, unmaps, discards and moves memory meanwhile.
+// exactly as it was, even while the tree forks, unmaps, discards, moves and re-protects memory meanwhile.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -49,7 +49,7 @@ describe.runIf(enabled)('lazy restore', () => {
     expect(await sum(restored.pid, log)).toBe(before);
   });
 
-  it('stays correct when the tree forks, unmaps, discards and moves memory during the fill', async () => {
+  it('stays correct when the tree forks, unmaps, discards, moves and re-protects memory during the fill', async () => {
     const { pid, log } = await startWorkload(512, 'events');
     const imagesDir = path.join(dir(), 'events');
     await checkpoint(pid, { imagesDir });
