@@ -11,7 +11,11 @@ function rerun(results: BenchResults): string {
   const later = results.runs?.slice(1) ?? [];
   return later
     .map((r) => {
-      const what = r.addedSizes ? `${r.scenarios.join(', ')} at ${r.addedSizes.map(sizeLabel).join(', ')} measured` : `${r.scenarios.join(', ')} measured again`;
+      const what = r.addedSizes
+        ? `${r.scenarios.join(', ')} at ${r.addedSizes.map(sizeLabel).join(', ')} measured`
+        : r.remeasuredSizes
+          ? `${r.scenarios.join(', ')} at ${r.remeasuredSizes.map(sizeLabel).join(', ')} measured again`
+          : `${r.scenarios.join(', ')} measured again`;
       return `; ${what} in a run of its own (${r.startedAt.slice(0, 16).replace('T', ' ')}, ${(r.durationMs / 60000).toFixed(0)} minutes)`;
     })
     .join('');
@@ -24,10 +28,11 @@ function row(c: Comparison): string {
 
 /**
  * One set of results from a full run and later runs on the same machine that each measured
- * some scenarios again. A later run whose sizes are all new to the set adds those sizes to its
- * scenarios' curves (a long size measured on its own: only what it measured at those sizes is
- * taken, not its repeat of the size-free cases); any other later run replaces its scenarios'
- * results (e.g. a scenario rerun after it failed).
+ * some scenarios again. A later run that leaves out some of the sizes its scenarios have in the
+ * set changes only its own sizes on their curves: new ones are added (a long size measured on
+ * its own), those measured before are replaced (a size measured again after a fix); only what it
+ * measured at those sizes is taken, not its repeat of the size-free cases. Any other later run
+ * replaces its scenarios' results (e.g. a scenario rerun after it failed).
  */
 export function mergeRuns(runs: BenchResults[]): BenchResults {
   const [base, ...later] = runs;
@@ -37,15 +42,23 @@ export function mergeRuns(runs: BenchResults[]): BenchResults {
   for (const run of later) {
     const same = run.machine.hostname === base.machine.hostname && run.machine.kernel.release === base.machine.kernel.release && run.machine.cpu.model === base.machine.cpu.model;
     if (!same) throw new Error(`the run of ${run.startedAt} was on another machine (${run.machine.hostname}, ${run.machine.kernel.release})`);
-    // New sizes for its scenarios (another scenario may have them already): added, not replaced.
-    const measured = new Set(merged.measurements.filter((m) => run.options.scenarios.includes(m.scenario)).map(memorySize));
-    const addsSizes = run.options.sizes.length > 0 && run.options.sizes.every((size) => !measured.has(size));
-    if (addsSizes) addSizes(merged, run);
+    // The sizes its scenarios have so far (another scenario's sizes do not count).
+    const measured = new Set(merged.measurements.filter((m) => run.options.scenarios.includes(m.scenario)).map(memorySize).filter((size) => size !== undefined));
+    const bySize = run.options.sizes.length > 0 && [...measured].some((size) => !run.options.sizes.includes(size));
+    const again = run.options.sizes.filter((size) => measured.has(size));
+    const added = run.options.sizes.filter((size) => !measured.has(size));
+    if (bySize) mergeSizes(merged, run);
     else replaceScenarios(merged, run);
     merged.skipped = [...merged.skipped, ...run.skipped.filter((s) => !merged.skipped.some((k) => k.what === s.what))];
     merged.options = { ...merged.options, scenarios: [...merged.options.scenarios, ...run.options.scenarios.filter((s) => !merged.options.scenarios.includes(s))] };
     merged.durationMs += run.durationMs;
-    merged.runs?.push({ startedAt: run.startedAt, durationMs: run.durationMs, scenarios: run.options.scenarios, ...(addsSizes ? { addedSizes: run.options.sizes } : {}) });
+    merged.runs?.push({
+      startedAt: run.startedAt,
+      durationMs: run.durationMs,
+      scenarios: run.options.scenarios,
+      ...(bySize && added.length ? { addedSizes: added } : {}),
+      ...(bySize && again.length ? { remeasuredSizes: again } : {}),
+    });
   }
   return merged;
 }
@@ -66,14 +79,20 @@ function replaceScenarios(merged: BenchResults, run: BenchResults): void {
   merged.notes = [...merged.notes, ...superseded, ...run.notes];
 }
 
-function addSizes(merged: BenchResults, run: BenchResults): void {
+function mergeSizes(merged: BenchResults, run: BenchResults): void {
   const sizes = run.options.sizes;
+  const scenarios = new Set(run.options.scenarios);
   // Cases name their size ("…, 8 GiB", "8 GiB container"); not preceded by a digit, so 8 GiB is not 128 GiB.
   const names = (text: string) => sizes.some((size) => new RegExp(`(^|[^0-9.])${sizeLabel(size)}`).test(text));
-  merged.measurements = [...merged.measurements, ...run.measurements.filter((m) => sizes.includes(memorySize(m) as number))];
-  merged.comparisons = [...merged.comparisons, ...run.comparisons.filter((c) => names(c.case))];
-  merged.failed = [...merged.failed, ...run.failed];
-  merged.notes = [...merged.notes, ...run.notes.filter(names)];
+  // What this run measured again gives way; the rest of its scenarios' curves stays.
+  const measuredAgain = (item: { scenario: string }, text: string | undefined) => scenarios.has(item.scenario) && text !== undefined && names(text);
+  merged.measurements = [
+    ...merged.measurements.filter((m) => !(scenarios.has(m.scenario) && sizes.includes(memorySize(m) as number))),
+    ...run.measurements.filter((m) => sizes.includes(memorySize(m) as number)),
+  ];
+  merged.comparisons = [...merged.comparisons.filter((c) => !measuredAgain(c, c.case)), ...run.comparisons.filter((c) => names(c.case))];
+  merged.failed = [...merged.failed.filter((f) => !measuredAgain(f, f.error)), ...run.failed];
+  merged.notes = [...merged.notes, ...run.notes.filter((n) => names(n) && !merged.notes.includes(n))];
   merged.options = { ...merged.options, sizes: [...new Set([...merged.options.sizes, ...sizes])].sort((a, b) => a - b) };
 }
 

@@ -113,5 +113,14 @@ describe('benchmark report', () => {
     const other = mergeRuns([merged, { ...run([8192], 'containers'), options: { ...run([8192], 'c').options, scenarios: ['containers'] }, measurements: [{ ...curve('containers', 8192, [1]), scenario: 'containers' }] }]);
     expect(other.measurements.filter((m) => m.x?.value === 8192).map((m) => m.scenario)).toEqual(['dump', 'containers']);
     expect(other.options.sizes).toEqual([256, 1024, 8192, 128 * 1024]);
+    // A size measured again (after a fix) replaces that size's points only, and says so.
+    const failedAt = { ...run([8192], 'failing'), failed: [{ scenario: 'dump', error: '8 GiB: it hung' }] };
+    const fixed = mergeRuns([merged, failedAt, run([1024, 8192], 'fixed')]);
+    expect(fixed.measurements.map((m) => `${m.tool}@${String(m.x?.value)}`)).toEqual(['full@1', 'full@256', 'full@131072', 'fixed@1024', 'fixed@8192']);
+    expect(fixed.comparisons.map((c) => c.case)).toEqual(['dump wall time, tiny process', 'dump wall time, 256 MiB', 'dump wall time, 128 GiB', 'dump wall time, 1 GiB', 'dump wall time, 8 GiB']);
+    expect(fixed.failed).toEqual([]);
+    expect(fixed.notes.filter((n) => n === 'note at 8 GiB')).toHaveLength(1);
+    expect(fixed.runs?.[3]).toMatchObject({ remeasuredSizes: [1024, 8192] });
+    expect(readmeSection(fixed)).toMatch(/dump at 1 GiB, 8 GiB measured again in a run of its own/);
   });
 });
