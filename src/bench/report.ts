@@ -19,7 +19,7 @@ export interface BenchResults {
   /** Scenarios that failed, with their error: the others' results stand. */
   failed: { scenario: string; error: string }[];
   /** When results of several runs were merged (mergeRuns): each run, the scenarios it gave and, for a run that added sizes, those sizes (MiB). */
-  runs?: { startedAt: string; durationMs: number; scenarios: string[]; addedSizes?: number[]; remeasuredSizes?: number[] }[];
+  runs?: { startedAt: string; durationMs: number; scenarios: string[]; addedSizes?: number[]; remeasuredSizes?: number[]; machine?: string }[];
 }
 
 export interface Plot {

@@ -83,6 +83,11 @@ describe('benchmark report', () => {
     expect(merged.runs?.map((r) => r.scenarios)).toEqual([['dump', 'containers'], ['containers']]);
     expect(merged.durationMs).toBe(120_000);
     expect(() => mergeRuns([run(['dump'], 'a'), { ...run(['dump'], 'b'), machine: { ...machine, hostname: 'other' } }])).toThrow(/another machine/);
+    // A fresh VM of the same kind (another kernel build, another host CPU) may replace whole scenarios, and is named.
+    const vm = { ...machine, kernel: { ...machine.kernel, release: `${machine.kernel.release}-b` }, cpu: { ...machine.cpu, flags: [...machine.cpu.flags, 'avx512f'] } };
+    const other = mergeRuns([run(['dump', 'containers'], 'first'), { ...run(['containers'], 'second'), machine: vm }]);
+    expect(other.measurements.map((m) => `${m.scenario}:${m.tool}`)).toEqual(['dump:first', 'containers:second']);
+    expect(readmeSection(other)).toMatch(/containers measured again in a run of its own \(.*on another VM of the same kind: Linux .*-b, CPU with AVX-512\)/);
   });
 
   it('adds a run of new sizes to the curves of a full run, leaving out its repeat of the size-free cases', () => {
@@ -122,5 +127,8 @@ describe('benchmark report', () => {
     expect(fixed.notes.filter((n) => n === 'note at 8 GiB')).toHaveLength(1);
     expect(fixed.runs?.[3]).toMatchObject({ remeasuredSizes: [1024, 8192] });
     expect(readmeSection(fixed)).toMatch(/dump at 1 GiB, 8 GiB measured again in a run of its own/);
+    // Sizes measured on another VM never join these curves.
+    const elsewhere = { ...run([8192], 'elsewhere'), machine: { ...machine, kernel: { ...machine.kernel, release: 'other-build' } } };
+    expect(() => mergeRuns([merged, elsewhere])).toThrow(/sizes join curves only from the same machine/);
   });
 });
