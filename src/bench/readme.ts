@@ -106,7 +106,7 @@ function mergeSizes(merged: BenchResults, run: BenchResults): void {
   // Cases name their size ("…, 8 GiB", "8 GiB container"); not preceded by a digit, so 8 GiB is not 128 GiB.
   const names = (text: string) => sizes.some((size) => new RegExp(`(^|[^0-9.])${sizeLabel(size)}`).test(text));
   // What this run measured again gives way; the rest of its scenarios' curves stays.
-  const measuredAgain = (item: { scenario: string }, text: string | undefined) => scenarios.has(item.scenario) && text !== undefined && names(text);
+  const measuredAgain = (item: { scenario: string }, text: string) => scenarios.has(item.scenario) && names(text);
   merged.measurements = [
     ...merged.measurements.filter((m) => !(scenarios.has(m.scenario) && sizes.includes(memorySize(m) as number))),
     ...run.measurements.filter((m) => sizes.includes(memorySize(m) as number)),

@@ -1,5 +1,6 @@
 // Lazy restore: the tree runs at once, its memory arrives through userfaultfd, and ends up
-// exactly as it was, even while the tree forks, unmaps, discards, moves and re-protects memory meanwhile.
+// exactly as it was, even while the tree forks, unmaps, discards, moves and re-protects memory
+// meanwhile.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
