@@ -7,6 +7,8 @@
 //   which answer {"counter":N}, N going up by one per answer;
 // --check: "check" every 20 ms to test/fixtures/container-service.c, which answers
 //   "ok CHECKSUM-AT-START CHECKSUM-NOW REQUESTS".
+// A line "hold" on stdin stops it after its current answer (it says HELD on stderr), "go" goes
+// on: a test can keep it quiet while a copy that must not answer it runs elsewhere.
 // The migration tests and benchmarks use it as the client whose downtime counts.
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -52,8 +54,18 @@ function lineReply() {
 }
 
 let stopping = false;
-process.stdin.on('end', () => (stopping = true));
-process.stdin.resume();
+let held;
+let release;
+process.stdin.on('end', () => {
+  stopping = true;
+  release?.();
+});
+process.stdin.on('data', (chunk) => {
+  for (const line of chunk.toString().split('\n')) {
+    if (line === 'hold') held = new Promise((resolve) => (release = resolve));
+    if (line === 'go') release?.();
+  }
+});
 
 const stats = { requests: 0, longestGapMs: 0, continuous: true, intact: true, firstCounter: -1, lastCounter: -1 };
 function finish(code) {
@@ -91,4 +103,11 @@ for (;;) {
   stats.requests++;
   if (stopping) finish(0);
   await sleep(check ? 20 : 10);
+  if (held) {
+    const waiting = held;
+    process.stderr.write('HELD\n');
+    await waiting;
+    if (held === waiting) held = undefined;
+    if (stopping) finish(0);
+  }
 }

@@ -29,6 +29,7 @@ import { ImageChain } from './image-chain.js';
 import { PageStore } from './page-store.js';
 import { containerLanding } from '../container/landing.js';
 import type { Landing } from './landing.js';
+import { silenceNetwork } from '../process/quiet-end.js';
 
 export interface ReceiveOptions {
   host: string;
@@ -319,6 +320,7 @@ async function receiveLazily({ channel, landing, work, from, sourceAddress, opti
   const lost = new Promise<never>((_, reject) => channel.onLost(reject));
   lost.catch(() => {});
   const fill = await Promise.race([restored.fill, lost]).catch(async (error: unknown) => {
+    silenceNetwork(restored.pid); // its connections are the source's again
     await landing.end(restored.pid);
     throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `lost the source while pulling memory (${(error as Error).message}); the tree here was ended`, { cause: error });
   });

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { ErrorCode, FreezedryError, ValidationError } from '../errors.js';
 import { native, type NativePageSourceSpec, type NativeUffdCounters, type NativeUffdServer } from '../native/binding.js';
-import { processTree, signalEach } from '../process/proc.js';
+import { endTreeQuietly, SILENCE_NETWORK_SCRIPT } from '../process/quiet-end.js';
 import { afterThisProcessDies } from '../process/watchdog.js';
 import type { LazyPlan } from './lazy-plan.js';
 
@@ -69,7 +69,7 @@ export class LazyPageServer {
     // A small tree can be complete before CRIU even answered: then there is nothing to guard,
     // and a watchdog armed now would never be disarmed (it would end the tree when we exit).
     if (this.closed) return;
-    this.disarmWatchdog = afterThisProcessDies('pkill -KILL -s "$1"; kill -KILL "$1"', [String(rootPid)]);
+    this.disarmWatchdog = afterThisProcessDies(`${SILENCE_NETWORK_SCRIPT}pkill -KILL -s "$1"; kill -KILL "$1"`, [String(rootPid)]);
   }
 
   stats(): LazyFillStats {
@@ -84,6 +84,6 @@ export class LazyPageServer {
   }
 
   private killTree(): void {
-    if (this.rootPid !== undefined) signalEach(processTree(this.rootPid).reverse(), 'SIGKILL');
+    if (this.rootPid !== undefined) endTreeQuietly(this.rootPid);
   }
 }

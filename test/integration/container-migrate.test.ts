@@ -63,7 +63,14 @@ describe.runIf(enabled)('container migration between hosts', () => {
     client.stdout?.on('data', (d: Buffer) => (report += d.toString()));
     const exited = new Promise<number | null>((resolve) => client.once('exit', resolve));
     await waitFor('the client', () => (said.includes('READY') ? true : undefined), 30_000);
-    return { id, pid: info.pid, address, client, exited, report: () => report };
+    /** Keeps the client quiet (no request in flight) until go(); resolves once it is. */
+    const hold = async () => {
+      const before = said.split('HELD').length;
+      client.stdin?.write('hold\n');
+      await waitFor('the client to hold', () => (said.split('HELD').length > before ? true : undefined), 10_000);
+    };
+    const go = () => client.stdin?.write('go\n');
+    return { id, pid: info.pid, address, client, exited, report: () => report, hold, go };
   }
 
   async function clientReport(client: ChildProcess, exited: Promise<number | null>, report: () => string) {
@@ -159,9 +166,12 @@ describe.runIf(enabled)('container migration between hosts', () => {
     await removeContainer(service.id, { force: true });
   });
 
-  it('post-copy: a destination killed while it pulls memory ends its copy; the source resumes on its bridge, the connection intact', async () => {
+  // The client is quiet while the copy on b runs: a copy that answered it would move its TCP
+  // state past the source's, and no resumed source could go on with that connection.
+  it('post-copy: a destination killed while it pulls memory ends its copy without a word to the client; the source resumes on its bridge, the connection intact', async () => {
     const service = await serviceOnA('dies');
     const agent = await receiver(7406);
+    await service.hold();
     const moving = migrateCli(service.id, 7406, 'post-copy', ['--tcp-established', '--link-timeout', '3000']);
     // Killed as soon as it runs the container there (its memory still arriving).
     await waitFor('the restore on b', () => (/running as pid/.test(agent.output()) ? true : undefined), 60_000);
@@ -171,8 +181,12 @@ describe.runIf(enabled)('container migration between hosts', () => {
     expect(moved.stdout + moved.stderr).toMatch(/ERR_MIGRATION_FAILED/);
     await waitFor('the source to resume', () => (runcState(service.id)?.status === 'running' ? true : undefined));
     expect(bridgePorts('a').length).toBeGreaterThan(0);
-    // The copy on b, whose memory can no longer arrive, was ended (a watchdog outlives the agent).
+    // The copy on b, whose memory can no longer arrive, was ended (a watchdog outlives the agent),
+    // its links down first: the kernel's close of its copy of the connection reached nobody.
     await waitFor('the copy on b to end', () => (runcState(service.id, bRunc)?.status !== 'running' ? true : undefined));
+    // The source answers again, on the same connection.
+    service.go();
+    await service.hold();
     const { stats } = await clientReport(service.client, service.exited, service.report);
     expect(stats.error).toBeNull();
     expect(stats.continuous).toBe(true);
