@@ -5,7 +5,7 @@ import { cpuFlags, type SourceHost } from './manifest.js';
 
 // Instruction-set features a restored program may already be using (it picked code paths at
 // start-up): missing any of them here makes it crash on its next such instruction.
-const ISA_FLAGS = new Set([
+export const ISA_FLAGS = new Set([
   'sse', 'sse2', 'pni', 'ssse3', 'sse4_1', 'sse4_2', 'popcnt', 'aes', 'pclmulqdq', 'avx', 'avx2', 'f16c', 'fma', 'bmi1',
   'bmi2', 'adx', 'movbe', 'rdrand', 'rdseed', 'sha_ni', 'xsave', 'xsaveopt', 'xsavec', 'xsaves', 'avx512f', 'avx512dq',
   'avx512cd', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx512_bf16', 'avx_vnni', 'vaes', 'vpclmulqdq', 'gfni', 'erms', 'fsrm',

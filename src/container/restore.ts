@@ -246,6 +246,7 @@ export async function runcRestore(runc: Runc, request: RuncRestoreRequest) {
   const { id, criuOptions } = request;
   await mkdir(request.workDir, { recursive: true });
   const server = request.lazy ? LazyPageServer.start(request.workDir, request.lazy.plan, request.lazy.source) : undefined;
+  const pidFile = path.join(request.workDir, 'init.pid');
   const args = [
     'restore',
     '--detach',
@@ -255,6 +256,8 @@ export async function runcRestore(runc: Runc, request: RuncRestoreRequest) {
     ...(criuOptions.tcpEstablished ? ['--tcp-established'] : []),
     ...(criuOptions.fileLocks ? ['--file-locks'] : []),
     ...(server ? ['--lazy-pages'] : []),
+    // Its init's pid, without asking runc again (runc state) once it runs.
+    '--pid-file', pidFile,
     id,
   ];
   try {
@@ -263,7 +266,8 @@ export async function runcRestore(runc: Runc, request: RuncRestoreRequest) {
     server?.close();
     throw await withCriuErrors(error, path.join(request.workDir, 'restore.log'), ErrorCode.CRIU_RESTORE_FAILED);
   }
-  const state = await runc.existing(id);
+  const written = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+  const state = { pid: Number.isSafeInteger(written) && written > 0 ? written : (await runc.existing(id)).pid };
   if (request.raiseLoopback) {
     await command('nsenter', ['-t', String(state.pid), '-n', 'ip', 'link', 'set', 'lo', 'up']).catch(async (cause: unknown) => {
       server?.close();

@@ -6,7 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import { rememberedFact } from '../binary-facts.js';
 import { command } from '../process/command.js';
+import { processTree, signalEach, waitUntilGone } from '../process/proc.js';
 import { ErrorCode, FreezedryError, abortError, type ErrorCodeValue } from '../errors.js';
 import { locateCriu } from '../criu/locate.js';
 import { describeFailure, errorLines, readLog } from '../criu/log.js';
@@ -60,11 +62,16 @@ export class Runc {
 
   static async open(options: RuncOptions = {}): Promise<Runc> {
     const runcPath = locateRunc();
-    const { stdout } = await command(runcPath, ['--version'], { reject: false });
-    const version = /runc version (\d+)\.(\d+)\.(\d+)/.exec(stdout);
-    if (!version) {
-      throw new FreezedryError(ErrorCode.RUNC_NOT_FOUND, `${runcPath} did not report a runc version (it said: ${stdout.trim() || 'nothing'})`);
-    }
+    const versionLine = /runc version (\d+)\.(\d+)\.(\d+)/;
+    const said = await rememberedFact('runc-version', runcPath, async () => {
+      const { stdout } = await command(runcPath, ['--version'], { reject: false });
+      if (!versionLine.test(stdout)) {
+        throw new FreezedryError(ErrorCode.RUNC_NOT_FOUND, `${runcPath} did not report a runc version (it said: ${stdout.trim() || 'nothing'})`);
+      }
+      return stdout;
+    });
+    const version = versionLine.exec(String(said));
+    if (!version) throw new FreezedryError(ErrorCode.RUNC_NOT_FOUND, `${runcPath} did not report a runc version`);
     const [major, minor] = [Number(version[1]), Number(version[2])];
     if (major < MIN_VERSION[0] || (major === MIN_VERSION[0] && minor < MIN_VERSION[1])) {
       throw new FreezedryError(
@@ -136,7 +143,17 @@ export class Runc {
 
   /** Stops (SIGKILL) and deletes the container; nothing if it is gone already. */
   async destroy(id: string): Promise<void> {
-    if (!(await this.state(id))) return;
+    const state = await this.state(id);
+    if (!state) return;
+    // `runc delete --force` waits for its kill in sleeps of 100 ms. The tree killed here first
+    // (a paused one thawed only with the kill pending, so none of its code runs again) is
+    // deleted as a stopped container, about 90 ms sooner; --force still ends any stragglers.
+    if (state.status === 'running' || state.status === 'paused') {
+      const pids = processTree(state.pid);
+      signalEach(pids, 'SIGKILL');
+      if (state.status === 'paused') await this.exec(`runc resume ${id}`, { args: ['resume', id] }).catch(() => {});
+      await waitUntilGone(pids, 2000, { zombiesGone: true });
+    }
     await this.exec(`runc delete -f ${id}`, { args: ['delete', '--force', id] });
   }
 }

@@ -1,9 +1,10 @@
 // Asking CRIU what it is and what this kernel lets it do, one short-lived swrk per question:
 // what check() reports, and what the operations ask before choosing how to work.
+import { rememberedFact } from '../binary-facts.js';
 import { locateCriu } from './locate.js';
 import { RequestType } from './rpc-schema.js';
 import { CriuSession } from './session.js';
-import { assertSupported, queryVersion, type CriuVersion } from './version.js';
+import { assertSupported, isSupported, queryVersion, type CriuVersion } from './version.js';
 
 export interface CriuFeatures {
   /** Soft-dirty memory tracking: CRIU's own pre-dump and incremental dumps. */
@@ -25,7 +26,7 @@ export async function withSession<T>(criu: string | undefined, use: (session: Cr
 }
 
 export async function version(options: { criu?: string } = {}): Promise<CriuVersion & { path: string }> {
-  return withSession(options.criu, async (session, v) => ({ ...v, path: session.criuPath }));
+  return (await versionAndFeatures(options)).version;
 }
 
 export async function queryFeatures(session: CriuSession): Promise<CriuFeatures> {
@@ -38,24 +39,25 @@ export async function queryFeatures(session: CriuSession): Promise<CriuFeatures>
   return { memTrack: f.memTrack === true, lazyPages: f.lazyPages === true, pidfdStore: f.pidfdStore === true };
 }
 
-/** Both from one short-lived swrk; features is undefined for a CRIU too old to be used. */
+/**
+ * Both from one short-lived swrk (remembered for this CRIU binary and kernel: see
+ * binary-facts.ts); features is undefined for a CRIU too old to be used.
+ */
 export async function versionAndFeatures(options: { criu?: string } = {}): Promise<{ version: CriuVersion & { path: string }; features?: CriuFeatures }> {
-  return withSession(options.criu, async (session, v) => {
-    const found = { version: { ...v, path: session.criuPath } };
-    try {
-      assertSupported(v, session.criuPath);
-      return { ...found, features: await queryFeatures(session) };
-    } catch {
-      return found;
-    }
-  });
+  const criuPath = locateCriu(options.criu);
+  return rememberedFact('criu-version-features', criuPath, () =>
+    withSession(criuPath, async (session, v) => {
+      const found = { version: { ...v, path: session.criuPath } };
+      // A failure to ask throws, and is not remembered.
+      return isSupported(v) ? { ...found, features: await queryFeatures(session) } : found;
+    }),
+  );
 }
 
 export async function features(options: { criu?: string } = {}): Promise<CriuFeatures> {
-  return withSession(options.criu, async (session, v) => {
-    assertSupported(v, session.criuPath);
-    return queryFeatures(session);
-  });
+  const { version: found, features: supported } = await versionAndFeatures(options);
+  if (!supported) assertSupported(found, found.path); // throws: too old
+  return supported as CriuFeatures;
 }
 
 

@@ -107,13 +107,20 @@ export function processTree(pid: number): number[] {
   return tree;
 }
 
-/** Waits until none of `pids` exists any more, zombies included; returns those still there. */
-export async function waitUntilGone(pids: number[], timeoutMs: number): Promise<number[]> {
+/**
+ * Waits until none of `pids` exists any more, zombies included (`zombiesGone`: a zombie counts as
+ * gone, for a parent that reaps late); returns those still there.
+ */
+export async function waitUntilGone(pids: number[], timeoutMs: number, options: { zombiesGone?: boolean } = {}): Promise<number[]> {
   const deadline = Date.now() + timeoutMs;
-  let left = pids.filter((pid) => readStat(pid) !== undefined);
+  const there = (pid: number) => {
+    const stat = readStat(pid);
+    return stat !== undefined && !(options.zombiesGone && stat.state === 'Z');
+  };
+  let left = pids.filter(there);
   while (left.length > 0 && Date.now() < deadline) {
     await sleep(5);
-    left = left.filter((pid) => readStat(pid) !== undefined);
+    left = left.filter(there);
   }
   return left;
 }

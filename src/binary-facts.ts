@@ -1,0 +1,45 @@
+// What a binary said about itself and this kernel (CRIU's version and features, runc's version),
+// remembered across commands in /run (a tmpfs: gone at reboot), so that a command does not
+// start runc or CRIU only to ask what the one before it asked. An entry counts only for the
+// same file (device, inode, size, times) under the same kernel; any trouble with the cache
+// just means asking again.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const CACHE_DIR = process.env.FREEZEDRY_FACTS_DIR ?? '/run/freezedry/facts';
+
+/** `ask()`'s answer about `binary`, from the cache when the same file was asked on this kernel. */
+export async function rememberedFact<T>(question: string, binary: string, ask: () => Promise<T>): Promise<T> {
+  const file = entryFile(question, binary);
+  if (file) {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as T;
+    } catch {
+      // not asked yet (or unreadable): ask
+    }
+  }
+  const answer = await ask();
+  if (file) {
+    try {
+      mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
+      const partial = `${file}.${process.pid}`;
+      writeFileSync(partial, JSON.stringify(answer), { mode: 0o600 });
+      renameSync(partial, file);
+    } catch {
+      // an unwritable cache only costs the next command the question
+    }
+  }
+  return answer;
+}
+
+function entryFile(question: string, binary: string): string | undefined {
+  try {
+    const info = statSync(binary);
+    const identity = [question, path.resolve(binary), info.dev, info.ino, info.size, info.mtimeMs, info.ctimeMs, os.release()].join('\0');
+    return path.join(CACHE_DIR, `${question}-${createHash('sha256').update(identity).digest('hex').slice(0, 32)}.json`);
+  } catch {
+    return undefined;
+  }
+}
