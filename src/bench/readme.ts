@@ -71,8 +71,9 @@ export function mergeRuns(runs: BenchResults[]): BenchResults {
 }
 
 /** A VM like the base's (a fresh one per session): same name, CPU model and cores, memory, system. */
+/** The same VM shape (cores, memory, distribution, name); the host CPU under it is not chosen, and may differ. */
 function sameKind(a: MachineDescription, b: MachineDescription): boolean {
-  return a.hostname === b.hostname && a.cpu.model === b.cpu.model && a.cpu.cores === b.cpu.cores && Math.abs(a.memoryBytes - b.memoryBytes) <= b.memoryBytes * 0.02 && a.distribution === b.distribution;
+  return a.hostname === b.hostname && a.cpu.cores === b.cpu.cores && Math.abs(a.memoryBytes - b.memoryBytes) <= b.memoryBytes * 0.02 && a.distribution === b.distribution;
 }
 
 /** How a VM of the same kind differs from the base's: its kernel build, CPU features it adds or lacks. */
@@ -81,7 +82,8 @@ function machineDifference(m: MachineDescription, base: MachineDescription): str
   const lost = base.cpu.flags.filter((f) => !m.cpu.flags.includes(f));
   const has = (flags: string[]) => (flags.some((f) => f.startsWith('avx512')) ? 'AVX-512' : flags.length ? `${flags.length} CPU flags` : '');
   const cpu = [gained.length ? `with ${has(gained)}` : '', lost.length ? `without ${has(lost)}` : ''].filter(Boolean).join(', ');
-  return `Linux ${m.kernel.release}${cpu ? `, CPU ${cpu}` : ''}`;
+  const model = m.cpu.model === base.cpu.model ? '' : `, ${m.cpu.model} (not ${base.cpu.model})`;
+  return `Linux ${m.kernel.release}${model}${cpu ? `, CPU ${cpu}` : ''}`;
 }
 
 /** The memory size (MiB) a measurement was taken at, when its x axis is memory. */

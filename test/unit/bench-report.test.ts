@@ -88,6 +88,12 @@ describe('benchmark report', () => {
     const other = mergeRuns([run(['dump', 'containers'], 'first'), { ...run(['containers'], 'second'), machine: vm }]);
     expect(other.measurements.map((m) => `${m.scenario}:${m.tool}`)).toEqual(['dump:first', 'containers:second']);
     expect(readmeSection(other)).toMatch(/containers measured again in a run of its own \(.*on another VM of the same kind: Linux .*-b, CPU with AVX-512\)/);
+    // Its host CPU may be another model (of another vendor even): named too.
+    const intel = { ...vm, cpu: { ...vm.cpu, model: 'Intel(R) Xeon(R) Processor' } };
+    const elsewhere = mergeRuns([run(['dump', 'containers'], 'first'), { ...run(['containers'], 'second'), machine: intel }]);
+    expect(readmeSection(elsewhere)).toContain(`on another VM of the same kind: Linux ${machine.kernel.release}-b, Intel(R) Xeon(R) Processor (not ${machine.cpu.model}), CPU with AVX-512`);
+    // A VM of another shape (more cores) is another machine.
+    expect(() => mergeRuns([run(['dump'], 'a'), { ...run(['dump'], 'b'), machine: { ...vm, cpu: { ...vm.cpu, cores: vm.cpu.cores * 2 } } }])).toThrow(/another machine/);
   });
 
   it('adds a run of new sizes to the curves of a full run, leaving out its repeat of the size-free cases', () => {
