@@ -1,5 +1,6 @@
 // Tar headers for archive entries, made by the tar package (the native writer only frames them).
-import { Header } from 'tar';
+// Only its header module: the whole package costs every command that reads an archive its load.
+import { Header } from 'tar/header';
 
 export function tarHeader(name: string, size: number, mtime = new Date()): Uint8Array {
   if (Buffer.byteLength(name) > 100) throw new Error(`archive entry name too long: ${name}`);
