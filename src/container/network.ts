@@ -103,9 +103,24 @@ export async function buildNetwork(file: string, facts: NetworkFacts, bridge?: s
   for (const route of facts.routes) {
     await inside('route', 'add', route.dst, ...(route.gateway ? ['via', route.gateway] : []), 'dev', route.dev);
   }
+  // What the restored sockets send first (the window probes CRIU's restore ends with, replies)
+  // goes out before plug(), so its ARP request is lost and the packets wait for the next one:
+  // a second later by default. Until plug(), ARP asks again every 20 ms, and longer.
+  const arp = (dev: string, retransMs: number, probes: number) =>
+    inside('ntable', 'change', 'name', 'arp_cache', 'dev', dev, 'retrans', String(retransMs), 'mcast_probes', String(probes));
+  const usual = new Map<string, { retransMs: number; probes: number }>();
+  for (const veth of facts.veths) {
+    const shown = await inside('ntable', 'show', 'name', 'arp_cache', 'dev', veth.name);
+    const retransMs = Number(/retrans (\d+)/.exec(shown.stdout)?.[1] ?? 1000);
+    const probes = Number(/mcast_probes (\d+)/.exec(shown.stdout)?.[1] ?? 3);
+    usual.set(veth.name, { retransMs, probes });
+    await arp(veth.name, 20, 50);
+  }
   return {
     plug: async () => {
       for (const [outer, master] of ends) await command('ip', ['link', 'set', outer, 'master', master]);
+      // The probe already due in 20 ms reaches the peers now; later ones as usual.
+      for (const [dev, { retransMs, probes }] of usual) await arp(dev, retransMs, probes).catch(() => {});
     },
   };
 }
