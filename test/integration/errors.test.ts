@@ -47,8 +47,9 @@ describe.runIf(enabled)('errors and failure paths', () => {
       code: 'ERR_NO_SUCH_PROCESS',
       message: `No process with pid ${unused}`,
     });
-    // A parent that never reaps: its child stays a zombie.
-    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 600'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // A parent that never reaps: its child stays a zombie. The child outlives the shell's exec
+    // (a shell may reap a child that ended before it, and then no zombie is left).
+    const parent = spawn('sh', ['-c', 'sleep 0.3 & echo $!; exec sleep 600'], { stdio: ['ignore', 'pipe', 'ignore'] });
     track(parent.pid as number);
     const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
     await waitFor('the zombie', () => (readStat(zombie)?.state === 'Z' ? true : undefined));
