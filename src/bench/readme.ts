@@ -70,7 +70,6 @@ export function mergeRuns(runs: BenchResults[]): BenchResults {
   return merged;
 }
 
-/** A VM like the base's (a fresh one per session): same name, CPU model and cores, memory, system. */
 /** The same VM shape (cores, memory, distribution, name); the host CPU under it is not chosen, and may differ. */
 function sameKind(a: MachineDescription, b: MachineDescription): boolean {
   return a.hostname === b.hostname && a.cpu.cores === b.cpu.cores && Math.abs(a.memoryBytes - b.memoryBytes) <= b.memoryBytes * 0.02 && a.distribution === b.distribution;

@@ -267,17 +267,17 @@ export async function runcRestore(runc: Runc, request: RuncRestoreRequest) {
     throw await withCriuErrors(error, path.join(request.workDir, 'restore.log'), ErrorCode.CRIU_RESTORE_FAILED);
   }
   const written = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
-  const state = { pid: Number.isSafeInteger(written) && written > 0 ? written : (await runc.existing(id)).pid };
+  const pid = Number.isSafeInteger(written) && written > 0 ? written : (await runc.existing(id)).pid;
   if (request.raiseLoopback) {
-    await command('nsenter', ['-t', String(state.pid), '-n', 'ip', 'link', 'set', 'lo', 'up']).catch(async (cause: unknown) => {
+    await command('nsenter', ['-t', String(pid), '-n', 'ip', 'link', 'set', 'lo', 'up']).catch(async (cause: unknown) => {
       server?.close();
       await runc.destroy(id).catch(() => {});
       await removeBundle(id);
       throw new FreezedryError(ErrorCode.RUNC_FAILED, `Could not bring up loopback in '${id}': ${(cause as Error).message}`, { cause });
     });
   }
-  const root = watchRestoredRoot(state.pid, false);
-  server?.attach(state.pid);
+  const root = watchRestoredRoot(pid, false);
+  server?.attach(pid);
   if (!server) {
     try {
       await assertRootRunning(root, 'its restore');

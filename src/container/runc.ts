@@ -62,16 +62,18 @@ export class Runc {
 
   static async open(options: RuncOptions = {}): Promise<Runc> {
     const runcPath = locateRunc();
-    const versionLine = /runc version (\d+)\.(\d+)\.(\d+)/;
+    const parse = (said: string) => {
+      const found = /runc version (\d+)\.(\d+)\.(\d+)/.exec(said);
+      if (!found) throw new FreezedryError(ErrorCode.RUNC_NOT_FOUND, `${runcPath} did not report a runc version (it said: ${said.trim() || 'nothing'})`);
+      return found;
+    };
+    // Parsed before it is remembered (an answer without a version is not kept), and again as read back.
     const said = await rememberedFact('runc-version', runcPath, async () => {
       const { stdout } = await command(runcPath, ['--version'], { reject: false });
-      if (!versionLine.test(stdout)) {
-        throw new FreezedryError(ErrorCode.RUNC_NOT_FOUND, `${runcPath} did not report a runc version (it said: ${stdout.trim() || 'nothing'})`);
-      }
+      parse(stdout);
       return stdout;
     });
-    const version = versionLine.exec(String(said));
-    if (!version) throw new FreezedryError(ErrorCode.RUNC_NOT_FOUND, `${runcPath} did not report a runc version`);
+    const version = parse(String(said));
     const [major, minor] = [Number(version[1]), Number(version[2])];
     if (major < MIN_VERSION[0] || (major === MIN_VERSION[0] && minor < MIN_VERSION[1])) {
       throw new FreezedryError(
