@@ -37,14 +37,14 @@ struct Frame {
   uint32_t decompressed_size;
 };
 
-constexpr size_t kCachedFrames = 8;
-constexpr size_t kReadAhead = 3;  // frames decompressed ahead of a sequential reader
-// No writer makes frames larger (freezedry's are 4 MiB): a seek table that says so is hostile
+constexpr size_t kCacheBytes = 32u << 20;     // decompressed frames kept, most recent first
+constexpr size_t kReadAheadBytes = 12u << 20;  // decompressed ahead of a sequential reader
+// No writer makes frames larger (freezedry's are 1 MiB, 4 MiB before): a seek table that says so is hostile
 // or damaged, and its sizes are never allocated.
 constexpr uint32_t kMaxFrameBytes = 64u << 20;
 
-// A frame's decompressed bytes, left uninitialised until zstd writes them (zeroing 4 MiB per
-// frame cost an eighth of an extraction).
+// A frame's decompressed bytes, left uninitialised until zstd writes them (zeroing every frame
+// cost an eighth of an extraction).
 struct FrameBytes {
   explicit FrameBytes(size_t n) : data(new uint8_t[n]), size(n) {}
   std::unique_ptr<uint8_t[]> data;
@@ -76,6 +76,7 @@ struct ArchiveReader::Impl {
 
   std::mutex cache_mutex;                         // guards cache, queue, stopping
   std::list<std::pair<size_t, FrameData>> cache;  // most recent first
+  size_t cached_bytes = 0;
   std::deque<size_t> queue;                       // frames to decompress ahead
   std::condition_variable queued;
   bool stopping = false;
@@ -102,8 +103,12 @@ struct ArchiveReader::Impl {
 
   void Remember(size_t index, FrameData data) {
     if (Cached(index)) return;
+    cached_bytes += data->size;
     cache.emplace_front(index, std::move(data));
-    if (cache.size() > kCachedFrames) cache.pop_back();
+    while (cached_bytes > kCacheBytes && cache.size() > 1) {
+      cached_bytes -= cache.back().second->size;
+      cache.pop_back();
+    }
   }
 
   Result<FrameData> Decompress(size_t index) {
@@ -254,7 +259,9 @@ void ArchiveReader::Prefetch(uint64_t offset) {
   size_t first = s.FrameAt(offset) + 1;
   std::lock_guard lock(s.cache_mutex);
   if (!s.prefetcher.joinable()) s.prefetcher = std::thread([&s] { s.ReadAhead(); });
-  for (size_t i = first; i < std::min(first + kReadAhead, s.frames.size()); i++) {
+  uint64_t ahead = 0;
+  for (size_t i = first; i < s.frames.size() && ahead < kReadAheadBytes; i++) {
+    ahead += s.frames[i].decompressed_size;
     if (!s.Cached(i) && std::find(s.queue.begin(), s.queue.end(), i) == s.queue.end()) s.queue.push_back(i);
   }
   s.queued.notify_one();

@@ -25,7 +25,7 @@ struct ArchiveEntryInfo {
 
 struct ArchiveWriterOptions {
   int level = 1;                // zstd level (negative: faster)
-  size_t frame_size = 4 << 20;  // uncompressed bytes per frame
+  size_t frame_size = 1 << 20;  // uncompressed bytes per frame
   unsigned threads = 2;         // compression threads
 };
 
