@@ -1,10 +1,12 @@
 #include "core/archive_writer.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <xxhash.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -14,6 +16,7 @@
 #include <thread>
 
 #include "core/archive_format.h"
+#include "core/byte_buffer.h"
 #include "core/io.h"
 #include "core/unique_fd.h"
 
@@ -21,9 +24,12 @@ namespace freezedry::core {
 
 namespace {
 
+constexpr int kCompressorNice = 10;
+
 struct Job {
-  std::vector<uint8_t> input;
-  std::vector<uint8_t> output;
+  ByteBuffer input;
+  size_t pending_bytes = 0;  // counted against max_pending_bytes until written
+  ByteBuffer output;
   bool raw = false;             // input is already a complete frame
   int64_t reserved_entry = -1;  // the entry whose header this raw frame reserves
   bool done = false;
@@ -39,7 +45,7 @@ struct ArchiveWriter::Impl {
   ArchiveCounters counters;
 
   // Producer side (one thread at a time).
-  std::vector<uint8_t> frame;
+  ByteBuffer frame;
   uint64_t stream_offset = 0;
   std::vector<ArchiveEntryInfo> entries;
   bool in_entry = false;
@@ -51,6 +57,7 @@ struct ArchiveWriter::Impl {
   std::condition_variable work_ready, job_done, space_free;
   std::deque<std::shared_ptr<Job>> to_compress;
   std::deque<std::shared_ptr<Job>> in_order;
+  size_t pending_bytes = 0;  // of the jobs in in_order
   std::vector<SeekTableEntry> seek_table;
   uint64_t file_offset = 0;
   bool stopping = false;
@@ -72,6 +79,9 @@ struct ArchiveWriter::Impl {
   }
 
   void Compressor() {
+    // Compression yields the CPU to whoever feeds it: while CRIU dumps, the process is frozen
+    // until its pages are handed over, and on two cores compressing alongside slows the handover.
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kCompressorNice);
     ZSTD_CCtx* cctx = ZSTD_createCCtx();
     ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, options.level);
     ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);  // a flipped byte fails its frame
@@ -125,6 +135,7 @@ struct ArchiveWriter::Impl {
         seek_table.push_back({static_cast<uint32_t>(job->output.size()), static_cast<uint32_t>(job->raw ? kTarBlock : job->input.size())});
         file_offset += job->output.size();
         counters.bytes_out += job->output.size();
+        pending_bytes -= job->pending_bytes;
         in_order.pop_front();
       }
       space_free.notify_all();
@@ -134,8 +145,13 @@ struct ArchiveWriter::Impl {
 
   Status Submit(std::shared_ptr<Job> job) {
     std::unique_lock lock(mutex);
-    space_free.wait(lock, [&] { return error.has_value() || in_order.size() < options.threads * 2 + 2; });
+    job->pending_bytes = std::max(job->input.size(), size_t{1});
+    // One frame always goes ahead, however large: the bound cannot stall the writer.
+    space_free.wait(lock, [&] {
+      return error.has_value() || in_order.empty() || pending_bytes + job->pending_bytes <= options.max_pending_bytes;
+    });
     if (error) return *error;
+    pending_bytes += job->pending_bytes;
     in_order.push_back(job);
     if (job->raw) {
       job->output = std::move(job->input);
@@ -217,7 +233,8 @@ Result<size_t> ArchiveWriter::BeginEntry(const std::string& name, const uint8_t*
     auto job = std::make_shared<Job>();
     job->raw = true;
     job->reserved_entry = static_cast<int64_t>(index);
-    job->input = RawFrame(std::vector<uint8_t>(kTarBlock, 0));
+    std::vector<uint8_t> raw = RawFrame(std::vector<uint8_t>(kTarBlock, 0));
+    job->input.assign(raw.begin(), raw.end());
     s.stream_offset += kTarBlock;
     s.counters.bytes_in += kTarBlock;
     auto submitted = s.Submit(job);

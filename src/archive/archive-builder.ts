@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ErrorCode, FreezedryError } from '../errors.js';
 import { prepareDumpDir } from '../images/images-dir.js';
+import { availableMemoryBytes } from '../images/scratch-dir.js';
 import { native, type NativeArchiveEntry, type NativeArchiveWriter } from '../native/binding.js';
 import { writeError } from '../native/native-errors.js';
 import { ARCHIVE_FORMAT, ARCHIVE_VERSION, MANIFEST_NAME, type Manifest } from './manifest.js';
@@ -27,6 +28,16 @@ export interface ArchiveOptions {
 // median 0.9-2.4 ms against 6.2-6.4 ms at 4 MiB, measured here); zstd level 1's window is
 // 512 KiB, so the archive grows by 0.05%.
 const FRAME_SIZE = 1 << 20;
+
+/**
+ * How much uncompressed stream may wait for compression before the producer (CRIU, through
+ * the page sink, while the process is frozen) is held back: enough for CRIU to hand a few
+ * hundred MiB over at memory speed and the compression to end after the freeze, never more than
+ * a sixteenth of the memory available.
+ */
+function maxPendingBytes(): number {
+  return Math.max(24 << 20, Math.min(1 << 30, Math.floor(availableMemoryBytes() / 16)));
+}
 
 export class ArchiveBuilder {
   readonly file: string;
@@ -58,7 +69,7 @@ export class ArchiveBuilder {
     }
     const level = options.level ?? 1;
     const threads = options.threads ?? Math.max(1, (await import('node:os')).availableParallelism());
-    const writer = new (native().ArchiveWriter)(fd, { level, frameSize: FRAME_SIZE, threads });
+    const writer = new (native().ArchiveWriter)(fd, { level, frameSize: FRAME_SIZE, threads, maxPendingBytes: maxPendingBytes() });
     return new ArchiveBuilder(target, fd, writer, options.sync ?? true);
   }
 

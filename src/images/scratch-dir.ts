@@ -10,7 +10,8 @@ import path from 'node:path';
 const MEMORY_DIR = '/dev/shm';
 const TMPFS_MAGIC = 0x01021994;
 
-function availableMemoryBytes(): number {
+/** MemAvailable, in bytes. */
+export function availableMemoryBytes(): number {
   const kib = Number(/^MemAvailable:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0);
   return kib * 1024;
 }

@@ -132,7 +132,7 @@ export interface NativeMemoryCopy {
 export interface NativeBinding {
   CriuChannel: new (onEvent: ChannelEventHandler) => NativeCriuChannel;
   ExitWatch: new (pid: number, onExit: (err: Error | null, status?: NativeExitStatus) => void) => NativeExitWatch;
-  ArchiveWriter: new (fd: number, options: { level: number; frameSize: number; threads: number }) => NativeArchiveWriter;
+  ArchiveWriter: new (fd: number, options: { level: number; frameSize: number; threads: number; maxPendingBytes?: number }) => NativeArchiveWriter;
   ArchiveReader: new (fd: number) => NativeArchiveReader;
   PageSink: new (
     socketFd: number,
