@@ -8,7 +8,8 @@
 // --check: "check" every 20 ms to test/fixtures/container-service.c, which answers
 //   "ok CHECKSUM-AT-START CHECKSUM-NOW REQUESTS".
 // A line "hold" on stdin stops it after its current answer (it says HELD on stderr), "go" goes
-// on: a test can keep it quiet while a copy that must not answer it runs elsewhere.
+// on: a test can keep it quiet while a copy that must not answer it runs elsewhere. A line
+// "count" makes it say ANSWERED N on stderr, N the answers so far.
 // The migration tests and benchmarks use it as the client whose downtime counts.
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -64,6 +65,7 @@ process.stdin.on('data', (chunk) => {
   for (const line of chunk.toString().split('\n')) {
     if (line === 'hold') held = new Promise((resolve) => (release = resolve));
     if (line === 'go') release?.();
+    if (line === 'count') process.stderr.write(`ANSWERED ${stats.requests}\n`);
   }
 });
 
