@@ -63,7 +63,8 @@ class ArchiveWriterWrap : public Napi::ObjectWrap<ArchiveWriterWrap> {
     options.level = given.Get("level").As<Napi::Number>().Int32Value();
     options.frame_size = given.Get("frameSize").As<Napi::Number>().Uint32Value();
     options.threads = given.Get("threads").As<Napi::Number>().Uint32Value();
-    if (!given.Get("maxPendingBytes").IsUndefined()) options.max_pending_bytes = static_cast<size_t>(given.Get("maxPendingBytes").As<Napi::Number>().Int64Value());
+    if (!given.Get("maxPendingBytes").IsUndefined())
+      options.max_pending_bytes = static_cast<size_t>(given.Get("maxPendingBytes").As<Napi::Number>().Int64Value());
     auto writer = core::ArchiveWriter::Create(info[0].As<Napi::Number>().Int32Value(), options);
     if (!writer.Ok()) throw MakeSysError(env, writer.Error());
     writer_ = std::shared_ptr<core::ArchiveWriter>(writer.Take());

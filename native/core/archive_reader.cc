@@ -37,7 +37,7 @@ struct Frame {
   uint32_t decompressed_size;
 };
 
-constexpr size_t kCacheBytes = 32u << 20;     // decompressed frames kept, most recent first
+constexpr size_t kCacheBytes = 32u << 20;      // decompressed frames kept, most recent first
 constexpr size_t kReadAheadBytes = 12u << 20;  // decompressed ahead of a sequential reader
 // No writer makes frames larger (freezedry's are 1 MiB, 4 MiB before): a seek table that says so is hostile
 // or damaged, and its sizes are never allocated.
@@ -77,7 +77,7 @@ struct ArchiveReader::Impl {
   std::mutex cache_mutex;                         // guards cache, queue, stopping
   std::list<std::pair<size_t, FrameData>> cache;  // most recent first
   size_t cached_bytes = 0;
-  std::deque<size_t> queue;                       // frames to decompress ahead
+  std::deque<size_t> queue;  // frames to decompress ahead
   std::condition_variable queued;
   bool stopping = false;
   std::thread prefetcher;

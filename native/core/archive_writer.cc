@@ -147,9 +147,8 @@ struct ArchiveWriter::Impl {
     std::unique_lock lock(mutex);
     job->pending_bytes = std::max(job->input.size(), size_t{1});
     // One frame always goes ahead, however large: the bound cannot stall the writer.
-    space_free.wait(lock, [&] {
-      return error.has_value() || in_order.empty() || pending_bytes + job->pending_bytes <= options.max_pending_bytes;
-    });
+    space_free.wait(
+        lock, [&] { return error.has_value() || in_order.empty() || pending_bytes + job->pending_bytes <= options.max_pending_bytes; });
     if (error) return *error;
     pending_bytes += job->pending_bytes;
     in_order.push_back(job);
