@@ -3,7 +3,6 @@
 // start runc or CRIU only to ask what the one before it asked. An entry counts only for the
 // same file (device, inode, size, times) under the same kernel; any trouble with the cache
 // just means asking again.
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,21 +11,22 @@ const CACHE_DIR = process.env.FREEZEDRY_FACTS_DIR ?? '/run/freezedry/facts';
 
 /** `ask()`'s answer about `binary`, from the cache when the same file was asked on this kernel. */
 export async function rememberedFact<T>(question: string, binary: string, ask: () => Promise<T>): Promise<T> {
-  const file = entryFile(question, binary);
-  if (file) {
+  const entry = cacheEntry(question, binary);
+  if (entry) {
     try {
-      return JSON.parse(readFileSync(file, 'utf8')) as T;
+      const saved = JSON.parse(readFileSync(entry.file, 'utf8')) as { identity?: string; answer: T };
+      if (saved.identity === entry.identity) return saved.answer;
     } catch {
       // not asked yet (or unreadable): ask
     }
   }
   const answer = await ask();
-  if (file) {
+  if (entry) {
     try {
       mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
-      const partial = `${file}.${process.pid}`;
-      writeFileSync(partial, JSON.stringify(answer), { mode: 0o600 });
-      renameSync(partial, file);
+      const partial = `${entry.file}.${process.pid}`;
+      writeFileSync(partial, JSON.stringify({ identity: entry.identity, answer }), { mode: 0o600 });
+      renameSync(partial, entry.file);
     } catch {
       // an unwritable cache only costs the next command the question
     }
@@ -34,11 +34,12 @@ export async function rememberedFact<T>(question: string, binary: string, ask: (
   return answer;
 }
 
-function entryFile(question: string, binary: string): string | undefined {
+/** Where the answer about this very file is kept (named by device and inode), and what must match to use it. */
+function cacheEntry(question: string, binary: string): { file: string; identity: string } | undefined {
   try {
     const info = statSync(binary);
     const identity = [question, path.resolve(binary), info.dev, info.ino, info.size, info.mtimeMs, info.ctimeMs, os.release()].join('\0');
-    return path.join(CACHE_DIR, `${question}-${createHash('sha256').update(identity).digest('hex').slice(0, 32)}.json`);
+    return { file: path.join(CACHE_DIR, `${question}-${info.dev}-${info.ino}.json`), identity };
   } catch {
     return undefined;
   }

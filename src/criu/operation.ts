@@ -21,10 +21,31 @@ export interface OperationOptions extends RequestOptions {
   checkVersion?: (version: CriuVersion) => void;
 }
 
-export async function runCriuRequest(criuPath: string, request: RpcRequest, options: OperationOptions = {}): Promise<OperationResult> {
+/**
+ * A `criu swrk` started ahead of its request: its start (exec, CRIU's own set-up and the version
+ * question, tens of milliseconds) overlaps whatever the caller prepares meanwhile.
+ */
+export interface StartedCriu {
+  session: CriuSession;
+  version: Promise<CriuVersion>;
+}
+
+export function startCriu(criuPath: string, options: Pick<OperationOptions, 'inheritFds' | 'launcher'> = {}): StartedCriu {
   const session = new CriuSession(criuPath, options.inheritFds, options.launcher);
+  const version = queryVersion(session);
+  version.catch(() => {}); // awaited by the request; a caller that gives up closes the session
+  return { session, version };
+}
+
+export async function runCriuRequest(
+  criuPath: string,
+  request: RpcRequest,
+  options: OperationOptions = {},
+  started: StartedCriu = startCriu(criuPath, options),
+): Promise<OperationResult> {
+  const { session } = started;
   try {
-    const version = await queryVersion(session);
+    const version = await started.version;
     assertSupported(version, criuPath);
     options.checkVersion?.(version);
     const outcome = await session.request(request, options);
@@ -43,13 +64,19 @@ export async function runImageRequest(
   dirs: { imagesDir: string; workDir: string },
   request: (fds: Pick<RpcOptions, 'imagesDirFd' | 'workDirFd'>) => RpcRequest,
   options: OperationOptions = {},
+  started?: StartedCriu,
 ): Promise<OperationResult> {
   let imagesDirFd: number | undefined;
   let workDirFd: number | undefined;
   try {
-    imagesDirFd = openDirFd(dirs.imagesDir);
-    workDirFd = dirs.workDir === dirs.imagesDir ? undefined : openDirFd(dirs.workDir);
-    return await runCriuRequest(criuPath, request({ imagesDirFd, workDirFd }), options);
+    try {
+      imagesDirFd = openDirFd(dirs.imagesDir);
+      workDirFd = dirs.workDir === dirs.imagesDir ? undefined : openDirFd(dirs.workDir);
+    } catch (error) {
+      await started?.session.close();
+      throw error;
+    }
+    return await runCriuRequest(criuPath, request({ imagesDirFd, workDirFd }), options, started);
   } finally {
     closeFd(imagesDirFd);
     closeFd(workDirFd);

@@ -8,7 +8,7 @@ import { assertCompatible } from '../archive/compatibility.js';
 import { lazyPagesAvailable } from '../criu/features.js';
 import { ErrorCode, FreezedryError, ValidationError, abortError } from '../errors.js';
 import { locateCriu } from '../criu/locate.js';
-import { failureError, runImageRequest } from '../criu/operation.js';
+import { failureError, runImageRequest, startCriu } from '../criu/operation.js';
 import { commonRpcOptions, validateCriuOptions, validateDir, type CriuOptions } from '../criu/options.js';
 import { RequestType } from '../criu/rpc-schema.js';
 import type { NotificationHandler } from '../criu/session.js';
@@ -223,24 +223,28 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
   if (!snapshot) await waitForDumpedPids(imagesDir, options.reapTimeoutMs ?? 10_000);
 
   const lazy = options.lazy === true || extras.lazySource !== undefined || (snapshot !== undefined && options.lazy === undefined);
+  // CRIU starts while the lazy pages are planned: its start is tens of milliseconds of the restore.
+  const instance = snapshot ? new SnapshotInstance(snapshot, options) : undefined;
+  const criu = startCriu(criuPath, { inheritFds: instance?.inheritFds, launcher: instance?.launcher });
   let server: LazyPageServer | undefined;
   const pageFiles: number[] = [];
   const closeFiles = () => pageFiles.splice(0).forEach((fd) => closeSync(fd));
   if (lazy) {
     const remote = options.pageServer ? { pageServer: options.pageServer, preCopied: options.preCopied } : undefined;
-    const { plan, source } =
-      extras.plan && extras.lazySource ? { plan: extras.plan, source: extras.lazySource } : await directoryLazySource(imagesDir, remote, pageFiles);
     try {
+      const { plan, source } =
+        extras.plan && extras.lazySource ? { plan: extras.plan, source: extras.lazySource } : await directoryLazySource(imagesDir, remote, pageFiles);
       server = LazyPageServer.start(workDir, plan, source);
     } catch (error) {
       closeFiles();
+      instance?.abandon();
+      await criu.session.close();
       throw error;
     }
   }
 
   let root: RestoredRoot;
   let version: CriuVersion;
-  let instance: SnapshotInstance | undefined;
   // The restored root's host pid once CRIU names it: if the restore fails after that (CRIU
   // killed, say), the tree it had restored must not run on.
   let restoredRoot: number | undefined;
@@ -249,7 +253,6 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
     await options.onNotification?.(notification);
   };
   try {
-    instance = snapshot ? new SnapshotInstance(snapshot, options) : undefined;
     const answer = await runImageRequest(
       criuPath,
       { imagesDir, workDir },
@@ -271,9 +274,8 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
         signal: options.signal,
         timeoutMs: options.timeoutMs,
         checkVersion: extras.checkVersion,
-        inheritFds: instance?.inheritFds,
-        launcher: instance?.launcher,
       },
+      criu,
     );
     version = answer.version;
     if (!answer.outcome.response.success || !answer.outcome.response.restore) {

@@ -29,6 +29,8 @@ export interface InstanceInfo {
 
 /** Index of the first inherited fd in `criu swrk` (fd 3 is its RPC channel). */
 const FIRST_INHERITED_FD = 4;
+/** What a write to a pipe nobody reads yet surely takes without blocking (an empty pipe holds more). */
+const PIPE_BUF = 4096;
 
 export function validateInstanceOptions(options: InstanceOptions): void {
   const { env, netns, readyTimeoutMs } = options;
@@ -70,11 +72,15 @@ export class SnapshotInstance {
   /**
    * Wraps the caller's notification handler: once CRIU has restored the tree (post-restore,
    * which names the root by its pid inside the namespace), finds the copy's host pid below
-   * the launcher while CRIU still runs.
+   * the launcher while CRIU still runs, and tells the copy at once (the pipe holds the word
+   * until CRIU resumes it), so that it need not wait for CRIU's answer and exit.
    */
   notificationHandler(inner: NotificationHandler | undefined): NotificationHandler {
     return async (notification: CriuNotification) => {
-      if (notification.name === 'post-restore' && notification.pid !== undefined) this.locate(notification.criuPid, notification.pid);
+      if (notification.name === 'post-restore' && notification.pid !== undefined) {
+        this.locate(notification.criuPid, notification.pid);
+        if (this.found && Buffer.byteLength(this.answer()) <= PIPE_BUF) this.tell();
+      }
       await inner?.(notification);
     };
   }
@@ -96,14 +102,20 @@ export class SnapshotInstance {
     return { namespacePid: this.facts.pid, initPid: this.found?.initPid ?? -1, netns: this.options.netns === true };
   }
 
-  /** Tells the copy it is one: it runs its after-restore hooks from then on. */
+  /** Tells the copy it is one (once): it runs its after-restore hooks from then on. */
   tell(): void {
-    const answer: SnapshotAnswer = { restored: true, env: this.options.env ?? {}, hostPid: this.hostPid() };
+    if (!this.contextOpen) return;
+    const answer = this.answer();
     try {
-      writeSync(this.contextWrite, JSON.stringify(answer));
+      writeSync(this.contextWrite, answer);
     } finally {
       this.closeContext();
     }
+  }
+
+  private answer(): string {
+    const answer: SnapshotAnswer = { restored: true, env: this.options.env ?? {}, hostPid: this.hostPid() };
+    return JSON.stringify(answer);
   }
 
   /** Waits for the copy's after-restore hooks to report (after tell()). */

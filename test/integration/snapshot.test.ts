@@ -7,7 +7,8 @@ import { existsSync, openSync, closeSync, readdirSync, readFileSync } from 'node
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { readStat } from '../../src/process/proc.js';
+import { restore } from '../../src/index.js';
+import { processTree, readStat, waitUntilGone } from '../../src/process/proc.js';
 import { canCheckpoint, capabilities } from '../helpers/capabilities.js';
 import { freePort, logText, repoRoot, useWorkspace, waitFor, runCli } from '../helpers/workloads.js';
 
@@ -151,6 +152,30 @@ describe.skipIf(!enabled)('self-checkpoint: snapshot() and its copies', () => {
     await waitFor('the failed copy to end', () => (readStat(copyPid) === undefined || readStat(copyPid)?.state === 'Z' ? true : undefined));
     await expect(fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
     expect(await ask(original.port)).toMatchObject({ restored: false });
+  });
+
+  it('a copy whose restore fails once it runs, told it is one (its namespace ended at post-resume), is reported and does not run on', async () => {
+    const images = path.join(workspace.dir(), 'told-images');
+    const original = await startService();
+    expect((await runCli(['snapshot', String(original.pid), '-D', images])).code).toBe(0);
+    const port = await freePort();
+    let copyTree: number[] = [];
+    const error = await restore({
+      imagesDir: images,
+      env: { PORT: String(port) },
+      onNotification: (n) => {
+        if (n.name !== 'post-resume') return;
+        // The copy runs, told it is one at post-restore. Its launcher is its pid namespace's
+        // init, so ending it ends CRIU and the copy before or just after CRIU answers.
+        copyTree = processTree(n.criuPid).filter((pid) => pid !== n.criuPid);
+        process.kill(n.criuPid, 'SIGKILL');
+      },
+    }).catch((e: unknown) => e);
+    expect(['ERR_CRIU_DIED', 'ERR_RESTORED_TREE_EXITED']).toContain((error as { code?: string }).code);
+    expect(copyTree.length).toBeGreaterThan(0);
+    expect(await waitUntilGone(copyTree, 5000)).toEqual([]);
+    await expect(fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+    expect(await ask(original.port)).toMatchObject({ pid: original.pid, restored: false });
   });
 
   it('refuses, with a code and the service unharmed: twice at once, a worker thread, a directory not empty, no CRIU, checkpoint() of itself, a process not registered', async () => {

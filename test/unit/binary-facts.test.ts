@@ -1,6 +1,6 @@
 // What runc and CRIU said about themselves is remembered across commands only for the same
 // file on the same kernel, and a failure to ask is never remembered.
-import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -32,6 +32,18 @@ describe('rememberedFact', () => {
     writeFileSync(binary, 'version 2, longer');
     utimesSync(binary, new Date(), new Date(Date.now() + 5000));
     expect(await rememberedFact('changed', binary, ask)).toBe(2);
+  });
+
+  it('keeps each answer with what it was about, and does not hand it out for anything else', async () => {
+    let asked = 0;
+    const ask = async () => ++asked;
+    await rememberedFact('identity', binary, ask);
+    // The same inode under another path is another binary as far as the cache knows.
+    const link = path.join(base, 'tool-link');
+    linkSync(binary, link);
+    expect(await rememberedFact('identity', link, ask)).toBe(2);
+    expect(await rememberedFact('identity', link, ask)).toBe(2);
+    expect(asked).toBe(2);
   });
 
   it('never remembers a failure, and a damaged entry is asked again', async () => {
