@@ -8,7 +8,7 @@ import { assertCompatible } from '../archive/compatibility.js';
 import { lazyPagesAvailable } from '../criu/features.js';
 import { ErrorCode, FreezedryError, ValidationError, abortError } from '../errors.js';
 import { locateCriu } from '../criu/locate.js';
-import { failureError, runImageRequest, startCriu } from '../criu/operation.js';
+import { failureError, runImageRequest, startCriu, type StartedCriu } from '../criu/operation.js';
 import { commonRpcOptions, validateCriuOptions, validateDir, type CriuOptions } from '../criu/options.js';
 import { RequestType } from '../criu/rpc-schema.js';
 import type { NotificationHandler } from '../criu/session.js';
@@ -225,7 +225,13 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
   const lazy = options.lazy === true || extras.lazySource !== undefined || (snapshot !== undefined && options.lazy === undefined);
   // CRIU starts while the lazy pages are planned: its start is tens of milliseconds of the restore.
   const instance = snapshot ? new SnapshotInstance(snapshot, options) : undefined;
-  const criu = startCriu(criuPath, { inheritFds: instance?.inheritFds, launcher: instance?.launcher });
+  let criu: StartedCriu;
+  try {
+    criu = startCriu(criuPath, { inheritFds: instance?.inheritFds, launcher: instance?.launcher });
+  } catch (error) {
+    instance?.abandon();
+    throw error;
+  }
   let server: LazyPageServer | undefined;
   const pageFiles: number[] = [];
   const closeFiles = () => pageFiles.splice(0).forEach((fd) => closeSync(fd));
