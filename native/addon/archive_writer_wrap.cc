@@ -55,7 +55,7 @@ class ArchiveWriterWrap : public Napi::ObjectWrap<ArchiveWriterWrap> {
                        });
   }
 
-  // new ArchiveWriter(fd, { level, frameSize, threads, maxPendingBytes? })
+  // new ArchiveWriter(fd, { level, frameSize, threads, maxPendingBytes?, durable?, adaptive? })
   explicit ArchiveWriterWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ArchiveWriterWrap>(info) {
     Napi::Env env = info.Env();
     core::ArchiveWriterOptions options;
@@ -65,6 +65,8 @@ class ArchiveWriterWrap : public Napi::ObjectWrap<ArchiveWriterWrap> {
     options.threads = given.Get("threads").As<Napi::Number>().Uint32Value();
     if (!given.Get("maxPendingBytes").IsUndefined())
       options.max_pending_bytes = static_cast<size_t>(given.Get("maxPendingBytes").As<Napi::Number>().Int64Value());
+    options.durable = given.Get("durable").ToBoolean().Value();
+    options.adaptive = given.Get("adaptive").ToBoolean().Value();
     auto writer = core::ArchiveWriter::Create(info[0].As<Napi::Number>().Int32Value(), options);
     if (!writer.Ok()) throw MakeSysError(env, writer.Error());
     writer_ = std::shared_ptr<core::ArchiveWriter>(writer.Take());
@@ -139,6 +141,7 @@ class ArchiveWriterWrap : public Napi::ObjectWrap<ArchiveWriterWrap> {
     Napi::Object out = Napi::Object::New(info.Env());
     out.Set("bytesIn", static_cast<double>(writer_->Counters().bytes_in.load()));
     out.Set("bytesOut", static_cast<double>(writer_->Counters().bytes_out.load()));
+    out.Set("bytesStored", static_cast<double>(writer_->Counters().bytes_stored.load()));
     return out;
   }
 

@@ -1,5 +1,8 @@
 #include "core/archive_format.h"
 
+#include <xxhash.h>
+
+#include <algorithm>
 #include <cstring>
 
 namespace freezedry::core {
@@ -25,6 +28,39 @@ std::vector<uint8_t> RawFrame(const std::vector<uint8_t>& content) {
   frame.push_back(static_cast<uint8_t>(block >> 16));
   frame.insert(frame.end(), content.begin(), content.end());
   return frame;
+}
+
+namespace {
+constexpr size_t kStoredFrameHeaderSize = 4 + 1 + 8;  // magic, descriptor, 8-byte content size
+constexpr size_t kBlockHeaderSize = 3;
+constexpr size_t kChecksumSize = 4;
+
+uint8_t* PutLittleEndian(uint8_t* out, uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; i++) *out++ = static_cast<uint8_t>(value >> (8 * i));
+  return out;
+}
+}  // namespace
+
+size_t StoredFrameSize(size_t content_size) {
+  size_t blocks = content_size == 0 ? 1 : (content_size + kZstdMaxBlockSize - 1) / kZstdMaxBlockSize;
+  return kStoredFrameHeaderSize + blocks * kBlockHeaderSize + content_size + kChecksumSize;
+}
+
+void WriteStoredFrame(const uint8_t* content, size_t size, uint8_t* out) {
+  out = PutLittleEndian(out, kZstdFrameMagic, 4);
+  // Frame header descriptor: 8-byte content size (FCS flag 3), single segment, content checksum.
+  *out++ = 0xE4;
+  out = PutLittleEndian(out, size, 8);
+  size_t at = 0;
+  do {
+    size_t block = std::min(size - at, kZstdMaxBlockSize);
+    bool last = at + block == size;
+    out = PutLittleEndian(out, (last ? 1u : 0u) | (static_cast<uint32_t>(block) << 3), 3);  // block type 0: raw
+    if (block > 0) std::memcpy(out, content + at, block);
+    out += block;
+    at += block;
+  } while (at < size);
+  PutLittleEndian(out, static_cast<uint32_t>(XXH64(content, size, 0)), 4);  // the low 32 bits of XXH64, seed 0
 }
 
 std::vector<uint8_t> SeekTableFrame(const std::vector<SeekTableEntry>& entries) {

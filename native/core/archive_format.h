@@ -26,6 +26,14 @@ struct SeekTableEntry {
 // A zstd frame holding `content` (one tar block) uncompressed, so it can be overwritten in place.
 std::vector<uint8_t> RawFrame(const std::vector<uint8_t>& content);
 
+// The largest block a zstd frame may hold (RFC 8878 §3.1.1.2.4).
+constexpr size_t kZstdMaxBlockSize = 128 << 10;
+
+// A frame of any size stored as raw blocks, with the content checksum that compressed frames
+// carry too: what any zstd decoder reads. StoredFrameSize(size) bytes are written at `out`.
+size_t StoredFrameSize(size_t content_size);
+void WriteStoredFrame(const uint8_t* content, size_t size, uint8_t* out);
+
 // The skippable frame that ends the archive.
 std::vector<uint8_t> SeekTableFrame(const std::vector<SeekTableEntry>& entries);
 

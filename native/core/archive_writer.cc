@@ -25,12 +25,17 @@ namespace freezedry::core {
 namespace {
 
 constexpr int kCompressorNice = 10;
+// How far behind the writer the disk may be in durable mode: one such range is written back
+// while the next is written.
+constexpr uint64_t kWritebackChunk = 8 << 20;
 
 struct Job {
   ByteBuffer input;
   size_t pending_bytes = 0;  // counted against max_pending_bytes until written
   ByteBuffer output;
   bool raw = false;             // input is already a complete frame
+  bool compressing = false;     // a compressor has taken it
+  bool stored = false;          // the writer took it uncompressed (adaptive)
   int64_t reserved_entry = -1;  // the entry whose header this raw frame reserves
   bool done = false;
   bool failed = false;
@@ -58,11 +63,17 @@ struct ArchiveWriter::Impl {
   std::deque<std::shared_ptr<Job>> to_compress;
   std::deque<std::shared_ptr<Job>> in_order;
   size_t pending_bytes = 0;  // of the jobs in in_order
+  unsigned busy_compressors = 0;
   std::vector<SeekTableEntry> seek_table;
   uint64_t file_offset = 0;
   bool stopping = false;
   std::optional<SysError> error;
   std::vector<std::thread> threads;
+
+  // The writer thread's own: the file range not yet handed to the disk, and the one that was last.
+  bool pacing = true;
+  uint64_t writeback_from = 0;
+  uint64_t written_back_from = 0, written_back_to = 0;
 
   ~Impl() {
     {
@@ -91,9 +102,19 @@ struct ArchiveWriter::Impl {
         std::unique_lock lock(mutex);
         work_ready.wait(lock, [&] { return stopping || !to_compress.empty(); });
         if (to_compress.empty()) break;
-        job = to_compress.front();
-        to_compress.pop_front();
+        // Adaptive: the newest frame, so that the writer, storing the oldest, meets the
+        // compressors as late as possible.
+        if (options.adaptive) {
+          job = to_compress.back();
+          to_compress.pop_back();
+        } else {
+          job = to_compress.front();
+          to_compress.pop_front();
+        }
+        job->compressing = true;
+        busy_compressors++;
       }
+      if (options.adaptive) job_done.notify_all();  // the writer may store the frame ahead
       job->output.resize(ZSTD_compressBound(job->input.size()));
       size_t size = ZSTD_compress2(cctx, job->output.data(), job->output.size(), job->input.data(), job->input.size());
       {
@@ -105,26 +126,51 @@ struct ArchiveWriter::Impl {
           job->output.resize(size);
         }
         job->done = true;
+        busy_compressors--;
       }
       job_done.notify_all();
     }
     ZSTD_freeCCtx(cctx);
   }
 
+  // Adaptive: the frame at the head of the order is taken uncompressed when every compressor
+  // is busy with others, rather than waited for.
+  bool StoreAhead(const Job& head) const {
+    return options.adaptive && !head.done && !head.compressing && busy_compressors >= options.threads;
+  }
+
   void Writer() {
+    if (options.adaptive) (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kCompressorNice);
     for (;;) {
       std::shared_ptr<Job> job;
+      uint64_t at;
       {
         std::unique_lock lock(mutex);
-        job_done.wait(lock, [&] { return (!in_order.empty() && in_order.front()->done) || (stopping && in_order.empty()); });
+        job_done.wait(lock, [&] {
+          if (in_order.empty()) return stopping;
+          return in_order.front()->done || StoreAhead(*in_order.front());
+        });
         if (in_order.empty()) break;
         job = in_order.front();
+        if (!job->done) {
+          // Not compressing and not done: still queued for a compressor (StoreAhead).
+          auto queued = std::find(to_compress.begin(), to_compress.end(), job);
+          if (queued != to_compress.end()) to_compress.erase(queued);
+          job->stored = true;
+          job->done = true;
+        }
+        at = file_offset;
+      }
+      if (job->stored) {
+        job->output.resize(StoredFrameSize(job->input.size()));
+        WriteStoredFrame(job->input.data(), job->input.size(), job->output.data());
       }
       Status written = OkStatus();
       if (job->failed) {
         written = Failure(EIO, "ZSTD_compress2", job->error);
       } else if (!error) {
         written = WriteFully(fd.Get(), job->output.data(), job->output.size());
+        if (written.Ok() && options.durable) PaceWriteback(at + job->output.size());
       }
       {
         std::lock_guard lock(mutex);
@@ -135,12 +181,32 @@ struct ArchiveWriter::Impl {
         seek_table.push_back({static_cast<uint32_t>(job->output.size()), static_cast<uint32_t>(job->raw ? kTarBlock : job->input.size())});
         file_offset += job->output.size();
         counters.bytes_out += job->output.size();
+        if (job->stored) counters.bytes_stored += job->input.size();
         pending_bytes -= job->pending_bytes;
         in_order.pop_front();
       }
       space_free.notify_all();
       job_done.notify_all();
     }
+  }
+
+  // Durable mode: starts the writeback of what was written since the last call (every
+  // kWritebackChunk) and waits for the range started before it. A file system that cannot
+  // (sync_file_range fails) is left to the final fsync.
+  void PaceWriteback(uint64_t end) {
+    if (!pacing || end - writeback_from < kWritebackChunk) return;
+    int file = fd.Get();
+    if (::sync_file_range(file, static_cast<off_t>(writeback_from), static_cast<off_t>(end - writeback_from), SYNC_FILE_RANGE_WRITE) != 0) {
+      pacing = false;
+      return;
+    }
+    if (written_back_to > written_back_from) {
+      (void)::sync_file_range(file, static_cast<off_t>(written_back_from), static_cast<off_t>(written_back_to - written_back_from),
+                              SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    }
+    written_back_from = writeback_from;
+    written_back_to = end;
+    writeback_from = end;
   }
 
   Status Submit(std::shared_ptr<Job> job) {
@@ -160,6 +226,7 @@ struct ArchiveWriter::Impl {
     } else {
       to_compress.push_back(job);
       work_ready.notify_one();
+      if (options.adaptive) job_done.notify_all();  // the writer may store it if no compressor is free
     }
     return OkStatus();
   }

@@ -1,6 +1,8 @@
 // Writes a freezedry archive: a tar stream compressed as independent zstd frames, one starting
 // at every tar header, then a seek table in a skippable frame (zstd's seekable format). Frames
-// are compressed on worker threads and written in order by a writer thread. A tar header whose
+// are compressed on worker threads and written in order by a writer thread; in adaptive mode a
+// frame the writer reaches while every compressor is busy is stored as it is, so compression
+// never holds the archive back (see ArchiveWriterOptions). A tar header whose
 // entry size is not known yet is reserved as a raw (uncompressed) zstd frame and patched in
 // place when the archive is finished. Tar headers themselves come from the caller.
 #pragma once
@@ -30,11 +32,19 @@ struct ArchiveWriterOptions {
   // Frames submitted and not yet written, most; a writer past it waits. Large, it lets CRIU
   // hand pages over at memory speed and the compression finish after the freeze.
   size_t max_pending_bytes = 24 << 20;
+  // The archive will be fsynced: its pages go to the disk as they are written (a few MiB behind),
+  // so the writer moves at the disk's pace and the final fsync has little left to do.
+  bool durable = false;
+  // A frame the writer reaches uncompressed while every compressor is busy is stored as it is:
+  // the archive takes as long as writing the data raw would, and is as small as the compressors
+  // manage in that time. Compressors take the newest frames, leaving the oldest to the writer.
+  bool adaptive = false;
 };
 
 struct ArchiveCounters {
-  std::atomic<uint64_t> bytes_in{0};   // uncompressed bytes submitted
-  std::atomic<uint64_t> bytes_out{0};  // compressed bytes written
+  std::atomic<uint64_t> bytes_in{0};      // uncompressed bytes submitted
+  std::atomic<uint64_t> bytes_out{0};     // compressed bytes written
+  std::atomic<uint64_t> bytes_stored{0};  // uncompressed bytes written as they are (adaptive)
 };
 
 class ArchiveWriter {

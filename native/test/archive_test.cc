@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <xxhash.h>
+#include <zstd.h>
 
 #include <cstring>
 #include <string>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "check.h"
+#include "core/archive_format.h"
 #include "core/archive_reader.h"
 #include "core/archive_writer.h"
 
@@ -162,7 +164,61 @@ TEST(RefusesAFrameLargerThanAnyWriterMakes) {
   unlink(path.c_str());
 }
 
+// A stored frame is an ordinary zstd frame: any decoder reads it back, and its checksum catches
+// a flipped byte as a compressed frame's does.
+TEST(StoredFramesDecodeAndCarryAChecksum) {
+  for (size_t size : {size_t{0}, size_t{1}, kZstdMaxBlockSize, kZstdMaxBlockSize + 1, size_t{1} << 20}) {
+    std::vector<uint8_t> content = Pattern(size, 7);
+    std::vector<uint8_t> frame(StoredFrameSize(size));
+    WriteStoredFrame(content.data(), size, frame.data());
+    CHECK(ZSTD_getFrameContentSize(frame.data(), frame.size()) == size);
+    std::vector<uint8_t> back(size + 1);
+    size_t got = ZSTD_decompress(back.data(), back.size(), frame.data(), frame.size());
+    CHECK(!ZSTD_isError(got) && got == size);
+    CHECK(size == 0 || std::memcmp(back.data(), content.data(), size) == 0);
+    if (size > 0) {
+      frame[frame.size() / 2] ^= 0x10;
+      size_t damaged = ZSTD_decompress(back.data(), back.size(), frame.data(), frame.size());
+      CHECK(ZSTD_isError(damaged));
+    }
+  }
+}
+
+// Adaptive and durable: with its one compressor held up by a slow level, the writer stores the
+// frames it reaches, and the archive still reads back whole.
+TEST(AdaptiveWriterStoresWhatTheCompressorsCannotTake) {
+  std::string path = TempFile();
+  int fd = open(path.c_str(), O_WRONLY | O_TRUNC);
+  ArchiveWriterOptions options;
+  options.level = 19;
+  options.threads = 1;
+  options.max_pending_bytes = 64 << 20;
+  options.adaptive = true;
+  options.durable = true;
+  auto writer = ArchiveWriter::Create(fd, options);
+  close(fd);
+  CHECK_OK(writer);
+  std::vector<uint8_t> data = Pattern(8 << 20, 3);
+  auto header = Header('C');
+  CHECK_OK(writer.Value()->BeginEntry("c", header.data()));
+  CHECK_OK(writer.Value()->Write(data.data(), data.size()));
+  CHECK_OK(writer.Value()->EndEntry());
+  CHECK_OK(writer.Value()->Finish(true));
+  uint64_t stored = writer.Value()->Counters().bytes_stored.load();
+  CHECK(stored > 0 && stored < data.size());  // some stored, some (the compressor's) compressed
+  fd = open(path.c_str(), O_RDONLY);
+  auto reader = ArchiveReader::Open(fd);
+  close(fd);
+  CHECK_OK(reader);
+  std::vector<uint8_t> back(data.size());
+  CHECK_OK(reader.Value()->Read(512, back.data(), back.size()));
+  CHECK(back == data);
+  unlink(path.c_str());
+}
+
 int main() {
+  RUN(StoredFramesDecodeAndCarryAChecksum);
+  RUN(AdaptiveWriterStoresWhatTheCompressorsCannotTake);
   RUN(RoundTripsEntriesWithRandomAccess);
   RUN(RefusesAFrameLargerThanAnyWriterMakes);
   RUN(DetectsAFlippedByte);

@@ -5,7 +5,7 @@ import { constants, openSync, closeSync } from 'node:fs';
 import { mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ErrorCode, FreezedryError } from '../errors.js';
+import { ErrorCode, FreezedryError, ValidationError } from '../errors.js';
 import { prepareDumpDir } from '../images/images-dir.js';
 import { availableMemoryBytes } from '../images/scratch-dir.js';
 import { native, type NativeArchiveEntry, type NativeArchiveWriter } from '../native/binding.js';
@@ -22,6 +22,31 @@ export interface ArchiveOptions {
   overwrite?: boolean;
   /** fsync before the rename (default true). */
   sync?: boolean;
+  /**
+   * 'full' (default): every frame compressed, the smallest archive. 'adaptive': a frame the
+   * writer reaches while every compressor is busy is stored uncompressed, so a durable archive
+   * takes no longer than writing the same bytes raw, and is as small as the compressors
+   * manage meanwhile (on a fast disk and few cores, much of it may be stored).
+   */
+  compression?: ArchiveCompression;
+}
+
+export const ARCHIVE_COMPRESSIONS = ['full', 'adaptive'] as const;
+export type ArchiveCompression = (typeof ARCHIVE_COMPRESSIONS)[number];
+
+// zstd's own range of levels (ZSTD_minCLevel() to ZSTD_maxCLevel()).
+const MIN_LEVEL = -131072;
+const MAX_LEVEL = 22;
+
+/** Checked before anything is frozen or written. */
+export function validateArchiveOptions(options: ArchiveOptions): void {
+  const { level, compression } = options;
+  if (level !== undefined && !(Number.isInteger(level) && level >= MIN_LEVEL && level <= MAX_LEVEL)) {
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `the zstd level must be a whole number from ${MIN_LEVEL} to ${MAX_LEVEL}, not ${String(level)}`);
+  }
+  if (compression !== undefined && !ARCHIVE_COMPRESSIONS.includes(compression)) {
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, `compression must be ${ARCHIVE_COMPRESSIONS.join(' or ')}, not '${String(compression)}'`);
+  }
 }
 
 // 1 MiB: a lazy restore's fault on a page not yet decompressed waits for its whole frame (a
@@ -56,6 +81,7 @@ export class ArchiveBuilder {
   }
 
   static async create(file: string, options: ArchiveOptions = {}): Promise<ArchiveBuilder> {
+    validateArchiveOptions(options);
     const target = path.resolve(file);
     if (!options.overwrite && (await stat(target).catch(() => undefined))) {
       throw new FreezedryError(ErrorCode.ARCHIVE_EXISTS, `${target} already exists (pass overwrite to replace it)`, { path: target });
@@ -69,8 +95,19 @@ export class ArchiveBuilder {
     }
     const level = options.level ?? 1;
     const threads = options.threads ?? Math.max(1, (await import('node:os')).availableParallelism());
-    const writer = new (native().ArchiveWriter)(fd, { level, frameSize: FRAME_SIZE, threads, maxPendingBytes: maxPendingBytes() });
-    return new ArchiveBuilder(target, fd, writer, options.sync ?? true);
+    const sync = options.sync ?? true;
+    const adaptive = options.compression === 'adaptive';
+    const writer = new (native().ArchiveWriter)(fd, {
+      level,
+      frameSize: FRAME_SIZE,
+      threads,
+      maxPendingBytes: maxPendingBytes(),
+      // Adaptive needs the writer to move at the disk's pace, or it outruns every compressor
+      // into the page cache and stores everything; a full one is paced by its compressors.
+      durable: sync && adaptive,
+      adaptive,
+    });
+    return new ArchiveBuilder(target, fd, writer, sync);
   }
 
   async addFile(name: string, file: string): Promise<NativeArchiveEntry> {

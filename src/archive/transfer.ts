@@ -19,7 +19,7 @@ export interface ExportOptions extends ArchiveOptions {
   criu?: string;
 }
 
-export async function exportArchive(imagesDir: string, file: string, options: ExportOptions = {}): Promise<{ file: string; bytes: number; uncompressedBytes: number }> {
+export async function exportArchive(imagesDir: string, file: string, options: ExportOptions = {}): Promise<{ file: string; bytes: number; uncompressedBytes: number; storedBytes: number }> {
   const dir = path.resolve(imagesDir);
   await assertImagesPresent(dir);
   const criu = await version({ criu: options.criu });
@@ -35,7 +35,8 @@ export async function exportArchive(imagesDir: string, file: string, options: Ex
       summary: await summarizeCheckpoint(source),
       criuStats: await readDumpStats(dir),
     });
-    return { file: finished.file, bytes: finished.bytes, uncompressedBytes: builder.writer.counters().bytesIn };
+    const { bytesIn: uncompressedBytes, bytesStored: storedBytes } = builder.writer.counters();
+    return { file: finished.file, bytes: finished.bytes, uncompressedBytes, storedBytes };
   } catch (error) {
     await builder.abandon();
     throw error;

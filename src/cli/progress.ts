@@ -49,3 +49,11 @@ export function progressBar(out: Output, label: string): ProgressBar {
 }
 
 export const mib = (bytes: number) => `${(bytes / MB).toFixed(1)} MiB`;
+
+/** An archive's size against what went in, and what adaptive compression stored as it was. */
+export function archiveSize(archive: { bytes: number; uncompressedBytes: number; storedBytes: number }): string {
+  const stored = archive.storedBytes > 0 ? `; ${mib(archive.storedBytes)} stored uncompressed to keep pace` : '';
+  return `${mib(archive.bytes)}, ${((100 * archive.bytes) / Math.max(1, archive.uncompressedBytes)).toFixed(0)}% of ${mib(archive.uncompressedBytes)}${stored}`;
+}
+
+export const COMPRESSION_HELP = "'full' compresses every frame; 'adaptive' stores those the compressors cannot keep up with, so the archive takes no longer than the raw bytes";

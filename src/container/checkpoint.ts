@@ -10,7 +10,7 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ArchiveBuilder, openDumpTarget, type ArchiveOptions } from '../archive/archive-builder.js';
+import { ArchiveBuilder, openDumpTarget, validateArchiveOptions, type ArchiveOptions } from '../archive/archive-builder.js';
 import { writeError } from '../native/native-errors.js';
 import { sourceHost } from '../archive/manifest.js';
 import { ErrorCode, FreezedryError, ValidationError, abortError } from '../errors.js';
@@ -61,7 +61,8 @@ export interface ContainerCheckpointResult {
   /** Host pid of its init when the checkpoint began. */
   pid: number;
   imagesDir?: string;
-  archive?: { file: string; bytes: number; uncompressedBytes: number; entries: number };
+  /** storedBytes: of uncompressedBytes, those stored as they are (adaptive compression). */
+  archive?: { file: string; bytes: number; uncompressedBytes: number; storedBytes: number; entries: number };
   durationMs: number;
   leftRunning: boolean;
   stats?: DumpStats;
@@ -94,6 +95,7 @@ export async function runningContainer(runc: Runc, id: string): Promise<RunningC
 
 export async function checkpointContainer(id: string, options: ContainerCheckpointOptions): Promise<ContainerCheckpointResult> {
   validateContainerId(id);
+  if (options.archiveOptions) validateArchiveOptions(options.archiveOptions);
   const targets = [options?.imagesDir, options?.archive, options?.name].filter((t) => t !== undefined);
   if (targets.length !== 1) {
     throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'checkpointContainer needs exactly one of imagesDir, archive and name');
@@ -299,8 +301,8 @@ async function assembleArchive(
     criuStats: stats,
     container: facts,
   });
-  const uncompressedBytes = builder.writer.counters().bytesIn;
-  return { file: finished.file, bytes: finished.bytes, uncompressedBytes, entries: finished.entries.length + 1 };
+  const { bytesIn: uncompressedBytes, bytesStored: storedBytes } = builder.writer.counters();
+  return { file: finished.file, bytes: finished.bytes, uncompressedBytes, storedBytes, entries: finished.entries.length + 1 };
 }
 
 /** The CRIU version runc ran, from the first line of its dump log ("Version: 4.2 (gitid …)"). */

@@ -46,7 +46,8 @@ export interface NativeArchiveWriter {
   setReservedHeader(index: number, header: Uint8Array): void;
   finish(sync: boolean): Promise<number>;
   entries(): NativeArchiveEntry[];
-  counters(): { bytesIn: number; bytesOut: number };
+  /** bytesStored: uncompressed bytes written as they are (adaptive compression). */
+  counters(): { bytesIn: number; bytesOut: number; bytesStored: number };
 }
 
 export interface NativeArchiveReader {
@@ -132,7 +133,10 @@ export interface NativeMemoryCopy {
 export interface NativeBinding {
   CriuChannel: new (onEvent: ChannelEventHandler) => NativeCriuChannel;
   ExitWatch: new (pid: number, onExit: (err: Error | null, status?: NativeExitStatus) => void) => NativeExitWatch;
-  ArchiveWriter: new (fd: number, options: { level: number; frameSize: number; threads: number; maxPendingBytes?: number }) => NativeArchiveWriter;
+  ArchiveWriter: new (
+    fd: number,
+    options: { level: number; frameSize: number; threads: number; maxPendingBytes?: number; durable?: boolean; adaptive?: boolean },
+  ) => NativeArchiveWriter;
   ArchiveReader: new (fd: number) => NativeArchiveReader;
   PageSink: new (
     socketFd: number,

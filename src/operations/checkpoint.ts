@@ -3,7 +3,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ArchiveBuilder, openDumpTarget, type ArchiveOptions } from '../archive/archive-builder.js';
+import { ArchiveBuilder, openDumpTarget, validateArchiveOptions, type ArchiveOptions } from '../archive/archive-builder.js';
 import { writeError } from '../native/native-errors.js';
 import { sourceHost } from '../archive/manifest.js';
 import { ErrorCode, FreezedryError, ValidationError, abortError } from '../errors.js';
@@ -80,7 +80,8 @@ export interface CheckpointResult {
   /** The image directory (for a directory dump). */
   imagesDir?: string;
   /** The archive written (for an archive dump). */
-  archive?: { file: string; bytes: number; uncompressedBytes: number; entries: number };
+  /** storedBytes: of uncompressedBytes, those stored as they are (adaptive compression). */
+  archive?: { file: string; bytes: number; uncompressedBytes: number; storedBytes: number; entries: number };
   /** CRIU's log (for an archive dump it is inside the archive, as dump.log). */
   logFile?: string;
   /** Wall time of the whole call. */
@@ -104,6 +105,7 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
   if (options.imagesDir !== undefined) validateDir('imagesDir', options.imagesDir);
   if (options.archive !== undefined) validateDir('archive', options.archive);
   validateCriuOptions(options);
+  if (options.archiveOptions) validateArchiveOptions(options.archiveOptions);
   if (options.preDump && (options.archive !== undefined || options.pageSink || options.lazyPages || options.leaveStopped)) {
     throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'a pre-dump writes an images directory and leaves the tree running: no archive, pageSink, lazyPages or leaveStopped');
   }
@@ -277,8 +279,8 @@ async function assembleArchive(
     criuStats: facts.stats,
     snapshot: facts.snapshot,
   });
-  const uncompressedBytes = builder.writer.counters().bytesIn;
-  return { file: finished.file, bytes: finished.bytes, uncompressedBytes, entries: finished.entries.length + 1 };
+  const { bytesIn: uncompressedBytes, bytesStored: storedBytes } = builder.writer.counters();
+  return { file: finished.file, bytes: finished.bytes, uncompressedBytes, storedBytes, entries: finished.entries.length + 1 };
 }
 
 /**

@@ -62,6 +62,36 @@ describe.runIf(enabled)('archives', () => {
     await waitUntilGone([restored.pid], 5000);
   });
 
+  it('adaptive compression: frames the compressors cannot keep up with are stored, and every reader takes them', async () => {
+    const service = await startStateService({ mb: 32, logDir: dir() });
+    track(service.pid);
+    await httpRequest(service.port, 'POST', '/increment?by=23');
+    const state = await httpRequest(service.port, 'GET', '/state');
+    const file = path.join(dir(), 'adaptive.tar.zst');
+    // zstd's level 19 keeps every compressor busy for a long time: the writer stores what it reaches.
+    const dumped = await checkpoint(service.pid, { archive: file, archiveOptions: { compression: 'adaptive', level: 19 } });
+    expect(dumped.archive?.storedBytes).toBeGreaterThan(1 << 20);
+    expect(dumped.archive?.storedBytes).toBeLessThan(dumped.archive?.uncompressedBytes ?? 0);
+    await exec('zstd', ['-t', '-q', file]); // any zstd decoder reads stored frames and checks their checksums
+    await waitUntilGone([service.pid], 5000);
+    const restored = await restore({ archive: file });
+    track(restored.pid);
+    expect(await httpRequest(service.port, 'GET', '/state')).toEqual(state);
+    process.kill(restored.pid, 'SIGKILL');
+    await waitUntilGone([restored.pid], 5000);
+  });
+
+  it('a compression mode or zstd level that does not exist: ERR_INVALID_ARG_VALUE before anything is frozen or written', async () => {
+    const { pid } = await run(['sleep', '600'], { logFile: path.join(dir(), 'bad-options.log') });
+    track(pid);
+    const file = path.join(dir(), 'bad-options.tar.zst');
+    for (const archiveOptions of [{ compression: 'fastest' as 'full' }, { level: Number.NaN }, { level: 99 }]) {
+      await expect(checkpoint(pid, { archive: file, archiveOptions })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+      expect(existsSync(file) || existsSync(`${file}.partial`)).toBe(false);
+    }
+    expect(isRunningNotStopped(pid)).toBe(true);
+  });
+
   it('round-trips through zstd, tar and the criu CLI', async () => {
     const unpacked = path.join(dir(), 'unpacked');
     mkdirSync(unpacked);

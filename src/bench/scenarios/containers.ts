@@ -1,7 +1,8 @@
 // Scenario "containers": against memory size, a container (memhog, a third random, a third text, a
 // third zeros) in a busybox rootfs, run with runc, against Podman 4.3 run with runc in the
-// same run: checkpoint into an archive (`container checkpoint -o` vs `podman container
-// checkpoint --export`, and vs `runc checkpoint` into a directory), restore from it (vs
+// same run: checkpoint into an archive (`container checkpoint -o`, and with `--compression
+// adaptive`, vs `podman container checkpoint --export`, and vs `runc checkpoint` into a
+// directory), restore from it (vs
 // `podman container restore --import`), a lazy restore until the service answers, and a
 // migration of the container rewriting 64 MiB/s over a 1 Gbit/s link (auto vs stop-copy: the
 // longest gap a client holding a TCP connection saw). Every tool through its CLI; Podman and
@@ -81,6 +82,7 @@ async function atSize({ mib, rootfs, base, env, sh, repeats, podmanReason, optio
   const m = (tool: string, what: string): Measurement => ({ scenario: 'containers', case: `${what}, ${label} container`, tool, samples: [], unit: 'ms', metric: `container ${what}`, x: memoryAxis(mib) });
   const ours = {
     checkpoint: m('freezedry container checkpoint -o', 'checkpoint into an archive'),
+    adaptive: m('freezedry container checkpoint -o --compression adaptive', 'checkpoint into an archive'),
     restore: m('freezedry container restore -i', 'restore from the archive, until it answers'),
     lazy: m('freezedry container restore -i --lazy', 'restore from the archive, until it answers'),
   };
@@ -112,6 +114,14 @@ async function atSize({ mib, rootfs, base, env, sh, repeats, podmanReason, optio
     await untilAnswers(port);
     ours.lazy.samples.push(performance.now() - lazyStart);
     await lazyDone;
+    await freezedry('container', 'rm', '-f', id);
+    await rm(archive, { force: true });
+
+    // The same checkpoint, its compression adaptive.
+    port = nextPort++;
+    await freezedry('container', 'run', '--name', id, '--rootfs', rootfs, '--', ...service(port));
+    await untilAnswers(port);
+    ours.adaptive.samples.push((await timed(() => freezedry('container', 'checkpoint', id, '-o', archive, '--compression', 'adaptive')))[0]);
     await freezedry('container', 'rm', '-f', id);
     await rm(archive, { force: true });
 
@@ -148,7 +158,10 @@ async function atSize({ mib, rootfs, base, env, sh, repeats, podmanReason, optio
       await sh(['podman', 'rmi', '-f', image]).catch(() => {});
     }
   }
-  const comparisons: Comparison[] = [compare(ours.checkpoint, runcDir, { describe: '≤ 1.2×', met: (c) => c.ratio <= 1.2 })];
+  const comparisons: Comparison[] = [
+    compare(ours.checkpoint, runcDir, { describe: '≤ 1.2×', met: (c) => c.ratio <= 1.2 }),
+    compare(ours.adaptive, runcDir, { describe: '≤ 1.2×', met: (c) => c.ratio <= 1.2 }),
+  ];
   if (!podmanReason) {
     comparisons.push(
       compare(ours.checkpoint, podman.checkpoint, { describe: '≤ 0.25×', met: (c) => c.ratio <= 0.25 }),

@@ -1,6 +1,7 @@
 // Scenario "dump": dump wall time and frozen time against memory size, for freezedry into a
-// directory and into a compressed archive (fsynced), the criu CLI (alone, and with its images
-// fsynced, the archive's durable peer), and the Podman-style sequence (criu dump, tar, zstd);
+// directory and into a compressed archive (fsynced; every frame compressed, or adaptive), the
+// criu CLI (alone, and with its images fsynced, the archive's durable peer), and the
+// Podman-style sequence (criu dump, tar, zstd);
 // then the plain restore of each (page cache warm: the lazy scenario times restores from a
 // cold cache). All tools take turns on the same process (each restore
 // hands it to the next dump, so every tool sees the same memory), in a rotating order.
@@ -31,7 +32,8 @@ import {
   type ScenarioResult,
 } from '../harness.js';
 
-const TOOLS = ['freezedry → directory', 'freezedry → archive', 'criu dump', 'criu dump + tar + zstd'] as const;
+const ADAPTIVE = 'freezedry → archive, adaptive compression';
+const TOOLS = ['freezedry → directory', 'freezedry → archive', ADAPTIVE, 'criu dump', 'criu dump + tar + zstd'] as const;
 type Tool = (typeof TOOLS)[number];
 
 export async function dumpRestoreScenario(options: BenchOptions): Promise<ScenarioResult> {
@@ -61,7 +63,12 @@ export async function dumpRestoreScenario(options: BenchOptions): Promise<Scenar
     const wall = new Map(TOOLS.map((t) => [t, m(t, 'dump wall time')]));
     const frozen = new Map(TOOLS.map((t) => [t, m(t, 'dump frozen time')]));
     const durable = m('criu dump + fsync', 'dump wall time');
-    const restored = { ours: m('freezedry restore', 'restore time'), archive: m('freezedry restore from archive', 'restore time'), criu: m('criu restore', 'restore time') };
+    const restored = {
+      ours: m('freezedry restore', 'restore time'),
+      archive: m('freezedry restore from archive', 'restore time'),
+      adaptive: m('freezedry restore from archive, adaptive compression', 'restore time'),
+      criu: m('criu restore', 'restore time'),
+    };
     const logFile = path.join(base, `memhog-${mib}.log`);
     let pid = (await run([memhog, String(mib)], { logFile })).pid;
     await waitReady(logFile);
@@ -75,13 +82,15 @@ export async function dumpRestoreScenario(options: BenchOptions): Promise<Scenar
     }
     await endTree(pid);
     const dumps = [...wall.values()];
-    measurements.push(...dumps, durable, ...frozen.values(), restored.ours, restored.archive, restored.criu);
+    measurements.push(...dumps, durable, ...frozen.values(), ...Object.values(restored));
     const criuWall = wall.get('criu dump') as Measurement;
     const dumpTarget = mib === 1 ? { describe: '≤ +10 ms', met: (c: Comparison) => c.difference <= 10 } : { describe: '≤ 1.05×', met: (c: Comparison) => c.ratio <= 1.05 };
     comparisons.push(compare(wall.get('freezedry → directory') as Measurement, criuWall, dumpTarget));
     comparisons.push(compare(wall.get('freezedry → archive') as Measurement, durable, { describe: '≤ 1.0×', met: (c) => c.ratio <= 1.0 }));
     comparisons.push(compare(wall.get('freezedry → archive') as Measurement, { ...(wall.get('criu dump + tar + zstd') as Measurement), case: criuWall.case }, { describe: '≤ 0.5×', met: (c) => c.ratio <= 0.5 }));
+    comparisons.push(compare(wall.get(ADAPTIVE) as Measurement, durable, { describe: '≤ 1.0×', met: (c) => c.ratio <= 1.0 }));
     comparisons.push(compare(frozen.get('freezedry → archive') as Measurement, frozen.get('criu dump') as Measurement, { describe: '≤ 1.0×', met: (c) => c.ratio <= 1.0 }));
+    comparisons.push(compare(frozen.get(ADAPTIVE) as Measurement, frozen.get('criu dump') as Measurement, { describe: '≤ 1.0×', met: (c) => c.ratio <= 1.0 }));
     comparisons.push(compare(restored.ours, restored.criu, { describe: '≤ 1.05×', met: (c) => c.ratio <= 1.05 }));
     comparisons.push(compare(restored.archive, restored.criu, { describe: '≤ 1.3×', met: (c) => c.ratio <= 1.3 }));
     if (mib !== 1) measurements.push(targetFor(criuWall, 1.05, '≤ 1.05× criu dump'));
@@ -113,14 +122,18 @@ export async function dumpRestoreScenario(options: BenchOptions): Promise<Scenar
           if (tool === 'criu dump') restored.criu.samples.push(restoreMs);
           return Number(await readFile(pidfile, 'utf8'));
         }
-        const archive = tool === 'freezedry → archive' ? `${dir}.tar.zst` : undefined;
-        const [dumpMs, result] = await timed(() => checkpoint(pid, archive ? { archive } : { imagesDir: dir }));
+        const archive = tool === 'freezedry → directory' ? undefined : `${dir}.tar.zst`;
+        const archiveOptions = { compression: tool === ADAPTIVE ? ('adaptive' as const) : ('full' as const) };
+        const [dumpMs, result] = await timed(() => checkpoint(pid, archive ? { archive, archiveOptions } : { imagesDir: dir }));
         (wall.get(tool) as Measurement).samples.push(dumpMs);
         (frozen.get(tool) as Measurement).samples.push(result.stats?.frozenTimeMs ?? Number.NaN);
-        if (archive && r === 0) notes.push(`dump ${label} into an archive: ${(((await stat(archive)).size / (mib * 1048576)) * 100).toFixed(1)}% of its memory`);
+        if (archive && r === 0) {
+          const how = tool === ADAPTIVE ? `with adaptive compression (${(((result.archive?.storedBytes ?? 0) / (mib * 1048576)) * 100).toFixed(1)}% of it stored)` : '';
+          notes.push(`dump ${label} into an archive${how ? ` ${how}` : ''}: ${(((await stat(archive)).size / (mib * 1048576)) * 100).toFixed(1)}% of its memory`);
+        }
         await gone(pid);
         const [restoreMs, back] = await timed(() => restore(archive ? { archive } : { imagesDir: dir }));
-        (archive ? restored.archive : restored.ours).samples.push(restoreMs);
+        (tool === ADAPTIVE ? restored.adaptive : archive ? restored.archive : restored.ours).samples.push(restoreMs);
         return back.pid;
       } finally {
         await rm(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 // export, import: between image directories and archives.
 import type { Command } from 'commander';
-import { mib, progressBar } from '../progress.js';
+import type { ArchiveCompression } from '../../archive/archive-builder.js';
+import { archiveSize, COMPRESSION_HELP, progressBar } from '../progress.js';
 import type { Context } from '../context.js';
 
 export function register(program: Command, context: Context): void {
@@ -10,16 +11,18 @@ export function register(program: Command, context: Context): void {
     .argument('<dir>', 'the image directory')
     .requiredOption('-o, --output <file>', 'the archive to write (.tar.zst)')
     .option('--level <n>', 'zstd level (1 fast … 19 small)', '1')
+    .option('--compression <mode>', COMPRESSION_HELP, 'full')
     .option('--overwrite', 'replace an existing archive')
-    .action(async (dir: string, flags: { output: string; level: string; overwrite?: boolean }) => {
+    .action(async (dir: string, flags: { output: string; level: string; compression: string; overwrite?: boolean }) => {
       const { exportArchive } = await import('../../archive/transfer.js');
       const bar = progressBar(context.out, 'exporting');
       const result = await exportArchive(dir, flags.output, {
         level: Number(flags.level),
+        compression: flags.compression as ArchiveCompression,
         overwrite: flags.overwrite,
         onProgress: ({ bytes, totalBytes }) => bar.update(bytes, totalBytes),
       }).finally(() => bar.stop());
-      context.out.result(result, `Exported ${dir} into ${result.file} (${mib(result.bytes)} from ${mib(result.uncompressedBytes)})`);
+      context.out.result(result, `Exported ${dir} into ${result.file} (${archiveSize(result)})`);
     });
 
   program

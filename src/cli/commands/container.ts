@@ -1,7 +1,8 @@
 // container run | ls | rm | checkpoint | restore: OCI containers through runc.
 import type { Command } from 'commander';
 import { ms } from '../output.js';
-import { mib, progressBar } from '../progress.js';
+import type { ArchiveCompression } from '../../archive/archive-builder.js';
+import { archiveSize, COMPRESSION_HELP, progressBar } from '../progress.js';
 import type { Context } from '../context.js';
 
 // What the container commands run, loaded only when one runs.
@@ -58,6 +59,7 @@ export function register(program: Command, context: Context): void {
       .option('-o, --output <file>', 'one compressed, seekable archive (.tar.zst)')
       .option('--name <name>', 'keep it in the local checkpoint store under this name')
       .option('--level <n>', 'zstd level for archives', '1')
+      .option('--compression <mode>', COMPRESSION_HELP, 'full')
       .option('--overwrite', 'replace an existing archive')
       .option('-R, --leave-running', 'leave the container running')
       .option('--tcp-established', 'checkpoint established TCP connections')
@@ -67,7 +69,7 @@ export function register(program: Command, context: Context): void {
   ).action(
     async (
       id: string,
-      flags: RuncFlags & { imagesDir?: string; output?: string; name?: string; level: string; overwrite?: boolean; leaveRunning?: boolean; tcpEstablished?: boolean; fileLocks?: boolean; withRootfs?: boolean; printStats?: boolean },
+      flags: RuncFlags & { imagesDir?: string; output?: string; name?: string; level: string; compression: string; overwrite?: boolean; leaveRunning?: boolean; tcpEstablished?: boolean; fileLocks?: boolean; withRootfs?: boolean; printStats?: boolean },
     ) => {
       const bar = progressBar(context.out, 'checkpointing');
       const result = await (await api()).checkpointContainer(id, {
@@ -76,10 +78,10 @@ export function register(program: Command, context: Context): void {
         imagesDir: flags.imagesDir,
         archive: flags.output,
         name: flags.name,
-        archiveOptions: { level: Number(flags.level), overwrite: flags.overwrite },
+        archiveOptions: { level: Number(flags.level), compression: flags.compression as ArchiveCompression, overwrite: flags.overwrite },
         signal: context.signal,
       }).finally(() => bar.stop());
-      const where = result.archive ? `${result.archive.file} (${mib(result.archive.bytes)})` : result.imagesDir;
+      const where = result.archive ? `${result.archive.file} (${archiveSize(result.archive)})` : result.imagesDir;
       const s = result.stats;
       context.out.result(
         result,

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
+import type { ArchiveCompression } from '../../archive/archive-builder.js';
 import { ErrorCode, ValidationError } from '../../errors.js';
 import { addCriuFlags, criuOptionsFrom, type CriuFlagValues } from '../criu-flags.js';
 import { ms } from '../output.js';
-import { mib, progressBar } from '../progress.js';
+import { archiveSize, COMPRESSION_HELP, progressBar } from '../progress.js';
 import type { Context } from '../context.js';
 
 interface DumpFlags extends CriuFlagValues {
@@ -10,6 +11,7 @@ interface DumpFlags extends CriuFlagValues {
   output?: string;
   name?: string;
   level?: string;
+  compression?: string;
   overwrite?: boolean;
   leaveRunning?: boolean;
   trackMem?: boolean;
@@ -27,6 +29,7 @@ export function register(program: Command, context: Context): void {
       .option('-o, --output <file>', 'one compressed, seekable archive (.tar.zst) instead of a directory')
       .option('--name <name>', 'keep it in the local checkpoint store under this name')
       .option('--level <n>', 'zstd level for archives (1 fast … 19 small; negative is faster)', '1')
+      .option('--compression <mode>', COMPRESSION_HELP, 'full')
       .option('--overwrite', 'replace an existing archive')
       .option('-R, --leave-running', 'leave the tree running after the dump')
       .option('--track-mem', 'track memory changes for incremental dumps (needs soft-dirty)')
@@ -42,7 +45,7 @@ export function register(program: Command, context: Context): void {
       imagesDir: flags.imagesDir,
       archive: flags.output,
       name: flags.name,
-      archiveOptions: { level: Number(flags.level), overwrite: flags.overwrite },
+      archiveOptions: { level: Number(flags.level), compression: flags.compression as ArchiveCompression, overwrite: flags.overwrite },
       leaveRunning: flags.leaveRunning,
       trackMem: flags.trackMem,
       preDump: flags.preDump,
@@ -51,7 +54,7 @@ export function register(program: Command, context: Context): void {
     }).finally(() => bar.stop());
     const s = result.stats;
     const where = result.archive
-      ? `${result.archive.file} (${mib(result.archive.bytes)}, ${((100 * result.archive.bytes) / result.archive.uncompressedBytes).toFixed(0)}% of ${mib(result.archive.uncompressedBytes)})`
+      ? `${result.archive.file} (${archiveSize(result.archive)})`
       : result.imagesDir;
     context.out.result(
       result,
