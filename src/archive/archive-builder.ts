@@ -94,7 +94,7 @@ export class ArchiveBuilder {
       throw writeError(cause, partial);
     }
     const level = options.level ?? 1;
-    const threads = options.threads ?? Math.max(1, (await import('node:os')).availableParallelism());
+    const threads = options.threads ?? Math.max(1, os.availableParallelism());
     const sync = options.sync ?? true;
     const adaptive = options.compression === 'adaptive';
     const writer = new (native().ArchiveWriter)(fd, {
