@@ -73,13 +73,15 @@ export function plotSpec(plot: Plot): Record<string, unknown> {
   const positive = rows.every((r) => typeof r.x === 'number' && r.x > 0);
   const xScale = !categorical && positive && distinct > 1 && plot.xLabel.startsWith('memory') ? { type: 'log', base: 2 } : { zero: false };
   const x = categorical
-    ? { field: 'x', type: 'nominal', title: plot.xLabel, axis: { labelAngle: 0 } }
+    ? { field: 'x', type: 'nominal', title: plot.xLabel, axis: { labelAngle: 0, labelLimit: 0 } }
     : { field: 'x', type: 'quantitative', title: plot.xLabel, scale: xScale, axis: { format: '~g', values: distinct <= 8 ? [...new Set(rows.map((r) => r.x))] : undefined } };
   // Medians an order of magnitude and more apart (stop-copy against the lazy modes): a log axis.
   const medians = rows.map((r) => r.median).filter((v) => Number.isFinite(v));
   const wide = medians.length > 1 && Math.min(...medians) > 0 && Math.max(...medians) / Math.min(...medians) >= 20;
   const yScale = wide ? { type: 'log' } : {};
-  const color = { field: 'tool', type: 'nominal', title: null, scale: { domain: plot.series }, legend: { orient: 'bottom', columns: 2, labelLimit: 360 } };
+  // labelLimit 0 (here and on a categorical axis): a name is never cut short (the SVG is laid out without a canvas, whose
+  // width estimate runs long).
+  const color = { field: 'tool', type: 'nominal', title: null, scale: { domain: plot.series }, legend: { orient: 'bottom', columns: 2, labelLimit: 0 } };
   const offset = categorical ? { xOffset: { field: 'tool', type: 'nominal', scale: { domain: plot.series } } } : {};
   const measured = { filter: '!datum.target' };
   return {
