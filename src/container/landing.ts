@@ -3,10 +3,9 @@
 // and its veths' bridges, and prepares its bundle (overlay, network namespace, veths off their
 // bridges), so that the freeze only waits for runc's restore; then restores it under the same
 // ID, from the archive or lazily from the images, its memory pulled from the source.
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { isFreezedryError } from '../errors.js';
-import { unbundleImages } from '../migrate/image-bundle.js';
+import { receiveImages } from '../migrate/image-bundle.js';
 import type { Landing } from '../migrate/landing.js';
 import type { Message, MessageChannel } from '../migrate/message-channel.js';
 import { links, pinBridgeAddress } from '../migrate/bridge-address.js';
@@ -55,11 +54,9 @@ export async function containerLanding(announced: unknown, options: { bridge?: s
       return restoreContainer({ ...common, archive: where.archive, signal });
     },
     receiveFiles: async (channel: MessageChannel, offer: Message, top: string) => {
-      await mkdir(top, { recursive: true });
-      const bytes = await channel.receiveBytes(offer.size);
       const files = Array.isArray(offer.files) ? (offer.files as { name: string }[]) : [];
       if (!files.every((file) => CONTAINER_FILES.includes(file?.name))) throw new Error('unexpected container files from the source');
-      await unbundleImages(offer.files, bytes, top);
+      await receiveImages(channel, offer, top);
       const diff = await channel.next('rootfs-diff');
       await channel.receiveFile(diff.size, path.join(top, ROOTFS_DIFF));
     },

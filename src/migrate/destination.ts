@@ -21,7 +21,7 @@ import type { LazyPlan } from '../pages/lazy-plan.js';
 import { fromFlat, type Range } from '../pages/page-ranges.js';
 import { LINK_TIMEOUT_MS, MessageChannel, type Message } from './message-channel.js';
 import { processTree, signalEach } from '../process/proc.js';
-import { unbundleImages } from './image-bundle.js';
+import { receiveImages } from './image-bundle.js';
 import { pinBridgeAddress } from './bridge-address.js';
 import { TICKET_BYTES, openPageTunnel } from './page-relay.js';
 import { describeHandshakeFailure, loadCredentials, refusedPeer, secureServerOptions, type Credentials, type TlsFiles } from './secure-transport.js';
@@ -293,8 +293,7 @@ async function receiveLazily({ channel, landing, work, from, sourceAddress, opti
     await landing.receiveFiles(channel, offer, top);
     offer = await channel.next('images');
   }
-  const bytes = await channel.receiveBytes(offer.size);
-  await unbundleImages(offer.files, bytes, imagesDir);
+  await receiveImages(channel, offer, imagesDir);
   channel.send({ type: 'images-ok' });
   const serve = await channel.next('serve');
   let routed: { localPages: number; remotePages: number } | undefined;
