@@ -55,7 +55,7 @@ class ArchiveWriterWrap : public Napi::ObjectWrap<ArchiveWriterWrap> {
                        });
   }
 
-  // new ArchiveWriter(fd, { level, frameSize, threads, maxPendingBytes?, durable?, adaptive?, spillDir? })
+  // new ArchiveWriter(fd, { level, frameSize, threads, maxPendingBytes?, durable?, adaptive? })
   explicit ArchiveWriterWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ArchiveWriterWrap>(info) {
     Napi::Env env = info.Env();
     core::ArchiveWriterOptions options;
@@ -67,7 +67,6 @@ class ArchiveWriterWrap : public Napi::ObjectWrap<ArchiveWriterWrap> {
       options.max_pending_bytes = static_cast<size_t>(given.Get("maxPendingBytes").As<Napi::Number>().Int64Value());
     options.durable = given.Get("durable").ToBoolean().Value();
     options.adaptive = given.Get("adaptive").ToBoolean().Value();
-    if (given.Get("spillDir").IsString()) options.spill_dir = given.Get("spillDir").As<Napi::String>().Utf8Value();
     auto writer = core::ArchiveWriter::Create(info[0].As<Napi::Number>().Int32Value(), options);
     if (!writer.Ok()) throw MakeSysError(env, writer.Error());
     writer_ = std::shared_ptr<core::ArchiveWriter>(writer.Take());
@@ -143,7 +142,6 @@ class ArchiveWriterWrap : public Napi::ObjectWrap<ArchiveWriterWrap> {
     out.Set("bytesIn", static_cast<double>(writer_->Counters().bytes_in.load()));
     out.Set("bytesOut", static_cast<double>(writer_->Counters().bytes_out.load()));
     out.Set("bytesStored", static_cast<double>(writer_->Counters().bytes_stored.load()));
-    out.Set("bytesSpilled", static_cast<double>(writer_->Counters().bytes_spilled.load()));
     return out;
   }
 

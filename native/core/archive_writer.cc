@@ -33,16 +33,12 @@ struct Job {
   ByteBuffer input;
   size_t pending_bytes = 0;  // counted against max_pending_bytes until written
   ByteBuffer output;
-  bool raw = false;          // input is already a complete frame
-  bool compressing = false;  // a compressor has taken it
-  bool stored = false;       // the writer took it uncompressed (adaptive)
-  bool spilled = false;      // input waits in the spill file, at spill_at
-  uint64_t spill_at = 0;
-  size_t spill_size = 0;
+  bool raw = false;             // input is already a complete frame
+  bool compressing = false;     // a compressor has taken it
+  bool stored = false;          // the writer took it uncompressed (adaptive)
   int64_t reserved_entry = -1;  // the entry whose header this raw frame reserves
   bool done = false;
   bool failed = false;
-  const char* failed_step = "ZSTD_compress2";
   std::string error;
 };
 
@@ -73,11 +69,6 @@ struct ArchiveWriter::Impl {
   bool stopping = false;
   std::optional<SysError> error;
   std::vector<std::thread> threads;
-
-  // The producer's own: the unnamed file frames wait in past max_pending_bytes, and its end.
-  UniqueFd spill;
-  uint64_t spill_end = 0;
-  bool spill_refused = false;
 
   // The writer thread's own: the file range not yet handed to the disk, and the one that was last.
   bool pacing = true;
@@ -124,19 +115,11 @@ struct ArchiveWriter::Impl {
         busy_compressors++;
       }
       if (options.adaptive) job_done.notify_all();  // the writer may store the frame ahead
-      Status unspilled = Unspill(*job);
-      size_t size = 0;
-      if (unspilled.Ok()) {
-        job->output.resize(ZSTD_compressBound(job->input.size()));
-        size = ZSTD_compress2(cctx, job->output.data(), job->output.size(), job->input.data(), job->input.size());
-      }
+      job->output.resize(ZSTD_compressBound(job->input.size()));
+      size_t size = ZSTD_compress2(cctx, job->output.data(), job->output.size(), job->input.data(), job->input.size());
       {
         std::lock_guard lock(mutex);
-        if (!unspilled.Ok()) {
-          job->failed = true;
-          job->failed_step = "reading the spill file back";
-          job->error = unspilled.Error().Message();
-        } else if (ZSTD_isError(size)) {
+        if (ZSTD_isError(size)) {
           job->failed = true;
           job->error = ZSTD_getErrorName(size);
         } else {
@@ -178,15 +161,13 @@ struct ArchiveWriter::Impl {
         }
         at = file_offset;
       }
-      Status written = job->stored ? Unspill(*job) : OkStatus();
-      if (written.Ok() && job->stored) {
+      if (job->stored) {
         job->output.resize(StoredFrameSize(job->input.size()));
         WriteStoredFrame(job->input.data(), job->input.size(), job->output.data());
       }
-      if (!written.Ok()) {
-        // The spill could not be read back: the error below.
-      } else if (job->failed) {
-        written = Failure(EIO, job->failed_step, job->error);
+      Status written = OkStatus();
+      if (job->failed) {
+        written = Failure(EIO, "ZSTD_compress2", job->error);
       } else if (!error) {
         written = WriteFully(fd.Get(), job->output.data(), job->output.size());
         if (written.Ok() && options.durable) PaceWriteback(at + job->output.size());
@@ -228,60 +209,12 @@ struct ArchiveWriter::Impl {
     writeback_from = end;
   }
 
-  // A spilled job's input back in memory (from the page cache, as a rule), and its place in the
-  // spill file given back: the file holds only what still waits.
-  Status Unspill(Job& job) {
-    if (!job.spilled) return OkStatus();
-    job.input.resize(job.spill_size);
-    ssize_t got = ::pread(spill.Get(), job.input.data(), job.spill_size, static_cast<off_t>(job.spill_at));
-    if (got != static_cast<ssize_t>(job.spill_size)) return got < 0 ? LastError("pread") : Failure(EIO, "pread", "the spill file is short");
-    (void)::fallocate(spill.Get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(job.spill_at),
-                      static_cast<off_t>(job.spill_size));
-    job.spilled = false;
-    return OkStatus();
-  }
-
-  // Producer: the job's input into the spill file, its memory freed. False (and no more spills)
-  // where the file system refuses; the producer then waits for memory as without a spill.
-  bool Spill(Job& job) {
-    if (!spill.Valid() || spill_refused) return false;
-    if (!WriteAt(spill.Get(), job.input.data(), job.input.size(), spill_end)) {
-      spill_refused = true;  // the file stays open: compressors may be reading earlier frames
-      return false;
-    }
-    job.spilled = true;
-    job.spill_at = spill_end;
-    job.spill_size = job.input.size();
-    spill_end += job.input.size();
-    counters.bytes_spilled += job.input.size();
-    ByteBuffer().swap(job.input);
-    job.pending_bytes = 0;
-    return true;
-  }
-
-  static bool WriteAt(int file, const uint8_t* data, size_t size, uint64_t at) {
-    while (size > 0) {
-      ssize_t put = ::pwrite(file, data, size, static_cast<off_t>(at));
-      if (put < 0 && errno == EINTR) continue;
-      if (put <= 0) return false;
-      data += put;
-      size -= static_cast<size_t>(put);
-      at += static_cast<uint64_t>(put);
-    }
-    return true;
-  }
-
   Status Submit(std::shared_ptr<Job> job) {
     std::unique_lock lock(mutex);
     job->pending_bytes = std::max(job->input.size(), size_t{1});
     // One frame always goes ahead, however large: the bound cannot stall the writer.
-    auto fits = [&] { return in_order.empty() || pending_bytes + job->pending_bytes <= options.max_pending_bytes; };
-    if (!fits() && !job->raw) {
-      lock.unlock();  // the compressors and the writer go on meanwhile
-      Spill(*job);
-      lock.lock();
-    }
-    space_free.wait(lock, [&] { return error.has_value() || fits(); });
+    space_free.wait(
+        lock, [&] { return error.has_value() || in_order.empty() || pending_bytes + job->pending_bytes <= options.max_pending_bytes; });
     if (error) return *error;
     pending_bytes += job->pending_bytes;
     in_order.push_back(job);
@@ -340,9 +273,6 @@ Result<std::unique_ptr<ArchiveWriter>> ArchiveWriter::Create(int fd, const Archi
   if (s.options.threads == 0) s.options.threads = 1;
   s.fd.Reset(copy);
   s.frame.reserve(options.frame_size + kTarBlock);
-  if (!options.spill_dir.empty()) {
-    s.spill.Reset(::open(options.spill_dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));  // invalid: no spill
-  }
   for (unsigned i = 0; i < s.options.threads; i++) s.threads.emplace_back([&s] { s.Compressor(); });
   s.threads.emplace_back([&s] { s.Writer(); });
   return writer;

@@ -2,8 +2,7 @@
 // at every tar header, then a seek table in a skippable frame (zstd's seekable format). Frames
 // are compressed on worker threads and written in order by a writer thread; in adaptive mode a
 // frame the writer reaches while every compressor is busy is stored as it is, so compression
-// never holds the archive back, and frames past the memory bound may wait in a spill file
-// (see ArchiveWriterOptions). A tar header whose
+// never holds the archive back (see ArchiveWriterOptions). A tar header whose
 // entry size is not known yet is reserved as a raw (uncompressed) zstd frame and patched in
 // place when the archive is finished. Tar headers themselves come from the caller.
 #pragma once
@@ -30,15 +29,9 @@ struct ArchiveWriterOptions {
   int level = 1;                // zstd level (negative: faster)
   size_t frame_size = 1 << 20;  // uncompressed bytes per frame
   unsigned threads = 2;         // compression threads
-  // Frames submitted and not yet written, most, in memory; a writer past it waits (or spills).
-  // Large, it lets CRIU hand pages over at memory speed and the compression finish after the
-  // freeze.
+  // Frames submitted and not yet written, most; a writer past it waits. Large, it lets CRIU
+  // hand pages over at memory speed and the compression finish after the freeze.
   size_t max_pending_bytes = 24 << 20;
-  // A directory where frames past max_pending_bytes wait uncompressed, in an unnamed file,
-  // instead of holding the producer back: CRIU then hands every page over at the speed of a
-  // write to the page cache, as `criu dump` to a directory does, however slow the compression.
-  // Empty: no spill. A spill the file system refuses (full, no O_TMPFILE) falls back to waiting.
-  std::string spill_dir;
   // The archive will be fsynced: its pages go to the disk as they are written (a few MiB behind),
   // so the writer moves at the disk's pace and the final fsync has little left to do.
   bool durable = false;
@@ -49,10 +42,9 @@ struct ArchiveWriterOptions {
 };
 
 struct ArchiveCounters {
-  std::atomic<uint64_t> bytes_in{0};       // uncompressed bytes submitted
-  std::atomic<uint64_t> bytes_out{0};      // compressed bytes written
-  std::atomic<uint64_t> bytes_stored{0};   // uncompressed bytes written as they are (adaptive)
-  std::atomic<uint64_t> bytes_spilled{0};  // uncompressed bytes that waited in the spill file
+  std::atomic<uint64_t> bytes_in{0};      // uncompressed bytes submitted
+  std::atomic<uint64_t> bytes_out{0};     // compressed bytes written
+  std::atomic<uint64_t> bytes_stored{0};  // uncompressed bytes written as they are (adaptive)
 };
 
 class ArchiveWriter {

@@ -1,12 +1,10 @@
 // Archive writing and random-access reading, and what a damaged archive reports.
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <xxhash.h>
 #include <zstd.h>
 
-#include <csignal>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -75,58 +73,7 @@ std::string WriteSample(std::vector<uint8_t>& a, std::vector<uint8_t>& b, Archiv
   return path;
 }
 
-// Writes 8 MiB of text with 1 MiB allowed in memory and one slow compressor (level 19, however
-// slow the producer is under a sanitizer), spilling into `spill_dir`; returns the bytes spilled,
-// after checking that the archive reads back whole.
-uint64_t WriteThroughSpill(const std::string& spill_dir) {
-  std::string path = TempFile();
-  int fd = open(path.c_str(), O_WRONLY | O_TRUNC);
-  ArchiveWriterOptions options;
-  options.level = 19;
-  options.threads = 1;
-  options.max_pending_bytes = 1 << 20;
-  options.spill_dir = spill_dir;
-  auto writer = ArchiveWriter::Create(fd, options);
-  close(fd);
-  CHECK_OK(writer);
-  std::vector<uint8_t> data(8 << 20);
-  for (size_t i = 0; i < data.size(); i++) data[i] = static_cast<uint8_t>(i % 4093 == 0 ? i >> 12 : 'a' + i % 13);
-  auto header = Header('S');
-  CHECK_OK(writer.Value()->BeginEntry("s", header.data()));
-  CHECK_OK(writer.Value()->Write(data.data(), data.size()));
-  CHECK_OK(writer.Value()->EndEntry());
-  CHECK_OK(writer.Value()->Finish(false));
-  uint64_t spilled = writer.Value()->Counters().bytes_spilled.load();
-  fd = open(path.c_str(), O_RDONLY);
-  auto reader = ArchiveReader::Open(fd);
-  close(fd);
-  CHECK_OK(reader);
-  std::vector<uint8_t> back(data.size());
-  CHECK_OK(reader.Value()->Read(512, back.data(), back.size()));
-  CHECK(back == data);
-  unlink(path.c_str());
-  return spilled;
-}
-
 }  // namespace
-
-// Past the memory bound, frames wait in the spill file instead of holding the producer back;
-// a spill that cannot be made (no such directory, or a file the system refuses to grow) falls
-// back to waiting, and every archive reads back whole.
-TEST(SpillsFramesPastTheMemoryBound) {
-  CHECK(WriteThroughSpill("/tmp") > 0);
-  CHECK(WriteThroughSpill("/nonexistent-freezedry-spill") == 0);
-  // Files may not grow past 6 MiB: the spill is refused part way (the archive of text stays
-  // far smaller).
-  struct rlimit before;
-  CHECK(getrlimit(RLIMIT_FSIZE, &before) == 0);
-  signal(SIGXFSZ, SIG_IGN);
-  struct rlimit small = {6 << 20, before.rlim_max};
-  CHECK(setrlimit(RLIMIT_FSIZE, &small) == 0);
-  uint64_t spilled = WriteThroughSpill("/tmp");
-  CHECK(setrlimit(RLIMIT_FSIZE, &before) == 0);
-  CHECK(spilled > 0 && spilled <= (6u << 20));
-}
 
 TEST(RoundTripsEntriesWithRandomAccess) {
   std::vector<uint8_t> a, b;
@@ -272,7 +219,6 @@ TEST(AdaptiveWriterStoresWhatTheCompressorsCannotTake) {
 int main() {
   RUN(StoredFramesDecodeAndCarryAChecksum);
   RUN(AdaptiveWriterStoresWhatTheCompressorsCannotTake);
-  RUN(SpillsFramesPastTheMemoryBound);
   RUN(RoundTripsEntriesWithRandomAccess);
   RUN(RefusesAFrameLargerThanAnyWriterMakes);
   RUN(DetectsAFlippedByte);

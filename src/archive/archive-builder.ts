@@ -55,9 +55,10 @@ export function validateArchiveOptions(options: ArchiveOptions): void {
 const FRAME_SIZE = 1 << 20;
 
 /**
- * How much uncompressed stream may wait for compression in memory before the rest waits in the
- * spill file (or, where that cannot be written, the producer is held back): a few hundred MiB
- * handed over at memory speed, never more than a sixteenth of the memory available.
+ * How much uncompressed stream may wait for compression before the producer (CRIU, through
+ * the page sink, while the process is frozen) is held back: enough for CRIU to hand a few
+ * hundred MiB over at memory speed and the compression to end after the freeze, never more than
+ * a sixteenth of the memory available.
  */
 function maxPendingBytes(): number {
   return Math.max(24 << 20, Math.min(1 << 30, Math.floor(availableMemoryBytes() / 16)));
@@ -101,9 +102,6 @@ export class ArchiveBuilder {
       frameSize: FRAME_SIZE,
       threads,
       maxPendingBytes: maxPendingBytes(),
-      // Past that, frames wait uncompressed in an unnamed file beside the archive: the freeze
-      // then lasts as long as writing the pages raw, however slow the compression.
-      spillDir: path.dirname(target),
       // Adaptive needs the writer to move at the disk's pace, or it outruns every compressor
       // into the page cache and stores everything; a full one is paced by its compressors.
       durable: sync && adaptive,

@@ -46,11 +46,8 @@ export interface NativeArchiveWriter {
   setReservedHeader(index: number, header: Uint8Array): void;
   finish(sync: boolean): Promise<number>;
   entries(): NativeArchiveEntry[];
-  /**
-   * bytesStored: uncompressed bytes written as they are (adaptive compression); bytesSpilled:
-   * those that waited for a compressor in the spill file.
-   */
-  counters(): { bytesIn: number; bytesOut: number; bytesStored: number; bytesSpilled: number };
+  /** bytesStored: uncompressed bytes written as they are (adaptive compression). */
+  counters(): { bytesIn: number; bytesOut: number; bytesStored: number };
 }
 
 export interface NativeArchiveReader {
@@ -138,7 +135,7 @@ export interface NativeBinding {
   ExitWatch: new (pid: number, onExit: (err: Error | null, status?: NativeExitStatus) => void) => NativeExitWatch;
   ArchiveWriter: new (
     fd: number,
-    options: { level: number; frameSize: number; threads: number; maxPendingBytes?: number; durable?: boolean; adaptive?: boolean; spillDir?: string },
+    options: { level: number; frameSize: number; threads: number; maxPendingBytes?: number; durable?: boolean; adaptive?: boolean },
   ) => NativeArchiveWriter;
   ArchiveReader: new (fd: number) => NativeArchiveReader;
   PageSink: new (

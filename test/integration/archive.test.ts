@@ -81,28 +81,6 @@ describe.runIf(enabled)('archives', () => {
     await waitUntilGone([restored.pid], 5000);
   });
 
-  it('frames past the memory bound wait in a spill file beside the archive, and the archive is whole', async () => {
-    // As a dump larger than the bound does, on a small scale: 1 MiB in memory, one level-19 compressor.
-    const file = path.join(dir(), 'spilled.tar.zst');
-    const body = Buffer.alloc(8 << 20);
-    for (let i = 0; i < body.length; i++) body[i] = i % 4093 === 0 ? (i >> 12) & 0xff : 97 + (i % 13);
-    const fd = openSync(file, 'w');
-    const writer = new (native().ArchiveWriter)(fd, { level: 19, frameSize: 1 << 20, threads: 1, maxPendingBytes: 1 << 20, spillDir: dir() });
-    const header = new Header({ path: 'body', size: body.length, mode: 0o600, type: 'File', mtime: new Date() });
-    header.encode();
-    writer.beginEntry('body', header.block as Buffer);
-    writer.write(body);
-    writer.endEntry();
-    await writer.finish(false);
-    closeSync(fd);
-    expect(writer.counters().bytesSpilled).toBeGreaterThan(0);
-    expect(readdirSync(dir()).filter((name) => name.startsWith('spilled'))).toEqual(['spilled.tar.zst']); // the spill file had no name
-    const unpacked = path.join(dir(), 'spilled');
-    mkdirSync(unpacked);
-    execFileSync('sh', ['-c', `zstd -dc '${file}' | tar -x -C '${unpacked}'`]);
-    expect(readFileSync(path.join(unpacked, 'body')).equals(body)).toBe(true);
-  });
-
   it('a compression mode or zstd level that does not exist: ERR_INVALID_ARG_VALUE before anything is frozen or written', async () => {
     const { pid } = await run(['sleep', '600'], { logFile: path.join(dir(), 'bad-options.log') });
     track(pid);
