@@ -36,6 +36,8 @@ export class MessageChannel {
   linkTimeoutMs: number;
   private lastHeard = performance.now();
   private streaming = false;
+  /** The type of the last message taken: what a declared size belongs to, in its error. */
+  private lastType = '';
   private readonly ticker: NodeJS.Timeout;
   private readonly lostListeners: ((error: Error) => void)[] = [];
 
@@ -140,6 +142,7 @@ export class MessageChannel {
       if (length > MAX_MESSAGE) throw protocolError(`oversized message (${length} bytes) from the peer`);
       message = parseMessage(await this.take(length));
     } while (message.type === 'keepalive');
+    this.lastType = message.type;
     if (expect.length > 0 && !expect.includes(message.type)) {
       if (message.type === 'failed' || message.type === 'refused' || message.type === 'incompatible') throw peerError(message);
       throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `unexpected '${message.type}' from the peer (wanted ${expect.join(' or ')})`);
@@ -149,12 +152,12 @@ export class MessageChannel {
 
   /** The raw bytes that follow a header whose `size` is checked first (at most MAX_BYTES). */
   async receiveBytes(size: unknown): Promise<Buffer> {
-    return this.take(checkedSize(size, MAX_BYTES));
+    return this.take(checkedSize(size, MAX_BYTES, this.lastType));
   }
 
   /** Writes the raw bytes that follow a file header into a file (its `size` checked first). */
   async receiveFile(declared: unknown, file: string): Promise<void> {
-    const size = checkedSize(declared, MAX_FILE);
+    const size = checkedSize(declared, MAX_FILE, this.lastType);
     const out = createWriteStream(file, { mode: 0o600 });
     let left = size;
     try {
@@ -251,10 +254,10 @@ function parseMessage(bytes: Buffer): Message {
   return parsed as Message;
 }
 
-/** A size the peer declared: a whole number of bytes, at most `limit`. */
-function checkedSize(size: unknown, limit: number): number {
+/** A size the peer declared after a message of type `what`: a whole number of bytes, at most `limit`. */
+function checkedSize(size: unknown, limit: number, what: string): number {
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || size > limit) {
-    throw protocolError(`the peer declared ${JSON.stringify(size) ?? 'no'} bytes to follow (at most ${limit} here)`);
+    throw protocolError(`the peer declared ${JSON.stringify(size) ?? 'no'} bytes to follow its '${what}' message (at most ${limit} here)`);
   }
   return size;
 }

@@ -6,8 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bundleImages, receiveImages } from '../../src/migrate/image-bundle.js';
-import { MessageChannel } from '../../src/migrate/message-channel.js';
-import { socketPair } from '../helpers/sockets.js';
+import { channelPair } from '../helpers/sockets.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -15,16 +14,10 @@ afterEach(async () => {
 });
 
 async function setup() {
-  const pair = await socketPair();
-  const sender = new MessageChannel(pair.sockets[0]);
-  const receiver = new MessageChannel(pair.sockets[1]);
+  const { sender, receiver, close } = await channelPair();
   const from = await mkdtemp(path.join(os.tmpdir(), 'freezedry-bundle-from-'));
   const to = await mkdtemp(path.join(os.tmpdir(), 'freezedry-bundle-to-'));
-  cleanup.push(() => {
-    sender.close();
-    receiver.close();
-    pair.close();
-  });
+  cleanup.push(close);
   cleanup.push(() => rm(from, { recursive: true, force: true }));
   cleanup.push(() => rm(to, { recursive: true, force: true }));
   return { sender, receiver, from, to: path.join(to, 'checkpoint') };

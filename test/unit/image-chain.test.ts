@@ -5,8 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ImageChain } from '../../src/migrate/image-chain.js';
-import { MessageChannel } from '../../src/migrate/message-channel.js';
-import { socketPair } from '../helpers/sockets.js';
+import { channelPair } from '../helpers/sockets.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -14,16 +13,10 @@ afterEach(async () => {
 });
 
 async function setup() {
-  const pair = await socketPair();
-  const sender = new MessageChannel(pair.sockets[0]);
-  const receiver = new MessageChannel(pair.sockets[1]);
+  const { sender, receiver, close } = await channelPair();
   const root = await mkdtemp(path.join(os.tmpdir(), 'freezedry-chain-'));
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'freezedry-chain-src-'));
-  cleanup.push(() => {
-    sender.close();
-    receiver.close();
-    pair.close();
-  });
+  cleanup.push(close);
   cleanup.push(() => rm(root, { recursive: true, force: true }));
   cleanup.push(() => rm(scratch, { recursive: true, force: true }));
   const send = async (dir: string, name: string, content: string) => {

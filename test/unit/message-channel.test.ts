@@ -65,7 +65,7 @@ describe('message channel', () => {
     for (const size of [undefined, -1, 1.5, 2 ** 40, '12']) {
       peer.send({ type: 'pages', size } as never);
       const header = await channel.next('pages');
-      await expect(channel.receiveBytes(header.size)).rejects.toMatchObject({ code: 'ERR_MIGRATION_PROTOCOL' });
+      await expect(channel.receiveBytes(header.size)).rejects.toMatchObject({ code: 'ERR_MIGRATION_PROTOCOL', message: expect.stringMatching(/bytes to follow its 'pages' message/) });
     }
     // A failure about the peer's own host keeps its code only as peerCode.
     peer.send({ type: 'failed', code: 'ERR_NO_SPACE', message: 'disk full there' });
