@@ -57,3 +57,16 @@ export function archiveSize(archive: { bytes: number; uncompressedBytes: number;
 }
 
 export const COMPRESSION_HELP = "'full' compresses every frame; 'adaptive' stores those the compressors cannot keep up with, so the archive takes no longer than the raw bytes";
+export const BUFFER_HELP = 'memory that may wait for compression (e.g. 4G; default a sixteenth of free memory, at most 1G): more shortens the freeze of a large dump';
+
+/**
+ * A size such as 512M, 4G or 1048576 in bytes (K, M, G: powers of 1024); NaN if it is none, for
+ * the API to refuse; undefined if none was given.
+ */
+export function bytesOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const match = /^(\d+)([KMG]?)$/i.exec(text.trim());
+  if (!match) return Number.NaN;
+  const unit = { '': 1, K: 1 << 10, M: 1 << 20, G: 1 << 30 }[(match[2] as string).toUpperCase()] as number;
+  return Number(match[1]) * unit;
+}

@@ -14,7 +14,7 @@ import { native } from '../../src/native/binding.js';
 import { readStat, waitUntilGone } from '../../src/process/proc.js';
 import { run } from '../../src/run.js';
 import { canCheckpoint } from '../helpers/capabilities.js';
-import { httpRequest, isRunningNotStopped, logText, repoRoot, startStateService, useWorkspace, waitFor } from '../helpers/workloads.js';
+import { httpRequest, isRunningNotStopped, logText, repoRoot, runCli, startStateService, useWorkspace, waitFor } from '../helpers/workloads.js';
 
 const exec = promisify(execFile);
 
@@ -69,7 +69,8 @@ describe.runIf(enabled)('archives', () => {
     const state = await httpRequest(service.port, 'GET', '/state');
     const file = path.join(dir(), 'adaptive.tar.zst');
     // zstd's level 19 keeps every compressor busy for a long time: the writer stores what it reaches.
-    const dumped = await checkpoint(service.pid, { archive: file, archiveOptions: { compression: 'adaptive', level: 19 } });
+    // The smallest buffer for compression, too: the dump waits for the compressors sooner.
+    const dumped = await checkpoint(service.pid, { archive: file, archiveOptions: { compression: 'adaptive', level: 19, bufferBytes: 16 << 20 } });
     expect(dumped.archive?.storedBytes).toBeGreaterThan(1 << 20);
     expect(dumped.archive?.storedBytes).toBeLessThan(dumped.archive?.uncompressedBytes ?? 0);
     await exec('zstd', ['-t', '-q', file]); // any zstd decoder reads stored frames and checks their checksums
@@ -81,14 +82,21 @@ describe.runIf(enabled)('archives', () => {
     await waitUntilGone([restored.pid], 5000);
   });
 
-  it('a compression mode or zstd level that does not exist: ERR_INVALID_ARG_VALUE before anything is frozen or written', async () => {
+  it('a compression mode, zstd level or compression buffer that does not exist: ERR_INVALID_ARG_VALUE before anything is frozen or written', async () => {
     const { pid } = await run(['sleep', '600'], { logFile: path.join(dir(), 'bad-options.log') });
     track(pid);
     const file = path.join(dir(), 'bad-options.tar.zst');
-    for (const archiveOptions of [{ compression: 'fastest' as 'full' }, { level: Number.NaN }, { level: 99 }]) {
+    for (const archiveOptions of [{ compression: 'fastest' as 'full' }, { level: Number.NaN }, { level: 99 }, { bufferBytes: 1 << 20 }, { bufferBytes: Number.NaN }]) {
       await expect(checkpoint(pid, { archive: file, archiveOptions })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
       expect(existsSync(file) || existsSync(`${file}.partial`)).toBe(false);
     }
+    // The CLI's --buffer: a size it cannot read is refused the same way; one it can, taken.
+    const refused = await runCli(['dump', String(pid), '-o', file, '--leave-running', '--buffer', '4 gigs']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/ERR_INVALID_ARG_VALUE.*compression buffer.*NaN/);
+    const taken = await runCli(['dump', String(pid), '-o', file, '--leave-running', '--buffer', '64M', '--json']);
+    expect(taken.code, taken.stderr).toBe(0);
+    expect(existsSync(file)).toBe(true);
     expect(isRunningNotStopped(pid)).toBe(true);
   });
 

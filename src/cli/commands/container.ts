@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { ms } from '../output.js';
 import type { ArchiveCompression } from '../../archive/archive-builder.js';
-import { archiveSize, COMPRESSION_HELP, progressBar } from '../progress.js';
+import { archiveSize, BUFFER_HELP, bytesOf, COMPRESSION_HELP, progressBar } from '../progress.js';
 import type { Context } from '../context.js';
 
 // What the container commands run, loaded only when one runs.
@@ -60,6 +60,7 @@ export function register(program: Command, context: Context): void {
       .option('--name <name>', 'keep it in the local checkpoint store under this name')
       .option('--level <n>', 'zstd level for archives', '1')
       .option('--compression <mode>', COMPRESSION_HELP, 'full')
+      .option('--buffer <size>', BUFFER_HELP)
       .option('--overwrite', 'replace an existing archive')
       .option('-R, --leave-running', 'leave the container running')
       .option('--tcp-established', 'checkpoint established TCP connections')
@@ -69,7 +70,7 @@ export function register(program: Command, context: Context): void {
   ).action(
     async (
       id: string,
-      flags: RuncFlags & { imagesDir?: string; output?: string; name?: string; level: string; compression: string; overwrite?: boolean; leaveRunning?: boolean; tcpEstablished?: boolean; fileLocks?: boolean; withRootfs?: boolean; printStats?: boolean },
+      flags: RuncFlags & { imagesDir?: string; output?: string; name?: string; level: string; compression: string; buffer?: string; overwrite?: boolean; leaveRunning?: boolean; tcpEstablished?: boolean; fileLocks?: boolean; withRootfs?: boolean; printStats?: boolean },
     ) => {
       const bar = progressBar(context.out, 'checkpointing');
       const result = await (await api()).checkpointContainer(id, {
@@ -78,7 +79,7 @@ export function register(program: Command, context: Context): void {
         imagesDir: flags.imagesDir,
         archive: flags.output,
         name: flags.name,
-        archiveOptions: { level: Number(flags.level), compression: flags.compression as ArchiveCompression, overwrite: flags.overwrite },
+        archiveOptions: { level: Number(flags.level), compression: flags.compression as ArchiveCompression, bufferBytes: bytesOf(flags.buffer), overwrite: flags.overwrite },
         signal: context.signal,
       }).finally(() => bar.stop());
       const where = result.archive ? `${result.archive.file} (${archiveSize(result.archive)})` : result.imagesDir;

@@ -3,7 +3,7 @@ import type { ArchiveCompression } from '../../archive/archive-builder.js';
 import { ErrorCode, ValidationError } from '../../errors.js';
 import { addCriuFlags, criuOptionsFrom, type CriuFlagValues } from '../criu-flags.js';
 import { ms } from '../output.js';
-import { archiveSize, COMPRESSION_HELP, progressBar } from '../progress.js';
+import { archiveSize, BUFFER_HELP, bytesOf, COMPRESSION_HELP, progressBar } from '../progress.js';
 import type { Context } from '../context.js';
 
 interface DumpFlags extends CriuFlagValues {
@@ -12,6 +12,7 @@ interface DumpFlags extends CriuFlagValues {
   name?: string;
   level?: string;
   compression?: string;
+  buffer?: string;
   overwrite?: boolean;
   leaveRunning?: boolean;
   trackMem?: boolean;
@@ -30,6 +31,7 @@ export function register(program: Command, context: Context): void {
       .option('--name <name>', 'keep it in the local checkpoint store under this name')
       .option('--level <n>', 'zstd level for archives (1 fast … 19 small; negative is faster)', '1')
       .option('--compression <mode>', COMPRESSION_HELP, 'full')
+      .option('--buffer <size>', BUFFER_HELP)
       .option('--overwrite', 'replace an existing archive')
       .option('-R, --leave-running', 'leave the tree running after the dump')
       .option('--track-mem', 'track memory changes for incremental dumps (needs soft-dirty)')
@@ -45,7 +47,7 @@ export function register(program: Command, context: Context): void {
       imagesDir: flags.imagesDir,
       archive: flags.output,
       name: flags.name,
-      archiveOptions: { level: Number(flags.level), compression: flags.compression as ArchiveCompression, overwrite: flags.overwrite },
+      archiveOptions: { level: Number(flags.level), compression: flags.compression as ArchiveCompression, bufferBytes: bytesOf(flags.buffer), overwrite: flags.overwrite },
       leaveRunning: flags.leaveRunning,
       trackMem: flags.trackMem,
       preDump: flags.preDump,
