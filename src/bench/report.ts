@@ -79,8 +79,8 @@ export function plotSpec(plot: Plot): Record<string, unknown> {
   const medians = rows.map((r) => r.median).filter((v) => Number.isFinite(v));
   const wide = medians.length > 1 && Math.min(...medians) > 0 && Math.max(...medians) / Math.min(...medians) >= 20;
   const yScale = wide ? { type: 'log' } : {};
-  // labelLimit 0 (here and on a categorical axis): a name is never cut short (the SVG is laid out without a canvas, whose
-  // width estimate runs long).
+  // labelLimit 0 (here and on a categorical axis): a name is never cut short (the SVG is laid
+  // out without a canvas, whose width estimate runs long).
   const color = { field: 'tool', type: 'nominal', title: null, scale: { domain: plot.series }, legend: { orient: 'bottom', columns: 2, labelLimit: 0 } };
   const offset = categorical ? { xOffset: { field: 'tool', type: 'nominal', scale: { domain: plot.series } } } : {};
   const measured = { filter: '!datum.target' };

@@ -39,6 +39,16 @@ describe.runIf(enabled)('archives', () => {
   let serviceState: Awaited<ReturnType<typeof httpRequest>>;
   let servicePort = 0;
 
+  /** Once the dumped service `pid` is gone: restored from `archive`, it answers on `port` with `state`; then it is ended. */
+  async function restoresWithState(archive: string, pid: number, port: number, state: unknown): Promise<void> {
+    await waitUntilGone([pid], 5000);
+    const restored = await restore({ archive });
+    track(restored.pid);
+    expect(await httpRequest(port, 'GET', '/state')).toEqual(state);
+    process.kill(restored.pid, 'SIGKILL');
+    await waitUntilGone([restored.pid], 5000);
+  }
+
   it('dumps a service straight into an archive and restores it from there with its state', async () => {
     const service = await startStateService({ mb: 32, logDir: dir() });
     track(service.pid);
@@ -53,13 +63,7 @@ describe.runIf(enabled)('archives', () => {
     expect(existsSync(`${archiveOfService}.partial`)).toBe(false);
     expect(isRunningNotStopped(service.pid)).toBe(true);
     process.kill(service.pid, 'SIGKILL');
-    await waitUntilGone([service.pid], 5000);
-
-    const restored = await restore({ archive: archiveOfService });
-    track(restored.pid);
-    expect(await httpRequest(service.port, 'GET', '/state')).toEqual(serviceState);
-    process.kill(restored.pid, 'SIGKILL');
-    await waitUntilGone([restored.pid], 5000);
+    await restoresWithState(archiveOfService, service.pid, service.port, serviceState);
   });
 
   it('adaptive compression: frames the compressors cannot keep up with are stored, and every reader takes them', async () => {
@@ -74,12 +78,7 @@ describe.runIf(enabled)('archives', () => {
     expect(dumped.archive?.storedBytes).toBeGreaterThan(1 << 20);
     expect(dumped.archive?.storedBytes).toBeLessThan(dumped.archive?.uncompressedBytes ?? 0);
     await exec('zstd', ['-t', '-q', file]); // any zstd decoder reads stored frames and checks their checksums
-    await waitUntilGone([service.pid], 5000);
-    const restored = await restore({ archive: file });
-    track(restored.pid);
-    expect(await httpRequest(service.port, 'GET', '/state')).toEqual(state);
-    process.kill(restored.pid, 'SIGKILL');
-    await waitUntilGone([restored.pid], 5000);
+    await restoresWithState(file, service.pid, service.port, state);
   });
 
   it('a compression mode, zstd level or compression buffer that does not exist: ERR_INVALID_ARG_VALUE before anything is frozen or written', async () => {
