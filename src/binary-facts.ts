@@ -7,7 +7,10 @@ import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 
-const CACHE_DIR = process.env.FREEZEDRY_FACTS_DIR ?? '/run/freezedry/facts';
+/** Read when used, not when loaded: the CLI's start-up snapshot loads this module at build time. */
+function cacheDir(): string {
+  return process.env.FREEZEDRY_FACTS_DIR ?? '/run/freezedry/facts';
+}
 
 /** `ask()`'s answer about `binary`, from the cache when the same file was asked on this kernel. */
 export async function rememberedFact<T>(question: string, binary: string, ask: () => Promise<T>): Promise<T> {
@@ -23,7 +26,7 @@ export async function rememberedFact<T>(question: string, binary: string, ask: (
   const answer = await ask();
   if (entry) {
     try {
-      mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
+      mkdirSync(cacheDir(), { recursive: true, mode: 0o700 });
       const partial = `${entry.file}.${process.pid}`;
       writeFileSync(partial, JSON.stringify({ identity: entry.identity, answer }), { mode: 0o600 });
       renameSync(partial, entry.file);
@@ -39,7 +42,7 @@ function cacheEntry(question: string, binary: string): { file: string; identity:
   try {
     const info = statSync(binary);
     const identity = [question, path.resolve(binary), info.dev, info.ino, info.size, info.mtimeMs, info.ctimeMs, os.release()].join('\0');
-    return { file: path.join(CACHE_DIR, `${question}-${info.dev}-${info.ino}.json`), identity };
+    return { file: path.join(cacheDir(), `${question}-${info.dev}-${info.ino}.json`), identity };
   } catch {
     return undefined;
   }

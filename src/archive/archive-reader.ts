@@ -20,7 +20,8 @@ export interface ArchiveEntry {
 }
 
 const BLOCK = 512;
-const EXTRACT_CONCURRENCY = Math.max(2, Math.min(4, availableParallelism()));
+/** Asked when used, not when loaded: the CLI's start-up snapshot loads this module at build time. */
+const extractConcurrency = () => Math.max(2, Math.min(4, availableParallelism()));
 // Image directories are flat: an entry name is a plain file name, never a path; a container
 // checkpoint keeps CRIU's images in one directory, checkpoint/.
 const SAFE_NAME = /^(?:checkpoint\/)?[A-Za-z0-9][A-Za-z0-9._+-]*$/;
@@ -125,7 +126,7 @@ export class Archive {
           onProgress?.(done, total);
         }
       };
-      const results = await Promise.allSettled(Array.from({ length: Math.min(EXTRACT_CONCURRENCY, entries.length) }, unpackNext));
+      const results = await Promise.allSettled(Array.from({ length: Math.min(extractConcurrency(), entries.length) }, unpackNext));
       const failed = results.find((result) => result.status === 'rejected');
       if (failed) throw (failed as PromiseRejectedResult).reason;
     } catch (error) {

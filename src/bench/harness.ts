@@ -14,6 +14,8 @@ import type { TestHost } from './network-hosts.js';
 
 export const exec = promisify(execFile);
 export const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
+/** The freezedry command as users run it: bin/freezedry, which starts the CLI from its start-up snapshot. */
+export const freezedryCommand = path.join(packageRoot, 'bin', 'freezedry');
 
 export type Unit = 'ms' | 'MB/s' | '%' | 'MiB';
 
@@ -263,6 +265,7 @@ export function endLeftovers(): number {
     path.join(os.tmpdir(), 'freezedry-bench-bin') + path.sep, // compiled workloads
     path.join(packageRoot, 'lib', 'demo', 'state-service.js'),
     path.join(packageRoot, 'bin', 'freezedry.js'),
+    path.join(packageRoot, 'lib', 'cli-snapshot') + path.sep, // the CLI started from its snapshot
     path.join(packageRoot, 'bench', 'workloads'),
     path.join(os.tmpdir(), 'freezedry-bench-'), // criu daemons' image directories
   ];

@@ -15,9 +15,11 @@ import { register as registerBench } from './commands/bench.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import type { Context } from './context.js';
 import { makeOutput, printError } from './output.js';
+import { restoreLauncherEnvironment } from './start-up.js';
 
 
 export async function main(argv: string[]): Promise<number> {
+  restoreLauncherEnvironment();
   const json = argv.includes('--json');
   const verbose = argv.includes('--verbose');
   const abort = new AbortController();

@@ -1,13 +1,10 @@
 // The destination agent (`freezedry receive`) in a test host, for the migration tests.
-import path from 'node:path';
 import type { TestHost } from '../../src/bench/network-hosts.js';
-import { repoRoot, waitFor } from './workloads.js';
-
-const cli = path.join(repoRoot, 'bin', 'freezedry.js');
+import { freezedryCommand, waitFor } from './workloads.js';
 
 /** Starts `freezedry receive --listen HOST:PORT ARGS…` in `host` (with `env` set) and waits until it listens. */
 export async function startReceiver(host: TestHost, port: number, args: string[], env: string[] = []) {
-  const child = host.spawn(['env', ...env, process.execPath, cli, 'receive', '--listen', `${host.address}:${port}`, ...args]);
+  const child = host.spawn(['env', ...env, freezedryCommand, 'receive', '--listen', `${host.address}:${port}`, ...args]);
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));

@@ -15,6 +15,8 @@ import { processTree, readStat, signalEach } from '../../src/process/proc.js';
 
 const exec = promisify(execFile);
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+/** The freezedry command as users run it: bin/freezedry, which starts the CLI from its start-up snapshot. */
+export const freezedryCommand = path.join(repoRoot, 'bin', 'freezedry');
 export const stateServiceScript = path.join(repoRoot, 'lib', 'demo', 'state-service.js');
 
 export async function tempDir(prefix = 'freezedry-test-'): Promise<string> {
@@ -164,10 +166,10 @@ export function writeProtectedMappings(pid: number): [number, number][] {
   return out;
 }
 
-/** Runs the freezedry CLI (bin/freezedry.js) to its end: its exit status and output. */
+/** Runs the freezedry command to its end: its exit status and output. */
 export async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [path.join(repoRoot, 'bin', 'freezedry.js'), ...args]);
+    const { stdout, stderr } = await promisify(execFile)(freezedryCommand, args);
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };

@@ -14,7 +14,7 @@ import { native } from '../../src/native/binding.js';
 import { readStat, waitUntilGone } from '../../src/process/proc.js';
 import { run } from '../../src/run.js';
 import { canCheckpoint } from '../helpers/capabilities.js';
-import { httpRequest, isRunningNotStopped, logText, repoRoot, runCli, startStateService, useWorkspace, waitFor } from '../helpers/workloads.js';
+import { httpRequest, isRunningNotStopped, logText, freezedryCommand, repoRoot, runCli, startStateService, useWorkspace, waitFor } from '../helpers/workloads.js';
 
 const exec = promisify(execFile);
 
@@ -303,7 +303,7 @@ describe.runIf(enabled)('archives', () => {
     const service = await startStateService({ mb: 256, logDir: dir() });
     track(service.pid);
     const file = path.join(dir(), 'interrupted.tar.zst');
-    const cli = spawn(process.execPath, [path.join(repoRoot, 'bin', 'freezedry.js'), 'dump', String(service.pid), '-o', file, '--level', '3'], {
+    const cli = spawn(freezedryCommand, ['dump', String(service.pid), '-o', file, '--level', '3'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -323,7 +323,7 @@ describe.runIf(enabled)('archives', () => {
     const service = await startStateService({ mb: 256, logDir: dir() });
     track(service.pid);
     const file = path.join(dir(), 'killed.tar.zst');
-    const cli = spawn(process.execPath, [path.join(repoRoot, 'bin', 'freezedry.js'), 'dump', String(service.pid), '-o', file, '--level', '3'], { stdio: 'ignore' });
+    const cli = spawn(freezedryCommand, ['dump', String(service.pid), '-o', file, '--level', '3'], { stdio: 'ignore' });
     await waitFor('the dump to start writing', () => (existsSync(`${file}.partial`) ? true : undefined));
     cli.kill('SIGKILL');
     await new Promise((resolve) => cli.once('exit', resolve));

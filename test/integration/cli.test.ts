@@ -6,15 +6,14 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { canCheckpoint } from '../helpers/capabilities.js';
-import { httpRequest, freePort, logText, repoRoot, stateServiceScript, waitFor, useWorkspace } from '../helpers/workloads.js';
+import { httpRequest, freePort, logText, freezedryCommand, repoRoot, stateServiceScript, waitFor, useWorkspace } from '../helpers/workloads.js';
 
 const execFileAsync = promisify(execFile);
-const cli = path.join(repoRoot, 'bin', 'freezedry.js');
 const enabled = await canCheckpoint();
 
 async function freezedry(args: string[], options: { uid?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [cli, ...args], { uid: options.uid, gid: options.uid });
+    const { stdout, stderr } = await execFileAsync(freezedryCommand, args, { uid: options.uid, gid: options.uid });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };

@@ -12,10 +12,9 @@ import { createHosts, HOST_BRIDGE, type HostPair } from '../../src/bench/network
 import { canCheckpoint, capabilities } from '../helpers/capabilities.js';
 import { busyboxRootfs } from '../helpers/containers.js';
 import { startReceiver } from '../helpers/migration.js';
-import { removeDir, repoRoot, tempDir, waitFor } from '../helpers/workloads.js';
+import { removeDir, freezedryCommand, repoRoot, tempDir, waitFor } from '../helpers/workloads.js';
 
 const enabled = (await canCheckpoint()) && (await capabilities()).lazyPages;
-const cli = path.join(repoRoot, 'bin', 'freezedry.js');
 const keepaliveClient = path.join(repoRoot, 'bench', 'workloads', 'keepalive-client.mjs');
 const PREFIX = `fdm${process.pid}`;
 const PORT = 7400;
@@ -85,7 +84,7 @@ describe.runIf(enabled)('container migration between hosts', () => {
   }
 
   async function migrateCli(id: string, port: number, mode: string, extra: string[] = [], token = 'right-token') {
-    const child = hosts.a.spawn([process.execPath, cli, 'container', 'migrate', id, '--to', `${hosts.b.address}:${port}`, '--token', token, '--mode', mode, '--json', ...extra]);
+    const child = hosts.a.spawn([freezedryCommand, 'container', 'migrate', id, '--to', `${hosts.b.address}:${port}`, '--token', token, '--mode', mode, '--json', ...extra]);
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -30,7 +30,7 @@ import { summarizeCheckpoint } from '../../src/images/image-summary.js';
 import { containerSpec } from '../../src/container/spec.js';
 import { logRelay } from '../../src/container/stdio.js';
 import { ServiceClient, busyboxRootfs } from '../helpers/containers.js';
-import { repoRoot, tempDir, removeDir } from '../helpers/workloads.js';
+import { freezedryCommand, repoRoot, tempDir, removeDir } from '../helpers/workloads.js';
 
 const exec = promisify(execFile);
 const PREFIX = `fdt${process.pid}`;
@@ -192,7 +192,7 @@ describe('clones beside a running original (own network namespaces)', () => {
   });
 
   it('restores lazily from the archive through the CLI, which stays until the memory is in', async () => {
-    const { stdout } = await exec('node', [path.join(repoRoot, 'bin/freezedry.js'), 'container', 'restore', '-i', archive, '--lazy', '--json', id('clone-lazy')]);
+    const { stdout } = await exec(freezedryCommand, ['container', 'restore', '-i', archive, '--lazy', '--json', id('clone-lazy')]);
     const report = JSON.parse(stdout) as { id: string; fill: { pagesCopied: number; pagesTotal: number } };
     expect(report.id).toBe(id('clone-lazy'));
     expect(report.fill.pagesTotal).toBeGreaterThan((MIB * 256) / 2);

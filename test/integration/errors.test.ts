@@ -12,6 +12,7 @@ import { run } from '../../src/run.js';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { canCheckpoint } from '../helpers/capabilities.js';
 import {
+  freezedryCommand,
   httpRequest,
   isRunningNotStopped,
   repoRoot,
@@ -114,8 +115,7 @@ describe.runIf(enabled)('errors and failure paths', () => {
   it('a process whose session is led from outside its pid namespace is refused with the reason, before anything freezes', async () => {
     // Inside a new pid namespace, a sleep started by a shell that is not a session leader: its
     // session's leader (our runner's) is outside, so its session id reads 0 there.
-    const cli = path.join(repoRoot, 'bin', 'freezedry.js');
-    const script = `sleep 600 & ${process.execPath} ${cli} dump $! -D ${path.join(dir(), 'session-0')}; echo "status $?"; grep State /proc/$!/status; kill -9 $!`;
+    const script = `sleep 600 & ${freezedryCommand} dump $! -D ${path.join(dir(), 'session-0')}; echo "status $?"; grep State /proc/$!/status; kill -9 $!`;
     const { stdout, stderr } = await exec('unshare', ['--pid', '--fork', '--mount-proc', 'sh', '-c', script]).catch((e: { stdout: string; stderr: string }) => e);
     expect(stderr).toContain('ERR_CRIU_DUMP_FAILED');
     expect(stderr).toContain('belongs to a session led from outside its pid namespace');

@@ -9,7 +9,7 @@ import { Archive, checkpoint, restore } from '../../src/index.js';
 import { readStat, waitUntilGone } from '../../src/process/proc.js';
 import { run } from '../../src/run.js';
 import { capabilities, canCheckpoint } from '../helpers/capabilities.js';
-import { compileFixture, freePort, isRunningNotStopped, logText, repoRoot, useWorkspace, waitFor } from '../helpers/workloads.js';
+import { compileFixture, freePort, isRunningNotStopped, logText, freezedryCommand, repoRoot, useWorkspace, waitFor } from '../helpers/workloads.js';
 
 const enabled = (await canCheckpoint()) && (await capabilities()).lazyPages;
 const criu = enabled ? readFileSync(path.join(repoRoot, '.deps', 'criu-path'), 'utf8').trim() : 'criu';
@@ -139,7 +139,7 @@ describe.runIf(enabled)('lazy restore', () => {
     const { pid, log } = await startWorkload(512, 'server-killed');
     const imagesDir = path.join(dir(), 'server-killed');
     await checkpoint(pid, { imagesDir });
-    const cliRestore = spawn(process.execPath, [path.join(repoRoot, 'bin', 'freezedry.js'), 'restore', '-D', imagesDir, '--lazy'], {
+    const cliRestore = spawn(freezedryCommand, ['restore', '-D', imagesDir, '--lazy'], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let said = '';

@@ -10,12 +10,11 @@ import { childrenOf, readStat } from '../../src/process/proc.js';
 import { canCheckpoint, capabilities } from '../helpers/capabilities.js';
 import { startReceiver } from '../helpers/migration.js';
 import { createHosts, HOST_BRIDGE, type HostPair } from '../../src/bench/network-hosts.js';
-import { compileFixture, isRunningNotStopped, logText, repoRoot, stateServiceScript, useWorkspace, waitFor, writeProtectedMappings } from '../helpers/workloads.js';
+import { compileFixture, isRunningNotStopped, logText, freezedryCommand, repoRoot, stateServiceScript, useWorkspace, waitFor, writeProtectedMappings } from '../helpers/workloads.js';
 
 const enabled = (await canCheckpoint()) && (await capabilities()).lazyPages;
 // CRIU's own memory tracking (soft-dirty): absent on the machines this suite was written on.
 const softDirty = enabled && (await features()).memTrack;
-const cli = path.join(repoRoot, 'bin', 'freezedry.js');
 const keepaliveClient = path.join(repoRoot, 'bench', 'workloads', 'keepalive-client.mjs');
 
 describe.runIf(enabled)('migration between hosts', () => {
@@ -29,7 +28,7 @@ describe.runIf(enabled)('migration between hosts', () => {
   async function workload(mib: number, name: string): Promise<{ pid: number; log: string }> {
     const binary = await compileFixture('lazy-memory');
     const log = path.join(dir(), `${name}.log`);
-    const pid = Number(hosts.a.run([process.execPath, cli, 'run', '--log', log, '--', binary, String(mib)]).trim());
+    const pid = Number(hosts.a.run([freezedryCommand, 'run', '--log', log, '--', binary, String(mib)]).trim());
     track(pid);
     await waitFor('the workload', () => (logText(log).includes('READY') ? true : undefined));
     return { pid, log };
@@ -40,7 +39,7 @@ describe.runIf(enabled)('migration between hosts', () => {
     const binary = await compileFixture('busy-memory');
     const log = path.join(dir(), `${name}.log`);
     const argv = [binary, String(mib), String(rate), ...(remap ? ['--remap'] : [])];
-    const pid = Number(hosts.a.run([process.execPath, cli, 'run', '--log', log, '--', ...argv]).trim());
+    const pid = Number(hosts.a.run([freezedryCommand, 'run', '--log', log, '--', ...argv]).trim());
     track(pid);
     await waitFor('the workload', () => (logText(log).includes('READY') ? true : undefined));
     return { pid, log };
@@ -62,7 +61,7 @@ describe.runIf(enabled)('migration between hosts', () => {
   }
 
   async function migrateCli(pid: number, port: number, mode: string, token = 'right-token', extra: string[] = []) {
-    const child = hosts.a.spawn([process.execPath, cli, 'migrate', String(pid), '--to', `${hosts.b.address}:${port}`, '--token', token, '--mode', mode, '--json', ...extra]);
+    const child = hosts.a.spawn([freezedryCommand, 'migrate', String(pid), '--to', `${hosts.b.address}:${port}`, '--token', token, '--mode', mode, '--json', ...extra]);
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -163,7 +162,7 @@ describe.runIf(enabled)('migration between hosts', () => {
     const binary = await compileFixture('busy-memory');
     const log = path.join(dir(), 'several.log');
     const script = `${binary} 32 8 & ${binary} 48 8 --remap & wait`;
-    const pid = Number(hosts.a.run([process.execPath, cli, 'run', '--log', log, '--', 'sh', '-c', script]).trim());
+    const pid = Number(hosts.a.run([freezedryCommand, 'run', '--log', log, '--', 'sh', '-c', script]).trim());
     track(pid);
     await waitFor('both workers', () => ((logText(log).match(/^READY/gm) ?? []).length === 2 ? true : undefined));
     const agent = await receiver(7115);
@@ -190,7 +189,7 @@ describe.runIf(enabled)('migration between hosts', () => {
     for (const [budget, expected, port] of [['100000', 'stop-copy', 7106], ['20', 'post-copy', 7107], ['110', 'rounds', 7109]] as const) {
       const { pid, log } = await busyWorkload(64, 8, `auto-${expected}`);
       const agent = await receiver(port);
-      const child = hosts.a.spawn([process.execPath, cli, 'migrate', String(pid), '--to', `${hosts.b.address}:${port}`, '--token', 'right-token', '--downtime', budget, '--json']);
+      const child = hosts.a.spawn([freezedryCommand, 'migrate', String(pid), '--to', `${hosts.b.address}:${port}`, '--token', 'right-token', '--downtime', budget, '--json']);
       let stdout = '';
       child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
       expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(0);
@@ -216,7 +215,7 @@ describe.runIf(enabled)('migration between hosts', () => {
       // The service lives in its own pid and network namespace, plugged into host a's bridge.
       const log = path.join(dir(), `tcp-${mode}.log`);
       const argv = [process.execPath, stateServiceScript, '--host', '0.0.0.0', '--port', '8080', '--mb', '32'];
-      const pid = Number(hosts.a.run([process.execPath, cli, 'run', '--net', '--log', log, '--', ...argv]).trim());
+      const pid = Number(hosts.a.run([freezedryCommand, 'run', '--net', '--log', log, '--', ...argv]).trim());
       track(pid);
       const address = hosts.attachService(hosts.a, pid);
       await waitFor('the service', () => (logText(log).includes('listening') ? true : undefined), 30_000);
@@ -356,7 +355,7 @@ describe.runIf(enabled)('migration between hosts', () => {
     const { pid, log } = await workload(384, 'source-agent-dies');
     const before = await sum(pid, log, 0);
     const agent = await receiver(7116);
-    const child = hosts.a.spawn([process.execPath, cli, 'migrate', String(pid), '--to', `${hosts.b.address}:7116`, '--token', 'right-token', '--mode', 'stop-copy']);
+    const child = hosts.a.spawn([freezedryCommand, 'migrate', String(pid), '--to', `${hosts.b.address}:7116`, '--token', 'right-token', '--mode', 'stop-copy']);
     let said = '';
     child.stderr?.on('data', (d: Buffer) => (said += d.toString()));
     await waitFor('the dump', () => (said.includes('dumped') ? true : undefined), 30_000);

@@ -79,6 +79,9 @@ describe.runIf(enabled)('the npm package', () => {
     expect(fixed.items.filter((item) => item.status === 'fail')).toEqual([]);
     expect(fixed.ok).toBe(true);
     expect(readFileSync(path.join(installed, '.deps', 'criu-path'), 'utf8').trim()).toBe(path.join(installed, '.deps', 'criu', 'sbin', 'criu'));
+    // The install built the CLI's start-up snapshot in place, and the installed command starts from it.
+    const { stdout: viaBin } = await exec(path.join(project, 'node_modules', '.bin', 'freezedry'), ['check', '--json'], { cwd: project, env });
+    expect((JSON.parse(viaBin) as Report).items.find((item) => item.id === 'cli-snapshot')).toMatchObject({ status: 'ok' });
 
     // A process started, dumped and restored through the installed package.
     const log = path.join(dir(), 'counter.log');

@@ -15,6 +15,7 @@ import {
   endTree,
   exec,
   gone,
+  freezedryCommand as cli,
   packageRoot,
   ping,
   rotation,
@@ -29,7 +30,6 @@ import {
   type ScenarioResult,
 } from '../harness.js';
 
-const cli = path.join(packageRoot, 'bin', 'freezedry.js');
 const service = path.join(packageRoot, 'lib', 'demo', 'state-service.js');
 
 export async function cliScenario(options: BenchOptions): Promise<ScenarioResult> {
@@ -47,7 +47,7 @@ export async function cliScenario(options: BenchOptions): Promise<ScenarioResult
     for (let r = 0; r < repeats; r++) {
       options.progress.sample('freezedry --version, node -e 0', r + 1, repeats);
       for (const tool of rotation(['freezedry', 'node'], r)) {
-        if (tool === 'freezedry') version.samples.push((await timed(() => exec(process.execPath, [cli, '--version'])))[0]);
+        if (tool === 'freezedry') version.samples.push((await timed(() => exec(cli, ['--version'])))[0]);
         else node.samples.push((await timed(() => exec(process.execPath, ['-e', '0'])))[0]);
       }
     }
@@ -66,7 +66,7 @@ export async function cliScenario(options: BenchOptions): Promise<ScenarioResult
       for (const tool of rotation(['freezedry', 'criu'], r)) {
         const dir = path.join(base, `dump-${r}-${tool}`);
         await mkdir(dir);
-        if (tool === 'freezedry') ours.samples.push((await timed(() => exec(process.execPath, [cli, 'dump', String(pid), '-D', dir, '--leave-running'])))[0]);
+        if (tool === 'freezedry') ours.samples.push((await timed(() => exec(cli, ['dump', String(pid), '-D', dir, '--leave-running'])))[0]);
         else peer.samples.push((await timed(() => exec(criu, ['dump', '-t', String(pid), '-D', dir, '--leave-running', '-o', 'dump.log'])))[0]);
         await rm(dir, { recursive: true, force: true });
       }
@@ -95,7 +95,7 @@ export async function cliScenario(options: BenchOptions): Promise<ScenarioResult
           if (tool === 'freezedry') {
             const start = performance.now();
             // The command serves the pages until all are in: it is timed until the service answers.
-            const command = spawn(process.execPath, [cli, 'restore', '-D', images, '--lazy', '--json'], { stdio: ['ignore', 'pipe', 'ignore'] });
+            const command = spawn(cli, ['restore', '-D', images, '--lazy', '--json'], { stdio: ['ignore', 'pipe', 'ignore'] });
             let out = '';
             command.stdout.on('data', (d: Buffer) => (out += d.toString()));
             const ended = new Promise((resolve) => command.once('close', resolve));

@@ -16,10 +16,9 @@ import { promisify } from 'node:util';
 import { undoIfInterrupted } from '../interrupt.js';
 import { createHosts } from '../network-hosts.js';
 import { compileC } from '../compile-c.js';
-import { compare, criuBinary, eachPart, keepaliveClient, median, memoryAxis, packageRoot, servicePort, sizeLabel, timed, untilAnswers, type BenchOptions, type Comparison, type Measurement, type PartFailure, type ScenarioResult } from '../harness.js';
+import { compare, criuBinary, eachPart, keepaliveClient, median, memoryAxis, freezedryCommand as cli, packageRoot, servicePort, sizeLabel, timed, untilAnswers, type BenchOptions, type Comparison, type Measurement, type PartFailure, type ScenarioResult } from '../harness.js';
 
 const run = promisify(execFile);
-const cli = path.join(packageRoot, 'bin', 'freezedry.js');
 // Each container gets a port of its own: a removed one's socket may linger a moment.
 let nextPort = servicePort();
 
@@ -33,7 +32,7 @@ export async function containersScenario(options: BenchOptions): Promise<Scenari
   const removeOurs = async () => {
     const listed = await run('runc', ['list', '--format', 'json']).catch(() => ({ stdout: 'null' }));
     for (const c of (JSON.parse(listed.stdout || 'null') as { id: string }[] | null) ?? []) {
-      if (c.id.startsWith(`fzb-${process.pid}-`)) await sh([process.execPath, cli, 'container', 'rm', '-f', c.id]).catch(() => {});
+      if (c.id.startsWith(`fzb-${process.pid}-`)) await sh([cli, 'container', 'rm', '-f', c.id]).catch(() => {});
     }
     for (let r = 0; r < repeats; r++) await sh(['podman', 'rm', '-f', '--ignore', `fzb-podman-${process.pid}-${r}`]).catch(() => {});
     await rm(base, { recursive: true, force: true }).catch(() => {});
@@ -77,7 +76,7 @@ interface SizeRun {
 
 /** Checkpoint and restore of a `mib` container: freezedry, runc, Podman, in turns. */
 async function atSize({ mib, rootfs, base, env, sh, repeats, podmanReason, options }: SizeRun): Promise<{ measurements: Measurement[]; comparisons: Comparison[] }> {
-  const freezedry = (...args: string[]) => sh([process.execPath, cli, ...args]);
+  const freezedry = (...args: string[]) => sh([cli, ...args]);
   const label = sizeLabel(mib);
   const m = (tool: string, what: string): Measurement => ({ scenario: 'containers', case: `${what}, ${label} container`, tool, samples: [], unit: 'ms', metric: `container ${what}`, x: memoryAxis(mib) });
   const ours = {
@@ -109,7 +108,7 @@ async function atSize({ mib, rootfs, base, env, sh, repeats, podmanReason, optio
     await freezedry('container', 'rm', '-f', id);
     // The lazy restore's CLI stays until the memory is in; the service answers long before.
     const lazyStart = performance.now();
-    const lazy = spawn(process.execPath, [cli, 'container', 'restore', '-i', archive, '--lazy'], { env, stdio: 'ignore' });
+    const lazy = spawn(cli, ['container', 'restore', '-i', archive, '--lazy'], { env, stdio: 'ignore' });
     const lazyDone = new Promise((resolve) => lazy.once('exit', resolve));
     await untilAnswers(port);
     ours.lazy.samples.push(performance.now() - lazyStart);
@@ -219,17 +218,17 @@ async function migrationDowntimes(rootfs: string, mib: number, repeats: number, 
       for (const [mode, into] of [['auto', auto], ['stop-copy', stopCopy]] as const) {
         options.progress.sample(`container migration ${sizeLabel(mib)}: ${mode}`, r + 1, repeats);
         const id = `fzbm-${process.pid}-${mode}-${r}`;
-        await run(process.execPath, [cli, 'container', 'run', '--net', '--name', id, '--rootfs', rootfs, '--', 'memhog', String(mib), '--dirty', '64', '--serve', '8080'], { env });
+        await run(cli, ['container', 'run', '--net', '--name', id, '--rootfs', rootfs, '--', 'memhog', String(mib), '--dirty', '64', '--serve', '8080'], { env });
         const state = JSON.parse((await run('runc', ['state', id])).stdout) as { pid: number };
         const address = hosts.attachService(hosts.a, state.pid);
         const log = path.join(env.FREEZEDRY_CONTAINERS as string, id, 'container.log');
         for (let i = 0; i < 1200 && !(await readFile(log, 'utf8').catch(() => '')).includes('SERVING'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
         const watcher = await keepaliveClient(hosts.client, address, 8080);
         const listen = `${hosts.b.address}:${port++}`;
-        const receiver = spawn('nsenter', [...hosts.b.prefix.slice(1), process.execPath, cli, 'receive', '--listen', listen, '--token', 'bench', '--runc-root', bRunc, '--once'], { env: bEnv, stdio: 'ignore' });
+        const receiver = spawn('nsenter', [...hosts.b.prefix.slice(1), cli, 'receive', '--listen', listen, '--token', 'bench', '--runc-root', bRunc, '--once'], { env: bEnv, stdio: 'ignore' });
         const received = new Promise((resolve) => receiver.once('exit', resolve));
         await new Promise((resolve) => setTimeout(resolve, 500));
-        const migrating = spawn('nsenter', [...hosts.a.prefix.slice(1), process.execPath, cli, 'container', 'migrate', id, '--to', listen, '--token', 'bench', '--mode', mode, '--tcp-established', '--json'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+        const migrating = spawn('nsenter', [...hosts.a.prefix.slice(1), cli, 'container', 'migrate', id, '--to', listen, '--token', 'bench', '--mode', mode, '--tcp-established', '--json'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
         let out = '';
         migrating.stdout?.on('data', (d: Buffer) => (out += d.toString()));
         const code = await new Promise((resolve) => migrating.once('exit', resolve));
@@ -243,7 +242,7 @@ async function migrationDowntimes(rootfs: string, mib: number, repeats: number, 
         if (seen.error || !seen.continuous) throw new Error(`the client lost its connection in a container ${mode}: ${report}`);
         into.samples.push(seen.longestGapMs);
         notes.push(`container migration ${mode}: chose ${result.mode}${result.rounds ? ` (${result.rounds.length} rounds)` : ''}, frozen ${result.frozenMs.toFixed(0)} ms${result.freezeSteps ? ` (${Object.entries(result.freezeSteps).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')})` : ''}, the client's longest gap ${seen.longestGapMs.toFixed(0)} ms`);
-        await run(process.execPath, [cli, 'container', 'rm', '-f', '--runc-root', bRunc, id], { env: bEnv }).catch(() => {});
+        await run(cli, ['container', 'rm', '-f', '--runc-root', bRunc, id], { env: bEnv }).catch(() => {});
       }
     }
   } finally {
@@ -251,7 +250,7 @@ async function migrationDowntimes(rootfs: string, mib: number, repeats: number, 
     for (const [root, envOf] of [[undefined, env], [bRunc, bEnv]] as const) {
       const listed = await run('runc', [...(root ? ['--root', root] : []), 'list', '--format', 'json']).catch(() => ({ stdout: 'null' }));
       for (const c of (JSON.parse(listed.stdout || 'null') as { id: string }[] | null) ?? []) {
-        if (c.id.startsWith(`fzbm-${process.pid}-`)) await run(process.execPath, [cli, 'container', 'rm', '-f', ...(root ? ['--runc-root', root] : []), c.id], { env: envOf }).catch(() => {});
+        if (c.id.startsWith(`fzbm-${process.pid}-`)) await run(cli, ['container', 'rm', '-f', ...(root ? ['--runc-root', root] : []), c.id], { env: envOf }).catch(() => {});
       }
     }
     await rm(bRunc, { recursive: true, force: true });

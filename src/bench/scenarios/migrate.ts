@@ -6,9 +6,8 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createHosts, HOST_BRIDGE } from '../network-hosts.js';
-import { compare, compileWorkload, eachPart, endTree, keepaliveClient, median, memoryAxis, packageRoot, rotation, sizeLabel, targetFor, type BenchOptions, type Comparison, type Measurement, type PartFailure, type ScenarioResult } from '../harness.js';
+import { compare, compileWorkload, eachPart, endTree, keepaliveClient, median, memoryAxis, freezedryCommand as cli, rotation, sizeLabel, targetFor, type BenchOptions, type Comparison, type Measurement, type PartFailure, type ScenarioResult } from '../harness.js';
 
-const cli = path.join(packageRoot, 'bin', 'freezedry.js');
 const ALL_MODES = ['stop-copy', 'pre-copy', 'post-copy', 'hybrid', 'auto'] as const;
 // FREEZEDRY_BENCH_MODES=auto runs only those (stop-copy always, as the reference).
 const only = process.env.FREEZEDRY_BENCH_MODES?.split(',');
@@ -120,18 +119,18 @@ export async function migrateScenario(options: BenchOptions): Promise<ScenarioRe
   async function migrateOnce(mode: string, listenPort: number, mib: number, dirty: number): Promise<Run> {
     const log = path.join(os.tmpdir(), `freezedry-bench-migrate-${process.pid}-${listenPort}.log`);
     const argv = [memhog, String(mib), '--dirty', String(dirty), '--serve', '8080', '--heartbeat'];
-    const pid = Number(hosts.a.run([process.execPath, cli, 'run', '--net', '--log', log, '--', ...argv]).trim());
+    const pid = Number(hosts.a.run([cli, 'run', '--net', '--log', log, '--', ...argv]).trim());
     const address = hosts.attachService(hosts.a, pid);
     for (let i = 0; i < 600 && !(await readFile(log, 'utf8').catch(() => '')).includes('SERVING'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
     const watcher = await keepaliveClient(hosts.client, address, 8080);
 
-    const receiver = hosts.b.spawn([process.execPath, cli, 'receive', '--listen', `${hosts.b.address}:${listenPort}`, '--token', 'bench', '--bridge', HOST_BRIDGE, '--once']);
+    const receiver = hosts.b.spawn([cli, 'receive', '--listen', `${hosts.b.address}:${listenPort}`, '--token', 'bench', '--bridge', HOST_BRIDGE, '--once']);
     let heard = '';
     receiver.stdout?.on('data', (d: Buffer) => (heard += d.toString()));
     receiver.stderr?.on('data', (d: Buffer) => (heard += d.toString()));
     const received = new Promise((resolve) => receiver.once('exit', resolve));
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const migrating = hosts.a.spawn([process.execPath, cli, 'migrate', String(pid), '--to', `${hosts.b.address}:${listenPort}`, '--token', 'bench', '--mode', mode, '--tcp-established', ...(probing ? ['--probe', `http://${address}:8080/`] : []), '--json']);
+    const migrating = hosts.a.spawn([cli, 'migrate', String(pid), '--to', `${hosts.b.address}:${listenPort}`, '--token', 'bench', '--mode', mode, '--tcp-established', ...(probing ? ['--probe', `http://${address}:8080/`] : []), '--json']);
     let out = '';
     migrating.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     const migrated = await new Promise((resolve) => migrating.once('exit', resolve));

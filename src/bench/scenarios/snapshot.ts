@@ -8,10 +8,9 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { compare, endTree, exec, getOnce, gone, packageRoot, servicePort, type BenchOptions, type Measurement, type ScenarioResult } from '../harness.js';
+import { compare, endTree, exec, getOnce, gone, freezedryCommand as cli, packageRoot, servicePort, type BenchOptions, type Measurement, type ScenarioResult } from '../harness.js';
 
 const warmService = path.join(packageRoot, 'bench', 'workloads', 'warm-service.mjs');
-const cli = path.join(packageRoot, 'bin', 'freezedry.js');
 const lib = path.join(packageRoot, 'lib', 'index.js');
 
 /** A module graph of `count` modules, each with functions V8 must parse and compile. */
@@ -156,7 +155,7 @@ export async function snapshotScenario(options: BenchOptions): Promise<ScenarioR
       first.child.kill('SIGKILL');
       await new Promise((resolve) => first.child.once('close', resolve));
 
-      const restored = await timeUntilAnswer([process.execPath, cli, 'restore', '-D', images, '--env', `PORT=${port}`, '--json'], env, port, expected);
+      const restored = await timeUntilAnswer([cli, 'restore', '-D', images, '--env', `PORT=${port}`, '--json'], env, port, expected);
       lazy.samples.push(restored.ms);
       // The copy runs under its namespace's init: ending the init ends it.
       const printed = await restored.output;

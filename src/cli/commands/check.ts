@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
 import type { Context } from '../context.js';
+import { startUpCheck } from '../start-up.js';
 
 const MARK = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL' } as const;
 
@@ -13,6 +14,7 @@ export function register(program: Command, context: Context): void {
     .action(async (flags: { fix?: boolean; criu?: string }) => {
       const { check } = await import('../../check.js');
       const report = await check({ fix: flags.fix, criu: flags.criu });
+      report.items.push(startUpCheck());
       const lines = report.items.map((item) => {
         const fix = item.fix ? `\n         fix: ${item.fix}` : '';
         return `  ${MARK[item.status]}  ${item.title}: ${item.detail}${fix}`;

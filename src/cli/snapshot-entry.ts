@@ -1,0 +1,49 @@
+// The entry of the CLI's V8 start-up snapshot. scripts/bundle-cli.mjs bundles it into one
+// CommonJS file and runs `node --build-snapshot` on it: every command's modules are loaded then,
+// at build time, and main() runs when bin/freezedry starts node from the snapshot. Node cannot
+// import() an ES module from inside a snapshot, so `bench`, whose report imports vega, runs as
+// bin/freezedry.js instead.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import v8 from 'node:v8';
+import { main } from './main.js';
+import { cliPackageRoot, markStartedFromSnapshot } from './start-up.js';
+
+/**
+ * The modules the short commands import when they run (see ./commands). Not migration's (nor the
+ * container commands', which import the whole API): the migration source loads node:http, which
+ * fails while a snapshot is built (node 20 adds Array.prototype.toSorted, which node:http calls as
+ * it loads, only once the snapshot runs). Those load from the snapshot's code when they run.
+ */
+const commandModules = () =>
+  Promise.all([
+    import('../check.js'),
+    import('../checkpoint.js'),
+    import('../restore.js'),
+    import('../run.js'),
+    import('../store.js'),
+    import('../archive/transfer.js'),
+    import('../snapshot/requests.js'),
+  ]);
+
+async function runCommand(): Promise<void> {
+  markStartedFromSnapshot();
+  // Started from a snapshot, node puts the command's arguments right after its own path.
+  const argv = process.argv.slice(1);
+  if (argv.find((arg) => !arg.startsWith('-')) === 'bench') {
+    const bench = spawnSync(process.execPath, [path.join(cliPackageRoot(), 'bin', 'freezedry.js'), ...argv], { stdio: 'inherit' });
+    process.exitCode = bench.status ?? 1;
+    return;
+  }
+  process.exitCode = await main(argv);
+}
+
+if (v8.startupSnapshot.isBuildingSnapshot()) {
+  commandModules().then(
+    () => v8.startupSnapshot.setDeserializeMainFunction(() => void runCommand()),
+    (error: unknown) => {
+      process.stderr.write(`the CLI's start-up snapshot could not load the commands: ${String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
