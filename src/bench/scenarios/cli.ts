@@ -41,18 +41,28 @@ export async function cliScenario(options: BenchOptions): Promise<ScenarioResult
   const comparisons: Comparison[] = [];
   const m = (tool: string, what: string): Measurement => ({ scenario: 'cli', case: what, tool, samples: [], unit: 'ms' });
   try {
-    // Start-up alone.
+    // Start-up alone. Where NODE_EXTRA_CA_CERTS is set, node reads it as it starts and
+    // freezedry's launcher does not: node is then measured without it as well.
     const version = m('freezedry --version', 'start-up, a whole process');
     const node = m('node -e 0', 'start-up, a whole process');
+    const caCerts = process.env.NODE_EXTRA_CA_CERTS !== undefined;
+    const bareNode = m('node -e 0, NODE_EXTRA_CA_CERTS unset', 'start-up, a whole process');
+    const withoutCaCerts = { ...process.env };
+    delete withoutCaCerts.NODE_EXTRA_CA_CERTS;
     for (let r = 0; r < repeats; r++) {
       options.progress.sample('freezedry --version, node -e 0', r + 1, repeats);
-      for (const tool of rotation(['freezedry', 'node'], r)) {
+      for (const tool of rotation(caCerts ? ['freezedry', 'node', 'bare node'] : ['freezedry', 'node'], r)) {
         if (tool === 'freezedry') version.samples.push((await timed(() => exec(cli, ['--version'])))[0]);
-        else node.samples.push((await timed(() => exec(process.execPath, ['-e', '0'])))[0]);
+        else if (tool === 'node') node.samples.push((await timed(() => exec(process.execPath, ['-e', '0'])))[0]);
+        else bareNode.samples.push((await timed(() => exec(process.execPath, ['-e', '0'], { env: withoutCaCerts })))[0]);
       }
     }
     measurements.push(version, node);
     comparisons.push(compare(version, node, { describe: '≤ 1.3×', met: (c) => c.ratio <= 1.3 }));
+    if (caCerts) {
+      measurements.push(bareNode);
+      comparisons.push(compare(version, bareNode));
+    }
 
     // A dump of a sleeping process that runs on, as a command.
     const memhog = await compileWorkload('memhog');
