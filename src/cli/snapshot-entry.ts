@@ -10,21 +10,12 @@ import { main } from './main.js';
 import { cliPackageRoot, markStartedFromSnapshot } from './start-up.js';
 
 /**
- * The modules the short commands import when they run (see ./commands). Not migration's (nor the
- * container commands', which import the whole API): the migration source loads node:http, which
- * fails while a snapshot is built (node 20 adds Array.prototype.toSorted, which node:http calls as
- * it loads, only once the snapshot runs). Those load from the snapshot's code when they run.
+ * The modules the commands import when they run (see ./commands): the API, with the migrations and
+ * containers, and what the API does not re-export. None may load node:http as it loads: that fails
+ * while a snapshot is built (node 20 adds Array.prototype.toSorted, which node:http calls as it
+ * loads, only once the snapshot runs).
  */
-const commandModules = () =>
-  Promise.all([
-    import('../check.js'),
-    import('../checkpoint.js'),
-    import('../restore.js'),
-    import('../run.js'),
-    import('../store.js'),
-    import('../archive/transfer.js'),
-    import('../snapshot/requests.js'),
-  ]);
+const commandModules = () => Promise.all([import('../index.js'), import('../archive/transfer.js'), import('../snapshot/requests.js')]);
 
 async function runCommand(): Promise<void> {
   markStartedFromSnapshot();

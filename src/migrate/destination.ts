@@ -4,7 +4,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server, Socket } from 'node:net';
-import { createServer } from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { compatibilityGaps } from '../archive/compatibility.js';
@@ -14,6 +13,7 @@ import { canLockWithNftables } from '../criu/locate.js';
 import { migrationCriuOptions, type CriuOptions } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError, ValidationError } from '../errors.js';
 import { restore } from '../operations/restore.js';
+import { tlsModule } from './deferred-modules.js';
 import { authenticateSource } from './authentication.js';
 import { PAGE_SIZE, warmUpImageDecoders } from '../images/memory-images.js';
 import { native } from '../native/binding.js';
@@ -78,7 +78,7 @@ export async function receive(options: ReceiveOptions): Promise<Receiver> {
   let server!: Server;
   const closed = new Promise<void>((resolve) => {
     // Only a source that knows the token completes the handshake (secure-transport.ts).
-    server = createServer(secureServerOptions(credentials), (socket) => {
+    server = tlsModule().createServer(secureServerOptions(credentials), (socket) => {
       const refusal = refusedPeer(socket, credentials);
       if (refusal) {
         refuse(socket, refusal);

@@ -2,10 +2,11 @@
 // GET over one keep-alive connection every few milliseconds, and reports the longest gap between
 // two answers. A request lost while the tree is frozen is resent by TCP (its retransmission
 // timer, ~200 ms then doubling), so this is often longer than the freeze itself.
-import http from 'node:http';
+import type { ClientRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, FreezedryError, ValidationError } from '../errors.js';
+import { httpModule } from './deferred-modules.js';
 
 export interface ProbeReport {
   url: string;
@@ -45,11 +46,12 @@ export function validateProbeUrl(url: string): URL {
 
 export function startProbe(url: string): Probe {
   const target = validateProbeUrl(url);
+  const http = httpModule();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const report: ProbeReport = { url, answers: 0, longestGapMs: 0, reconnects: 0 };
   const seen = new WeakSet<Socket>();
   let stopping = false;
-  let current: http.ClientRequest | undefined;
+  let current: ClientRequest | undefined;
   let last = performance.now();
   let answered: (() => void) | undefined;
 

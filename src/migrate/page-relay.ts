@@ -8,7 +8,7 @@
 // its one connection into the relay's TLS.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { connect, createServer as createPlainServer, type Server, type Socket } from 'node:net';
-import { createServer } from 'node:tls';
+import { tlsModule } from './deferred-modules.js';
 import { connectSecure, describeHandshakeFailure, refusedPeer, secureServerOptions, type Credentials } from './secure-transport.js';
 
 export const TICKET_BYTES = 32;
@@ -24,7 +24,7 @@ export async function openPageRelay(options: { host: string; criuPort: number; c
   const ticket = randomBytes(TICKET_BYTES);
   let admitted = false;
   const sockets = new Set<Socket>();
-  const server: Server = createServer(secureServerOptions(options.credentials), (peer) => {
+  const server: Server = tlsModule().createServer(secureServerOptions(options.credentials), (peer) => {
     sockets.add(peer);
     peer.once('close', () => sockets.delete(peer));
     const from = `${peer.remoteAddress}:${peer.remotePort}`;

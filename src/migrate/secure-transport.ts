@@ -9,8 +9,9 @@
 //     token itself never crosses the wire.
 import { hkdfSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import tls from 'node:tls';
+import type { TLSSocket, TlsOptions } from 'node:tls';
 import { ErrorCode, FreezedryError, ValidationError } from '../errors.js';
+import { tlsModule } from './deferred-modules.js';
 
 const IDENTITY = 'freezedry-migration-v1';
 const CIPHERS = 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256';
@@ -51,7 +52,7 @@ function pskFromToken(token: string): Buffer {
 const common = { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ciphers: CIPHERS } as const;
 
 /** Options for a TLS server that admits only peers holding the credentials. */
-export function secureServerOptions(credentials: Credentials): tls.TlsOptions {
+export function secureServerOptions(credentials: Credentials): TlsOptions {
   const certificates = credentials.certificates;
   // The peer's certificate is checked after the handshake (refusedPeer), so that the refusal
   // can be told to it: in TLS 1.3 a client has finished its handshake before the server checks
@@ -65,10 +66,10 @@ export function secureServerOptions(credentials: Credentials): tls.TlsOptions {
  * Connects to a peer's TLS server with the credentials; resolves once the handshake is done,
  * within `timeoutMs` (a peer that does not answer by then is unreachable).
  */
-export function connectSecure(host: string, port: number, credentials: Credentials, what: string, timeoutMs: number): Promise<tls.TLSSocket> {
+export function connectSecure(host: string, port: number, credentials: Credentials, what: string, timeoutMs: number): Promise<TLSSocket> {
   const certificates = credentials.certificates;
   const psk = certificates ? undefined : pskFromToken(credentials.token);
-  const socket = tls.connect({
+  const socket = tlsModule().connect({
     host,
     port,
     ...common,
@@ -78,7 +79,7 @@ export function connectSecure(host: string, port: number, credentials: Credentia
     checkServerIdentity: () => undefined,
   });
   const unanswered = setTimeout(() => socket.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  return new Promise<tls.TLSSocket>((resolve, reject) => {
+  return new Promise<TLSSocket>((resolve, reject) => {
     socket.once('secureConnect', () => {
       socket.off('error', failed);
       resolve(socket);
@@ -106,7 +107,7 @@ function isHandshakeFailure(error: NodeJS.ErrnoException): boolean {
 }
 
 /** With certificates: why the peer of an accepted connection must be refused (undefined: it may stay). */
-export function refusedPeer(socket: tls.TLSSocket, credentials: Credentials): string | undefined {
+export function refusedPeer(socket: TLSSocket, credentials: Credentials): string | undefined {
   if (!credentials.certificates || socket.authorized) return undefined;
   return `the peer's certificate was refused (${String(socket.authorizationError ?? 'no certificate')})`;
 }
