@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { main } from './main.js';
+import { prepareCodecs } from '../protobuf.js';
 import { cliPackageRoot, markStartedFromSnapshot } from './start-up.js';
 
 /**
@@ -31,7 +32,10 @@ async function runCommand(): Promise<void> {
 
 if (v8.startupSnapshot.isBuildingSnapshot()) {
   commandModules().then(
-    () => v8.startupSnapshot.setDeserializeMainFunction(() => void runCommand()),
+    () => {
+      prepareCodecs();
+      v8.startupSnapshot.setDeserializeMainFunction(() => void runCommand());
+    },
     (error: unknown) => {
       process.stderr.write(`the CLI's start-up snapshot could not load the commands: ${String(error)}\n`);
       process.exitCode = 1;

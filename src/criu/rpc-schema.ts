@@ -3,9 +3,9 @@
 // are ever sent or read; unknown fields in CRIU's answers are skipped by the decoder.
 import protobuf from 'protobufjs';
 
-import { messageType as message } from '../protobuf.js';
+import { messageType as message, schemaRoot } from '../protobuf.js';
 
-const { Enum, Root } = protobuf;
+const { Enum } = protobuf;
 
 export const RequestType = {
   EMPTY: 0,
@@ -23,7 +23,7 @@ export const RequestType = {
 } as const;
 export type RequestTypeValue = (typeof RequestType)[keyof typeof RequestType];
 
-const root = new Root();
+const root = schemaRoot();
 root.add(new Enum('RequestType', { ...RequestType }));
 root.add(message('PageServerInfo', [['address', 1, 'string'], ['port', 2, 'int32'], ['pid', 3, 'int32'], ['fd', 4, 'int32']]));
 root.add(message('InheritFd', [['key', 1, 'string', 'required'], ['fd', 2, 'int32', 'required']]));

@@ -1,12 +1,11 @@
 // What a checkpoint holds, read from its images: the process tree, memory by mapping kind,
 // open files and sockets. Used for archive manifests and `freezedry inspect`.
-import protobuf from 'protobufjs';
-import { decodeMessage, messageType } from '../protobuf.js';
+import { decodeMessage, messageType, schemaRoot } from '../protobuf.js';
 import { ImageFormatError, parseImage } from './image-file.js';
 import type { ImageSource } from './image-source.js';
 import { PAGE_SIZE, PageFlags, VmaStatus as VMA, parsePagemap, parsePstree, parseVmas, type DumpedTask } from './memory-images.js';
 
-const root = new protobuf.Root();
+const root = schemaRoot();
 root.add(messageType('TaskCore', [['taskState', 1, 'uint32'], ['exitCode', 2, 'uint32'], ['comm', 6, 'string']]));
 root.add(messageType('Core', [['tc', 3, 'TaskCore']]));
 root.add(messageType('RegFile', [['id', 1, 'uint32'], ['flags', 2, 'uint32'], ['pos', 3, 'uint64'], ['name', 6, 'string'], ['mode', 10, 'uint32']]));

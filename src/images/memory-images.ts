@@ -1,11 +1,10 @@
 // The images that describe a dump's tasks and memory: pstree.img, pagemap-*.img and the VMAs of
 // mm-*.img, decoded in one place for the image summary, the lazy-restore plan and restores.
-import protobuf from 'protobufjs';
 import { native } from '../native/binding.js';
-import { decodeMessage, messageType } from '../protobuf.js';
+import { decodeMessage, messageType, schemaRoot } from '../protobuf.js';
 import { ImageMagic, ImageFormatError, parseImage } from './image-file.js';
 
-const root = new protobuf.Root();
+const root = schemaRoot();
 root.add(messageType('PstreeEntry', [['pid', 1, 'uint32'], ['ppid', 2, 'uint32'], ['pgid', 3, 'uint32'], ['sid', 4, 'uint32'], ['threads', 5, 'uint32', 'repeated']]));
 root.resolveAll();
 

@@ -1,10 +1,9 @@
 // CRIU's statistics images (stats-dump, stats-restore). Times are in microseconds.
 import path from 'node:path';
-import protobuf from 'protobufjs';
-import { decodeMessage, messageType } from '../protobuf.js';
+import { decodeMessage, messageType, schemaRoot } from '../protobuf.js';
 import { ImageMagic, readImage } from './image-file.js';
 
-const root = new protobuf.Root();
+const root = schemaRoot();
 root.add(
   messageType('DumpStats', [
     ['freezingTime', 1, 'uint32'],
