@@ -1,6 +1,6 @@
 // The entry of the CLI's V8 start-up snapshot. scripts/bundle-cli.mjs bundles it into one
-// CommonJS file and runs `node --build-snapshot` on it: every command's modules are loaded then,
-// at build time, and main() runs when bin/freezedry starts node from the snapshot. Node cannot
+// CommonJS file and scripts/build-cli-snapshot.mjs runs `node --build-snapshot` on that: every
+// command's modules are loaded then, and main() runs when bin/freezedry starts node from the blob. Node cannot
 // import() an ES module from inside a snapshot, so `bench`, whose report imports vega, runs as
 // bin/freezedry.js instead.
 import { spawnSync } from 'node:child_process';

@@ -1,8 +1,9 @@
 // How this command's node started. The freezedry command is bin/freezedry, a shell launcher: it
-// starts node from the CLI's V8 start-up snapshot (lib/cli-snapshot, which scripts/bundle-cli.mjs
-// builds for the node on PATH), which holds every command's modules already loaded, and it hides
-// NODE_EXTRA_CA_CERTS from node's start: node reads and parses that whole file as it starts (about
-// 55 ms here) for TLS, which no command uses. Both halve a short command's time.
+// starts node from the CLI's V8 start-up snapshot (lib/cli-snapshot, which
+// scripts/build-cli-snapshot.mjs builds for the node on PATH), which holds every command's
+// modules already loaded, and it hides NODE_EXTRA_CA_CERTS from node's start: node reads and
+// parses that whole file as it starts (about 55 ms here) for TLS roots no command uses. Both
+// halve a short command's time.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
