@@ -4,7 +4,8 @@
 // modules already loaded, and it hides NODE_EXTRA_CA_CERTS from node's start: node reads and
 // parses that whole file as it starts (about 55 ms here) for TLS roots no command uses. Both
 // halve a short command's time.
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CheckItem } from '../check.js';
@@ -38,26 +39,52 @@ export function snapshotFiles(packageRoot = cliPackageRoot()): { blob: string; b
   return { blob: path.join(dir, 'cli.blob'), builtFor: path.join(dir, 'built-for') };
 }
 
-/** `freezedry check`'s line on how commands start. */
-export function startUpCheck(packageRoot = cliPackageRoot()): CheckItem {
+/** The node and package directory the snapshot was built for, if it was. */
+function builtFor(packageRoot: string): [node: string, root: string] | undefined {
+  try {
+    const [node = '', root = ''] = readFileSync(snapshotFiles(packageRoot).builtFor, 'utf8').split('\n');
+    return [node, root];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `check --fix`: builds the snapshot for the node running this command and this directory,
+ * unless it is built for them and newer than that node. Returns whether it built one.
+ */
+export function buildSnapshotIfStale(packageRoot = cliPackageRoot()): boolean {
+  if (fromSnapshot) return false;
+  const root = path.resolve(packageRoot);
+  const built = builtFor(packageRoot);
+  const fresh = () => {
+    try {
+      return statSync(snapshotFiles(packageRoot).blob).mtimeMs >= statSync(process.execPath).mtimeMs;
+    } catch {
+      return false;
+    }
+  };
+  if (built?.[0] === process.execPath && built[1] === root && fresh()) return false;
+  spawnSync(process.execPath, [path.join(root, 'scripts', 'build-cli-snapshot.mjs')], { stdio: ['ignore', 2, 2] });
+  return builtFor(packageRoot)?.[1] === root;
+}
+
+/** `freezedry check`'s line on how commands start; `builtNow` after buildSnapshotIfStale() built one. */
+export function startUpCheck(packageRoot = cliPackageRoot(), builtNow = false): CheckItem {
   const title = 'CLI start-up snapshot (a command starts in about half the time)';
   if (fromSnapshot) return { id: 'cli-snapshot', title, status: 'ok', detail: `in use: ${snapshotFiles(packageRoot).blob}` };
-  let builtFor: string[] | undefined;
-  try {
-    builtFor = readFileSync(snapshotFiles(packageRoot).builtFor, 'utf8').split('\n');
-  } catch {
-    // not built
-  }
-  const detail = !builtFor
+  if (builtNow) return { id: 'cli-snapshot', title, status: 'ok', detail: `built for ${process.execPath}: the next command starts from it` };
+  const built = builtFor(packageRoot);
+  const detail = !built
     ? 'not built'
-    : builtFor[1] !== path.resolve(packageRoot)
-      ? `built for ${builtFor[1]}, not this directory`
-      : `not in use: this command ran as 'node bin/freezedry.js', or with another node than ${builtFor[0]}, or the snapshot is older than that node`;
+    : built[1] !== path.resolve(packageRoot)
+      ? `built for ${built[1]}, not this directory`
+      : `not in use: this command ran as 'node bin/freezedry.js', or with another node than ${built[0]}, or the snapshot is older than that node`;
   return {
     id: 'cli-snapshot',
     title,
     status: 'warn',
     detail,
-    fix: "run commands as 'freezedry' (bin/freezedry), with the node that 'npm run build:ts' (which builds the snapshot) ran with",
+    fix: "run commands as 'freezedry' (bin/freezedry); 'freezedry check --fix' builds the snapshot for the node running it and this directory",
   };
 }

@@ -12,8 +12,8 @@ const exec = promisify(execFile);
 
 type CheckItem = { id: string; status: string; detail: string };
 const startUpItem = (stdout: string) => (JSON.parse(stdout) as { items: CheckItem[] }).items.find((item) => item.id === 'cli-snapshot');
-const checkJson = (command: string, args: string[] = []) =>
-  exec(command, [...args, 'check', '--json']).catch((failed: { stdout: string }) => failed);
+const checkJson = (command: string, args: string[] = [], options: string[] = []) =>
+  exec(command, [...args, 'check', '--json', ...options]).catch((failed: { stdout: string }) => failed);
 
 describe('the freezedry command', () => {
   const { dir, track } = useWorkspace();
@@ -26,10 +26,13 @@ describe('the freezedry command', () => {
   it('a copy of the package in another directory does not use the snapshot built for this one, and still runs', async () => {
     const copy = path.join(dir(), 'copy');
     mkdirSync(copy);
-    for (const part of ['bin', 'lib', 'package.json']) cpSync(path.join(repoRoot, part), path.join(copy, part), { recursive: true });
+    for (const part of ['bin', 'lib', 'scripts', 'package.json']) cpSync(path.join(repoRoot, part), path.join(copy, part), { recursive: true });
     for (const part of ['node_modules', 'build', '.deps']) symlinkSync(path.join(repoRoot, part), path.join(copy, part));
     const item = startUpItem((await checkJson(path.join(copy, 'bin', 'freezedry'))).stdout);
     expect(item).toMatchObject({ status: 'warn', detail: `built for ${repoRoot.replace(/\/$/, '')}, not this directory` });
+    // check --fix builds one for the copy, which its next command starts from.
+    expect(startUpItem((await checkJson(path.join(copy, 'bin', 'freezedry'), [], ['--fix'])).stdout)).toMatchObject({ status: 'ok', detail: expect.stringContaining('the next command starts from it') });
+    expect(startUpItem((await checkJson(path.join(copy, 'bin', 'freezedry'))).stdout)).toMatchObject({ status: 'ok', detail: `in use: ${path.join(copy, 'lib', 'cli-snapshot', 'cli.blob')}` });
   });
 
   it("hides NODE_EXTRA_CA_CERTS from node's start and gives it back to the programs a command starts", async () => {
