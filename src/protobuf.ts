@@ -10,6 +10,7 @@ export function messageType(name: string, fields: FieldRow[]): protobuf.Type {
 }
 
 const roots: protobuf.Root[] = [];
+let prepared = false;
 
 /** A new schema's root, remembered so that prepareCodecs() reaches its types. */
 export function schemaRoot(): protobuf.Root {
@@ -19,11 +20,14 @@ export function schemaRoot(): protobuf.Root {
 }
 
 /**
- * Writes the encoder, decoder and converters of every type in the schemas now. protobufjs writes
- * them at a type's first use, a few ms each (about 40 ms of a restore); the CLI's start-up
- * snapshot calls this as it is built, so that commands start with them written.
+ * Writes the encoder, decoder and converters of every type in the schemas loaded so far, once.
+ * protobufjs writes them at a type's first use, a few ms each (about 40 ms of a restore): the
+ * CLI's start-up snapshot calls this as it is built, so that commands start with them written,
+ * and a migration before the freeze, so that the frozen path only runs codecs already written.
  */
 export function prepareCodecs(): void {
+  if (prepared) return;
+  prepared = true;
   const visit = (namespace: protobuf.Namespace) => {
     for (const nested of namespace.nestedArray) {
       if (nested instanceof protobuf.Type) nested.setup();

@@ -1,8 +1,8 @@
 // The entry of the CLI's V8 start-up snapshot. scripts/bundle-cli.mjs bundles it into one
 // CommonJS file and scripts/build-cli-snapshot.mjs runs `node --build-snapshot` on that: every
-// command's modules are loaded then, and main() runs when bin/freezedry starts node from the blob. Node cannot
-// import() an ES module from inside a snapshot, so `bench`, whose report imports vega, runs as
-// bin/freezedry.js instead.
+// command's modules are loaded then, and main() runs when bin/freezedry starts node from the
+// blob. Node cannot import() an ES module from inside a snapshot, so `bench`, whose report
+// imports vega, runs as bin/freezedry.js instead.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import v8 from 'node:v8';
@@ -11,12 +11,11 @@ import { prepareCodecs } from '../protobuf.js';
 import { cliPackageRoot, markStartedFromSnapshot } from './start-up.js';
 
 /**
- * The modules the commands import when they run (see ./commands): the API, with the migrations and
- * containers, and what the API does not re-export. None may load node:http as it loads: that fails
- * while a snapshot is built (node 20 adds Array.prototype.toSorted, which node:http calls as it
- * loads, only once the snapshot runs).
+ * The modules the commands import when they run (see ./commands): the API, which re-exports them
+ * all, with the migrations and containers. None may load node:tls or node:http as it loads
+ * (src/migrate/deferred-modules.ts says why).
  */
-const commandModules = () => Promise.all([import('../index.js'), import('../archive/transfer.js'), import('../snapshot/requests.js')]);
+const commandModules = () => import('../index.js');
 
 async function runCommand(): Promise<void> {
   markStartedFromSnapshot();

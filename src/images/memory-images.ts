@@ -38,14 +38,6 @@ export interface Vma {
   status: number;
 }
 
-/**
- * protobufjs writes each type's decoder on its first use (a few ms each); a migration calls
- * this before the freeze so that the frozen path only runs decoders already built.
- */
-export function warmUpImageDecoders(): void {
-  decodeMessage(root.lookupType('PstreeEntry'), new Uint8Array(0));
-}
-
 /** A record decoded as `type`; a malformed one (protobufjs throws RangeErrors) is an ImageFormatError. */
 function decode<T>(type: string, record: Uint8Array, file: string): T {
   try {

@@ -15,7 +15,8 @@ import { ErrorCode, FreezedryError, isFreezedryError, ValidationError } from '..
 import { restore } from '../operations/restore.js';
 import { tlsModule } from './deferred-modules.js';
 import { authenticateSource } from './authentication.js';
-import { PAGE_SIZE, warmUpImageDecoders } from '../images/memory-images.js';
+import { PAGE_SIZE } from '../images/memory-images.js';
+import { prepareCodecs } from '../protobuf.js';
 import { native } from '../native/binding.js';
 import type { LazyPlan } from '../pages/lazy-plan.js';
 import { fromFlat, type Range } from '../pages/page-ranges.js';
@@ -165,7 +166,7 @@ async function handle(socket: Socket, options: ReceiveOptions, credentials: Cred
       pinBridgeAddress(options.bridge); // a new port must not change this host's MAC
     }
     channel.send({ type: 'welcome', criuVersion: criu.text, lazyPages });
-    warmUpImageDecoders(); // the restore's plan decodes images while the source is frozen
+    prepareCodecs(); // the restore decodes images and talks to CRIU while the source is frozen
     log(`${from}: ${migration.mode} migration authenticated`);
     work = await mkdtemp(path.join(options.workDir ?? os.tmpdir(), 'freezedry-incoming-'));
     const criuOptions: CriuOptions = {

@@ -19,7 +19,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { sourceHost } from '../archive/manifest.js';
-import { PAGE_SIZE, warmUpImageDecoders } from '../images/memory-images.js';
+import { PAGE_SIZE } from '../images/memory-images.js';
+import { prepareCodecs } from '../protobuf.js';
 import { features, version } from '../criu/features.js';
 import { canLockWithNftables } from '../criu/locate.js';
 import { migrationCriuOptions, type CriuOptions } from '../criu/options.js';
@@ -111,7 +112,7 @@ export async function migrateSubject(subject: MigrationSubject, options: Migrate
       ...subject.hello,
     });
     const welcome = await channel.next('welcome');
-    warmUpImageDecoders();
+    prepareCodecs();
     probe = options.probe ? startProbe(options.probe) : undefined;
     await probe?.answering(); // a gap is measured from answers the service gave before
     const budgetMs = options.downtimeMs ?? 300;
