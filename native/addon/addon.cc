@@ -101,6 +101,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("DirtyTracker", InitDirtyTracker(env));
   InitMemoryFunctions(env, exports);
   InitMemoryImageFunctions(env, exports);
+  InitFrameFunctions(env, exports);
   exports.Set("socketPair", Napi::Function::New(env, SocketPair, "socketPair"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
   exports.Set("reseedRandom", Napi::Function::New(env, ReseedRandom, "reseedRandom"));

@@ -39,5 +39,6 @@ Napi::Function InitUffdServer(Napi::Env env);
 Napi::Function InitDirtyTracker(Napi::Env env);
 void InitMemoryFunctions(Napi::Env env, Napi::Object exports);
 void InitMemoryImageFunctions(Napi::Env env, Napi::Object exports);
+void InitFrameFunctions(Napi::Env env, Napi::Object exports);
 
 }  // namespace freezedry::addon

@@ -31,6 +31,7 @@ import { PageStore } from './page-store.js';
 import { containerLanding } from '../container/landing.js';
 import type { Landing } from './landing.js';
 import { silenceNetwork } from '../process/quiet-end.js';
+import { replayFrames } from './frame-replay.js';
 
 export interface ReceiveOptions {
   host: string;
@@ -60,6 +61,8 @@ export interface ReceivedMigration {
   from: string;
   mode: string;
   pid?: number;
+  /** TCP frames sent to the tree while it was frozen at the source, injected once it ran here. */
+  framesReplayed?: number;
   error?: FreezedryError;
 }
 
@@ -194,6 +197,7 @@ async function handle(socket: Socket, options: ReceiveOptions, credentials: Cred
       options,
       credentials,
       migration,
+      replay: hello.replayFrames === true,
       log,
       cleanup,
     };
@@ -241,18 +245,21 @@ interface Reception {
   /** The transport's credentials, read once by receive() (the page tunnel needs them too). */
   credentials: Credentials;
   migration: ReceivedMigration;
+  /** The source sends a 'frames' message after 'restored' (frame-replay.ts). */
+  replay: boolean;
   log: (line: string) => void;
   /** What to close when the migration ends, whatever its outcome. */
   cleanup: (() => void)[];
 }
 
 /** The whole checkpoint is here before the restore: the source ends its original on 'restored'. */
-async function restoreWhole({ channel, landing, from, migration, log }: Reception, where: { archive: string } | { imagesDir: string }): Promise<void> {
+async function restoreWhole({ channel, landing, from, migration, replay, log }: Reception, where: { archive: string } | { imagesDir: string }): Promise<void> {
   log(`${from}: restoring`);
   const restored = await landing.restoreWhole(where, sourceGone(channel));
   migration.pid = restored.pid;
   channel.send({ type: 'restored', pid: restored.pid, durationMs: restored.durationMs });
   log(`${from}: restored as pid ${restored.pid}`);
+  if (replay) await injectHeldFrames(channel, restored.pid, migration, (line) => log(`${from}: ${line}`));
   await channel.next('done');
 }
 
@@ -282,7 +289,7 @@ async function receivePreDumps(reception: Reception): Promise<void> {
  * post-copy, pre-copy and hybrid: pre-copy rounds (none in post-copy), the images of the frozen
  * tree, then a lazy restore that pulls what is not here from the source's page server.
  */
-async function receiveLazily({ channel, landing, work, from, sourceAddress, options, credentials, migration, log, cleanup }: Reception): Promise<void> {
+async function receiveLazily({ channel, landing, work, from, sourceAddress, options, credentials, migration, replay, log, cleanup }: Reception): Promise<void> {
   const store = new PageStore(work);
   cleanup.push(() => store.close());
   // As in a container checkpoint: images in checkpoint/, a container's files beside.
@@ -314,6 +321,8 @@ async function receiveLazily({ channel, landing, work, from, sourceAddress, opti
   migration.pid = restored.pid;
   channel.send({ type: 'restored', pid: restored.pid, durationMs: restored.durationMs });
   log(`${from}: running as pid ${restored.pid}, ${routed ? `${routed.localPages} pages here, pulling ${routed.remotePages}` : 'pulling its memory'}`);
+  // While the memory comes in; a lost source is handled by the fill's race below.
+  const replaying = replay ? injectHeldFrames(channel, restored.pid, migration, (line) => log(`${from}: ${line}`)) : undefined;
   // The tree cannot outlive the link to the source while memory may still be missing: the
   // source resumes its original when it loses the link, and this side gives up first.
   channel.linkTimeoutMs = (options.linkTimeoutMs ?? LINK_TIMEOUT_MS) / 2;
@@ -327,6 +336,7 @@ async function receiveLazily({ channel, landing, work, from, sourceAddress, opti
   channel.send({ type: 'filled', pages: fill?.pagesCopied, pulled: routed ? routed.remotePages : fill?.pagesCopied, faults: fill?.faults });
   log(`${from}: memory complete (${fill?.pagesCopied} pages)`);
   // The tree is whole here; the source ends its original on 'filled' and says so.
+  await replaying; // its message comes first, and the channel is read by one at a time
   await channel.next('done').catch((error: unknown) => log(`${from}: no goodbye from the source (${(error as Error).message}); the tree runs here`));
 }
 
@@ -386,4 +396,14 @@ function pageTicket(value: unknown): Buffer {
   const ticket = typeof value === 'string' ? Buffer.from(value, 'base64') : Buffer.alloc(0);
   if (ticket.length !== TICKET_BYTES) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, 'the source sent no valid page-server ticket');
   return ticket;
+}
+
+/** Injects the frames the source held while the tree was frozen; a failure costs only them. */
+async function injectHeldFrames(channel: MessageChannel, pid: number, migration: ReceivedMigration, log: (line: string) => void): Promise<void> {
+  try {
+    migration.framesReplayed = await replayFrames(channel, pid, log);
+    if (migration.framesReplayed > 0) log(`replayed ${migration.framesReplayed} TCP frames sent to the tree while it was frozen`);
+  } catch (error) {
+    log(`no frames to replay: ${(error as Error).message}`);
+  }
 }

@@ -44,6 +44,12 @@ export interface MigrateOptions extends Pick<CriuOptions, MigrationSwitch | 'net
    * between answers as the client-observed downtime.
    */
   probe?: string;
+  /**
+   * A tree with its own network namespace: keep the TCP frames sent to it while it is frozen
+   * and inject them there once it runs, so that a client's request need not wait for its
+   * retransmission (default true; frame-replay.ts).
+   */
+  replayFrames?: boolean;
   /** Silence from the destination after which the migration fails and the source resumes (default 10 s). */
   linkTimeoutMs?: number;
   /** Gives up (resuming the source) if the destination has not restored the tree by then (default 120 s). */
@@ -90,6 +96,11 @@ export interface MigrateResult {
   final?: FinalReport;
   /** With mode auto: why this mode. */
   decision?: ModeDecision;
+  /**
+   * A tree with its own network namespace: the TCP frames sent to it while it was frozen,
+   * which the destination injected into it once it ran (frame-replay.ts).
+   */
+  framesReplayed?: number;
   /** With a probe: the longest gap between the service's answers, ms. */
   clientDowntimeMs?: number;
   probe?: ProbeReport;

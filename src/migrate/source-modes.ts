@@ -15,6 +15,8 @@ import { nextStep } from './planning.js';
 import type { PreCopy } from './precopy.js';
 import { heldTree } from './process-subject.js';
 import type { FinalReport } from './rounds.js';
+import { holdFrames, type FrameHold } from './frame-replay.js';
+import type { Link } from './bridge-address.js';
 import type { Held, MigrationSubject } from './subject.js';
 
 /** How long the destination may take to restore before the source gives up and resumes. */
@@ -30,6 +32,8 @@ export interface MigrationContext {
   options: MigrateOptions;
   /** The transport's credentials, read once (the page relay needs them too). */
   credentials: Credentials;
+  /** The outer ends of the tree's veths, whose frames are held while it is frozen (frame-replay.ts). */
+  frameHoldPlan: Map<string, Link>;
   log: (line: string) => void;
 }
 
@@ -37,11 +41,12 @@ export async function stopCopy(context: MigrationContext): Promise<Steps> {
   const { subject, channel, work, criuOptions, log } = context;
   const file = path.join(work, 'checkpoint.tar.zst');
   const frozeAt = performance.now();
+  const frames = holdFrames(context.frameHoldPlan, log);
   const { held, summary } = await subject.dumpArchive(file, criuOptions);
   return resumedOnFailure(held, async () => {
     log(`${summary}; sending`);
     await channel.sendFile({ type: 'archive' }, file, (await stat(file)).size);
-    return handOver(context, held, frozeAt);
+    return handOver(context, held, frozeAt, frames);
   });
 }
 
@@ -49,24 +54,26 @@ export async function stopCopy(context: MigrationContext): Promise<Steps> {
 async function preDumpedFreeze(context: MigrationContext, pre: CriuPreDumps): Promise<Steps> {
   const { channel, log } = context;
   const frozeAt = performance.now();
+  const frames = holdFrames(context.frameHoldPlan, log);
   const dumped = await pre.freeze();
   const held = heldTree(dumped.pids);
   return resumedOnFailure(held, async () => {
     const final = await pre.sendFinal(channel, dumped);
     log(`frozen: ${final.pages} pages written since the last pre-dump sent (${(final.wireBytes / 1048576).toFixed(1)} MiB of images)`);
     channel.send({ type: 'dumped' });
-    return { ...(await handOver(context, held, frozeAt)), final };
+    return { ...(await handOver(context, held, frozeAt, frames)), final };
   });
 }
 
 /** The images are over: waits until the tree runs there, then ends the original. */
-async function handOver({ channel, options, log }: MigrationContext, held: Held, frozeAt: number): Promise<Steps> {
+async function handOver({ channel, options, log }: MigrationContext, held: Held, frozeAt: number, frames: FrameHold | undefined): Promise<Steps> {
   const restored = await withTimeout(channel.next('restored'), options.timeoutMs ?? RESTORE_TIMEOUT_MS, 'the destination did not restore the tree in time');
   const frozenMs = performance.now() - frozeAt;
+  const framesReplayed = frames?.send(channel);
   await held.end();
   channel.send({ type: 'done' });
   log(`running on the destination as pid ${String(restored.pid)}; the source has ended`);
-  return { destinationPid: Number(restored.pid), frozenMs };
+  return { destinationPid: Number(restored.pid), frozenMs, framesReplayed };
 }
 
 /**
@@ -113,7 +120,7 @@ export async function withRounds(
 }
 
 export async function lazyMigration(
-  { subject, channel, work, criuOptions, options, credentials, log }: MigrationContext,
+  { subject, channel, work, criuOptions, options, credentials, frameHoldPlan, log }: MigrationContext,
   rounds?: { pre: PreCopy; mode: 'pre-copy' | 'hybrid' },
 ): Promise<Steps> {
   // As in a container checkpoint: images in checkpoint/, a container's own files beside.
@@ -123,6 +130,8 @@ export async function lazyMigration(
   const port = 20000 + Math.floor(Math.random() * 40000);
   const relay = await openPageRelay({ host: channel.socket.localAddress ?? '127.0.0.1', criuPort: port, credentials, log });
   const frozeAt = performance.now();
+  const frames = holdFrames(frameHoldPlan, log);
+  let framesReplayed: number | undefined;
   let restored: Promise<{ pid: number; at: number }> | undefined;
   let final: FinalReport | undefined;
   const steps: FreezeSteps = { dumpMs: 0, finalMs: 0, imagesMs: 0, restoreMs: 0 };
@@ -152,6 +161,7 @@ export async function lazyMigration(
       restored = withTimeout(channel.next('restored'), options.timeoutMs ?? RESTORE_TIMEOUT_MS, 'the destination did not restore the tree in time').then((m) => {
         log(`running on the destination as pid ${String(m.pid)}; it pulls its memory`);
         const at = performance.now();
+        framesReplayed = frames?.send(channel);
         steps.restoreMs = at - frozeAt - steps.dumpMs - steps.finalMs - steps.imagesMs;
         return { pid: Number(m.pid), at };
       });
@@ -176,7 +186,7 @@ export async function lazyMigration(
     await held.end();
     channel.send({ type: 'done' });
     log('the destination has all the memory; the source has ended');
-    return { destinationPid: running.pid, frozenMs: running.at - frozeAt, freezeSteps: steps, pagesPulled: Number(filled.pulled ?? filled.pages), final };
+    return { destinationPid: running.pid, frozenMs: running.at - frozeAt, freezeSteps: steps, pagesPulled: Number(filled.pulled ?? filled.pages), final, framesReplayed };
   });
 }
 

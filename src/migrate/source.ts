@@ -28,6 +28,7 @@ import { ErrorCode, FreezedryError, isFreezedryError, ValidationError } from '..
 import { processTree, readStat, residentBytes } from '../process/proc.js';
 import { authenticateDestination } from './authentication.js';
 import { bridgesOf, pinBridgeAddress, vethsOfTree } from './bridge-address.js';
+import { frameHoldPlan } from './frame-replay.js';
 import { CriuPreDumps } from './criu-rounds.js';
 import { startProbe, validateProbeUrl, type Probe } from './downtime-probe.js';
 import { connectSecure, loadCredentials } from './secure-transport.js';
@@ -100,6 +101,7 @@ export async function migrateSubject(subject: MigrationSubject, options: Migrate
     const veths = vethsOfTree(pid);
     // Its veth leaves this host's bridge when the tree ends here: that must not change our MAC.
     for (const bridge of bridgesOf(veths)) pinBridgeAddress(bridge);
+    const holdPlan = options.replayFrames === false ? new Map() : frameHoldPlan(veths);
     // A tree with its own network namespace brings its veth ends; the destination plugs them in.
     channel.send({
       type: 'hello',
@@ -109,6 +111,8 @@ export async function migrateSubject(subject: MigrationSubject, options: Migrate
       criuOptions,
       // A container's veths are rebuilt by freezedry there (its hello says how), not by CRIU.
       network: { veths: subject.kind === 'process' ? veths.map((link) => link.ifname.replace(/@.*$/, '')) : [] },
+      // A 'frames' message follows 'restored': what was sent to the tree while it was frozen.
+      replayFrames: holdPlan.size > 0,
       ...subject.hello,
     });
     const welcome = await channel.next('welcome');
@@ -136,7 +140,7 @@ export async function migrateSubject(subject: MigrationSubject, options: Migrate
       );
     }
     log(`authenticated with ${options.to.host}:${options.to.port}; ${mode === 'rounds' ? 'auto' : mode}`);
-    const context = { subject, channel, work, criuOptions, options, credentials, log };
+    const context = { subject, channel, work, criuOptions, options, credentials, frameHoldPlan: holdPlan, log };
     let result: Steps & { mode: MigrationMode };
     if (mode === 'stop-copy') result = { ...(await stopCopy(context)), mode };
     else if (mode === 'post-copy') result = { ...(await lazyMigration(context)), mode };

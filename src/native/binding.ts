@@ -130,6 +130,11 @@ export interface NativeMemoryCopy {
   unreadable: number;
 }
 
+export interface NativeFrameCapture {
+  /** Ends the capture: per interface, its outgoing TCP frames, each after a 4-byte little-endian length. */
+  take(): Buffer[];
+}
+
 export interface NativeBinding {
   CriuChannel: new (onEvent: ChannelEventHandler) => NativeCriuChannel;
   ExitWatch: new (pid: number, onExit: (err: Error | null, status?: NativeExitStatus) => void) => NativeExitWatch;
@@ -151,6 +156,10 @@ export interface NativeBinding {
     onEvent: (kind: 'restored' | 'complete' | 'failed', error?: Error) => void,
   ) => NativeUffdServer;
   DirtyTracker: new (pid: number) => NativeDirtyTracker;
+  /** Keeps what these interfaces send, up to bufferBytes of the kernel's accounting each. */
+  FrameCapture: new (ifindexes: number[], bufferBytes: number) => NativeFrameCapture;
+  /** Sends length-prefixed frames out of an interface (TCP only, checksums written); throws EINVAL if malformed. */
+  injectFrames(ifindex: number, batch: Uint8Array): { sent: number; skipped: number };
   /** Copies [start, length, ...] of a running process's memory; level > 0 compresses. */
   readMemory(pid: number, ranges: Float64Array, level: number): Promise<NativeMemoryCopy>;
   decompress(frame: Uint8Array): Promise<Buffer>;

@@ -233,7 +233,7 @@ describe.runIf(enabled)('migration between hosts', () => {
       // The source agent probes the service too, from host a, over a connection of its own.
       const moved = await migrateCli(pid, port, mode, 'right-token', ['--tcp-established', '--probe', `http://${address}:8080/ping`]);
       expect(moved.code, moved.stderr + agent.output()).toBe(0);
-      const result = JSON.parse(moved.stdout) as { destinationPid: number; clientDowntimeMs: number; probe: { answers: number; reconnects: number } };
+      const result = JSON.parse(moved.stdout) as { destinationPid: number; clientDowntimeMs: number; framesReplayed?: number; probe: { answers: number; reconnects: number } };
       track(result.destinationPid);
       // One answer before the freeze and one after, on the same connection, at least (a quick
       // stop-copy of 32 MiB leaves time for no more: 2 was seen here, failing a check of > 2).
@@ -241,6 +241,10 @@ describe.runIf(enabled)('migration between hosts', () => {
       expect(result.probe.reconnects).toBe(0);
       expect(result.clientDowntimeMs).toBeGreaterThan(20); // the freeze shows as one long gap
       expect(await agent.exited, agent.output()).toBe(0);
+      // The probe's request sent as the tree froze (and the client's) were dropped in its
+      // namespace there; the source kept them and the destination injected them once it ran.
+      expect(result.framesReplayed, moved.stderr).toBeGreaterThan(0);
+      expect(agent.output()).toMatch(/replayed [1-9]\d* TCP frames sent to the tree while it was frozen/);
       // The source's namespace (and its veth on a's bridge) is gone once the source ended.
       await waitFor('the source to end', () => (readStat(pid) === undefined ? true : undefined));
       // A bridge takes its lowest port's MAC unless pinned: a port coming or going must not

@@ -8,7 +8,9 @@ import path from 'node:path';
 import { createHosts, HOST_BRIDGE } from '../network-hosts.js';
 import { compare, compileWorkload, eachPart, endTree, keepaliveClient, median, memoryAxis, freezedryCommand as cli, rotation, sizeLabel, targetFor, type BenchOptions, type Comparison, type Measurement, type PartFailure, type ScenarioResult } from '../harness.js';
 
-const ALL_MODES = ['stop-copy', 'pre-copy', 'post-copy', 'hybrid', 'auto'] as const;
+// auto again with --no-replay-frames: what injecting the frames sent during the freeze saves a client.
+const UNREPLAYED = 'auto without frame replay';
+const ALL_MODES = ['stop-copy', 'pre-copy', 'post-copy', 'hybrid', 'auto', UNREPLAYED] as const;
 // FREEZEDRY_BENCH_MODES=auto runs only those (stop-copy always, as the reference).
 const only = process.env.FREEZEDRY_BENCH_MODES?.split(',');
 const MODES = ALL_MODES.filter((m) => !only || m === 'stop-copy' || only.includes(m));
@@ -90,7 +92,7 @@ export async function migrateScenario(options: BenchOptions): Promise<ScenarioRe
             `heartbeat gap ${median(livedSamples).toFixed(0)} ms, frozen ${median(runs.map((r) => r.frozenMs)).toFixed(0)} ms, until the source ended ${median(runs.map((r) => r.totalMs)).toFixed(0)} ms, ` +
             `${(median(runs.map((r) => r.bytesOnWire)) / 1048576).toFixed(0)} MiB on the wire` +
             (runs.some((r) => r.rounds > 0) ? `, rounds ${runs.map((r) => r.rounds).join('/')}` : '') +
-            (mode === 'auto' ? `; auto chose ${runs.map((r) => r.mode).join(', ')}` : ''),
+            (mode.startsWith('auto') ? `; auto chose ${runs.map((r) => r.mode).join(', ')}` : ''),
         );
       }
       const stopCopy = downtime.get('stop-copy') as Measurement;
@@ -98,6 +100,9 @@ export async function migrateScenario(options: BenchOptions): Promise<ScenarioRe
       const target = { describe: '≤ 0.05× and ≤ 300 ms', met: (x: { ratio: number; oursMedian: number }) => x.ratio <= 0.05 && x.oursMedian <= 300 };
       for (const mode of MODES.filter((m) => m !== 'stop-copy')) {
         comparisons.push(compare(downtime.get(mode) as Measurement, stopCopy, mode === 'auto' || mode === 'pre-copy' ? target : undefined));
+      }
+      if (downtime.has('auto') && downtime.has(UNREPLAYED)) {
+        comparisons.push(compare(downtime.get('auto') as Measurement, downtime.get(UNREPLAYED) as Measurement));
       }
     });
   } finally {
@@ -130,7 +135,8 @@ export async function migrateScenario(options: BenchOptions): Promise<ScenarioRe
     receiver.stderr?.on('data', (d: Buffer) => (heard += d.toString()));
     const received = new Promise((resolve) => receiver.once('exit', resolve));
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const migrating = hosts.a.spawn([cli, 'migrate', String(pid), '--to', `${hosts.b.address}:${listenPort}`, '--token', 'bench', '--mode', mode, '--tcp-established', ...(probing ? ['--probe', `http://${address}:8080/`] : []), '--json']);
+    const modeArgs = mode === UNREPLAYED ? ['--mode', 'auto', '--no-replay-frames'] : ['--mode', mode];
+    const migrating = hosts.a.spawn([cli, 'migrate', String(pid), '--to', `${hosts.b.address}:${listenPort}`, '--token', 'bench', ...modeArgs, '--tcp-established', ...(probing ? ['--probe', `http://${address}:8080/`] : []), '--json']);
     let out = '';
     migrating.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     const migrated = await new Promise((resolve) => migrating.once('exit', resolve));

@@ -85,6 +85,7 @@ interface MigrationSettingFlags extends TlsFlags {
   downtime: string;
   dirtyTracking: string;
   probe?: string;
+  replayFrames: boolean;
   timeout?: string;
   linkTimeout: string;
 }
@@ -98,6 +99,7 @@ export function withMigrationFlags(command: Command): Command {
     .option('--downtime <ms>', 'the downtime budget auto and pre-copy rounds aim at', '300')
     .option('--dirty-tracking <how>', "how pre-copy rounds track writes: auto, uffd (userfaultfd, Linux 6.7+) or soft-dirty (CRIU's pre-dump)", 'auto')
     .option('--probe <url>', 'an http:// URL of the service to GET every 10 ms: reports the downtime a client saw')
+    .option('--no-replay-frames', "do not hold the TCP frames sent to a tree with its own network namespace while it is frozen for the destination to inject")
     .option('--timeout <ms>', 'give up (resuming the source) if the destination has not restored by then')
     .option('--link-timeout <ms>', 'silence from the destination after which the migration fails (the source resumes)', '10000')
     .option('--tls-cert <file>', "this agent's certificate (PEM), for mutual TLS instead of a key derived from the token")
@@ -131,6 +133,7 @@ export function migrationOptions(flags: MigrationFlags, context: Context): Migra
     downtimeMs: positive(flags.downtime, '--downtime'),
     dirtyTracking: flags.dirtyTracking as DirtyTracking,
     probe: flags.probe,
+    replayFrames: flags.replayFrames,
     timeoutMs: flags.timeout ? positive(flags.timeout, '--timeout') : undefined,
     linkTimeoutMs: positive(flags.linkTimeout, '--link-timeout'),
     ...Object.fromEntries(MIGRATION_FLAGS.map((name) => [name, flags[name]])),
@@ -147,6 +150,7 @@ export function migrationSummary(result: MigrateResult, what: string, to: string
     (steps ? ` (CRIU's dump ${ms(steps.dumpMs)}, last pages ${ms(steps.finalMs)}, images ${ms(steps.imagesMs)}, restore ${ms(steps.restoreMs)})` : '') +
     ', ' +
     `${(result.bytesSent / 1048576).toFixed(1)} MiB sent, ${ms(result.totalMs)} until the source ended` +
+    (result.framesReplayed ? `; ${result.framesReplayed} TCP frame(s) sent to it while frozen replayed there` : '') +
     (result.clientDowntimeMs !== undefined ? `; the probe saw a longest gap of ${ms(result.clientDowntimeMs)}` : '')
   );
 }

@@ -1,0 +1,69 @@
+// FrameCapture and injectFrames for JS (src/migrate/frame-replay.ts decides when and where).
+#include <napi.h>
+
+#include <optional>
+#include <vector>
+
+#include "addon/addon.h"
+#include "addon/js_error.h"
+#include "core/frame_capture.h"
+
+namespace freezedry::addon {
+namespace {
+
+class FrameCaptureWrap : public Napi::ObjectWrap<FrameCaptureWrap> {
+ public:
+  static Napi::Function Init(Napi::Env env) { return DefineClass(env, "FrameCapture", {InstanceMethod<&FrameCaptureWrap::Take>("take")}); }
+
+  // new FrameCapture(ifindexes, bufferBytes)
+  explicit FrameCaptureWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FrameCaptureWrap>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsArray() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "FrameCapture(ifindexes, bufferBytes)");
+    auto list = info[0].As<Napi::Array>();
+    std::vector<int> ifindexes;
+    for (uint32_t i = 0; i < list.Length(); i++) ifindexes.push_back(list.Get(i).As<Napi::Number>().Int32Value());
+    auto started = core::FrameCapture::Start(ifindexes, info[1].As<Napi::Number>().Int32Value());
+    if (!started.Ok()) throw MakeSysError(env, started.Error());
+    capture_.emplace(started.Take());
+  }
+
+ private:
+  // take(): one Buffer per interface (length-prefixed frames); the capture ends.
+  Napi::Value Take(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!capture_) throw Napi::Error::New(env, "the capture was already taken");
+    auto taken = capture_->Take();
+    capture_.reset();
+    if (!taken.Ok()) throw MakeSysError(env, taken.Error());
+    Napi::Array out = Napi::Array::New(env, taken.Value().size());
+    for (uint32_t i = 0; i < taken.Value().size(); i++) {
+      const auto& batch = taken.Value()[i];
+      out.Set(i, Napi::Buffer<uint8_t>::Copy(env, batch.data(), batch.size()));
+    }
+    return out;
+  }
+
+  std::optional<core::FrameCapture> capture_;
+};
+
+// injectFrames(ifindex, batch): {sent, skipped}
+Napi::Value InjectFrames(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsTypedArray()) throw Napi::TypeError::New(env, "injectFrames(ifindex, batch)");
+  auto batch = info[1].As<Napi::Uint8Array>();
+  auto counts = core::InjectFrames(info[0].As<Napi::Number>().Int32Value(), batch.Data(), batch.ByteLength());
+  if (!counts.Ok()) throw MakeSysError(env, counts.Error());
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("sent", counts.Value().sent);
+  out.Set("skipped", counts.Value().skipped);
+  return out;
+}
+
+}  // namespace
+
+void InitFrameFunctions(Napi::Env env, Napi::Object exports) {
+  exports.Set("FrameCapture", FrameCaptureWrap::Init(env));
+  exports.Set("injectFrames", Napi::Function::New(env, InjectFrames, "injectFrames"));
+}
+
+}  // namespace freezedry::addon

@@ -1,0 +1,132 @@
+// Requests that reach a tree while it is frozen are dropped inside its network namespace (CRIU's
+// network lock), and a client sends them again only when its retransmission timer fires: 200 ms
+// after the first send, then 400 ms later, and so on. Its wait then often runs hundreds of ms
+// past the moment the tree runs on the destination. So the source keeps the TCP frames its host
+// sends into the tree's veths while the tree is frozen (a packet socket on each veth's outer
+// end), and the destination injects them into the restored tree's veths as soon as it runs:
+// they are answered at once, and the client's own retransmissions arrive as duplicates, which
+// TCP drops. A frame the tree had taken before the lock is such a duplicate too. Frames of other
+// protocols are not kept. Only trees with their own network namespace (veths) have this; any
+// failure here costs the replay, never the migration.
+import { native } from '../native/binding.js';
+import { outerEnds, vethsOfTree, type Link } from './bridge-address.js';
+import type { MessageChannel } from './message-channel.js';
+
+/** Kernel buffer per veth for the frames of one freeze (its accounting, about 1 KiB per small frame). */
+const CAPTURE_BUFFER_BYTES = 4 << 20;
+/** What the destination accepts in all: more than any capture above keeps. */
+const MAX_REPLAY_BYTES = 16 << 20;
+const FRAME_LENGTH_BYTES = 4;
+const MIN_FRAME = 14 + 20 + 20;
+const MAX_FRAME = 65536 + 14;
+
+/** The frames the source kept of one veth, by the name of its end inside the tree. */
+interface VethFrames {
+  veth: string;
+  size: number;
+  frames: number;
+}
+
+export interface FrameHold {
+  /** Ends the capture and sends what it kept (a 'frames' message, possibly empty); returns how many frames. */
+  send(channel: MessageChannel): number;
+}
+
+/**
+ * The outer ends, here, of the tree's veths: looked up before the freeze (it runs `ip`), so
+ * that holding the frames costs the freeze nothing.
+ */
+export function frameHoldPlan(veths: Link[]): Map<string, Link> {
+  return outerEnds(veths);
+}
+
+/**
+ * Starts keeping the frames sent into the tree's veths (none to keep: undefined). A capture that
+ * cannot start still sends its empty message, which the destination waits for.
+ */
+export function holdFrames(plan: Map<string, Link>, log: (line: string) => void): FrameHold | undefined {
+  const names = [...plan.keys()];
+  if (names.length === 0) return undefined;
+  const lost = (error: unknown) => log(`frames sent to the tree while frozen will not be replayed: ${(error as Error).message}`);
+  let capture: { take(): Buffer[] } | undefined;
+  try {
+    capture = new (native().FrameCapture)(
+      names.map((name) => (plan.get(name) as Link).ifindex),
+      CAPTURE_BUFFER_BYTES,
+    );
+  } catch (error) {
+    lost(error);
+  }
+  return {
+    send(channel) {
+      let batches: Buffer[] = [];
+      try {
+        batches = capture?.take() ?? [];
+      } catch (error) {
+        lost(error);
+      }
+      const veths: VethFrames[] = batches.map((bytes, i) => ({ veth: (names[i] as string).replace(/@.*$/, ''), size: bytes.length, frames: countFrames(bytes) }));
+      const bytes = Buffer.concat(batches);
+      channel.sendBytes({ type: 'frames', veths, size: bytes.length }, bytes);
+      return veths.reduce((sum, v) => sum + v.frames, 0);
+    },
+  };
+}
+
+/**
+ * The destination's side: reads the source's 'frames' message and injects each veth's frames
+ * into the restored tree (`pid`) through that veth's outer end here. Returns how many went in.
+ */
+export async function replayFrames(channel: MessageChannel, pid: number, log: (line: string) => void): Promise<number> {
+  const message = await channel.next('frames');
+  const bytes = await channel.receiveBytes(message.size);
+  let injected = 0;
+  // The tree runs here already: frames that cannot go in are only logged.
+  try {
+    const parts = checkedParts(message.veths, bytes).filter((part) => part.bytes.length > 0);
+    if (parts.length === 0) return 0;
+    const outer = outerEnds(vethsOfTree(pid));
+    for (const part of parts) {
+      const end = outer.get(part.veth);
+      if (end) injected += native().injectFrames(end.ifindex, part.bytes).sent;
+    }
+  } catch (error) {
+    log(`could not replay the frames sent to the tree while it was frozen: ${(error as Error).message}`);
+  }
+  return injected;
+}
+
+/** The source's batches, each checked to be whole frames of sane sizes within the bytes declared. */
+function checkedParts(declared: unknown, bytes: Buffer): { veth: string; bytes: Buffer }[] {
+  const fail = (why: string): never => {
+    throw new Error(`malformed 'frames' message: ${why}`);
+  };
+  if (bytes.length > MAX_REPLAY_BYTES) fail(`${bytes.length} bytes, at most ${MAX_REPLAY_BYTES}`);
+  if (!Array.isArray(declared) || declared.length > 64) fail('no list of veths');
+  const parts: { veth: string; bytes: Buffer }[] = [];
+  let at = 0;
+  for (const entry of declared as Partial<VethFrames>[]) {
+    const { veth, size } = entry ?? {};
+    if (typeof veth !== 'string' || !/^[\w.-]{1,15}$/.test(veth)) fail('a veth without a valid name');
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || at + size > bytes.length) fail(`a size that runs past the ${bytes.length} bytes sent`);
+    const part = bytes.subarray(at, at + (size as number));
+    if (countFrames(part) < 0) fail(`frames of ${String(veth)} do not parse`);
+    parts.push({ veth: veth as string, bytes: part });
+    at += size as number;
+  }
+  if (at !== bytes.length) fail(`${bytes.length - at} bytes beyond the veths' frames`);
+  return parts;
+}
+
+/** How many length-prefixed frames `batch` holds; -1 when it is not a whole number of sane ones. */
+function countFrames(batch: Buffer): number {
+  let frames = 0;
+  for (let at = 0; at < batch.length; frames++) {
+    if (batch.length - at < FRAME_LENGTH_BYTES) return -1;
+    const length = batch.readUInt32LE(at);
+    at += FRAME_LENGTH_BYTES;
+    if (length < MIN_FRAME || length > MAX_FRAME || length > batch.length - at) return -1;
+    at += length;
+  }
+  return frames;
+}
