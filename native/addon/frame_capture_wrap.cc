@@ -1,5 +1,6 @@
 // FrameCapture and injectFrames for JS (src/migrate/frame-replay.ts decides when and where).
 #include <napi.h>
+#include <net/if.h>
 
 #include <optional>
 #include <vector>
@@ -46,12 +47,16 @@ class FrameCaptureWrap : public Napi::ObjectWrap<FrameCaptureWrap> {
   std::optional<core::FrameCapture> capture_;
 };
 
-// injectFrames(ifindex, batch): {sent, skipped}
+// injectFrames(ifname, batch): {sent, skipped}
 Napi::Value InjectFrames(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsNumber() || !info[1].IsTypedArray()) throw Napi::TypeError::New(env, "injectFrames(ifindex, batch)");
+  if (!info[0].IsString() || !info[1].IsTypedArray()) throw Napi::TypeError::New(env, "injectFrames(ifname, batch)");
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  // The index in this process's network namespace (no `ip` to run on the way to the tree).
+  auto ifindex = static_cast<int>(::if_nametoindex(name.c_str()));
+  if (ifindex == 0) throw MakeSysError(env, core::LastError("if_nametoindex", name));
   auto batch = info[1].As<Napi::Uint8Array>();
-  auto counts = core::InjectFrames(info[0].As<Napi::Number>().Int32Value(), batch.Data(), batch.ByteLength());
+  auto counts = core::InjectFrames(ifindex, batch.Data(), batch.ByteLength());
   if (!counts.Ok()) throw MakeSysError(env, counts.Error());
   Napi::Object out = Napi::Object::New(env);
   out.Set("sent", counts.Value().sent);

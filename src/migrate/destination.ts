@@ -230,6 +230,15 @@ function processLanding(criuOptions: CriuOptions): Landing {
       return { ...restored, fill: restored.lazy?.fill };
     },
     end: async (pid) => signalEach(processTree(pid).reverse(), 'SIGKILL'),
+    // veth[inside]:outside@bridge, as CRIU was asked to re-create them.
+    outerVeths: () => {
+      const ends = new Map<string, string>();
+      for (const spec of criuOptions.external ?? []) {
+        const match = /^veth\[([^\]]+)\]:([^@]+)@/.exec(spec);
+        if (match) ends.set(match[1] as string, match[2] as string);
+      }
+      return ends;
+    },
   };
 }
 
@@ -259,7 +268,7 @@ async function restoreWhole({ channel, landing, from, migration, replay, log }: 
   migration.pid = restored.pid;
   channel.send({ type: 'restored', pid: restored.pid, durationMs: restored.durationMs });
   log(`${from}: restored as pid ${restored.pid}`);
-  if (replay) await injectHeldFrames(channel, restored.pid, migration, (line) => log(`${from}: ${line}`));
+  if (replay) await injectHeldFrames(channel, landing, migration, (line) => log(`${from}: ${line}`));
   await channel.next('done');
 }
 
@@ -322,7 +331,7 @@ async function receiveLazily({ channel, landing, work, from, sourceAddress, opti
   channel.send({ type: 'restored', pid: restored.pid, durationMs: restored.durationMs });
   log(`${from}: running as pid ${restored.pid}, ${routed ? `${routed.localPages} pages here, pulling ${routed.remotePages}` : 'pulling its memory'}`);
   // While the memory comes in; a lost source is handled by the fill's race below.
-  const replaying = replay ? injectHeldFrames(channel, restored.pid, migration, (line) => log(`${from}: ${line}`)) : undefined;
+  const replaying = replay ? injectHeldFrames(channel, landing, migration, (line) => log(`${from}: ${line}`)) : undefined;
   // The tree cannot outlive the link to the source while memory may still be missing: the
   // source resumes its original when it loses the link, and this side gives up first.
   channel.linkTimeoutMs = (options.linkTimeoutMs ?? LINK_TIMEOUT_MS) / 2;
@@ -399,10 +408,11 @@ function pageTicket(value: unknown): Buffer {
 }
 
 /** Injects the frames the source held while the tree was frozen; a failure costs only them. */
-async function injectHeldFrames(channel: MessageChannel, pid: number, migration: ReceivedMigration, log: (line: string) => void): Promise<void> {
+async function injectHeldFrames(channel: MessageChannel, landing: Landing, migration: ReceivedMigration, log: (line: string) => void): Promise<void> {
+  const ran = performance.now();
   try {
-    migration.framesReplayed = await replayFrames(channel, pid, log);
-    if (migration.framesReplayed > 0) log(`replayed ${migration.framesReplayed} TCP frames sent to the tree while it was frozen`);
+    migration.framesReplayed = await replayFrames(channel, landing.outerVeths?.() ?? new Map(), log);
+    if (migration.framesReplayed > 0) log(`replayed ${migration.framesReplayed} TCP frames sent to the tree while it was frozen, ${(performance.now() - ran).toFixed(0)} ms after it ran`);
   } catch (error) {
     log(`no frames to replay: ${(error as Error).message}`);
   }

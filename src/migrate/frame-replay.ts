@@ -9,7 +9,7 @@
 // protocols are not kept. Only trees with their own network namespace (veths) have this; any
 // failure here costs the replay, never the migration.
 import { native } from '../native/binding.js';
-import { outerEnds, vethsOfTree, type Link } from './bridge-address.js';
+import { outerEnds, type Link } from './bridge-address.js';
 import type { MessageChannel } from './message-channel.js';
 
 /** Kernel buffer per veth for the frames of one freeze (its accounting, about 1 KiB per small frame). */
@@ -28,7 +28,7 @@ interface VethFrames {
 }
 
 export interface FrameHold {
-  /** Ends the capture and sends what it kept (a 'frames' message, possibly empty); returns how many frames. */
+  /** Ends the capture and sends what it kept (a 'frames' message, possibly empty); returns how many frames. Never throws. */
   send(channel: MessageChannel): number;
 }
 
@@ -67,7 +67,12 @@ export function holdFrames(plan: Map<string, Link>, log: (line: string) => void)
       }
       const veths: VethFrames[] = batches.map((bytes, i) => ({ veth: (names[i] as string).replace(/@.*$/, ''), size: bytes.length, frames: countFrames(bytes) }));
       const bytes = Buffer.concat(batches);
-      channel.sendBytes({ type: 'frames', veths, size: bytes.length }, bytes);
+      try {
+        channel.sendBytes({ type: 'frames', veths, size: bytes.length }, bytes);
+      } catch (error) {
+        lost(error); // a closed channel: the migration's own next step reports it
+        return 0;
+      }
       return veths.reduce((sum, v) => sum + v.frames, 0);
     },
   };
@@ -75,20 +80,18 @@ export function holdFrames(plan: Map<string, Link>, log: (line: string) => void)
 
 /**
  * The destination's side: reads the source's 'frames' message and injects each veth's frames
- * into the restored tree (`pid`) through that veth's outer end here. Returns how many went in.
+ * into the restored tree through that veth's outer end here (`outerVeths`: by its name inside,
+ * as the destination made them). Returns how many went in.
  */
-export async function replayFrames(channel: MessageChannel, pid: number, log: (line: string) => void): Promise<number> {
+export async function replayFrames(channel: MessageChannel, outerVeths: Map<string, string>, log: (line: string) => void): Promise<number> {
   const message = await channel.next('frames');
   const bytes = await channel.receiveBytes(message.size);
   let injected = 0;
   // The tree runs here already: frames that cannot go in are only logged.
   try {
-    const parts = checkedParts(message.veths, bytes).filter((part) => part.bytes.length > 0);
-    if (parts.length === 0) return 0;
-    const outer = outerEnds(vethsOfTree(pid));
-    for (const part of parts) {
-      const end = outer.get(part.veth);
-      if (end) injected += native().injectFrames(end.ifindex, part.bytes).sent;
+    for (const part of checkedParts(message.veths, bytes)) {
+      const end = outerVeths.get(part.veth);
+      if (end && part.bytes.length > 0) injected += native().injectFrames(end, part.bytes).sent;
     }
   } catch (error) {
     log(`could not replay the frames sent to the tree while it was frozen: ${(error as Error).message}`);

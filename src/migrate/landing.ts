@@ -15,6 +15,8 @@ export interface Landing {
   restoreLazy(top: string, remote: RemotePages, signal: AbortSignal): Promise<{ pid: number; durationMs: number; fill?: Promise<LazyFillStats> }>;
   /** Ends what was restored (the source was lost before all memory arrived). */
   end(pid: number): Promise<void>;
+  /** The name here of the outer end of each of the tree's veths, by its name inside (frame-replay.ts). */
+  outerVeths?(): Map<string, string>;
   /** After a failure: removes what was prepared for a restore that never came. */
   discard?(): Promise<void>;
 }

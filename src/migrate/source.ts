@@ -101,7 +101,9 @@ export async function migrateSubject(subject: MigrationSubject, options: Migrate
     const veths = vethsOfTree(pid);
     // Its veth leaves this host's bridge when the tree ends here: that must not change our MAC.
     for (const bridge of bridgesOf(veths)) pinBridgeAddress(bridge);
-    const holdPlan = options.replayFrames === false ? new Map() : frameHoldPlan(veths);
+    // A container's veths are off their bridges while it is frozen (container/pause.ts): no
+    // frame reaches them to be held.
+    const holdPlan = options.replayFrames === false || subject.kind !== 'process' ? new Map() : frameHoldPlan(veths);
     // A tree with its own network namespace brings its veth ends; the destination plugs them in.
     channel.send({
       type: 'hello',

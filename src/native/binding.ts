@@ -158,8 +158,8 @@ export interface NativeBinding {
   DirtyTracker: new (pid: number) => NativeDirtyTracker;
   /** Keeps what these interfaces send, up to bufferBytes of the kernel's accounting each. */
   FrameCapture: new (ifindexes: number[], bufferBytes: number) => NativeFrameCapture;
-  /** Sends length-prefixed frames out of an interface (TCP only, checksums written); throws EINVAL if malformed. */
-  injectFrames(ifindex: number, batch: Uint8Array): { sent: number; skipped: number };
+  /** Sends length-prefixed frames out of the interface of that name (TCP only, checksums written); throws EINVAL if malformed. */
+  injectFrames(ifname: string, batch: Uint8Array): { sent: number; skipped: number };
   /** Copies [start, length, ...] of a running process's memory; level > 0 compresses. */
   readMemory(pid: number, ranges: Float64Array, level: number): Promise<NativeMemoryCopy>;
   decompress(frame: Uint8Array): Promise<Buffer>;

@@ -114,11 +114,8 @@ describe.runIf(enabled)('container migration between hosts', () => {
       const moved = await migrateCli(service.id, port, mode, ['--tcp-established']);
       expect(moved.code, moved.stdout + moved.stderr + agent.output()).toBe(0);
       expect(await agent.exited, agent.output()).toBe(0);
-      const result = JSON.parse(moved.stdout) as { mode: string; destinationPid: number; frozenMs: number; rounds?: unknown[]; framesReplayed?: number };
+      const result = JSON.parse(moved.stdout) as { mode: string; destinationPid: number; frozenMs: number; rounds?: unknown[] };
       expect(result.mode).toBe(mode);
-      // The container has a veth: the frames sent to it while frozen were held and handed over.
-      expect(typeof result.framesReplayed).toBe('number');
-      expect(agent.output()).not.toMatch(/could not replay/);
       if (mode === 'pre-copy' || mode === 'hybrid') expect(result.rounds?.length).toBeGreaterThan(0);
 
       // On b: runc runs it under its own ID, in a bundle with the file changes.
