@@ -63,6 +63,12 @@ const uint8_t* FilePageSource::View(uint32_t image, uint64_t offset, size_t size
   return Resident(start, size) ? start : nullptr;
 }
 
+void FilePageSource::Prefetch(uint32_t image, uint64_t offset, size_t size) {
+  if (image >= files_.size() || size == 0) return;
+  // Asynchronous: the kernel queues the reads of what is not cached yet and returns.
+  (void)::posix_fadvise(files_[image].Get(), static_cast<off_t>(offset), static_cast<off_t>(size), POSIX_FADV_WILLNEED);
+}
+
 Status FilePageSource::Read(uint32_t image, uint64_t offset, uint8_t* out, size_t size) {
   if (image >= files_.size()) return Failure(EINVAL, "page source", "no pages image " + std::to_string(image));
   size_t done = 0;

@@ -19,6 +19,8 @@ class PageSource {
   virtual Status Read(uint32_t image, uint64_t offset, uint8_t* out, size_t size) = 0;
   // The bytes in place, when the source can show them without copying (nullptr otherwise).
   virtual const uint8_t* View(uint32_t, uint64_t, size_t) { return nullptr; }
+  // The background fill will read these next: a source may start reading them now.
+  virtual void Prefetch(uint32_t, uint64_t, size_t) {}
   // Every page was placed: a remote source can end its session.
   virtual void Finish() {}
 };
@@ -26,7 +28,9 @@ class PageSource {
 // pages-<id>.img files, by index. Pages in the page cache go from it straight into the restored
 // process (through a read-only mapping); the rest are read with pread, so that the disk reads
 // what a fault asks for (a mapping's fault would read ahead megabytes first) and the
-// background fill reads large sequential chunks.
+// background fill reads large sequential chunks. The fill's next chunk is asked of the disk
+// (WILLNEED) while the current one is copied in: a fault then waits behind at most that one
+// chunk's read, and the fill no longer leaves the disk idle while it copies.
 class FilePageSource : public PageSource {
  public:
   // Takes its own duplicates of the fds.
@@ -34,6 +38,7 @@ class FilePageSource : public PageSource {
   ~FilePageSource() override;
   Status Read(uint32_t image, uint64_t offset, uint8_t* out, size_t size) override;
   const uint8_t* View(uint32_t image, uint64_t offset, size_t size) override;
+  void Prefetch(uint32_t image, uint64_t offset, size_t size) override;
 
  private:
   struct Mapping {
@@ -88,6 +93,9 @@ class SplitPageSource : public PageSource {
   }
   const uint8_t* View(uint32_t image, uint64_t offset, size_t size) override {
     return image < count_ ? first_->View(image, offset, size) : nullptr;
+  }
+  void Prefetch(uint32_t image, uint64_t offset, size_t size) override {
+    if (image < count_) first_->Prefetch(image, offset, size);
   }
   void Finish() override {
     first_->Finish();
