@@ -99,8 +99,8 @@ export async function replayFrames(channel: MessageChannel, outerVeths: Map<stri
   return injected;
 }
 
-/** The source's batches, each checked to be whole frames of sane sizes within the bytes declared. */
-function checkedParts(declared: unknown, bytes: Buffer): { veth: string; bytes: Buffer }[] {
+/** The source's batches, each checked to be whole frames of sane sizes within the bytes declared; throws if not. */
+export function checkedParts(declared: unknown, bytes: Buffer): { veth: string; bytes: Buffer }[] {
   const fail = (why: string): never => {
     throw new Error(`malformed 'frames' message: ${why}`);
   };
