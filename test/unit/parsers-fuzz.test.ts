@@ -10,6 +10,7 @@ import { parseTarHeader } from '../../src/archive/tar-header.js';
 import { isFreezedryError } from '../../src/errors.js';
 import { ImageFormatError, parseImage } from '../../src/images/image-file.js';
 import { parsePagemap, parsePstree, parseVmas } from '../../src/images/memory-images.js';
+import { checkedParts } from '../../src/migrate/frame-replay.js';
 import { MessageChannel } from '../../src/migrate/message-channel.js';
 import { socketPair } from '../helpers/sockets.js';
 
@@ -78,6 +79,34 @@ describe('parsers under fuzzing', () => {
       { numRuns: runs * 4, ...timed },
     );
     report('archive manifest', tried);
+  }, testTimeout);
+
+  it("a 'frames' message: each veth's whole frames within its bytes, or refused before any is injected", () => {
+    // Length-prefixed frames of sane and insane sizes, some cut short; veth names and sizes that may lie.
+    const frame = fc.tuple(fc.oneof(fc.integer({ min: 54, max: 300 }), fc.nat(70_000)), fc.boolean()).map(([size, whole]) => {
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(size);
+      return Buffer.concat([length, Buffer.alloc(whole ? Math.min(size, 300) : size % 17, 7)]);
+    });
+    const batches = fc.array(fc.array(frame, { maxLength: 3 }).map((frames) => Buffer.concat(frames)), { maxLength: 3 });
+    const names = fc.oneof(fc.constantFrom('eth0', 'eth1', 'net-a.1'), fc.string({ maxLength: 20 }));
+    let tried = 0;
+    fc.assert(
+      fc.property(batches, fc.array(names, { minLength: 3, maxLength: 3 }), fc.integer({ min: -2, max: 2 }), fc.anything(), fc.boolean(), (parts, veths, skew, junk, lie) => {
+        tried++;
+        const bytes = Buffer.concat(parts);
+        const declared = lie ? junk : parts.map((part, i) => ({ veth: veths[i], size: part.length + (i === 0 ? skew : 0) }));
+        return parsesOrRefuses(
+          () => {
+            const checked = checkedParts(declared, bytes);
+            expect(checked.reduce((sum, part) => sum + part.bytes.length, 0)).toBe(bytes.length);
+          },
+          (error) => error instanceof Error && /^malformed 'frames' message/.test(error.message),
+        );
+      }),
+      { numRuns: runs * 4, ...timed },
+    );
+    report("'frames' messages", tried);
   }, testTimeout);
 
   it('tar headers: any 512-byte block parses, with its checksum judged', () => {
