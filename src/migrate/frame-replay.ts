@@ -30,6 +30,8 @@ interface VethFrames {
 export interface FrameHold {
   /** Ends the capture and sends what it kept (a 'frames' message, possibly empty); returns how many frames. Never throws. */
   send(channel: MessageChannel): number;
+  /** Ends the capture, if send() has not: a failed migration closes its sockets at once, not when collected. */
+  discard(): void;
 }
 
 /**
@@ -57,14 +59,21 @@ export function holdFrames(plan: Map<string, Link>, log: (line: string) => void)
   } catch (error) {
     lost(error);
   }
+  /** What the capture kept; it ends here (take() closes its sockets). */
+  const take = (): Buffer[] => {
+    const taking = capture;
+    capture = undefined;
+    try {
+      return taking?.take() ?? [];
+    } catch (error) {
+      lost(error);
+      return [];
+    }
+  };
   return {
+    discard: () => void take(),
     send(channel) {
-      let batches: Buffer[] = [];
-      try {
-        batches = capture?.take() ?? [];
-      } catch (error) {
-        lost(error);
-      }
+      const batches = take();
       const veths: VethFrames[] = batches.map((bytes, i) => ({ veth: (names[i] as string).replace(/@.*$/, ''), size: bytes.length, frames: countFrames(bytes) }));
       const bytes = Buffer.concat(batches);
       try {

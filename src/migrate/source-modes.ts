@@ -42,12 +42,16 @@ export async function stopCopy(context: MigrationContext): Promise<Steps> {
   const file = path.join(work, 'checkpoint.tar.zst');
   const frozeAt = performance.now();
   const frames = holdFrames(context.frameHoldPlan, log);
-  const { held, summary } = await subject.dumpArchive(file, criuOptions);
-  return resumedOnFailure(held, async () => {
-    log(`${summary}; sending`);
-    await channel.sendFile({ type: 'archive' }, file, (await stat(file)).size);
-    return handOver(context, held, frozeAt, frames);
-  });
+  try {
+    const { held, summary } = await subject.dumpArchive(file, criuOptions);
+    return await resumedOnFailure(held, async () => {
+      log(`${summary}; sending`);
+      await channel.sendFile({ type: 'archive' }, file, (await stat(file)).size);
+      return handOver(context, held, frozeAt, frames);
+    });
+  } finally {
+    frames?.discard();
+  }
 }
 
 /** Pre-dump rounds done: the final dump writes what changed since the last; the destination restores the chain. */
@@ -55,14 +59,18 @@ async function preDumpedFreeze(context: MigrationContext, pre: CriuPreDumps): Pr
   const { channel, log } = context;
   const frozeAt = performance.now();
   const frames = holdFrames(context.frameHoldPlan, log);
-  const dumped = await pre.freeze();
-  const held = heldTree(dumped.pids);
-  return resumedOnFailure(held, async () => {
-    const final = await pre.sendFinal(channel, dumped);
-    log(`frozen: ${final.pages} pages written since the last pre-dump sent (${(final.wireBytes / 1048576).toFixed(1)} MiB of images)`);
-    channel.send({ type: 'dumped' });
-    return { ...(await handOver(context, held, frozeAt, frames)), final };
-  });
+  try {
+    const dumped = await pre.freeze();
+    const held = heldTree(dumped.pids);
+    return await resumedOnFailure(held, async () => {
+      const final = await pre.sendFinal(channel, dumped);
+      log(`frozen: ${final.pages} pages written since the last pre-dump sent (${(final.wireBytes / 1048576).toFixed(1)} MiB of images)`);
+      channel.send({ type: 'dumped' });
+      return { ...(await handOver(context, held, frozeAt, frames)), final };
+    });
+  } finally {
+    frames?.discard();
+  }
 }
 
 /** The images are over: waits until the tree runs there, then ends the original. */
@@ -168,26 +176,30 @@ export async function lazyMigration(
       restored.catch(() => {}); // awaited below, after the dump
     },
   });
-  const { held, done: dumping } = await lazyDump.catch((error: unknown) => {
-    relay.close();
-    throw error;
-  });
-  // Losing the destination ends CRIU's page server too: its client may never say goodbye.
-  channel.onLost((cause) => abandon.abort(cause));
-  return resumedOnFailure(held, async () => {
-    await dumping.finally(() => relay.close()).catch((error: unknown) => {
-      if (!abandon.signal.aborted) throw error;
-      const cause = abandon.signal.reason as Error;
-      throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `connection lost: ${cause.message}`, { cause });
+  try {
+    const { held, done: dumping } = await lazyDump.catch((error: unknown) => {
+      relay.close();
+      throw error;
     });
-    if (!restored) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, 'CRIU never started serving the memory');
-    const running = await restored;
-    const filled = await channel.next('filled');
-    await held.end();
-    channel.send({ type: 'done' });
-    log('the destination has all the memory; the source has ended');
-    return { destinationPid: running.pid, frozenMs: running.at - frozeAt, freezeSteps: steps, pagesPulled: Number(filled.pulled ?? filled.pages), final, framesReplayed };
-  });
+    // Losing the destination ends CRIU's page server too: its client may never say goodbye.
+    channel.onLost((cause) => abandon.abort(cause));
+    return await resumedOnFailure(held, async () => {
+      await dumping.finally(() => relay.close()).catch((error: unknown) => {
+        if (!abandon.signal.aborted) throw error;
+        const cause = abandon.signal.reason as Error;
+        throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `connection lost: ${cause.message}`, { cause });
+      });
+      if (!restored) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, 'CRIU never started serving the memory');
+      const running = await restored;
+      const filled = await channel.next('filled');
+      await held.end();
+      channel.send({ type: 'done' });
+      log('the destination has all the memory; the source has ended');
+      return { destinationPid: running.pid, frozenMs: running.at - frozeAt, freezeSteps: steps, pagesPulled: Number(filled.pulled ?? filled.pages), final, framesReplayed };
+    });
+  } finally {
+    frames?.discard(); // sent once the tree ran there; on a failure, its sockets close now
+  }
 }
 
 /** Runs the rest of a migration; any failure, or this process exiting mid-way, resumes the source. */
