@@ -354,13 +354,12 @@ Status UffdServer::FillSome() {
     const LazyRange& r = it->second;
     uint64_t start = r.address;
     // Small steps just after a fault (the next one may be close), larger as the tree stays quiet.
+    auto chunk = [&](uint64_t steps) { return std::min<uint64_t>(options_.fill_chunk, options_.fault_around * steps); };
     fill_steps_++;
-    uint64_t chunk = std::min<uint64_t>(options_.fill_chunk, options_.fault_around * fill_steps_);
-    uint64_t end = std::min(r.address + r.length, start + chunk);
+    uint64_t end = std::min(r.address + r.length, start + chunk(fill_steps_));
     task.cursor = end;
     // The next chunk of this range is read from the source while this one is placed.
-    uint64_t next_end =
-        std::min(r.address + r.length, end + std::min<uint64_t>(options_.fill_chunk, options_.fault_around * (fill_steps_ + 1)));
+    uint64_t next_end = std::min(r.address + r.length, end + chunk(fill_steps_ + 1));
     if (next_end > end) source_->Prefetch(r.image, r.offset + (end - r.address), next_end - end);
     return Place(task, start, end);
   }

@@ -50,10 +50,9 @@ export function vethsOfTree(pid: number): Link[] {
   }
 }
 
-/** The bridges here that hold the outer end of one of these veths (of a tree's namespace). */
-export function bridgesOf(veths: Link[]): string[] {
-  const outer = outerEnds(veths);
-  return [...new Set(veths.flatMap((veth) => outer.get(veth.ifname)?.master ?? []))];
+/** The bridges here that hold one of these outer ends (outerEnds() of a tree's veths). */
+export function bridgesOf(outer: Map<string, Link>): string[] {
+  return [...new Set([...outer.values()].flatMap((end) => end.master ?? []))];
 }
 
 /** The outer end here of each veth of another namespace, by the inner end's name. */

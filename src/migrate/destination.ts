@@ -172,12 +172,13 @@ async function handle(socket: Socket, options: ReceiveOptions, credentials: Cred
     prepareCodecs(); // the restore decodes images and talks to CRIU while the source is frozen
     log(`${from}: ${migration.mode} migration authenticated`);
     work = await mkdtemp(path.join(options.workDir ?? os.tmpdir(), 'freezedry-incoming-'));
+    const outerVeths = new Map(veths.map((name) => [name, `fz${randomBytes(4).toString('hex')}`]));
     const criuOptions: CriuOptions = {
       ...migrationCriuOptions(hello.criuOptions),
       // veth[inside]:outside@bridge: CRIU re-creates the pair and puts the outer end on the bridge.
-      external: veths.map((name) => `veth[${name}]:fz${randomBytes(4).toString('hex')}@${options.bridge}`),
+      external: [...outerVeths].map(([inside, outside]) => `veth[${inside}]:${outside}@${options.bridge}`),
     };
-    const landing = container ?? processLanding(criuOptions);
+    const landing = container ?? processLanding(criuOptions, outerVeths);
     let mode = String(hello.mode);
     if (mode === 'auto') {
       // The source measures the link, then says which mode it chose.
@@ -222,7 +223,8 @@ async function handle(socket: Socket, options: ReceiveOptions, credentials: Cred
   return migration;
 }
 
-function processLanding(criuOptions: CriuOptions): Landing {
+/** `outerVeths`: the name here of each veth's outer end, by its name inside, as CRIU re-creates them. */
+function processLanding(criuOptions: CriuOptions, outerVeths: Map<string, string>): Landing {
   return {
     restoreWhole: (where, signal) => restore({ ...where, ...criuOptions, onNotification: abortIfAgentDies, signal }),
     restoreLazy: async (top, remote, signal) => {
@@ -230,15 +232,7 @@ function processLanding(criuOptions: CriuOptions): Landing {
       return { ...restored, fill: restored.lazy?.fill };
     },
     end: async (pid) => signalEach(processTree(pid).reverse(), 'SIGKILL'),
-    // veth[inside]:outside@bridge, as CRIU was asked to re-create them.
-    outerVeths: () => {
-      const ends = new Map<string, string>();
-      for (const spec of criuOptions.external ?? []) {
-        const match = /^veth\[([^\]]+)\]:([^@]+)@/.exec(spec);
-        if (match) ends.set(match[1] as string, match[2] as string);
-      }
-      return ends;
-    },
+    outerVeths: () => outerVeths,
   };
 }
 

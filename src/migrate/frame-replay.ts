@@ -9,7 +9,7 @@
 // protocols are not kept. Only trees with their own network namespace (veths) have this; any
 // failure here costs the replay, never the migration.
 import { native } from '../native/binding.js';
-import { outerEnds, type Link } from './bridge-address.js';
+import type { Link } from './bridge-address.js';
 import type { MessageChannel } from './message-channel.js';
 
 /** Kernel buffer per veth for the frames of one freeze (its accounting, about 1 KiB per small frame). */
@@ -32,14 +32,6 @@ export interface FrameHold {
   send(channel: MessageChannel): number;
   /** Ends the capture, if send() has not: a failed migration closes its sockets at once, not when collected. */
   discard(): void;
-}
-
-/**
- * The outer ends, here, of the tree's veths: looked up before the freeze (it runs `ip`), so
- * that holding the frames costs the freeze nothing.
- */
-export function frameHoldPlan(veths: Link[]): Map<string, Link> {
-  return outerEnds(veths);
 }
 
 /**

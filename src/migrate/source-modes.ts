@@ -32,7 +32,7 @@ export interface MigrationContext {
   options: MigrateOptions;
   /** The transport's credentials, read once (the page relay needs them too). */
   credentials: Credentials;
-  /** The outer ends of the tree's veths, whose frames are held while it is frozen (frame-replay.ts). */
+  /** The outer ends of the tree's veths (outerEnds(), by the name inside), whose frames are held while it is frozen (frame-replay.ts). */
   frameHoldPlan: Map<string, Link>;
   log: (line: string) => void;
 }

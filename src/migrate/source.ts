@@ -27,8 +27,7 @@ import { migrationCriuOptions, type CriuOptions } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError, ValidationError } from '../errors.js';
 import { processTree, readStat, residentBytes } from '../process/proc.js';
 import { authenticateDestination } from './authentication.js';
-import { bridgesOf, pinBridgeAddress, vethsOfTree } from './bridge-address.js';
-import { frameHoldPlan } from './frame-replay.js';
+import { bridgesOf, outerEnds, pinBridgeAddress, vethsOfTree, type Link } from './bridge-address.js';
 import { CriuPreDumps } from './criu-rounds.js';
 import { startProbe, validateProbeUrl, type Probe } from './downtime-probe.js';
 import { connectSecure, loadCredentials } from './secure-transport.js';
@@ -99,11 +98,13 @@ export async function migrateSubject(subject: MigrationSubject, options: Migrate
     if (requested !== 'stop-copy' && requested !== 'post-copy') rounds = await startRounds(subject, tracking, work, criuOptions, requested === 'auto');
     const softDirty = rounds?.tracking === 'soft-dirty';
     const veths = vethsOfTree(pid);
+    // Looked up before the freeze (it runs `ip`): the bridges to pin, and where frames are held.
+    const outer = outerEnds(veths);
     // Its veth leaves this host's bridge when the tree ends here: that must not change our MAC.
-    for (const bridge of bridgesOf(veths)) pinBridgeAddress(bridge);
+    for (const bridge of bridgesOf(outer)) pinBridgeAddress(bridge);
     // A container's veths are off their bridges while it is frozen (container/pause.ts): no
     // frame reaches them to be held.
-    const holdPlan = options.replayFrames === false || subject.kind !== 'process' ? new Map() : frameHoldPlan(veths);
+    const holdPlan = options.replayFrames === false || subject.kind !== 'process' ? new Map<string, Link>() : outer;
     // A tree with its own network namespace brings its veth ends; the destination plugs them in.
     channel.send({
       type: 'hello',
