@@ -73,7 +73,7 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
       const { result, paused } = await checkpointContainerHeld(runc, container, facts, { archive: file, archiveOptions: { sync: false }, ...criuOptions });
       return { held: moving(paused), summary: `checkpointed container ${id} into ${result.archive?.bytes} bytes` };
     },
-    async lazyDump({ imagesDir, port, abandon, onImages, onServing }) {
+    async lazyDump({ imagesDir, port, abandon, onFrozen, onImages, onServing }) {
       // The images go in checkpoint/ (as in every container checkpoint), the container's files beside.
       top = path.dirname(imagesDir);
       const dir = imagesDir;
@@ -83,6 +83,7 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
       const config = path.join(top, 'criu-lazy.conf');
       await writeFile(config, 'address 127.0.0.1\n');
       const paused = await PausedContainer.pause(runc, id, state.pid, { unplug: true });
+      onFrozen?.();
       const held = moving(paused);
       let runcPid: number | undefined;
       // Ending the dump ends runc's CRIU too (its child): nothing else stops a page server whose client vanished.

@@ -9,10 +9,11 @@ import path from 'node:path';
 import { compatibilityGaps } from '../archive/compatibility.js';
 import type { SourceHost } from '../archive/manifest.js';
 import { versionAndFeatures } from '../criu/features.js';
-import { canLockWithNftables } from '../criu/locate.js';
+import { canLockWithNftables, locateCriu } from '../criu/locate.js';
 import { migrationCriuOptions, type CriuOptions } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError, ValidationError } from '../errors.js';
-import { restore } from '../operations/restore.js';
+import { restore, restoreOnStartedCriu } from '../operations/restore.js';
+import { startCriu, type StartedCriu } from '../criu/operation.js';
 import { tlsModule } from './deferred-modules.js';
 import { authenticateSource } from './authentication.js';
 import { PAGE_SIZE } from '../images/memory-images.js';
@@ -225,10 +226,23 @@ async function handle(socket: Socket, options: ReceiveOptions, credentials: Cred
 
 /** `outerVeths`: the name here of each veth's outer end, by its name inside, as CRIU re-creates them. */
 function processLanding(criuOptions: CriuOptions, outerVeths: Map<string, string>): Landing {
+  // CRIU for the lazy restore, started while pages still arrive: its spawn (7 ms here) is then
+  // not part of the freeze.
+  let warm: StartedCriu | undefined;
   return {
     restoreWhole: (where, signal) => restore({ ...where, ...criuOptions, onNotification: abortIfAgentDies, signal }),
+    prepareLazy: () => {
+      warm ??= startCriu(locateCriu(criuOptions.criu));
+      return () => {
+        void warm?.session.close();
+        warm = undefined;
+      };
+    },
     restoreLazy: async (top, remote, signal) => {
-      const restored = await restore({ ...criuOptions, onNotification: abortIfAgentDies, signal, imagesDir: path.join(top, 'checkpoint'), lazy: true, ...remote });
+      const options = { ...criuOptions, onNotification: abortIfAgentDies, signal, imagesDir: path.join(top, 'checkpoint'), lazy: true, ...remote };
+      const criu = warm;
+      warm = undefined;
+      const restored = criu ? await restoreOnStartedCriu(options, criu) : await restore(options);
       return { ...restored, fill: restored.lazy?.fill };
     },
     end: async (pid) => signalEach(processTree(pid).reverse(), 'SIGKILL'),
@@ -295,6 +309,8 @@ async function receivePreDumps(reception: Reception): Promise<void> {
 async function receiveLazily({ channel, landing, work, from, sourceAddress, options, credentials, migration, replay, log, cleanup }: Reception): Promise<void> {
   const store = new PageStore(work);
   cleanup.push(() => store.close());
+  const release = landing.prepareLazy?.();
+  if (release) cleanup.push(release);
   // As in a container checkpoint: images in checkpoint/, a container's files beside.
   const top = path.join(work, 'lazy');
   const imagesDir = path.join(top, 'checkpoint');

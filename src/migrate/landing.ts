@@ -11,6 +11,11 @@ export interface Landing {
   restoreWhole(where: { archive: string } | { imagesDir: string }, signal: AbortSignal): Promise<{ pid: number; durationMs: number }>;
   /** What comes beside the images (a container's spec and file changes), into `top`. */
   receiveFiles?(channel: MessageChannel, offer: Message, top: string): Promise<void>;
+  /**
+   * Starts, before the source freezes, what restoreLazy will need (CRIU); returns what closes
+   * it if restoreLazy never takes it.
+   */
+  prepareLazy?(): () => void;
   /** Runs it at once from the images in `top`/checkpoint, its memory pulled from the source. */
   restoreLazy(top: string, remote: RemotePages, signal: AbortSignal): Promise<{ pid: number; durationMs: number; fill?: Promise<LazyFillStats> }>;
   /** Ends what was restored (the source was lost before all memory arrived). */

@@ -7,6 +7,8 @@ import { PAGE_SIZE as PAGE } from '../images/memory-images.js';
 import type { LazyPlan } from '../pages/lazy-plan.js';
 import type { Range } from '../pages/page-ranges.js';
 
+const BLOCK = 1024;
+
 export class PageStore {
   readonly file: string;
   private readonly fd: number;
@@ -51,6 +53,7 @@ export class PageStore {
       }
     }
     flush();
+    pages.settle();
     if (at !== data.length) throw new Error(`pages message: ${data.length} bytes for ${at} bytes of ranges`);
   }
 
@@ -59,6 +62,7 @@ export class PageStore {
     const pages = this.index.get(pid);
     if (!pages) return;
     for (const [start, end] of ranges) for (let address = start; address < end; address += PAGE) pages.set(address / PAGE, -1);
+    pages.settle();
   }
 
   /**
@@ -79,28 +83,18 @@ export class PageStore {
         const count = (rows[r + 1] as number) / PAGE;
         const remoteImage = (rows[r + 2] as number) + 1;
         const priority = rows[r + 4] as number;
-        // Runs of pages that are all remote (-1), or all here at consecutive offsets; this runs
-        // for every page of the restore while the tree is frozen.
-        const offsets = pages ? pages.range(address / PAGE, count) : new Float64Array(count).fill(-1);
-        // Counting in pages (small integers) keeps this loop cheap before the JIT has seen it.
-        let runFirst = 0;
-        for (let i = 1; i <= count; i++) {
-          const first = offsets[runFirst] as number;
-          if (i < count) {
-            const offset = offsets[i] as number;
-            if (first < 0 ? offset < 0 : offset === first + (i - runFirst) * PAGE) continue;
-          }
-          const start = address + runFirst * PAGE;
-          const length = (i - runFirst) * PAGE;
-          if (first < 0) {
-            out.push(start, length, remoteImage, start, priority);
-            remotePages += i - runFirst;
+        const emit = (page: number, runPages: number, offset: number) => {
+          const start = page * PAGE;
+          if (offset < 0) {
+            out.push(start, runPages * PAGE, remoteImage, start, priority);
+            remotePages += runPages;
           } else {
-            out.push(start, length, 0, first, priority);
-            localPages += i - runFirst;
+            out.push(start, runPages * PAGE, 0, offset, priority);
+            localPages += runPages;
           }
-          runFirst = i;
-        }
+        };
+        if (pages) pages.forEachRun(address / PAGE, count, emit);
+        else emit(address / PAGE, count, -1);
       }
       table[pid] = Float64Array.from(out);
     }
@@ -114,36 +108,74 @@ export class PageStore {
 
 /**
  * Page number → file offset (-1: not held), in blocks of 1024 pages: page numbers go up to
- * 2^35, past the small integers a Map hashes fast, and a restore looks up every page once.
+ * 2^35, past the small integers a Map hashes fast. A restore looks up every page once, while
+ * the tree is frozen: a block found whole (all its pages at consecutive offsets, as a first
+ * round writes them) when pages arrived is one step then, not 1024.
  */
 class PageIndex {
   private readonly blocks = new Map<number, Float64Array>();
+  /** Whole blocks: the offset of their first page. */
+  private readonly whole = new Map<number, number>();
+  /** Blocks changed since settle() last looked. */
+  private readonly changed = new Set<number>();
 
   get(page: number): number {
-    return this.blocks.get(Math.floor(page / 1024))?.[page % 1024] ?? -1;
-  }
-
-  /** The offsets of `count` pages from `first`, copied a block at a time. */
-  range(first: number, count: number): Float64Array {
-    const out = new Float64Array(count).fill(-1);
-    for (let page = first; page < first + count; ) {
-      const within = page % 1024;
-      const take = Math.min(1024 - within, first + count - page);
-      const block = this.blocks.get(Math.floor(page / 1024));
-      if (block) out.set(block.subarray(within, within + take), page - first);
-      page += take;
-    }
-    return out;
+    return this.blocks.get(Math.floor(page / BLOCK))?.[page % BLOCK] ?? -1;
   }
 
   set(page: number, offset: number): void {
-    const key = Math.floor(page / 1024);
+    const key = Math.floor(page / BLOCK);
     let block = this.blocks.get(key);
     if (!block) {
       if (offset < 0) return;
-      this.blocks.set(key, (block = new Float64Array(1024).fill(-1)));
+      this.blocks.set(key, (block = new Float64Array(BLOCK).fill(-1)));
     }
-    block[page % 1024] = offset;
+    block[page % BLOCK] = offset;
+    this.changed.add(key);
+  }
+
+  /** Works out which changed blocks are whole (called as pages arrive, before any freeze). */
+  settle(): void {
+    for (const key of this.changed) {
+      const block = this.blocks.get(key) as Float64Array;
+      const first = block[0] as number;
+      let whole = first >= 0;
+      for (let i = 1; whole && i < BLOCK; i++) whole = block[i] === first + i * PAGE;
+      if (whole) this.whole.set(key, first);
+      else this.whole.delete(key);
+    }
+    this.changed.clear();
+  }
+
+  /**
+   * Calls `run` for each longest stretch of the `count` pages from `first` that are all not
+   * held (offset -1) or all held at consecutive offsets (offset: the stretch's first page's).
+   */
+  forEachRun(first: number, count: number, run: (page: number, pages: number, offset: number) => void): void {
+    this.settle();
+    let runPage = first;
+    let runPages = 0;
+    let runOffset = -1;
+    const extend = (page: number, pages: number, offset: number) => {
+      if (runPages > 0 && (runOffset < 0 ? offset < 0 : offset === runOffset + runPages * PAGE)) {
+        runPages += pages;
+        return;
+      }
+      if (runPages > 0) run(runPage, runPages, runOffset);
+      [runPage, runPages, runOffset] = [page, pages, offset];
+    };
+    for (let page = first; page < first + count; ) {
+      const key = Math.floor(page / BLOCK);
+      const within = page % BLOCK;
+      const take = Math.min(BLOCK - within, first + count - page);
+      const block = this.blocks.get(key);
+      const whole = this.whole.get(key);
+      if (!block) extend(page, take, -1);
+      else if (whole !== undefined) extend(page, take, whole + within * PAGE);
+      else for (let i = 0; i < take; i++) extend(page + i, 1, block[within + i] as number);
+      page += take;
+    }
+    if (runPages > 0) run(runPage, runPages, runOffset);
   }
 }
 

@@ -14,7 +14,7 @@ export function processSubject(pid: number): MigrationSubject {
       const dumped = await checkpoint(pid, { archive: file, leaveStopped: true, archiveOptions: { sync: false }, ...criuOptions });
       return { held: heldTree(dumped.pids), summary: `dumped ${dumped.pids.length} task(s) into ${dumped.archive?.bytes} bytes` };
     },
-    async lazyDump({ imagesDir, port, abandon, criuOptions, onImages, onServing }) {
+    async lazyDump({ imagesDir, port, abandon, criuOptions, onFrozen, onImages, onServing }) {
       const held = heldTree(processTree(pid));
       let imagesSent = false;
       // CRIU keeps the tree frozen and, after post-dump, serves its memory; the dump ends when
@@ -26,7 +26,9 @@ export function processSubject(pid: number): MigrationSubject {
         leaveStopped: true,
         ...criuOptions,
         onNotification: async (n) => {
-          if (n.name === 'post-dump') {
+          // CRIU asks for external files once it has seized (stopped) every task of the tree.
+          if (n.name === 'query-ext-files') onFrozen?.();
+          else if (n.name === 'post-dump') {
             await onImages();
             imagesSent = true;
           } else if (n.name === 'status-ready') {

@@ -149,6 +149,7 @@ export async function lazyMigration(
     port,
     abandon: abandon.signal,
     criuOptions,
+    onFrozen: () => rounds?.pre.frozen(),
     onImages: async () => {
       steps.dumpMs = performance.now() - frozeAt;
       if (rounds) {

@@ -101,6 +101,8 @@ interface DirectoryRestoreExtras {
   checkVersion?: (version: CriuVersion) => void;
   lazySource?: LazySource;
   plan?: LazyPlan;
+  /** A `criu swrk` started ahead, which the restore takes over (and closes). */
+  criu?: StartedCriu;
 }
 
 export async function restore(options: RestoreOptions): Promise<RestoreResult> {
@@ -111,6 +113,20 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   if (options.name !== undefined) options = { ...options, archive: await findStored(options.name, options.storeRoot), name: undefined };
   if (options.archive === undefined) return restoreFromDirectory(options);
   return restoreFromArchive(options);
+}
+
+/**
+ * restore() from an images directory on a CRIU the caller started ahead: a migration's
+ * destination starts it before the source freezes, so its spawn is not part of the freeze.
+ * The restore owns `criu` from here, whatever its outcome.
+ */
+export async function restoreOnStartedCriu(options: RestoreOptions & { imagesDir: string }, criu: StartedCriu): Promise<RestoreResult> {
+  try {
+    return await restoreFromDirectory(options, { criu });
+  } catch (error) {
+    await criu.session.close(); // a failure before CRIU had the request leaves it waiting
+    throw error;
+  }
 }
 
 /**
@@ -227,7 +243,9 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
   const instance = snapshot ? new SnapshotInstance(snapshot, options) : undefined;
   let criu: StartedCriu;
   try {
-    criu = startCriu(criuPath, { inheritFds: instance?.inheritFds, launcher: instance?.launcher });
+    // A snapshot's copy needs a CRIU of its own (its fds, its launcher): one started ahead goes.
+    if (extras.criu && instance) void extras.criu.session.close();
+    criu = extras.criu && !instance ? extras.criu : startCriu(criuPath, { inheritFds: instance?.inheritFds, launcher: instance?.launcher });
   } catch (error) {
     instance?.abandon();
     throw error;
