@@ -31,6 +31,33 @@ describe.runIf(enabled)('dirty tracker', () => {
     expect(isRunningNotStopped(pid)).toBe(true);
   });
 
+  // mremap keeps a moved mapping's pages and their write-protect bits, but (without
+  // UFFD_FEATURE_EVENT_REMAP) not its userfaultfd registration: the addresses it lands on,
+  // whose earlier content a pre-copy may have sent, must count as written and leave the tracking.
+  it('counts a mapping moved onto unmapped addresses as written, and stops trusting them', async () => {
+    const remap = await compileFixture('remap-memory');
+    const log = path.join(dir(), 'remap.log');
+    const { pid } = await run([remap], { logFile: log });
+    track(pid);
+    const areas = await waitFor('the workload', () => logText(log).match(/^AREAS (\d+) (\d+) (\d+)$/m) ?? undefined);
+    const [a, b, length] = areas.slice(1).map(Number) as [number, number, number];
+    const covers = (ranges: [number, number][], start: number, end: number) => ranges.some(([from, to]) => from <= start && to >= end);
+    const tracker = DirtyTracker.attach(pid);
+    try {
+      expect(covers(tracker.areas(), a, a + length)).toBe(true);
+      expect(covers(tracker.areas(), b, b + length)).toBe(true);
+      tracker.scan(); // from here on
+      expect(tracker.scan().some(([from, to]) => from < a + length && to > a)).toBe(false); // nothing written yet
+      process.kill(pid, 'SIGUSR1');
+      await waitFor('the move', () => (logText(log).includes('MOVED b') ? true : undefined));
+      expect(covers(tracker.scan(), a, a + length)).toBe(true);
+      expect(tracker.areas().some(([from, to]) => from < a + length && to > a)).toBe(false);
+      expect(isRunningNotStopped(pid)).toBe(true);
+    } finally {
+      tracker.close();
+    }
+  });
+
   it('ERR_NO_SUCH_PROCESS for a pid with no process', () => {
     expect(() => DirtyTracker.attach(4194300)).toThrow(expect.objectContaining({ code: 'ERR_NO_SUCH_PROCESS' }));
   });
