@@ -142,6 +142,7 @@ async function dumpContainer(
   let paused: PausedContainer | undefined;
   let progress: NodeJS.Timeout | undefined;
   let known: ContainerFacts;
+  let written: Promise<ContainerFacts> | undefined;
   let dumped = false;
   try {
     await mkdir(imagesDir, { recursive: true });
@@ -154,6 +155,10 @@ async function dumpContainer(
     // Known before it freezes (the rootfs's fingerprint is read here, not while it is paused).
     known = knownFacts ?? (await containerFacts(container, criuOptions, options.withRootfs === true));
     if (pause) paused = await PausedContainer.pause(runc, id, state.pid, { unplug: hold });
+    // Paused, its files cannot change: they are written while runc dumps (a container left
+    // running has them written after its dump, as before).
+    written = paused ? writeContainerFiles(container, dir, known) : undefined;
+    written?.catch(() => {}); // awaited after the dump
     const args = [
       'checkpoint',
       '--image-path', imagesDir,
@@ -180,7 +185,7 @@ async function dumpContainer(
       session = await sink.session;
       await session.done;
     }
-    const facts = await writeContainerFiles(container, dir, known);
+    const facts = await (written ?? writeContainerFiles(container, dir, known));
     const stats = await readDumpStats(dir);
     const result: ContainerCheckpointResult = {
       id,
@@ -204,6 +209,7 @@ async function dumpContainer(
   } catch (error) {
     sink?.close();
     session?.cancel();
+    await written?.catch(() => {}); // nothing of it may land after the clean-up below
     await builder?.abandon();
     if (paused) await paused.resume();
     else if (dumped && !options.leaveRunning) {

@@ -84,6 +84,9 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
       await writeFile(config, 'address 127.0.0.1\n');
       const paused = await PausedContainer.pause(runc, id, state.pid, { unplug: true });
       onFrozen?.();
+      // Its files cannot change while it is paused: they are written while runc dumps.
+      const files = writeContainerFiles(container, top, facts);
+      files.catch(() => {}); // awaited once the images are written
       const held = moving(paused);
       let runcPid: number | undefined;
       // Ending the dump ends runc's CRIU too (its child): nothing else stops a page server whose client vanished.
@@ -124,7 +127,7 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
             onStatus: (status) => {
               void once(status, 'data').then(async () => {
                 try {
-                  await writeContainerFiles(container, top as string, facts);
+                  await files;
                   await onImages();
                   onServing();
                 } catch (error) {
