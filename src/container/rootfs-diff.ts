@@ -3,7 +3,7 @@
 // absolute paths). Read from the overlay's upper dir, where a whiteout (a 0/0 character
 // device) marks a deletion; applied to a new rootfs by deleting, then unpacking.
 import { createHash } from 'node:crypto';
-import { lstat, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { create, extract } from 'tar';
 import { ErrorCode, FreezedryError } from '../errors.js';
@@ -54,15 +54,21 @@ export async function upperChanges(upper: string, overlay?: { lower: string; mer
 /** Writes rootfs-diff.tar (only the changed top-level paths, whiteouts left out) and deleted.files. */
 export async function writeRootfsDiff(upper: string, changes: RootfsChanges, dir: string): Promise<void> {
   const topLevel = [...new Set(changes.changed.map((rel) => rel.split('/')[0] as string))];
-  await create(
-    {
-      file: path.join(dir, ROOTFS_DIFF),
-      cwd: upper,
-      portable: false,
-      filter: (_rel, info) => !('isCharacterDevice' in info && info.isCharacterDevice() && info.rdev === 0),
-    },
-    topLevel.length > 0 ? topLevel : [],
-  );
+  const file = path.join(dir, ROOTFS_DIFF);
+  if (topLevel.length === 0) {
+    // Nothing changed: an empty archive (its end, two zero blocks); node-tar makes none from no paths.
+    await writeFile(file, Buffer.alloc(1024));
+  } else {
+    await create(
+      {
+        file,
+        cwd: upper,
+        portable: false,
+        filter: (_rel, info) => !('isCharacterDevice' in info && info.isCharacterDevice() && info.rdev === 0),
+      },
+      topLevel,
+    );
+  }
   await writeFile(path.join(dir, DELETED_FILES), `${JSON.stringify(changes.deleted)}\n`);
 }
 
@@ -72,10 +78,17 @@ export async function applyRootfsDiff(rootfs: string, diff: { tarFile?: string; 
     throw new FreezedryError(ErrorCode.ARCHIVE_CORRUPT, `${DELETED_FILES} is not a JSON array of paths`);
   }
   for (const deleted of diff.deleted as string[]) await rm(await insideRoot(rootfs, deleted), { recursive: true, force: true });
-  if (diff.tarFile) {
+  if (diff.tarFile && !(await isEmptyTar(diff.tarFile))) {
     // node-tar refuses absolute paths and '..', and never writes through a symlink it made.
     await extract({ file: diff.tarFile, cwd: rootfs, preserveOwner: true, strict: true });
   }
+}
+
+/** An archive of nothing: only zero blocks (its end marker, padded), which node-tar's strict mode refuses. */
+async function isEmptyTar(file: string): Promise<boolean> {
+  const { size } = await stat(file);
+  if (size > 10240) return false;
+  return (await readFile(file)).every((byte) => byte === 0);
 }
 
 /** A path of the container's filesystem, resolved below its rootfs and reached through no symlink. */

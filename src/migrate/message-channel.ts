@@ -21,6 +21,8 @@ const MAX_FILE = 2 ** 40;
  */
 const PEER_CODES: string[] = [ErrorCode.INCOMPATIBLE_HOST, ErrorCode.AUTH_FAILED, ErrorCode.MIGRATION_FAILED];
 const KEEPALIVE_MS = 1000;
+/** How long a side that failed waits for the peer's own failure report, which may be on its way. */
+const PEER_FAILURE_GRACE_MS = 2000;
 /** Silence after which the peer counts as gone (default). */
 export const LINK_TIMEOUT_MS = 10_000;
 
@@ -173,17 +175,25 @@ export class MessageChannel {
 
   /**
    * After a failure on this side: the reason the peer gave, if its 'failed' message is among
-   * what already arrived (a peer that fails closes the connection, and that can surface here
-   * first as a reset while sending).
+   * what already arrived or arrives within `graceMs` (a peer that fails closes the connection,
+   * and that can surface here first as a reset while sending). A peer that did not fail goes
+   * on waiting for us, saying keepalive: that is no answer, and the wait ends.
    */
-  async peerFailure(): Promise<FreezedryError | undefined> {
+  async peerFailure(graceMs = PEER_FAILURE_GRACE_MS): Promise<FreezedryError | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const silence = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), graceMs)));
     try {
       for (;;) {
-        const message = await this.next();
+        const next = this.next();
+        next.catch(() => {}); // a wait the grace outlived fails when the channel closes
+        const message = await Promise.race([next, silence]);
+        if (!message) return undefined;
         if (message.type === 'failed') return peerError(message);
       }
     } catch {
       return undefined; // nothing more arrived
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -39,6 +39,21 @@ describe('rootfs changes', () => {
     expect(existsSync(path.join(target, 'etc/removeme'))).toBe(false);
   });
 
+  it('a container that changed nothing has an empty rootfs-diff.tar, which applies as nothing', async () => {
+    const upper = path.join(dir, 'upper-empty');
+    const out = path.join(dir, 'out-empty');
+    for (const d of [upper, out]) mkdirSync(d);
+    const changes = await upperChanges(upper);
+    expect(changes).toEqual({ changed: [], deleted: [] });
+    await writeRootfsDiff(upper, changes, out);
+    expect(execFileSync('tar', ['-tf', path.join(out, 'rootfs-diff.tar')], { encoding: 'utf8' })).toBe('');
+    const target = path.join(dir, 'target-empty');
+    mkdirSync(target);
+    writeFileSync(path.join(target, 'kept'), 'kept');
+    await applyRootfsDiff(target, { tarFile: path.join(out, 'rootfs-diff.tar'), deleted: [] });
+    expect(readFileSync(path.join(target, 'kept'), 'utf8')).toBe('kept');
+  });
+
   it('a directory removed and made again in a mounted overlay (opaque) deletes what it held below', async () => {
     const [lower, upper, work, merged] = ['lower', 'upper2', 'work', 'merged'].map((name) => path.join(dir, name)) as [string, string, string, string];
     for (const d of [path.join(lower, 'data/sub'), upper, work, merged]) mkdirSync(d, { recursive: true });

@@ -57,6 +57,19 @@ describe('message channel', () => {
     left.close();
   });
 
+  // A side that failed after the freeze asks for the peer's reason; a peer that did not fail
+  // waits on, saying keepalive, and the question must not wait with it (it once hung forever).
+  it('gives up on a failure report from a peer that only says keepalive', async () => {
+    const [a, b] = await socketPair();
+    const left = new MessageChannel(a, { linkTimeoutMs: 5000 });
+    const right = new MessageChannel(b, { linkTimeoutMs: 5000 });
+    const started = performance.now();
+    expect(await left.peerFailure(1500)).toBeUndefined(); // a keepalive came meanwhile
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1400);
+    left.close();
+    right.close();
+  });
+
   it("refuses what a peer declares wrongly, and does not let a peer's failure pick our error code", async () => {
     const [a, b] = await socketPair();
     const peer = new MessageChannel(a);
