@@ -2,9 +2,8 @@
 // can take its checkpoint, restores it, and tells the source when the tree runs here, so that
 // the source ends its original only then.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import type { Server, Socket } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { compatibilityGaps } from '../archive/compatibility.js';
 import type { SourceHost } from '../archive/manifest.js';
@@ -28,6 +27,7 @@ import { pinBridgeAddress } from './bridge-address.js';
 import { TICKET_BYTES, openPageTunnel } from './page-relay.js';
 import { describeHandshakeFailure, loadCredentials, refusedPeer, secureServerOptions, type Credentials, type TlsFiles } from './secure-transport.js';
 import { ImageChain } from './image-chain.js';
+import { newIncomingDir, removeAbandonedIncomingDirs } from './incoming-dirs.js';
 import { PageStore } from './page-store.js';
 import { containerLanding } from '../container/landing.js';
 import type { Landing } from './landing.js';
@@ -79,6 +79,8 @@ export async function receive(options: ReceiveOptions): Promise<Receiver> {
   if (!options.token) throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'receive needs a token (--token or FREEZEDRY_TOKEN)');
   const log = options.log ?? (() => {});
   const credentials = loadCredentials(options.token, options.tls);
+  // What agents killed mid-migration left (up to a tree's size each), before more arrives.
+  for (const dir of await removeAbandonedIncomingDirs(options.workDir)) log(`removed ${dir}, left by an agent that has ended`);
   const migrations: ReceivedMigration[] = [];
   let server!: Server;
   const closed = new Promise<void>((resolve) => {
@@ -172,7 +174,7 @@ async function handle(socket: Socket, options: ReceiveOptions, credentials: Cred
     channel.send({ type: 'welcome', criuVersion: criu.text, lazyPages });
     prepareCodecs(); // the restore decodes images and talks to CRIU while the source is frozen
     log(`${from}: ${migration.mode} migration authenticated`);
-    work = await mkdtemp(path.join(options.workDir ?? os.tmpdir(), 'freezedry-incoming-'));
+    work = await newIncomingDir(options.workDir);
     const outerVeths = new Map(veths.map((name) => [name, `fz${randomBytes(4).toString('hex')}`]));
     const criuOptions: CriuOptions = {
       ...migrationCriuOptions(hello.criuOptions),

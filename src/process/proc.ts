@@ -13,6 +13,8 @@ export interface ProcessStat {
   waitStatus?: number;
   /** It has begun to exit (PF_EXITING): it may look running until it is a zombie. */
   exiting: boolean;
+  /** When it started, in clock ticks since boot: with the pid, it names one process (pids are reused). */
+  startTicks: number;
 }
 
 // Field 9 of /proc/PID/stat, the task's flags: set once do_exit begins, before its memory is
@@ -34,7 +36,8 @@ export function readStat(pid: number): ProcessStat | undefined {
   // Field 52, exit_code: a zombie's wait status (how it ended), readable by anyone until reaped.
   const waitStatus = fields.length >= 50 ? Number(fields[49]) : undefined;
   const exiting = (Number(fields[6]) & PF_EXITING) !== 0;
-  return { pid, comm, state: state ?? '?', ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid), waitStatus, exiting };
+  const startTicks = Number(fields[19]); // field 22, starttime
+  return { pid, comm, state: state ?? '?', ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid), waitStatus, exiting, startTicks };
 }
 
 const SIGKILL_BIT = 1n << 8n; // signal 9, bit 8 of /proc/PID/status's pending masks
