@@ -170,7 +170,11 @@ async function dumpContainer(
       id,
     ];
     try {
-      await runc.exec(`runc checkpoint ${id}`, { args, signal: options.signal, onSpawn: (pid) => (runcPid = pid) }, ErrorCode.CRIU_DUMP_FAILED);
+      await runc.exec(
+        `runc checkpoint ${id}`,
+        { args, signal: options.signal, onSpawn: (pid) => (runcPid = pid), criuConfig: paused?.criuConfig() },
+        ErrorCode.CRIU_DUMP_FAILED,
+      );
     } catch (error) {
       // A sink that failed (a full disk) made CRIU fail: its error is the cause.
       session = sink?.accepted;

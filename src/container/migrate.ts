@@ -5,7 +5,7 @@
 // network rebuilt there with the same addresses and MACs. The container stays paused here,
 // never lost, until the destination runs it; every failure before that resumes it.
 import { once } from 'node:events';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { command } from '../process/command.js';
 import { ErrorCode, FreezedryError } from '../errors.js';
@@ -78,10 +78,6 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
       top = path.dirname(imagesDir);
       const dir = imagesDir;
       await mkdir(dir, { recursive: true });
-      // runc's CRIU listens for the destination's pulls on the address its configuration names:
-      // loopback only (the RPC's own address is ignored for lazy pages); the relay admits the destination.
-      const config = path.join(top, 'criu-lazy.conf');
-      await writeFile(config, 'address 127.0.0.1\n');
       const paused = await PausedContainer.pause(runc, id, state.pid, { unplug: true });
       onFrozen?.();
       // Its files cannot change while it is paused: they are written while runc dumps.
@@ -121,7 +117,9 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
               ...(criuOptions.fileLocks ? ['--file-locks'] : []),
               id,
             ],
-            env: { CRIU_CONFIG_FILE: config },
+            // runc's CRIU listens for the destination's pulls on the address its configuration names:
+            // loopback only (the RPC's own address is ignored for lazy pages); the relay admits the destination.
+            criuConfig: ['address 127.0.0.1', ...paused.criuConfig()],
             onSpawn: (pid) => (runcPid = pid),
             // CRIU writes one byte once its images are written and it serves the memory.
             onStatus: (status) => {

@@ -1,7 +1,7 @@
 // Driving runc, the container engine: finding it, running it with the project's CRIU first on
 // its PATH (runc runs the `criu` it finds there; only runc's own environment changes), and
 // turning its failures into coded errors that quote what it said.
-import { accessSync, closeSync, constants, createReadStream, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { accessSync, closeSync, constants, createReadStream, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -42,8 +42,8 @@ export interface RuncCall {
   onSpawn?: (pid: number) => void;
   /** A pipe as runc's fd 3 (for --status-fd 3), handed over as runc starts. */
   onStatus?: (status: Readable) => void;
-  /** Variables for runc and the CRIU it runs (CRIU_CONFIG_FILE). */
-  env?: Record<string, string>;
+  /** Lines of a configuration file for the CRIU runc runs (`address 127.0.0.1`): options runc has no flag for. */
+  criuConfig?: string[];
   signal?: AbortSignal;
 }
 
@@ -91,9 +91,15 @@ export class Runc {
     try {
       // runc wants a status fd opened for writing, which Node's own extra pipes are not.
       const status = call.onStatus ? native().pipe() : undefined;
+      const criuConfig = call.criuConfig ? path.join(logDir, 'criu.conf') : undefined;
+      if (criuConfig) writeFileSync(criuConfig, `${call.criuConfig?.join('\n')}\n`);
       const stdio: Stdio[] = [...(call.stdio ?? ['ignore', 'pipe', 'pipe']), ...(status ? [status[1]] : [])];
       const child = spawn(this.path, ['--root', this.root, '--log', logFile, '--log-format', 'json', ...call.args], {
-        env: { ...process.env, ...call.env, PATH: `${this.criuDir}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` },
+        env: {
+          ...process.env,
+          ...(criuConfig ? { CRIU_CONFIG_FILE: criuConfig } : {}),
+          PATH: `${this.criuDir}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,
+        },
         stdio,
         signal: call.signal,
       });
