@@ -127,29 +127,35 @@ export async function buildNetwork(file: string, facts: NetworkFacts, bridge?: s
 }
 
 /**
- * Takes the outer ends of the namespace's veths off their bridges, so that nothing reaches a
- * frozen container (no packet its kernel would acknowledge while its images are on their way)
- * nor its duplicate on another host. Returns how to plug them back.
+ * The outer ends of the namespace's veths that are on bridges, read before anything stops;
+ * unplug() takes them off, so that nothing reaches a frozen container (no packet its kernel
+ * would acknowledge while its images are on their way) nor its duplicate on another host, and
+ * returns how to plug them back.
  */
-export async function unplugNetwork(inside: string | number): Promise<UnpluggedNetwork> {
+export function pluggedVeths(inside: string | number): { unplug(): Promise<UnpluggedNetwork> } {
   const ns = typeof inside === 'number' ? `/proc/${inside}/ns/net` : inside;
   const ends = [...outerEnds(links(['type', 'veth'], ns)).values()].filter((l) => l.master);
   const set = (link: Link, ...args: string[]) => command('ip', ['link', 'set', link.ifname, ...args]);
   const replug = async () => {
     await Promise.all(ends.map((link) => set(link, 'master', link.master as string).catch(() => {})));
   };
-  try {
-    await Promise.all(ends.map((link) => set(link, 'nomaster')));
-  } catch (cause) {
-    await replug();
-    throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `Could not take the container's veths off their bridges: ${(cause as Error).message}`, { cause });
-  }
-  return {
+  const unplugged: UnpluggedNetwork = {
     replug,
     commands: ends.map((link) => `${link.ifname}=${link.master as string}`),
     // Before the container ends: with its veths gone, no reset of its connections reaches a client.
     cut: async () => {
       await Promise.all(ends.map((link) => command('ip', ['link', 'del', link.ifname], { reject: false })));
+    },
+  };
+  return {
+    unplug: async () => {
+      try {
+        await Promise.all(ends.map((link) => set(link, 'nomaster')));
+      } catch (cause) {
+        await replug();
+        throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `Could not take the container's veths off their bridges: ${(cause as Error).message}`, { cause });
+      }
+      return unplugged;
     },
   };
 }

@@ -6,7 +6,7 @@ import type { Held } from '../migrate/subject.js';
 import { processTree } from '../process/proc.js';
 import { afterThisProcessDies } from '../process/watchdog.js';
 import { removeBundle } from './bundle.js';
-import { unplugNetwork, type UnpluggedNetwork } from './network.js';
+import { pluggedVeths, type UnpluggedNetwork } from './network.js';
 import type { Runc } from './runc.js';
 
 export class PausedContainer implements Held {
@@ -21,16 +21,18 @@ export class PausedContainer implements Held {
     this.pids = processTree(pid);
   }
 
-  /** Pauses the container (init `pid`); `unplug`: its veths leave their bridges too. */
+  /**
+   * Pauses the container (init `pid`); `unplug`: then its veths leave their bridges too (not
+   * before: what it sends while it still runs would be lost, and its client would wait for a
+   * retransmission). Which veths is read before it pauses.
+   */
   static async pause(runc: Runc, id: string, pid: number, options: { unplug: boolean }): Promise<PausedContainer> {
+    const veths = options.unplug ? pluggedVeths(pid) : undefined;
     await runc.exec(`runc pause ${id}`, { args: ['pause', id] });
-    let network: UnpluggedNetwork | undefined;
-    if (options.unplug) {
-      network = await unplugNetwork(pid).catch(async (error: unknown) => {
-        await runc.exec(`runc resume ${id}`, { args: ['resume', id] }).catch(() => {});
-        throw error;
-      });
-    }
+    const network = await veths?.unplug().catch(async (error: unknown) => {
+      await runc.exec(`runc resume ${id}`, { args: ['resume', id] }).catch(() => {});
+      throw error;
+    });
     return new PausedContainer(runc, id, pid, network);
   }
 
