@@ -42,6 +42,9 @@ export class PreCopy implements RoundsTracker {
    * a scan write-protects again what it found, so a second would miss those pages.
    */
   private writtenAtFreeze: { written: Map<TrackedTask, Range[]> } | { error: unknown } | undefined;
+  /** The scan at the freeze and, in pre-copy, the sending of what it found. */
+  private atFreeze: Promise<void> | undefined;
+  private readonly sentAtFreeze = { pages: 0, wire: 0 };
 
   private constructor(tasks: TrackedTask[]) {
     this.tasks = tasks;
@@ -97,16 +100,16 @@ export class PreCopy implements RoundsTracker {
   /**
    * The tree is frozen (nothing in it writes now): the last scan runs at once, beside CRIU's
    * dump, rather than after it (tens of milliseconds at a few GiB that the freeze no longer
-   * waits for). It runs after the caller's turn, which answers CRIU first.
+   * waits for). It runs after the caller's turn, which answers CRIU first. Given the channel
+   * (pre-copy), what it found written is sent at once too, read from the frozen tree while CRIU
+   * dumps it, so that after the dump the freeze waits only for lazy pages never sent.
    */
-  frozen(): void {
-    setImmediate(() => {
-      try {
-        this.scanAtFreeze();
-      } catch {
-        // final() reports it
-      }
+  frozen(channel?: MessageChannel): void {
+    this.atFreeze ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      const written = this.scanAtFreeze();
+      if (channel) await this.sendAtFreeze(channel, written);
     });
+    this.atFreeze.catch(() => {}); // final() reports it
   }
 
   private scanAtFreeze(): Map<TrackedTask, Range[]> {
@@ -122,6 +125,25 @@ export class PreCopy implements RoundsTracker {
   }
 
   /**
+   * A last round of the frozen tree's written pages, before its images exist: none of them is
+   * stale after it. A task that cannot be read (it ended since the last round) is left to
+   * final(), which sends only for the tasks CRIU dumped.
+   */
+  private async sendAtFreeze(channel: MessageChannel, written: Map<TrackedTask, Range[]>): Promise<void> {
+    for (const task of this.tasks) {
+      const ranges = written.get(task) as Range[];
+      try {
+        this.sentAtFreeze.wire += await this.send(channel, task.hostPid, task.imagePid, ranges);
+      } catch {
+        continue;
+      }
+      this.sentAtFreeze.pages += totalBytes(ranges) / PAGE_SIZE;
+      task.sent = union(task.sent, ranges);
+      written.set(task, []);
+    }
+  }
+
+  /**
    * With the tree frozen by CRIU and its images in `imagesDir`: per task, the lazy pages the
    * destination lacks or holds stale. pre-copy sends them; hybrid tells the destination to
    * forget its stale copies, and they are pulled from CRIU's page server with the rest.
@@ -129,9 +151,9 @@ export class PreCopy implements RoundsTracker {
   async final(channel: MessageChannel, imagesDir: string, rootPid: number, mode: 'pre-copy' | 'hybrid'): Promise<FinalReport> {
     const hostPidOf = new Map(processTree(rootPid).map((host) => [namespacePid(host) ?? host, host]));
     const dumped = parsePstree(await readFile(path.join(imagesDir, 'pstree.img'))).map((task) => task.pid);
+    await this.atFreeze;
     const writtenSinceLastRound = this.scanAtFreeze();
-    let pages = 0;
-    let wire = 0;
+    let { pages, wire } = this.sentAtFreeze;
     for (const imagePid of dumped) {
       const lazy = await lazyRanges(imagesDir, imagePid);
       const task = this.tasks.find((t) => t.imagePid === imagePid && hostPidOf.get(imagePid) === t.hostPid);

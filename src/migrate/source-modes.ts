@@ -149,7 +149,8 @@ export async function lazyMigration(
     port,
     abandon: abandon.signal,
     criuOptions,
-    onFrozen: () => rounds?.pre.frozen(),
+    // In pre-copy the pages written since the last round leave while CRIU dumps; hybrid pulls them.
+    onFrozen: () => rounds?.pre.frozen(rounds.mode === 'pre-copy' ? channel : undefined),
     onImages: async () => {
       steps.dumpMs = performance.now() - frozeAt;
       if (rounds) {
