@@ -2,6 +2,7 @@
 #include <napi.h>
 #include <net/if.h>
 
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -16,14 +17,29 @@ class FrameCaptureWrap : public Napi::ObjectWrap<FrameCaptureWrap> {
  public:
   static Napi::Function Init(Napi::Env env) { return DefineClass(env, "FrameCapture", {InstanceMethod<&FrameCaptureWrap::Take>("take")}); }
 
-  // new FrameCapture(ifindexes, bufferBytes)
+  // new FrameCapture(points, bufferBytes): each point {ifindex, to?: 6-byte Uint8Array}
   explicit FrameCaptureWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FrameCaptureWrap>(info) {
     Napi::Env env = info.Env();
-    if (!info[0].IsArray() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "FrameCapture(ifindexes, bufferBytes)");
+    if (!info[0].IsArray() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "FrameCapture(points, bufferBytes)");
     auto list = info[0].As<Napi::Array>();
-    std::vector<int> ifindexes;
-    for (uint32_t i = 0; i < list.Length(); i++) ifindexes.push_back(list.Get(i).As<Napi::Number>().Int32Value());
-    auto started = core::FrameCapture::Start(ifindexes, info[1].As<Napi::Number>().Int32Value());
+    std::vector<core::CapturePoint> points;
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      Napi::Value item = list.Get(i);
+      if (!item.IsObject()) throw Napi::TypeError::New(env, "a capture point is {ifindex, to?}");
+      auto object = item.As<Napi::Object>();
+      core::CapturePoint point;
+      point.ifindex = object.Get("ifindex").As<Napi::Number>().Int32Value();
+      Napi::Value to = object.Get("to");
+      if (to.IsTypedArray()) {
+        auto bytes = to.As<Napi::Uint8Array>();
+        if (bytes.ByteLength() != 6) throw Napi::TypeError::New(env, "a capture point's address is 6 bytes");
+        core::MacAddress address{};
+        std::copy(bytes.Data(), bytes.Data() + 6, address.begin());
+        point.to = address;
+      }
+      points.push_back(point);
+    }
+    auto started = core::FrameCapture::Start(points, info[1].As<Napi::Number>().Int32Value());
     if (!started.Ok()) throw MakeSysError(env, started.Error());
     capture_.emplace(started.Take());
   }

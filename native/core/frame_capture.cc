@@ -58,17 +58,36 @@ uint32_t AddWords(uint32_t sum, const uint8_t* data, size_t size) {
   return sum;
 }
 
-// Packet-socket filter: only what the interface sends, not what it receives.
-Status AcceptOnlyOutgoing(int fd) {
-  static sock_filter code[] = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_PKTTYPE)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, static_cast<uint32_t>(kMaxCapturedFrame)),
-      BPF_STMT(BPF_RET | BPF_K, 0),
-  };
-  sock_fprog program{static_cast<unsigned short>(sizeof(code) / sizeof(code[0])), code};
+Status AttachFilter(int fd, std::vector<sock_filter> code) {
+  sock_fprog program{static_cast<unsigned short>(code.size()), code.data()};
   if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program)) != 0) return LastError("setsockopt(SO_ATTACH_FILTER)");
   return OkStatus();
+}
+
+// Packet-socket filter: only what the interface sends, not what it receives.
+Status AcceptOnlyOutgoing(int fd) {
+  return AttachFilter(fd, {
+                              BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_PKTTYPE)),
+                              BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 0, 1),
+                              BPF_STMT(BPF_RET | BPF_K, static_cast<uint32_t>(kMaxCapturedFrame)),
+                              BPF_STMT(BPF_RET | BPF_K, 0),
+                          });
+}
+
+// Packet-socket filter: only what the interface receives for another host's address `to`.
+Status AcceptOnlyReceivedFor(int fd, const MacAddress& to) {
+  uint32_t high = (static_cast<uint32_t>(to[0]) << 24) | (static_cast<uint32_t>(to[1]) << 16) | (static_cast<uint32_t>(to[2]) << 8) | to[3];
+  uint32_t low = (static_cast<uint32_t>(to[4]) << 8) | to[5];
+  return AttachFilter(fd, {
+                              BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_PKTTYPE)),
+                              BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OTHERHOST, 0, 5),
+                              BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),  // the destination address's first four bytes
+                              BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, high, 0, 3),
+                              BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 4),  // and its last two
+                              BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, low, 0, 1),
+                              BPF_STMT(BPF_RET | BPF_K, static_cast<uint32_t>(kMaxCapturedFrame)),
+                              BPF_STMT(BPF_RET | BPF_K, 0),
+                          });
 }
 
 }  // namespace
@@ -94,13 +113,13 @@ void WriteTcpChecksum(uint8_t* frame, size_t size) {
   segment[kTcpChecksumAt + 1] = static_cast<uint8_t>(checksum & 0xff);
 }
 
-Result<FrameCapture> FrameCapture::Start(const std::vector<int>& ifindexes, int buffer_bytes) {
+Result<FrameCapture> FrameCapture::Start(const std::vector<CapturePoint>& points, int buffer_bytes) {
   std::vector<UniqueFd> sockets;
-  for (int ifindex : ifindexes) {
+  for (const CapturePoint& point : points) {
     // Protocol 0 until bound: no frame is queued before the filter is in place.
     UniqueFd fd(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd.Valid()) return LastError("socket(AF_PACKET)");
-    auto filtered = AcceptOnlyOutgoing(fd.Get());
+    auto filtered = point.to ? AcceptOnlyReceivedFor(fd.Get(), *point.to) : AcceptOnlyOutgoing(fd.Get());
     if (!filtered.Ok()) return filtered.Error();
     // FORCE lifts the system's rmem_max cap (we are root); plain SO_RCVBUF is capped by it.
     if (::setsockopt(fd.Get(), SOL_SOCKET, SO_RCVBUFFORCE, &buffer_bytes, sizeof(buffer_bytes)) != 0 &&
@@ -110,8 +129,17 @@ Result<FrameCapture> FrameCapture::Start(const std::vector<int>& ifindexes, int 
     sockaddr_ll where{};
     where.sll_family = AF_PACKET;
     where.sll_protocol = htons(ETH_P_ALL);
-    where.sll_ifindex = ifindex;
+    where.sll_ifindex = point.ifindex;
     if (::bind(fd.Get(), reinterpret_cast<sockaddr*>(&where), sizeof(where)) != 0) return LastError("bind(AF_PACKET)");
+    if (point.to) {
+      // Promiscuous for as long as this socket is open (the kernel counts it, and drops it on close).
+      packet_mreq promiscuous{};
+      promiscuous.mr_ifindex = point.ifindex;
+      promiscuous.mr_type = PACKET_MR_PROMISC;
+      if (::setsockopt(fd.Get(), SOL_PACKET, PACKET_ADD_MEMBERSHIP, &promiscuous, sizeof(promiscuous)) != 0) {
+        return LastError("setsockopt(PACKET_ADD_MEMBERSHIP)");
+      }
+    }
     sockets.push_back(std::move(fd));
   }
   return FrameCapture(std::move(sockets));

@@ -1,11 +1,14 @@
 // The TCP frames a host sends into a tree's network namespace while the tree is frozen. CRIU's
-// network lock drops them inside the namespace, so a client's request sent then waits for its
-// retransmission timer (200 ms, doubling). Captured here at the outer end of each veth and
-// injected into the restored tree's veth once it runs, they are answered at once.
+// network lock drops them inside the namespace (or, for a container, its veth is off its
+// bridge), so a client's request sent then waits for its retransmission timer (200 ms,
+// doubling). Captured here (at the outer end of each veth, or on the bridge a container's veth
+// left) and injected into the restored tree's veth once it runs, they are answered at once.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "core/result.h"
@@ -19,14 +22,25 @@ constexpr size_t kEthernetHeaderSize = 14;
 // A frame the kernel may hand over with segmentation offload (one 64 KiB segment with headers).
 constexpr size_t kMaxCapturedFrame = 65536 + kEthernetHeaderSize;
 
+using MacAddress = std::array<uint8_t, 6>;
+
+// Where frames are kept: what an interface sends (a veth's outer end: what enters the tree), or,
+// with `to`, what a bridge receives for that address and has no port for (a veth taken off it:
+// the bridge floods such frames, and passes them up to itself while it is promiscuous, which a
+// capture makes it).
+struct CapturePoint {
+  int ifindex = 0;
+  std::optional<MacAddress> to;
+};
+
 class FrameCapture {
  public:
-  // Starts keeping the frames each interface sends (its outgoing direction), up to
-  // `buffer_bytes` of the kernel's accounting per interface (newer frames are dropped past it).
-  static Result<FrameCapture> Start(const std::vector<int>& ifindexes, int buffer_bytes);
+  // Starts keeping the frames of each point, up to `buffer_bytes` of the kernel's accounting per
+  // point (newer frames are dropped past it).
+  static Result<FrameCapture> Start(const std::vector<CapturePoint>& points, int buffer_bytes);
 
-  // Stops and returns, per interface in the order given, the TCP frames kept (IPv4 and IPv6),
-  // as a batch (see kFrameLengthSize).
+  // Stops and returns, per point in the order given, the TCP frames kept (IPv4 and IPv6), as a
+  // batch (see kFrameLengthSize).
   Result<std::vector<std::vector<uint8_t>>> Take();
 
  private:

@@ -113,7 +113,7 @@ static int CaptureInjectedFrames() {
   if (std::system("ip link add fa type veth peer name fb && ip link set fa up && ip link set fb up") != 0) return 77;
   int fa = static_cast<int>(if_nametoindex("fa")), fb = static_cast<int>(if_nametoindex("fb"));
   CHECK(fa > 0 && fb > 0);
-  auto capture = FrameCapture::Start({fa}, 1 << 20);
+  auto capture = FrameCapture::Start({{fa, std::nullopt}}, 1 << 20);
   CHECK_OK(capture);
   auto tcp = Frame(false, 6, 32);  // its checksum left zero, as offload may leave it
   auto batch = Batch({tcp, Frame(false, 17, 32), Frame(true, 6, 5)});
@@ -152,7 +152,7 @@ static int AnsweredAfterInjection() {
   at.sin_addr.s_addr = inet_addr("10.9.0.2");
   CHECK(bind(listener, reinterpret_cast<sockaddr*>(&at), sizeof(at)) == 0 && listen(listener, 4) == 0);
   int fa = static_cast<int>(if_nametoindex("fa")), fb = static_cast<int>(if_nametoindex("fb"));
-  auto capture = FrameCapture::Start({fb}, 1 << 20);
+  auto capture = FrameCapture::Start({{fb, std::nullopt}}, 1 << 20);
   CHECK_OK(capture);
   auto syn = Frame(false, 6, 0);
   const uint8_t to[] = {2, 0, 0, 0, 0, 0x0b}, from[] = {2, 0, 0, 0, 0, 0x0a};
@@ -183,9 +183,54 @@ static int AnsweredAfterInjection() {
       if (length >= 54 && f[34] == 0x1f && f[35] == 0x90 && f[36] == 0x9c && f[37] == 0x40 && f[34 + 13] == 0x12) answered = true;
       i += 4 + length;
     }
-    if (!answered) capture = FrameCapture::Start({fb}, 1 << 20);
+    if (!answered) capture = FrameCapture::Start({{fb, std::nullopt}}, 1 << 20);
   }
   CHECK(answered);
+  return 0;
+}
+
+// An IPv4 frame with its header checksum written (a bridge that filters checks it).
+static std::vector<uint8_t> WithIpChecksum(std::vector<uint8_t> f) {
+  uint32_t sum = 0;
+  f[24] = f[25] = 0;
+  for (size_t i = 14; i < 34; i += 2) sum += static_cast<uint32_t>((f[i] << 8) | f[i + 1]);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  f[24] = static_cast<uint8_t>(~sum >> 8), f[25] = static_cast<uint8_t>(~sum);
+  return f;
+}
+
+// A bridge with a port va whose peer vb sends frames into it: those for an address the bridge
+// has no port for are kept on the bridge (promiscuous while the capture runs), others are not.
+static int CaptureOnBridge() {
+  if (unshare(CLONE_NEWNET) != 0) return 77;
+  if (std::system("ip link add br0 type bridge && ip link add va type veth peer name vb && ip link set va master br0 && "
+                  "ip link set br0 up && ip link set va up && ip link set vb up") != 0) {
+    return 77;
+  }
+  int br = static_cast<int>(if_nametoindex("br0")), vb = static_cast<int>(if_nametoindex("vb"));
+  CHECK(br > 0 && vb > 0);
+  const MacAddress gone = {0x02, 0x03, 0x04, 0x05, 0x06, 0x07};  // Frame()'s destination
+  auto capture = FrameCapture::Start({{br, gone}}, 1 << 20);
+  CHECK_OK(capture);
+  auto wanted = WithIpChecksum(Frame(false, 6, 32));
+  auto other = WithIpChecksum(Frame(false, 6, 16));
+  other[5] = 0x99;
+  auto batch = Batch({wanted, other, WithIpChecksum(Frame(false, 17, 8))});
+  CHECK_OK(InjectFrames(vb, batch.data(), batch.size()));
+  std::vector<uint8_t> kept;
+  for (int tries = 0; tries < 100 && kept.empty(); tries++) {
+    usleep(10000);
+    auto taken = capture.Value().Take();
+    CHECK_OK(taken);
+    kept = taken.Value()[0];
+    if (kept.empty()) {
+      capture = FrameCapture::Start({{br, gone}}, 1 << 20);
+      CHECK_OK(capture);
+      CHECK_OK(InjectFrames(vb, batch.data(), batch.size()));
+    }
+  }
+  CHECK(kept.size() == 4 + wanted.size());
+  CHECK(std::equal(kept.begin() + 4, kept.begin() + 4 + 6, wanted.begin()));
   return 0;
 }
 
@@ -209,11 +254,14 @@ TEST(AnInjectedSegmentIsTakenByTheKernelBehindTheVeth) {
   InChild("AnInjectedSegmentIsTakenByTheKernelBehindTheVeth", AnsweredAfterInjection);
 }
 
+TEST(KeepsFramesABridgeGetsForAnAddressItHasNoPortFor) { InChild("KeepsFramesABridgeGetsForAnAddressItHasNoPortFor", CaptureOnBridge); }
+
 int main() {
   RUN(WritesTcpChecksumsForIpv4AndIpv6);
   RUN(TakesOnlyWholeTcpFrames);
   RUN(RefusesABatchThatRunsShort);
   RUN(KeepsWhatAnInterfaceSendsAndInjectsTcpOnly);
   RUN(AnInjectedSegmentIsTakenByTheKernelBehindTheVeth);
+  RUN(KeepsFramesABridgeGetsForAnAddressItHasNoPortFor);
   return 0;
 }

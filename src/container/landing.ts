@@ -64,6 +64,8 @@ export async function containerLanding(announced: unknown, options: { bridge?: s
       const restored = await restoreContainer({ ...common, imagesDir: top, lazy: true, remotePages, signal });
       return { pid: restored.pid, durationMs: restored.durationMs, fill: restored.lazy?.fill };
     },
+    // Where the frames the source held while it was frozen go in (frame-replay.ts).
+    outerVeths: () => prepared?.network?.outerEnds ?? new Map(),
     end: async () => {
       await removeContainer(id, { runcRoot: options.runcRoot, force: true });
     },

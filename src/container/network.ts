@@ -80,9 +80,10 @@ export async function describeNetwork(inside: string | number): Promise<NetworkF
  * (plug()): a packet of a client's that came earlier would find no socket and reset its
  * connection. A bridge that is not here is ERR_INCOMPATIBLE_HOST.
  */
-export async function buildNetwork(file: string, facts: NetworkFacts, bridge?: string): Promise<{ plug(): Promise<void> }> {
+export async function buildNetwork(file: string, facts: NetworkFacts, bridge?: string): Promise<BuiltNetwork> {
   const inside = (...args: string[]) => command('nsenter', [`--net=${file}`, 'ip', ...args]);
   const ends: [string, string][] = [];
+  const outerEnds = new Map<string, string>();
   for (const veth of facts.veths) {
     const master = bridge ?? veth.bridge;
     if (master === undefined || !links([]).some((l) => l.ifname === master && l.linkinfo?.info_kind === 'bridge')) {
@@ -99,6 +100,7 @@ export async function buildNetwork(file: string, facts: NetworkFacts, bridge?: s
     await inside('link', 'set', veth.name, 'up');
     await command('ip', ['link', 'set', outer, 'up']);
     ends.push([outer, master]);
+    outerEnds.set(veth.name, outer);
   }
   for (const route of facts.routes) {
     await inside('route', 'add', route.dst, ...(route.gateway ? ['via', route.gateway] : []), 'dev', route.dev);
@@ -118,12 +120,19 @@ export async function buildNetwork(file: string, facts: NetworkFacts, bridge?: s
     if (await arp(veth.name, 20, 50).then(() => true, () => false)) usual.set(veth.name, { retransMs, probes });
   }
   return {
+    outerEnds,
     plug: async () => {
       for (const [outer, master] of ends) await command('ip', ['link', 'set', outer, 'master', master]);
       // The probe already due in 20 ms reaches the peers now; later ones as usual.
       for (const [dev, { retransMs, probes }] of usual) await arp(dev, retransMs, probes).catch(() => {});
     },
   };
+}
+
+export interface BuiltNetwork {
+  /** The name here of each veth's outer end, by its name inside. */
+  outerEnds: Map<string, string>;
+  plug(): Promise<void>;
 }
 
 /**

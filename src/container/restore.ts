@@ -25,7 +25,7 @@ import { assertRootfs, containersRoot, createBundle, readRecord, readSpec, remov
 import { foreignFacts, provideEngineMounts, unpackForeign } from './foreign.js';
 import { CHECKPOINT_DIR, CHECKPOINT_PREFIX, CONTAINER_FACTS, SPEC_DUMP, readFacts, type ContainerFacts } from './layout.js';
 import { assertIdFree, startInBundle } from './lifecycle.js';
-import { buildNetwork } from './network.js';
+import { buildNetwork, type BuiltNetwork } from './network.js';
 import { DELETED_FILES, ROOTFS_DIFF, applyRootfsDiff, rootfsFingerprint } from './rootfs-diff.js';
 import { Runc, withCriuErrors, type RuncOptions } from './runc.js';
 import { command } from '../process/command.js';
@@ -203,7 +203,7 @@ export async function restoreContainer(options: ContainerRestoreOptions): Promis
 export interface PreparedBundle {
   bundle: Bundle;
   /** Plugs the rebuilt veths into their bridges, once the container's sockets are back. */
-  network?: { plug(): Promise<void> };
+  network?: BuiltNetwork;
 }
 
 /**

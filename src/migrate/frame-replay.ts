@@ -6,10 +6,11 @@
 // end), and the destination injects them into the restored tree's veths as soon as it runs:
 // they are answered at once, and the client's own retransmissions arrive as duplicates, which
 // TCP drops. A frame the tree had taken before the lock is such a duplicate too. Frames of other
-// protocols are not kept. Only trees with their own network namespace (veths) have this; any
-// failure here costs the replay, never the migration.
+// protocols are not kept. A container's veths leave their bridges while it is frozen (instead
+// of CRIU's lock): its frames are kept on the bridge, by its address. Only trees with their own
+// network namespace (veths) have this; any failure here costs the replay, never the migration.
 import { native } from '../native/binding.js';
-import type { Link } from './bridge-address.js';
+import { links, type Link } from './bridge-address.js';
 import type { MessageChannel } from './message-channel.js';
 
 /** Kernel buffer per veth for the frames of one freeze (its accounting, about 1 KiB per small frame). */
@@ -34,18 +35,46 @@ export interface FrameHold {
   discard(): void;
 }
 
+/** Where one veth's frames are kept: what an interface sends, or what it receives for `to`. */
+export interface HoldPoint {
+  ifindex: number;
+  to?: Buffer;
+}
+
+/**
+ * Where the frames for each of a tree's veths (by its name inside) are kept while it is frozen:
+ * at the veth's outer end, or, when its veths leave their bridges (`unplugged`: a container),
+ * on the bridge, for the veth's address.
+ */
+export function holdPoints(veths: Link[], outer: Map<string, Link>, unplugged: boolean): Map<string, HoldPoint> {
+  const points = new Map<string, HoldPoint>();
+  const bridges = unplugged && outer.size > 0 ? links(['type', 'bridge']) : [];
+  for (const veth of veths) {
+    const end = outer.get(veth.ifname);
+    if (!end) continue;
+    if (!unplugged) {
+      points.set(veth.ifname, { ifindex: end.ifindex });
+      continue;
+    }
+    const bridge = bridges.find((b) => b.ifname === end.master);
+    const to = Buffer.from((veth.address ?? '').split(':').map((byte) => Number.parseInt(byte, 16)));
+    if (bridge && to.length === 6 && /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(veth.address ?? '')) points.set(veth.ifname, { ifindex: bridge.ifindex, to });
+  }
+  return points;
+}
+
 /**
  * Starts keeping the frames sent into the tree's veths (none to keep: undefined). A capture that
  * cannot start still sends its empty message, which the destination waits for.
  */
-export function holdFrames(plan: Map<string, Link>, log: (line: string) => void): FrameHold | undefined {
+export function holdFrames(plan: Map<string, HoldPoint>, log: (line: string) => void): FrameHold | undefined {
   const names = [...plan.keys()];
   if (names.length === 0) return undefined;
   const lost = (error: unknown) => log(`frames sent to the tree while frozen will not be replayed: ${(error as Error).message}`);
   let capture: { take(): Buffer[] } | undefined;
   try {
     capture = new (native().FrameCapture)(
-      names.map((name) => (plan.get(name) as Link).ifindex),
+      names.map((name) => plan.get(name) as HoldPoint),
       CAPTURE_BUFFER_BYTES,
     );
   } catch (error) {

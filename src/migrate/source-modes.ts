@@ -15,8 +15,7 @@ import { nextStep } from './planning.js';
 import type { PreCopy } from './precopy.js';
 import { heldTree } from './process-subject.js';
 import type { FinalReport } from './rounds.js';
-import { holdFrames, type FrameHold } from './frame-replay.js';
-import type { Link } from './bridge-address.js';
+import { holdFrames, type FrameHold, type HoldPoint } from './frame-replay.js';
 import type { Held, MigrationSubject } from './subject.js';
 
 /** How long the destination may take to restore before the source gives up and resumes. */
@@ -33,7 +32,7 @@ export interface MigrationContext {
   /** The transport's credentials, read once (the page relay needs them too). */
   credentials: Credentials;
   /** The outer ends of the tree's veths (outerEnds(), by the name inside), whose frames are held while it is frozen (frame-replay.ts). */
-  frameHoldPlan: Map<string, Link>;
+  frameHoldPlan: Map<string, HoldPoint>;
   log: (line: string) => void;
 }
 

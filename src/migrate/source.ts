@@ -27,7 +27,8 @@ import { migrationCriuOptions, type CriuOptions } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError, ValidationError } from '../errors.js';
 import { processTree, readStat, residentBytes } from '../process/proc.js';
 import { authenticateDestination } from './authentication.js';
-import { bridgesOf, outerEnds, pinBridgeAddress, vethsOfTree, type Link } from './bridge-address.js';
+import { bridgesOf, outerEnds, pinBridgeAddress, vethsOfTree } from './bridge-address.js';
+import { holdPoints, type HoldPoint } from './frame-replay.js';
 import { CriuPreDumps } from './criu-rounds.js';
 import { startProbe, validateProbeUrl, type Probe } from './downtime-probe.js';
 import { connectSecure, loadCredentials } from './secure-transport.js';
@@ -102,9 +103,9 @@ export async function migrateSubject(subject: MigrationSubject, options: Migrate
     const outer = outerEnds(veths);
     // Its veth leaves this host's bridge when the tree ends here: that must not change our MAC.
     for (const bridge of bridgesOf(outer)) pinBridgeAddress(bridge);
-    // A container's veths are off their bridges while it is frozen (container/pause.ts): no
-    // frame reaches them to be held.
-    const holdPlan = options.replayFrames === false || subject.kind !== 'process' ? new Map<string, Link>() : outer;
+    // A container's veths are off their bridges while it is frozen (container/pause.ts): its
+    // frames are held on the bridge.
+    const holdPlan = options.replayFrames === false ? new Map<string, HoldPoint>() : holdPoints(veths, outer, subject.kind === 'container');
     // A tree with its own network namespace brings its veth ends; the destination plugs them in.
     channel.send({
       type: 'hello',

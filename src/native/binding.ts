@@ -131,7 +131,7 @@ export interface NativeMemoryCopy {
 }
 
 export interface NativeFrameCapture {
-  /** Ends the capture: per interface, its outgoing TCP frames, each after a 4-byte little-endian length. */
+  /** Ends the capture: per point, its TCP frames, each after a 4-byte little-endian length. */
   take(): Buffer[];
 }
 
@@ -156,8 +156,12 @@ export interface NativeBinding {
     onEvent: (kind: 'restored' | 'complete' | 'failed', error?: Error) => void,
   ) => NativeUffdServer;
   DirtyTracker: new (pid: number) => NativeDirtyTracker;
-  /** Keeps what these interfaces send, up to bufferBytes of the kernel's accounting each. */
-  FrameCapture: new (ifindexes: number[], bufferBytes: number) => NativeFrameCapture;
+  /**
+   * Keeps, per point, what the interface sends or, with `to` (6 bytes), what it receives for that
+   * address (promiscuous meanwhile: a bridge the address's port left), up to bufferBytes of the
+   * kernel's accounting each.
+   */
+  FrameCapture: new (points: { ifindex: number; to?: Uint8Array }[], bufferBytes: number) => NativeFrameCapture;
   /** Sends length-prefixed frames out of the interface of that name (TCP only, checksums written); throws EINVAL if malformed. */
   injectFrames(ifname: string, batch: Uint8Array): { sent: number; skipped: number };
   /** Copies [start, length, ...] of a running process's memory; level > 0 compresses. */

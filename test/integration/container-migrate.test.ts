@@ -111,11 +111,21 @@ describe.runIf(enabled)('container migration between hosts', () => {
     it(`${mode}: the container runs on b with its memory, files, address and the client's connection; nothing of it is left on a`, async () => {
       const service = await serviceOnA(mode);
       const agent = await receiver(port);
-      const moved = await migrateCli(service.id, port, mode, ['--tcp-established']);
+      // The client says nothing until the container is paused for its freeze: its next request
+      // then certainly reaches a frozen container (one answered just before could leave none).
+      await service.hold();
+      const moving = migrateCli(service.id, port, mode, ['--tcp-established']);
+      await waitFor('the freeze', () => (runcState(service.id)?.status === 'paused' ? true : undefined), 60_000);
+      service.go();
+      const moved = await moving;
       expect(moved.code, moved.stdout + moved.stderr + agent.output()).toBe(0);
       expect(await agent.exited, agent.output()).toBe(0);
-      const result = JSON.parse(moved.stdout) as { mode: string; destinationPid: number; frozenMs: number; rounds?: unknown[] };
+      const result = JSON.parse(moved.stdout) as { mode: string; destinationPid: number; frozenMs: number; rounds?: unknown[]; framesReplayed?: number };
       expect(result.mode).toBe(mode);
+      // The client's request sent while it was frozen, its veth off a's bridge, was kept on that
+      // bridge and injected on b once it ran (not left to the client's retransmission timer).
+      expect(result.framesReplayed, moved.stderr).toBeGreaterThan(0);
+      expect(agent.output()).toMatch(/replayed [1-9]\d* TCP frames sent to the tree while it was frozen/);
       if (mode === 'pre-copy' || mode === 'hybrid') expect(result.rounds?.length).toBeGreaterThan(0);
 
       // On b: runc runs it under its own ID, in a bundle with the file changes.
