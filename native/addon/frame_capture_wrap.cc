@@ -45,12 +45,13 @@ class FrameCaptureWrap : public Napi::ObjectWrap<FrameCaptureWrap> {
   }
 
  private:
-  // take(): one Buffer per interface (length-prefixed frames); the capture ends.
+  // take(goOn?): one Buffer per point (length-prefixed frames); the capture ends unless goOn.
   Napi::Value Take(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!capture_) throw Napi::Error::New(env, "the capture was already taken");
-    auto taken = capture_->Take();
-    capture_.reset();
+    bool go_on = info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value();
+    auto taken = capture_->Take(go_on);
+    if (!go_on) capture_.reset();
     if (!taken.Ok()) throw MakeSysError(env, taken.Error());
     Napi::Array out = Napi::Array::New(env, taken.Value().size());
     for (uint32_t i = 0; i < taken.Value().size(); i++) {

@@ -145,7 +145,7 @@ Result<FrameCapture> FrameCapture::Start(const std::vector<CapturePoint>& points
   return FrameCapture(std::move(sockets));
 }
 
-Result<std::vector<std::vector<uint8_t>>> FrameCapture::Take() {
+Result<std::vector<std::vector<uint8_t>>> FrameCapture::Take(bool go_on) {
   std::vector<std::vector<uint8_t>> batches;
   std::vector<uint8_t> frame(kMaxCapturedFrame);
   for (UniqueFd& fd : sockets_) {
@@ -163,7 +163,7 @@ Result<std::vector<std::vector<uint8_t>>> FrameCapture::Take() {
       batch.insert(batch.end(), frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(size));
     }
     batches.push_back(std::move(batch));
-    fd.Reset();
+    if (!go_on) fd.Reset();
   }
   return batches;
 }

@@ -39,9 +39,9 @@ class FrameCapture {
   // point (newer frames are dropped past it).
   static Result<FrameCapture> Start(const std::vector<CapturePoint>& points, int buffer_bytes);
 
-  // Stops and returns, per point in the order given, the TCP frames kept (IPv4 and IPv6), as a
-  // batch (see kFrameLengthSize).
-  Result<std::vector<std::vector<uint8_t>>> Take();
+  // Returns, per point in the order given, the TCP frames kept so far (IPv4 and IPv6), as a
+  // batch (see kFrameLengthSize); the capture stops, unless `go_on`: then it keeps what follows.
+  Result<std::vector<std::vector<uint8_t>>> Take(bool go_on = false);
 
  private:
   explicit FrameCapture(std::vector<UniqueFd> sockets) : sockets_(std::move(sockets)) {}

@@ -32,7 +32,7 @@ import { PageStore } from './page-store.js';
 import { containerLanding } from '../container/landing.js';
 import type { Landing } from './landing.js';
 import { silenceNetwork } from '../process/quiet-end.js';
-import { replayFrames } from './frame-replay.js';
+import { injectHeld, receiveFrames, replayFrames, type HeldFrames } from './frame-replay.js';
 
 export interface ReceiveOptions {
   host: string;
@@ -316,7 +316,8 @@ async function receiveLazily({ channel, landing, work, from, sourceAddress, opti
   // As in a container checkpoint: images in checkpoint/, a container's files beside.
   const top = path.join(work, 'lazy');
   const imagesDir = path.join(top, 'checkpoint');
-  let offer = await receivePages(channel, store);
+  const early: HeldFrames = [];
+  let offer = await receivePages(channel, store, early);
   if (offer.type === 'container-files') {
     if (!landing.receiveFiles) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, 'container files from the source of a process tree');
     await landing.receiveFiles(channel, offer, top);
@@ -340,10 +341,12 @@ async function receiveLazily({ channel, landing, work, from, sourceAddress, opti
   const pageServer = { address: '127.0.0.1', port: tunnel.port, ticket: pageTicket(serve.ticket) };
   const restored = await landing.restoreLazy(top, { pageServer, preCopied }, sourceGone(channel));
   migration.pid = restored.pid;
+  // What clients sent it while it was frozen, kept at the source until its images left: at once.
+  const injectedEarly = early.length > 0 ? injectHeld(early, landing.outerVeths?.() ?? new Map(), (line) => log(`${from}: ${line}`)) : 0;
   channel.send({ type: 'restored', pid: restored.pid, durationMs: restored.durationMs });
   log(`${from}: running as pid ${restored.pid}, ${routed ? `${routed.localPages} pages here, pulling ${routed.remotePages}` : 'pulling its memory'}`);
   // While the memory comes in; a lost source is handled by the fill's race below.
-  const replaying = replay ? injectHeldFrames(channel, landing, migration, (line) => log(`${from}: ${line}`)) : undefined;
+  const replaying = replay ? injectHeldFrames(channel, landing, migration, (line) => log(`${from}: ${line}`), injectedEarly) : undefined;
   // The tree cannot outlive the link to the source while memory may still be missing: the
   // source resumes its original when it loses the link, and this side gives up first.
   channel.linkTimeoutMs = (options.linkTimeoutMs ?? LINK_TIMEOUT_MS) / 2;
@@ -361,12 +364,20 @@ async function receiveLazily({ channel, landing, work, from, sourceAddress, opti
   await channel.next('done').catch((error: unknown) => log(`${from}: no goodbye from the source (${(error as Error).message}); the tree runs here`));
 }
 
-/** Stores pre-copy rounds' pages until the images of the frozen tree arrive; returns their offer. */
-async function receivePages(channel: MessageChannel, store: PageStore): Promise<Message> {
+/**
+ * Stores pre-copy rounds' pages until the images of the frozen tree arrive; returns their offer.
+ * The frames held at the source so far, which may come with them, go in `early`.
+ */
+async function receivePages(channel: MessageChannel, store: PageStore, early: HeldFrames): Promise<Message> {
+  let earlyFrames = false;
   for (;;) {
-    const message = await channel.next('pages', 'stale', 'round-end', 'images', 'container-files');
+    const message = await channel.next('pages', 'stale', 'round-end', 'early-frames', 'images', 'container-files');
     if (message.type === 'images' || message.type === 'container-files') return message;
-    if (message.type === 'round-end') {
+    if (message.type === 'early-frames') {
+      if (earlyFrames) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, "a second 'early-frames' message from the source");
+      earlyFrames = true;
+      early.push(...(await receiveFrames(channel, message)));
+    } else if (message.type === 'round-end') {
       channel.send({ type: 'round-ok', round: message.round });
     } else if (message.type === 'stale') {
       store.drop(Number(message.pid), validPageRanges(message.ranges));
@@ -420,11 +431,14 @@ function pageTicket(value: unknown): Buffer {
 }
 
 /** Injects the frames the source held while the tree was frozen; a failure costs only them. */
-async function injectHeldFrames(channel: MessageChannel, landing: Landing, migration: ReceivedMigration, log: (line: string) => void): Promise<void> {
+async function injectHeldFrames(channel: MessageChannel, landing: Landing, migration: ReceivedMigration, log: (line: string) => void, injectedEarly = 0): Promise<void> {
   const ran = performance.now();
+  migration.framesReplayed = injectedEarly;
+  if (injectedEarly > 0) log(`replayed ${injectedEarly} TCP frames sent to the tree while it was frozen as soon as it ran (held until its images left)`);
   try {
-    migration.framesReplayed = await replayFrames(channel, landing.outerVeths?.() ?? new Map(), log);
-    if (migration.framesReplayed > 0) log(`replayed ${migration.framesReplayed} TCP frames sent to the tree while it was frozen, ${(performance.now() - ran).toFixed(0)} ms after it ran`);
+    const later = await replayFrames(channel, landing.outerVeths?.() ?? new Map(), log);
+    migration.framesReplayed += later;
+    if (later > 0) log(`replayed ${later} TCP frames sent to the tree while it was frozen, ${(performance.now() - ran).toFixed(0)} ms after it ran`);
   } catch (error) {
     log(`no frames to replay: ${(error as Error).message}`);
   }

@@ -11,7 +11,7 @@
 // network namespace (veths) have this; any failure here costs the replay, never the migration.
 import { native } from '../native/binding.js';
 import { links, type Link } from './bridge-address.js';
-import type { MessageChannel } from './message-channel.js';
+import type { Message, MessageChannel } from './message-channel.js';
 
 /** Kernel buffer per veth for the frames of one freeze (its accounting, about 1 KiB per small frame). */
 const CAPTURE_BUFFER_BYTES = 4 << 20;
@@ -29,7 +29,12 @@ interface VethFrames {
 }
 
 export interface FrameHold {
-  /** Ends the capture and sends what it kept (a 'frames' message, possibly empty); returns how many frames. Never throws. */
+  /**
+   * Sends what it kept so far (an 'early-frames' message, possibly empty) and goes on: sent with
+   * the images, these are injected the moment the tree runs there. Never throws.
+   */
+  sendSoFar(channel: MessageChannel): void;
+  /** Ends the capture and sends what it kept since (a 'frames' message, possibly empty); returns how many frames in all. Never throws. */
   send(channel: MessageChannel): number;
   /** Ends the capture, if send() has not: a failed migration closes its sockets at once, not when collected. */
   discard(): void;
@@ -71,7 +76,7 @@ export function holdFrames(plan: Map<string, HoldPoint>, log: (line: string) => 
   const names = [...plan.keys()];
   if (names.length === 0) return undefined;
   const lost = (error: unknown) => log(`frames sent to the tree while frozen will not be replayed: ${(error as Error).message}`);
-  let capture: { take(): Buffer[] } | undefined;
+  let capture: { take(goOn?: boolean): Buffer[] } | undefined;
   try {
     capture = new (native().FrameCapture)(
       names.map((name) => plan.get(name) as HoldPoint),
@@ -80,46 +85,59 @@ export function holdFrames(plan: Map<string, HoldPoint>, log: (line: string) => 
   } catch (error) {
     lost(error);
   }
-  /** What the capture kept; it ends here (take() closes its sockets). */
-  const take = (): Buffer[] => {
+  /** What the capture kept; it ends here (take() closes its sockets) unless `goOn`. */
+  const take = (goOn: boolean): Buffer[] => {
     const taking = capture;
-    capture = undefined;
+    if (!goOn) capture = undefined;
     try {
-      return taking?.take() ?? [];
+      return taking?.take(goOn) ?? [];
     } catch (error) {
       lost(error);
+      capture = undefined;
       return [];
     }
   };
+  let sent = 0;
+  /** Sends a batch as a message of this type; how many frames it held. */
+  const sendAs = (channel: MessageChannel, type: 'early-frames' | 'frames', batches: Buffer[]): number => {
+    const veths: VethFrames[] = batches.map((bytes, i) => ({ veth: (names[i] as string).replace(/@.*$/, ''), size: bytes.length, frames: countFrames(bytes) }));
+    const bytes = Buffer.concat(batches);
+    try {
+      channel.sendBytes({ type, veths, size: bytes.length }, bytes);
+    } catch (error) {
+      lost(error); // a closed channel: the migration's own next step reports it
+      return 0;
+    }
+    return veths.reduce((sum, v) => sum + v.frames, 0);
+  };
   return {
-    discard: () => void take(),
-    send(channel) {
-      const batches = take();
-      const veths: VethFrames[] = batches.map((bytes, i) => ({ veth: (names[i] as string).replace(/@.*$/, ''), size: bytes.length, frames: countFrames(bytes) }));
-      const bytes = Buffer.concat(batches);
-      try {
-        channel.sendBytes({ type: 'frames', veths, size: bytes.length }, bytes);
-      } catch (error) {
-        lost(error); // a closed channel: the migration's own next step reports it
-        return 0;
-      }
-      return veths.reduce((sum, v) => sum + v.frames, 0);
+    discard: () => void take(false),
+    sendSoFar: (channel) => {
+      sent += sendAs(channel, 'early-frames', take(true));
     },
+    send: (channel) => sent + sendAs(channel, 'frames', take(false)),
   };
 }
 
+/** One veth's frames, by its name inside the tree. */
+export type HeldFrames = { veth: string; bytes: Buffer }[];
+
+/** The destination's side: the frames of a 'frames' or 'early-frames' message, checked (throws if malformed). */
+export async function receiveFrames(channel: MessageChannel, message: Message): Promise<HeldFrames> {
+  const size = Number(message.size);
+  if (!Number.isSafeInteger(size) || size < 0 || size > MAX_REPLAY_BYTES) throw new Error(`malformed '${message.type}' message: ${String(message.size)} bytes`);
+  return checkedParts(message.veths, await channel.receiveBytes(size));
+}
+
 /**
- * The destination's side: reads the source's 'frames' message and injects each veth's frames
- * into the restored tree through that veth's outer end here (`outerVeths`: by its name inside,
- * as the destination made them). Returns how many went in.
+ * Injects each veth's frames into the restored tree through that veth's outer end here
+ * (`outerVeths`: by its name inside, as the destination made them). Returns how many went in;
+ * the tree runs already, so frames that cannot go in are only logged.
  */
-export async function replayFrames(channel: MessageChannel, outerVeths: Map<string, string>, log: (line: string) => void): Promise<number> {
-  const message = await channel.next('frames');
-  const bytes = await channel.receiveBytes(message.size);
+export function injectHeld(frames: HeldFrames, outerVeths: Map<string, string>, log: (line: string) => void): number {
   let injected = 0;
-  // The tree runs here already: frames that cannot go in are only logged.
   try {
-    for (const part of checkedParts(message.veths, bytes)) {
+    for (const part of frames) {
       const end = outerVeths.get(part.veth);
       if (end && part.bytes.length > 0) injected += native().injectFrames(end, part.bytes).sent;
     }
@@ -127,6 +145,17 @@ export async function replayFrames(channel: MessageChannel, outerVeths: Map<stri
     log(`could not replay the frames sent to the tree while it was frozen: ${(error as Error).message}`);
   }
   return injected;
+}
+
+/** Reads the source's 'frames' message and injects them (injectHeld). */
+export async function replayFrames(channel: MessageChannel, outerVeths: Map<string, string>, log: (line: string) => void): Promise<number> {
+  let frames: HeldFrames = [];
+  try {
+    frames = await receiveFrames(channel, await channel.next('frames'));
+  } catch (error) {
+    log(`could not replay the frames sent to the tree while it was frozen: ${(error as Error).message}`);
+  }
+  return injectHeld(frames, outerVeths, log);
 }
 
 /** The source's batches, each checked to be whole frames of sane sizes within the bytes declared; throws if not. */

@@ -157,6 +157,8 @@ export async function lazyMigration(
         log(`frozen: ${final.pages} pages written since the last round ${rounds.mode === 'pre-copy' ? `sent (${(final.wireBytes / 1048576).toFixed(1)} MiB)` : 'left to be pulled'}`);
       }
       steps.finalMs = performance.now() - frozeAt - steps.dumpMs;
+      // Injected there as soon as the tree runs, without waiting for 'restored' to come here.
+      frames?.sendSoFar(channel);
       await subject.sendExtras?.(channel);
       const bundle = await bundleImages(imagesDir);
       channel.sendBytes({ type: 'images', files: bundle.files }, bundle.bytes);

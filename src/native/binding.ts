@@ -131,8 +131,8 @@ export interface NativeMemoryCopy {
 }
 
 export interface NativeFrameCapture {
-  /** Ends the capture: per point, its TCP frames, each after a 4-byte little-endian length. */
-  take(): Buffer[];
+  /** Per point, its TCP frames so far, each after a 4-byte little-endian length; the capture ends unless goOn. */
+  take(goOn?: boolean): Buffer[];
 }
 
 export interface NativeBinding {
