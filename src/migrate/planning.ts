@@ -4,12 +4,14 @@ import type { RoundReport } from './rounds.js';
 
 // Rough rates on the machines measured (bench/): CRIU dumps and restores about a GB/s, and
 // archives hold about 45 % of a process's memory. A lazy freeze (CRIU's lazy dump, which
-// still walks all memory, then a restore without the memory) costs far less per byte.
+// still walks all memory, then a restore without the memory) costs far less per byte: fitted to
+// the frozen times of `bench migrate` over 1 Gbit/s on the 2-core VM (2026-12-04: 207-224 ms at
+// 1 GiB, 321-331 ms at 4 GiB; the last pages of a pre-copy leave while CRIU dumps).
 const DUMP_BYTES_PER_MS = 1e6;
 const RESTORE_BYTES_PER_MS = 1e6;
 const ARCHIVE_FRACTION = 0.45;
-const LAZY_FREEZE_BYTES_PER_MS = 6e6;
-const LAZY_FREEZE_BASE_MS = 60;
+const LAZY_FREEZE_BYTES_PER_MS = 2.9e7;
+const LAZY_FREEZE_BASE_MS = 180;
 
 export const ROUND_LIMITS = {
   /** At most this many rounds (P.Haul: 9). */

@@ -194,9 +194,10 @@ describe.runIf(enabled)('migration between hosts', () => {
   });
 
   it('auto: stop-copy when it fits the budget, post-copy when not even a freeze without memory does, rounds in between', async () => {
-    // 64 MiB: a stop-copy is estimated at over 130 ms, a freeze without memory at about 70 ms.
-    for (const [budget, expected, port] of [['100000', 'stop-copy', 7106], ['20', 'post-copy', 7107], ['110', 'rounds', 7109]] as const) {
-      const { pid, log } = await busyWorkload(64, 8, `auto-${expected}`);
+    // 64 MiB: a stop-copy is estimated at over 130 ms, a freeze without memory at about 180 ms;
+    // 256 MiB: a stop-copy at over 530 ms, a freeze without memory at about 190 ms.
+    for (const [budget, expected, port, mib] of [['100000', 'stop-copy', 7106, 64], ['20', 'post-copy', 7107, 64], ['400', 'rounds', 7109, 256]] as const) {
+      const { pid, log } = await busyWorkload(mib, 8, `auto-${expected}`);
       const agent = await receiver(port);
       const child = hosts.a.spawn([freezedryCommand, 'migrate', String(pid), '--to', `${hosts.b.address}:${port}`, '--token', 'right-token', '--downtime', budget, '--json']);
       let stdout = '';
