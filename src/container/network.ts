@@ -123,8 +123,10 @@ export async function buildNetwork(file: string, facts: NetworkFacts, bridge?: s
     outerEnds,
     plug: async () => {
       for (const [outer, master] of ends) await command('ip', ['link', 'set', outer, 'master', master]);
-      // The probe already due in 20 ms reaches the peers now; later ones as usual.
-      for (const [dev, { retransMs, probes }] of usual) await arp(dev, retransMs, probes).catch(() => {});
+      // The probe already due in 20 ms reaches the peers now; later ones as usual, set while the
+      // container already answers (nothing waits for it but who asks).
+      const restored = Promise.all([...usual].map(([dev, { retransMs, probes }]) => arp(dev, retransMs, probes).catch(() => {}))).then(() => {});
+      return { usualArp: restored };
     },
   };
 }
@@ -132,7 +134,8 @@ export async function buildNetwork(file: string, facts: NetworkFacts, bridge?: s
 export interface BuiltNetwork {
   /** The name here of each veth's outer end, by its name inside. */
   outerEnds: Map<string, string>;
-  plug(): Promise<void>;
+  /** Plugs the veths into their bridges; `usualArp` settles once ARP asks at its usual pace again. */
+  plug(): Promise<{ usualArp: Promise<void> }>;
 }
 
 /**

@@ -29,7 +29,7 @@ describe.runIf(root)('a container network rebuilt for a restore', () => {
       const before = arp();
       expect(Number(/retrans (\d+)/.exec(before)?.[1])).toBeLessThan(50);
       expect(Number(/mcast_probes (\d+)/.exec(before)?.[1])).toBeGreaterThan(3);
-      await network.plug();
+      await (await network.plug()).usualArp;
       const after = arp();
       expect(Number(/retrans (\d+)/.exec(after)?.[1])).toBeGreaterThanOrEqual(1000);
       expect(Number(/mcast_probes (\d+)/.exec(after)?.[1])).toBe(3);
