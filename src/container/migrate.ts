@@ -5,11 +5,11 @@
 // network rebuilt there with the same addresses and MACs. The container stays paused here,
 // never lost, until the destination runs it; every failure before that resumes it.
 import { once } from 'node:events';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { command } from '../process/command.js';
 import { ErrorCode, FreezedryError } from '../errors.js';
-import type { BundledFile } from '../migrate/image-bundle.js';
+import { bundleFiles } from '../migrate/image-bundle.js';
 import type { MessageChannel } from '../migrate/message-channel.js';
 import { migrateSubject, validateMigrateOptions, type MigrateOptions, type MigrateResult } from '../migrate/source.js';
 import type { Held, MigrationSubject } from '../migrate/subject.js';
@@ -151,10 +151,8 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
     },
     async sendExtras(channel: MessageChannel) {
       if (!top) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, 'internal: the container files were not written');
-      const names = (await readdir(top, { withFileTypes: true })).filter((e) => e.isFile() && CONTAINER_FILES.includes(e.name)).map((e) => e.name);
-      const contents = await Promise.all(names.map((name) => readFile(path.join(top as string, name))));
-      const files: BundledFile[] = names.map((name, i) => ({ name, size: (contents[i] as Buffer).length }));
-      channel.sendBytes({ type: 'container-files', files }, Buffer.concat(contents));
+      const { files, bytes } = bundleFiles(top, CONTAINER_FILES);
+      channel.sendBytes({ type: 'container-files', files }, bytes);
       const diff = path.join(top, ROOTFS_DIFF);
       await channel.sendFile({ type: 'rootfs-diff' }, diff, (await stat(diff)).size);
     },

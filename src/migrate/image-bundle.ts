@@ -1,8 +1,10 @@
 // The non-memory images of a frozen tree travel as one message: a list of { name, size } and
 // the files' bytes back to back. They are small (tens of files, ~100 KB) and on the critical
-// path of the freeze, so they are read and written whole, in parallel (a large bundle is
-// received file by file, see receiveImages).
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+// path of the freeze, so they are read and written whole, and synchronously: through the
+// threadpool each file costs four round trips (open, stat, read, close), which took 5 ms for
+// thirty files while a container was frozen, against well under one this way. A large bundle
+// is received file by file (see receiveImages).
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, FreezedryError } from '../errors.js';
 import type { Message, MessageChannel } from './message-channel.js';
@@ -15,9 +17,12 @@ export interface BundledFile {
   size: number;
 }
 
-export async function bundleImages(dir: string): Promise<{ files: BundledFile[]; bytes: Buffer }> {
-  const names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
-  const contents = await Promise.all(names.map((name) => readFile(path.join(dir, name))));
+/** The plain files of `dir` (of those named in `only`, when given) as one bundle. */
+export function bundleFiles(dir: string, only?: readonly string[]): { files: BundledFile[]; bytes: Buffer } {
+  const names = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile() && (only === undefined || only.includes(e.name)))
+    .map((e) => e.name);
+  const contents = names.map((name) => readFileSync(path.join(dir, name)));
   return { files: names.map((name, i) => ({ name, size: (contents[i] as Buffer).length })), bytes: Buffer.concat(contents) };
 }
 
@@ -33,21 +38,18 @@ export async function receiveImages(channel: MessageChannel, offer: Message, dir
   if (!valid || new Set(list.map((f) => f.name)).size !== list.length || list.reduce((sum, f) => sum + f.size, 0) !== offer.size) {
     throw new FreezedryError(ErrorCode.MIGRATION_FAILED, 'malformed images from the source');
   }
-  await mkdir(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true });
   if (offer.size <= IN_MEMORY_BYTES) {
-    await unbundle(list, await channel.receiveBytes(offer.size), dir);
+    unbundle(list, await channel.receiveBytes(offer.size), dir);
   } else {
     for (const file of list) await channel.receiveFile(file.size, path.join(dir, file.name));
   }
 }
 
-async function unbundle(list: BundledFile[], bytes: Buffer, dir: string): Promise<void> {
+function unbundle(list: BundledFile[], bytes: Buffer, dir: string): void {
   let at = 0;
-  await Promise.all(
-    list.map((file) => {
-      const part = bytes.subarray(at, at + file.size);
-      at += file.size;
-      return writeFile(path.join(dir, file.name), part, { flag: 'wx', mode: 0o600 });
-    }),
-  );
+  for (const file of list) {
+    writeFileSync(path.join(dir, file.name), bytes.subarray(at, at + file.size), { flag: 'wx', mode: 0o600 });
+    at += file.size;
+  }
 }

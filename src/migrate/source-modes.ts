@@ -6,7 +6,7 @@ import type { CriuOptions } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
 import { processTree, residentBytes } from '../process/proc.js';
 import type { CriuPreDumps } from './criu-rounds.js';
-import { bundleImages } from './image-bundle.js';
+import { bundleFiles } from './image-bundle.js';
 import type { MessageChannel } from './message-channel.js';
 import type { FreezeSteps, MigrateOptions, MigrationMode, ModeDecision, Steps } from './migration-types.js';
 import type { Credentials } from './secure-transport.js';
@@ -160,7 +160,7 @@ export async function lazyMigration(
       // Injected there as soon as the tree runs, without waiting for 'restored' to come here.
       frames?.sendSoFar(channel);
       await subject.sendExtras?.(channel);
-      const bundle = await bundleImages(imagesDir);
+      const bundle = bundleFiles(imagesDir);
       channel.sendBytes({ type: 'images', files: bundle.files }, bundle.bytes);
       await channel.next('images-ok');
       steps.imagesMs = performance.now() - frozeAt - steps.dumpMs - steps.finalMs;

@@ -5,7 +5,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bundleImages, receiveImages } from '../../src/migrate/image-bundle.js';
+import { bundleFiles, receiveImages } from '../../src/migrate/image-bundle.js';
 import { channelPair } from '../helpers/sockets.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -35,7 +35,7 @@ describe('image bundle', () => {
     };
     files['pages-1.img']?.writeUInt32BE(0xdeadbeef, (300 << 20) - 4);
     for (const [name, content] of Object.entries(files)) await writeFile(path.join(from, name), content);
-    const bundle = await bundleImages(from);
+    const bundle = bundleFiles(from);
     expect(bundle.bytes.length).toBeGreaterThan(256 << 20);
     sender.sendBytes({ type: 'images', files: bundle.files }, bundle.bytes);
     await receiveImages(receiver, await receiver.next('images'), to);
