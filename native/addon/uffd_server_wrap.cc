@@ -85,7 +85,7 @@ class UffdServerWrap : public Napi::ObjectWrap<UffdServerWrap>, public ThreadOwn
   // new UffdServer(socketPath, { [pid]: Float64Array [address, length, image, offset, priority]* },
   //                { files: number[] } | { archive: ArchiveReader, starts: number[] }
   //                | { remote: { address, port, pids: number[] } },
-  //                { faultAround, fillChunk }, onEvent(kind, err?))
+  //                { faultAround, fillChunk, fillHoldOffMs? }, onEvent(kind, err?))
   explicit UffdServerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UffdServerWrap>(info) {
     Napi::Env env = info.Env();
     std::map<int32_t, std::vector<core::LazyRange>> table;
@@ -106,6 +106,8 @@ class UffdServerWrap : public Napi::ObjectWrap<UffdServerWrap>, public ThreadOwn
     Napi::Object tuning = info[3].As<Napi::Object>();
     options.fault_around = tuning.Get("faultAround").As<Napi::Number>().Uint32Value();
     options.fill_chunk = tuning.Get("fillChunk").As<Napi::Number>().Uint32Value();
+    if (tuning.Get("fillHoldOffMs").IsNumber())
+      options.fill_hold_off_ns = tuning.Get("fillHoldOffMs").As<Napi::Number>().Int64Value() * 1'000'000;
     auto server = core::UffdServer::Create(info[0].As<Napi::String>().Utf8Value(), std::move(table), source, options);
     if (!server.Ok()) throw MakeSysError(env, server.Error());
     server_ = server.Take();

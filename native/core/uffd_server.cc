@@ -19,11 +19,6 @@ namespace {
 
 constexpr uint32_t kRestoreFinished = 0x52535446;  // "RSTF", criu-internals §2.3
 constexpr uint64_t kPage = 4096;
-// Once CRIU says the tree is restored, the background fill waits this long: those moments belong
-// to whoever finishes the restore (runc; a migration's agent plugging the network and injecting
-// the frames it held) and to the tree's first steps, not to copying pages on a small machine's
-// few cores. Faults are served at once meanwhile.
-constexpr int64_t kFillHoldOffNs = 25'000'000;
 
 int64_t NowNs() {
   timespec ts;
@@ -412,7 +407,7 @@ void UffdServer::Run(const EventSink& events) {
     for (auto& task : tasks_) fds.push_back({task->gone ? -1 : task->uffd.Get(), POLLIN, 0});
     // Faults first: wait only when there is nothing to fill in the background or to retry.
     bool retrying = std::any_of(tasks_.begin(), tasks_.end(), [](const auto& t) { return !t->pending_faults.empty(); });
-    int64_t hold_off_ns = restored ? counters_.restored_ns.load() + kFillHoldOffNs - Elapsed() : 0;
+    int64_t hold_off_ns = restored ? counters_.restored_ns.load() + options_.fill_hold_off_ns - Elapsed() : 0;
     bool filling = restored && hold_off_ns <= 0;
     int timeout = filling || retrying ? 0 : restored ? static_cast<int>(hold_off_ns / 1'000'000) + 1 : -1;
     int ready = ::poll(fds.data(), fds.size(), timeout);

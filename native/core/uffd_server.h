@@ -45,6 +45,9 @@ struct UffdCounters {
 struct UffdServerOptions {
   size_t fault_around = 64 * 1024;      // bytes copied around a faulting address
   size_t fill_chunk = 4 * 1024 * 1024;  // most bytes per background copy
+  // How long the background fill waits once CRIU says the tree is restored (faults are served at
+  // once meanwhile): those moments may belong to whoever finishes the restore.
+  int64_t fill_hold_off_ns = 0;
 };
 
 class UffdServer {

@@ -152,7 +152,7 @@ export interface NativeBinding {
     socketPath: string,
     table: Record<number, Float64Array>,
     source: NativePageSourceSpec,
-    options: { faultAround: number; fillChunk: number },
+    options: { faultAround: number; fillChunk: number; fillHoldOffMs?: number },
     onEvent: (kind: 'restored' | 'complete' | 'failed', error?: Error) => void,
   ) => NativeUffdServer;
   DirtyTracker: new (pid: number) => NativeDirtyTracker;
