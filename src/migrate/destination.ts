@@ -376,7 +376,10 @@ async function receivePages(channel: MessageChannel, store: PageStore, early: He
     if (message.type === 'early-frames') {
       if (earlyFrames) throw new FreezedryError(ErrorCode.MIGRATION_FAILED, "a second 'early-frames' message from the source");
       earlyFrames = true;
-      early.push(...(await receiveFrames(channel, message)));
+      const frames = await receiveFrames(channel, message).catch((error: unknown) => {
+        throw new FreezedryError(ErrorCode.MIGRATION_FAILED, (error as Error).message, { cause: error });
+      });
+      early.push(...frames);
     } else if (message.type === 'round-end') {
       channel.send({ type: 'round-ok', round: message.round });
     } else if (message.type === 'stale') {

@@ -62,8 +62,10 @@ export function holdPoints(veths: Link[], outer: Map<string, Link>, unplugged: b
       continue;
     }
     const bridge = bridges.find((b) => b.ifname === end.master);
-    const to = Buffer.from((veth.address ?? '').split(':').map((byte) => Number.parseInt(byte, 16)));
-    if (bridge && to.length === 6 && /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(veth.address ?? '')) points.set(veth.ifname, { ifindex: bridge.ifindex, to });
+    const mac = veth.address ?? '';
+    if (bridge && /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac)) {
+      points.set(veth.ifname, { ifindex: bridge.ifindex, to: Buffer.from(mac.split(':').map((byte) => Number.parseInt(byte, 16))) });
+    }
   }
   return points;
 }
