@@ -125,8 +125,8 @@ export async function buildNetwork(file: string, facts: NetworkFacts, bridge?: s
       for (const [outer, master] of ends) await command('ip', ['link', 'set', outer, 'master', master]);
       // The probe already due in 20 ms reaches the peers now; later ones as usual, set while the
       // container already answers (nothing waits for it but who asks).
-      const restored = Promise.all([...usual].map(([dev, { retransMs, probes }]) => arp(dev, retransMs, probes).catch(() => {}))).then(() => {});
-      return { usualArp: restored };
+      const usualArp = Promise.all([...usual].map(([dev, { retransMs, probes }]) => arp(dev, retransMs, probes).catch(() => {}))).then(() => {});
+      return { usualArp };
     },
   };
 }

@@ -91,8 +91,11 @@ export class Runc {
     try {
       // runc wants a status fd opened for writing, which Node's own extra pipes are not.
       const status = call.onStatus ? native().pipe() : undefined;
-      const criuConfig = call.criuConfig ? path.join(logDir, 'criu.conf') : undefined;
-      if (criuConfig) writeFileSync(criuConfig, `${call.criuConfig?.join('\n')}\n`);
+      let criuConfig: string | undefined;
+      if (call.criuConfig) {
+        criuConfig = path.join(logDir, 'criu.conf');
+        writeFileSync(criuConfig, `${call.criuConfig.join('\n')}\n`);
+      }
       const stdio: Stdio[] = [...(call.stdio ?? ['ignore', 'pipe', 'pipe']), ...(status ? [status[1]] : [])];
       const child = spawn(this.path, ['--root', this.root, '--log', logFile, '--log-format', 'json', ...call.args], {
         env: {

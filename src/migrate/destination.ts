@@ -341,12 +341,11 @@ async function receiveLazily({ channel, landing, work, from, sourceAddress, opti
   const pageServer = { address: '127.0.0.1', port: tunnel.port, ticket: pageTicket(serve.ticket) };
   const restored = await landing.restoreLazy(top, { pageServer, preCopied }, sourceGone(channel));
   migration.pid = restored.pid;
-  // What clients sent it while it was frozen, kept at the source until its images left: at once.
-  const injectedEarly = early.length > 0 ? injectHeld(early, landing.outerVeths?.() ?? new Map(), (line) => log(`${from}: ${line}`)) : 0;
+  // What clients sent it while it was frozen: those held until its images left go in at once,
+  // the rest while the memory comes in (a lost source is handled by the fill's race below).
+  const replaying = replay ? injectHeldFrames(channel, landing, migration, (line) => log(`${from}: ${line}`), early) : undefined;
   channel.send({ type: 'restored', pid: restored.pid, durationMs: restored.durationMs });
   log(`${from}: running as pid ${restored.pid}, ${routed ? `${routed.localPages} pages here, pulling ${routed.remotePages}` : 'pulling its memory'}`);
-  // While the memory comes in; a lost source is handled by the fill's race below.
-  const replaying = replay ? injectHeldFrames(channel, landing, migration, (line) => log(`${from}: ${line}`), injectedEarly) : undefined;
   // The tree cannot outlive the link to the source while memory may still be missing: the
   // source resumes its original when it loses the link, and this side gives up first.
   channel.linkTimeoutMs = (options.linkTimeoutMs ?? LINK_TIMEOUT_MS) / 2;
@@ -433,13 +432,17 @@ function pageTicket(value: unknown): Buffer {
   return ticket;
 }
 
-/** Injects the frames the source held while the tree was frozen; a failure costs only them. */
-async function injectHeldFrames(channel: MessageChannel, landing: Landing, migration: ReceivedMigration, log: (line: string) => void, injectedEarly = 0): Promise<void> {
+/**
+ * Injects the frames the source held while the tree was frozen: `early` (sent with the images)
+ * before its first wait, then its 'frames' message; a failure costs only them.
+ */
+async function injectHeldFrames(channel: MessageChannel, landing: Landing, migration: ReceivedMigration, log: (line: string) => void, early: HeldFrames = []): Promise<void> {
   const ran = performance.now();
-  migration.framesReplayed = injectedEarly;
-  if (injectedEarly > 0) log(`replayed ${injectedEarly} TCP frames sent to the tree while it was frozen as soon as it ran (held until its images left)`);
+  const outerVeths = landing.outerVeths?.() ?? new Map<string, string>();
+  migration.framesReplayed = injectHeld(early, outerVeths, log);
+  if (migration.framesReplayed > 0) log(`replayed ${migration.framesReplayed} TCP frames sent to the tree while it was frozen as soon as it ran (held until its images left)`);
   try {
-    const later = await replayFrames(channel, landing.outerVeths?.() ?? new Map(), log);
+    const later = await replayFrames(channel, outerVeths, log);
     migration.framesReplayed += later;
     if (later > 0) log(`replayed ${later} TCP frames sent to the tree while it was frozen, ${(performance.now() - ran).toFixed(0)} ms after it ran`);
   } catch (error) {

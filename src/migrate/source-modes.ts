@@ -31,7 +31,7 @@ export interface MigrationContext {
   options: MigrateOptions;
   /** The transport's credentials, read once (the page relay needs them too). */
   credentials: Credentials;
-  /** The outer ends of the tree's veths (outerEnds(), by the name inside), whose frames are held while it is frozen (frame-replay.ts). */
+  /** Where the frames for each of the tree's veths (by its name inside) are held while it is frozen (holdPoints(), frame-replay.ts). */
   frameHoldPlan: Map<string, HoldPoint>;
   log: (line: string) => void;
 }
