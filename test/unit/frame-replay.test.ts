@@ -1,5 +1,10 @@
-import { describe, expect, it } from 'vitest';
-import { checkedParts } from '../../src/migrate/frame-replay.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { checkedParts, receiveFrames } from '../../src/migrate/frame-replay.js';
+import { MessageChannel } from '../../src/migrate/message-channel.js';
+import { socketPair } from '../helpers/sockets.js';
+
+const cleanup: (() => void)[] = [];
+afterEach(() => cleanup.splice(0).forEach((f) => f()));
 
 /** A batch of length-prefixed frames of these sizes. */
 function batch(...sizes: number[]): Buffer {
@@ -34,5 +39,24 @@ describe("the destination's check of a 'frames' message", () => {
     expect(refused([{ veth: 'eth0', size: good.length }], Buffer.concat([good, Buffer.alloc(3)]))).toThrow(/beyond/);
     expect(refused(new Array(65).fill({ veth: 'eth0', size: 0 }), Buffer.alloc(0))).toThrow(/no list of veths/);
     expect(refused([], Buffer.alloc((16 << 20) + 1))).toThrow(/at most/);
+  });
+});
+
+describe("the destination's reading of an 'early-frames' message", () => {
+  it('reads the frames a source sends with its images, and refuses an announced size over the bound before reading a byte', async () => {
+    const pair = await socketPair();
+    cleanup.push(pair.close);
+    const source = new MessageChannel(pair.sockets[0]);
+    const destination = new MessageChannel(pair.sockets[1]);
+    const eth0 = batch(60, 54);
+    source.sendBytes({ type: 'early-frames', veths: [{ veth: 'eth0', size: eth0.length }] }, eth0);
+    const frames = await receiveFrames(destination, await destination.next('early-frames'));
+    expect(frames.map((f) => [f.veth, f.bytes.equals(eth0)])).toEqual([['eth0', true]]);
+    // A lying source announces 16 MiB and a byte, and sends nothing: refused at once, not awaited.
+    source.send({ type: 'early-frames', veths: [], size: (16 << 20) + 1 });
+    const lying = await destination.next('early-frames');
+    await expect(receiveFrames(destination, lying)).rejects.toThrow(/malformed 'early-frames' message/);
+    source.close();
+    destination.close();
   });
 });
