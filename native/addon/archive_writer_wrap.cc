@@ -55,7 +55,7 @@ class ArchiveWriterWrap : public Napi::ObjectWrap<ArchiveWriterWrap> {
                        });
   }
 
-  // new ArchiveWriter(fd, { level, frameSize, threads, maxPendingBytes?, durable?, adaptive? })
+  // new ArchiveWriter(fd, { level, frameSize, threads, maxPendingBytes?, durable?, paced?, adaptive? })
   explicit ArchiveWriterWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ArchiveWriterWrap>(info) {
     Napi::Env env = info.Env();
     core::ArchiveWriterOptions options;
@@ -66,6 +66,7 @@ class ArchiveWriterWrap : public Napi::ObjectWrap<ArchiveWriterWrap> {
     if (!given.Get("maxPendingBytes").IsUndefined())
       options.max_pending_bytes = static_cast<size_t>(given.Get("maxPendingBytes").As<Napi::Number>().Int64Value());
     options.durable = given.Get("durable").ToBoolean().Value();
+    options.paced = given.Get("paced").ToBoolean().Value();
     options.adaptive = given.Get("adaptive").ToBoolean().Value();
     auto writer = core::ArchiveWriter::Create(info[0].As<Napi::Number>().Int32Value(), options);
     if (!writer.Ok()) throw MakeSysError(env, writer.Error());

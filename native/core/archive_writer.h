@@ -32,9 +32,12 @@ struct ArchiveWriterOptions {
   // Frames submitted and not yet written, most; a writer past it waits. Large, it lets CRIU
   // hand pages over at memory speed and the compression finish after the freeze.
   size_t max_pending_bytes = 24 << 20;
-  // The archive will be fsynced: its pages go to the disk as they are written (a few MiB behind),
-  // so the writer moves at the disk's pace and the final fsync has little left to do.
+  // The archive will be fsynced: its bytes are handed to the disk as they are written (every
+  // few MiB, without waiting), so the final fsync has little left to do.
   bool durable = false;
+  // ...and the writer waits for each range's writeback before it starts the next, so it moves
+  // at the disk's pace (adaptive compression needs that, or it outruns every compressor).
+  bool paced = false;
   // A frame the writer reaches uncompressed while every compressor is busy is stored as it is:
   // the archive takes as long as writing the data raw would, and is as small as the compressors
   // manage in that time. Compressors take the newest frames, leaving the oldest to the writer.

@@ -114,9 +114,11 @@ export class ArchiveBuilder {
       frameSize: FRAME_SIZE,
       threads,
       maxPendingBytes: options.bufferBytes ?? maxPendingBytes(),
+      // Synced, its bytes go to the disk as they are written, not all at the final fsync.
+      durable: sync,
       // Adaptive needs the writer to move at the disk's pace, or it outruns every compressor
       // into the page cache and stores everything; a full one is paced by its compressors.
-      durable: sync && adaptive,
+      paced: sync && adaptive,
       adaptive,
     });
     return new ArchiveBuilder(target, fd, writer, sync);

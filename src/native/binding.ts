@@ -140,7 +140,7 @@ export interface NativeBinding {
   ExitWatch: new (pid: number, onExit: (err: Error | null, status?: NativeExitStatus) => void) => NativeExitWatch;
   ArchiveWriter: new (
     fd: number,
-    options: { level: number; frameSize: number; threads: number; maxPendingBytes?: number; durable?: boolean; adaptive?: boolean },
+    options: { level: number; frameSize: number; threads: number; maxPendingBytes?: number; durable?: boolean; paced?: boolean; adaptive?: boolean },
   ) => NativeArchiveWriter;
   ArchiveReader: new (fd: number) => NativeArchiveReader;
   PageSink: new (

@@ -333,13 +333,16 @@ describe.runIf(enabled)('archives', () => {
   });
 
   it('an archive that cannot be completed after CRIU dumped the tree: the tree is resumed, not ended', async () => {
-    const service = await startStateService({ mb: 128, logDir: dir() }); // long enough a dump for a progress report
+    const service = await startStateService({ mb: 128, logDir: dir() });
     track(service.pid);
     await httpRequest(service.port, 'POST', '/increment?by=3');
     const file = path.join(dir(), 'taken-meanwhile.tar.zst');
-    // The final name is taken while pages stream, so the last step (the rename) fails after
-    // CRIU has dumped everything: CRIU kept the tree stopped instead of ending it.
-    const error = await checkpoint(service.pid, { archive: file, onProgress: () => mkdirSync(file, { recursive: true }) }).catch((e: unknown) => e);
+    // The final name is taken once CRIU has dumped everything (its post-dump notification), so
+    // the last step (the rename) fails: CRIU kept the tree stopped instead of ending it.
+    const takeName = ({ name }: { name: string }) => {
+      if (name === 'post-dump') mkdirSync(file, { recursive: true });
+    };
+    const error = await checkpoint(service.pid, { archive: file, onNotification: takeName }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     await waitFor('the process to run again', () => (isRunningNotStopped(service.pid) ? true : undefined), 10_000);
     expect((await httpRequest(service.port, 'GET', '/state')).counter).toBe(3);
