@@ -28,6 +28,8 @@ export interface OperationOptions extends RequestOptions {
 export interface StartedCriu {
   session: CriuSession;
   version: Promise<CriuVersion>;
+  /** The keys under which its restore finds the fds it inherited (CRIU's inherit_fd). */
+  inherit?: { key: string; fd: number }[];
 }
 
 export function startCriu(criuPath: string, options: Pick<OperationOptions, 'inheritFds' | 'launcher'> = {}): StartedCriu {

@@ -57,6 +57,9 @@ interface Pending {
 
 const OUTPUT_TAIL_BYTES = 16 * 1024;
 
+/** The fd in `criu swrk` of the first of a session's inheritFds (fd 3 is its RPC channel). */
+export const FIRST_INHERITED_FD = 4;
+
 export class CriuSession {
   readonly criuPath: string;
   readonly child: ChildProcess;

@@ -24,6 +24,7 @@ import { LINK_TIMEOUT_MS, MessageChannel, type Message } from './message-channel
 import { processTree, signalEach } from '../process/proc.js';
 import { receiveImages } from './image-bundle.js';
 import { pinBridgeAddress } from './bridge-address.js';
+import { prepareNetwork, startCriuInNetns, type PreparedNetwork } from './prepared-network.js';
 import { TICKET_BYTES, openPageTunnel } from './page-relay.js';
 import { describeHandshakeFailure, loadCredentials, refusedPeer, secureServerOptions, type Credentials, type TlsFiles } from './secure-transport.js';
 import { ImageChain } from './image-chain.js';
@@ -134,6 +135,7 @@ async function handle(socket: Socket, options: ReceiveOptions, credentials: Cred
   const migration: ReceivedMigration = { from, mode: '?' };
   let work: string | undefined;
   let container: Landing | undefined;
+  let prepared: PreparedNetwork | undefined;
   // What the mode's receiver opened (a page store, a tunnel), closed whatever the outcome.
   const cleanup: (() => void)[] = [];
   try {
@@ -150,7 +152,8 @@ async function handle(socket: Socket, options: ReceiveOptions, credentials: Cred
     // Every mode but stop-copy restores lazily here: that needs userfaultfd and CRIU's lazy pages.
     const lazyPages = features?.lazyPages === true;
     const gap = compatibilityGaps(hello.source as SourceHost, criu);
-    const veths = ((hello.network as { veths?: string[] } | undefined)?.veths ?? []).filter((name) => /^[\w.-]{1,15}$/.test(name));
+    const network = hello.network as { veths?: string[]; facts?: unknown } | undefined;
+    const veths = (network?.veths ?? []).filter((name) => /^[\w.-]{1,15}$/.test(name));
     const reasons = [
       gap.arch,
       gap.missingCpuFlags.length ? `this CPU lacks ${gap.missingCpuFlags.join(', ')}` : undefined,
@@ -171,17 +174,19 @@ async function handle(socket: Socket, options: ReceiveOptions, credentials: Cred
     if (veths.length > 0 && options.bridge) {
       pinBridgeAddress(options.bridge); // a new port must not change this host's MAC
     }
-    channel.send({ type: 'welcome', criuVersion: criu.text, lazyPages });
-    prepareCodecs(); // the restore decodes images and talks to CRIU while the source is frozen
-    log(`${from}: ${migration.mode} migration authenticated`);
     work = await newIncomingDir(options.workDir);
-    const outerVeths = new Map(veths.map((name) => [name, `fz${randomBytes(4).toString('hex')}`]));
+    // A tree's plain namespace is made now, before anything freezes (prepared-network.ts).
+    prepared = !container && veths.length > 0 && options.bridge ? await prepareNetwork(network?.facts, work, options.bridge, (line) => log(`${from}: ${line}`)) : undefined;
+    channel.send({ type: 'welcome', criuVersion: criu.text, lazyPages, network: prepared ? 'prepared' : undefined });
+    prepareCodecs(); // the restore decodes images and talks to CRIU while the source is frozen
+    log(`${from}: ${migration.mode} migration authenticated${prepared ? ', its network namespace made here' : ''}`);
+    const outerVeths = prepared?.built.outerEnds ?? new Map(veths.map((name) => [name, `fz${randomBytes(4).toString('hex')}`]));
     const criuOptions: CriuOptions = {
       ...migrationCriuOptions(hello.criuOptions),
       // veth[inside]:outside@bridge: CRIU re-creates the pair and puts the outer end on the bridge.
-      external: [...outerVeths].map(([inside, outside]) => `veth[${inside}]:${outside}@${options.bridge}`),
+      external: prepared ? undefined : [...outerVeths].map(([inside, outside]) => `veth[${inside}]:${outside}@${options.bridge}`),
     };
-    const landing = container ?? processLanding(criuOptions, outerVeths);
+    const landing = container ?? processLanding(criuOptions, outerVeths, prepared);
     let mode = String(hello.mode);
     if (mode === 'auto') {
       // The source measures the link, then says which mode it chose.
@@ -221,20 +226,37 @@ async function handle(socket: Socket, options: ReceiveOptions, credentials: Cred
     for (const close of cleanup) close();
     if (migration.error) await container?.discard?.().catch(() => {});
     channel.close();
+    await prepared?.release().catch(() => {}); // a restored tree keeps its namespace; a failed one's goes
     if (work) await rm(work, { recursive: true, force: true });
   }
   return migration;
 }
 
-/** `outerVeths`: the name here of each veth's outer end, by its name inside, as CRIU re-creates them. */
-function processLanding(criuOptions: CriuOptions, outerVeths: Map<string, string>): Landing {
+/**
+ * `outerVeths`: the name here of each veth's outer end, by its name inside, as CRIU re-creates
+ * them, or as they are in the `prepared` namespace, which CRIU restores the tree into (its
+ * veths join the bridge once the tree runs).
+ */
+function processLanding(criuOptions: CriuOptions, outerVeths: Map<string, string>, prepared: PreparedNetwork | undefined): Landing {
+  const criuHere = () => (prepared ? startCriuInNetns(locateCriu(criuOptions.criu), prepared.file) : startCriu(locateCriu(criuOptions.criu)));
+  // A tree that cannot be reached here must not run on beside the source's, which resumes.
+  const plugged = async <T extends { pid: number }>(restored: T): Promise<T> => {
+    await prepared?.built.plug().catch((error: unknown) => {
+      signalEach(processTree(restored.pid).reverse(), 'SIGKILL');
+      throw error;
+    });
+    return restored;
+  };
   // CRIU for the lazy restore, started while pages still arrive: its spawn (7 ms here) is then
   // not part of the freeze.
   let warm: StartedCriu | undefined;
   return {
-    restoreWhole: (where, signal) => restore({ ...where, ...criuOptions, onNotification: abortIfAgentDies, signal }),
+    restoreWhole: async (where, signal) => {
+      const options = { ...where, ...criuOptions, onNotification: abortIfAgentDies, signal };
+      return plugged(prepared ? await restoreOnStartedCriu(options, criuHere()) : await restore(options));
+    },
     prepareLazy: () => {
-      warm ??= startCriu(locateCriu(criuOptions.criu));
+      warm ??= criuHere();
       return () => {
         void warm?.session.close();
         warm = undefined;
@@ -242,9 +264,9 @@ function processLanding(criuOptions: CriuOptions, outerVeths: Map<string, string
     },
     restoreLazy: async (top, remote, signal) => {
       const options = { ...criuOptions, onNotification: abortIfAgentDies, signal, imagesDir: path.join(top, 'checkpoint'), lazy: true, ...remote };
-      const criu = warm;
+      const criu = warm ?? (prepared ? criuHere() : undefined);
       warm = undefined;
-      const restored = criu ? await restoreOnStartedCriu(options, criu) : await restore(options);
+      const restored = await plugged(criu ? await restoreOnStartedCriu(options, criu) : await restore(options));
       return { ...restored, fill: restored.lazy?.fill };
     },
     end: async (pid) => signalEach(processTree(pid).reverse(), 'SIGKILL'),

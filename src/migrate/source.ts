@@ -36,6 +36,7 @@ import { LINK_TIMEOUT_MS, MessageChannel } from './message-channel.js';
 import type { DirtyTracking, MigrateOptions, MigrateResult, MigrationMode, ModeDecision, Steps } from './migration-types.js';
 import { chooseMode, estimateLazyFreezeMs, estimateStopCopyMs } from './planning.js';
 import { PreCopy } from './precopy.js';
+import { externalNetns, plainNetwork } from './prepared-network.js';
 import { processSubject } from './process-subject.js';
 import { lazyMigration, stopCopy, withRounds, type Rounds } from './source-modes.js';
 import type { MigrationSubject } from './subject.js';
@@ -106,6 +107,9 @@ export async function migrateSubject(subject: MigrationSubject, options: Migrate
     // A container's veths are off their bridges while it is frozen (container/pause.ts): its
     // frames are held on the bridge.
     const holdPlan = options.replayFrames === false ? new Map<string, HoldPoint>() : holdPoints(veths, outer, subject.kind === 'container');
+    // A plain namespace the destination can make ahead (prepared-network.ts).
+    const plain = subject.kind === 'process' && veths.length > 0 ? await plainNetwork(pid) : undefined;
+    if (plain && 'reason' in plain) log(`the tree's network namespace goes with CRIU: ${plain.reason}`);
     // A tree with its own network namespace brings its veth ends; the destination plugs them in.
     channel.send({
       type: 'hello',
@@ -114,12 +118,18 @@ export async function migrateSubject(subject: MigrationSubject, options: Migrate
       source: sourceHost(criu.text),
       criuOptions,
       // A container's veths are rebuilt by freezedry there (its hello says how), not by CRIU.
-      network: { veths: subject.kind === 'process' ? veths.map((link) => link.ifname.replace(/@.*$/, '')) : [] },
+      network: {
+        veths: subject.kind === 'process' ? veths.map((link) => link.ifname.replace(/@.*$/, '')) : [],
+        facts: plain && 'facts' in plain ? plain.facts : undefined,
+      },
       // A 'frames' message follows 'restored': what was sent to the tree while it was frozen.
       replayFrames: holdPlan.size > 0,
       ...subject.hello,
     });
     const welcome = await channel.next('welcome');
+    // Made there: every dump from here on (the pre-dumps' rounds share this object) saves the
+    // namespace as its key only.
+    if (welcome.network === 'prepared' && plain && 'facts' in plain) criuOptions.external = [...(criuOptions.external ?? []), externalNetns(pid)];
     prepareCodecs();
     probe = options.probe ? startProbe(options.probe) : undefined;
     await probe?.answering(); // a gap is measured from answers the service gave before

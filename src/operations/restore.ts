@@ -116,13 +116,14 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
 }
 
 /**
- * restore() from an images directory on a CRIU the caller started ahead: a migration's
- * destination starts it before the source freezes, so its spawn is not part of the freeze.
+ * restore() from an images directory or an archive on a CRIU the caller started ahead: a
+ * migration's destination starts it before the source freezes, so its spawn is not part of
+ * the freeze (and one started in a prepared network namespace restores the tree into it).
  * The restore owns `criu` from here, whatever its outcome.
  */
-export async function restoreOnStartedCriu(options: RestoreOptions & { imagesDir: string }, criu: StartedCriu): Promise<RestoreResult> {
+export async function restoreOnStartedCriu(options: RestoreOptions & ({ imagesDir: string } | { archive: string }), criu: StartedCriu): Promise<RestoreResult> {
   try {
-    return await restoreFromDirectory(options, { criu });
+    return options.archive !== undefined ? await restoreFromArchive(options, criu) : await restoreFromDirectory(options, { criu });
   } catch (error) {
     await criu.session.close(); // a failure before CRIU had the request leaves it waiting
     throw error;
@@ -137,7 +138,7 @@ export async function restoreOnStartedCriu(options: RestoreOptions & { imagesDir
  * those go from the archive straight into the restored processes (each process then holds
  * its own copy of pages it shared).
  */
-async function restoreFromArchive(options: RestoreOptions): Promise<RestoreResult> {
+async function restoreFromArchive(options: RestoreOptions, criu?: StartedCriu): Promise<RestoreResult> {
   validateDir('archive', options.archive);
   validateCriuOptions(options);
   assertRoot('restore');
@@ -171,7 +172,7 @@ async function restoreFromArchive(options: RestoreOptions): Promise<RestoreResul
       await archive.extract(scratch, progress, plan.eager);
       result = await restoreFromDirectory(
         { ...options, archive: undefined, imagesDir: scratch },
-        { checkVersion, plan, lazySource: archive.pageSource(plan.images) },
+        { checkVersion, plan, lazySource: archive.pageSource(plan.images), criu },
       );
       if (!options.lazy) {
         // Full: it returns once every page is in place and the process still runs.
@@ -186,7 +187,7 @@ async function restoreFromArchive(options: RestoreOptions): Promise<RestoreResul
       }
     } else {
       await archive.extract(scratch, progress);
-      result = await restoreFromDirectory({ ...options, archive: undefined, imagesDir: scratch }, { checkVersion });
+      result = await restoreFromDirectory({ ...options, archive: undefined, imagesDir: scratch }, { checkVersion, criu });
     }
     await rm(scratch, { recursive: true, force: true });
     return { ...result, imagesDir: undefined, archive: archive.file, durationMs: performance.now() - started };
@@ -289,6 +290,7 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
           lazyPages: lazy,
           logFile: 'restore.log',
           notifyScripts: true, // post-restore names the root, which a failure after it must end
+          ...(criu.inherit ? { inheritFds: criu.inherit } : {}),
           // CRIU in the copy's pid namespace cannot see our /proc/PID/fd: it opens the images by path.
           ...(instance ? { imagesDirFd: -1, imagesDir, workDirFd: undefined, inheritFds: instance.inherit } : {}),
         },

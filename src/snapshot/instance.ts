@@ -4,7 +4,7 @@
 // (restored, its environment, its host pid) and wait for its after-restore hooks' report.
 import { closeSync, read, writeSync } from 'node:fs';
 import { ErrorCode, FreezedryError, ValidationError } from '../errors.js';
-import type { CriuNotification, NotificationHandler } from '../criu/session.js';
+import { FIRST_INHERITED_FD, type CriuNotification, type NotificationHandler } from '../criu/session.js';
 import { native, nativeTool } from '../native/binding.js';
 import { childrenOf, namespacePid, processTree } from '../process/proc.js';
 import type { SnapshotFacts } from './facts.js';
@@ -27,8 +27,6 @@ export interface InstanceInfo {
   netns: boolean;
 }
 
-/** Index of the first inherited fd in `criu swrk` (fd 3 is its RPC channel). */
-const FIRST_INHERITED_FD = 4;
 /** What a write to a pipe nobody reads yet surely takes without blocking (an empty pipe holds more). */
 const PIPE_BUF = 4096;
 

@@ -240,6 +240,8 @@ describe.runIf(enabled)('migration between hosts', () => {
       const agent = await receiver(port);
       const macs = () => [hosts.a, hosts.b].map((host) => JSON.parse(host.run(['ip', '-j', 'link', 'show', HOST_BRIDGE]))[0].address as string);
       const macsBefore = macs();
+      const eth0 = (of: number) => JSON.parse(execFileSync('nsenter', [`--net=/proc/${of}/ns/net`, 'ip', '-j', 'addr', 'show', 'eth0'], { encoding: 'utf8' }))[0] as { address: string; addr_info: { local: string }[] };
+      const eth0Before = eth0(pid);
       // The source agent probes the service too, from host a, over a connection of its own.
       const moved = await migrateCli(pid, port, mode, 'right-token', ['--tcp-established', '--probe', `http://${address}:8080/ping`]);
       expect(moved.code, moved.stderr + agent.output()).toBe(0);
@@ -251,6 +253,10 @@ describe.runIf(enabled)('migration between hosts', () => {
       expect(result.probe.reconnects).toBe(0);
       expect(result.clientDowntimeMs).toBeGreaterThan(20); // the freeze shows as one long gap
       expect(await agent.exited, agent.output()).toBe(0);
+      // Its namespace (loopback and a veth) was made there before the freeze, and CRIU put the
+      // tree into it: the same MAC and address.
+      expect(agent.output()).toContain('its network namespace made here');
+      expect(eth0(result.destinationPid)).toMatchObject({ address: eth0Before.address, addr_info: expect.arrayContaining([expect.objectContaining({ local: address })]) });
       // The probe's request sent as the tree froze (and the client's) were dropped in its
       // namespace there; the source kept them and the destination injected them once it ran.
       expect(result.framesReplayed, moved.stderr).toBeGreaterThan(0);
@@ -283,6 +289,26 @@ describe.runIf(enabled)('migration between hosts', () => {
       console.log(`${mode}: the longest gap between answers: ${stats.longestGapMs.toFixed(0)} ms for the client, ${result.clientDowntimeMs.toFixed(0)} ms for migrate's probe`);
     });
   }
+
+  it('a tree whose network namespace holds a firewall rule: CRIU carries the namespace, rule and all', async () => {
+    const log = path.join(dir(), 'firewalled.log');
+    const argv = [process.execPath, stateServiceScript, '--host', '0.0.0.0', '--port', '8080', '--mb', '8'];
+    const pid = Number(hosts.a.run([freezedryCommand, 'run', '--net', '--log', log, '--', ...argv]).trim());
+    track(pid);
+    const address = hosts.attachService(hosts.a, pid);
+    await waitFor('the service', () => (logText(log).includes('listening') ? true : undefined), 30_000);
+    const inside = (of: number, ...command: string[]) => execFileSync('nsenter', [`--net=/proc/${of}/ns/net`, ...command], { encoding: 'utf8' });
+    inside(pid, 'iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', '9', '-j', 'DROP');
+    const agent = await receiver(7125);
+    const moved = await migrateCli(pid, 7125, 'post-copy');
+    expect(moved.code, moved.stderr + agent.output()).toBe(0);
+    const result = JSON.parse(moved.stdout) as { destinationPid: number };
+    track(result.destinationPid);
+    expect(await agent.exited, agent.output()).toBe(0);
+    expect(agent.output()).not.toContain('its network namespace made here');
+    expect(inside(result.destinationPid, 'iptables-save')).toMatch(/-A INPUT -p tcp -m tcp --dport 9 -j DROP/);
+    expect(JSON.parse(inside(result.destinationPid, 'ip', '-j', 'addr', 'show', 'eth0'))[0].addr_info.map((a: { local: string }) => a.local)).toContain(address);
+  });
 
   it('with certificates: mutual TLS moves the tree; another CA, an expired certificate or none is refused before anything freezes', async () => {
     const certs = path.join(dir(), 'certs');
