@@ -5,13 +5,14 @@ import type { RoundReport } from './rounds.js';
 // Rough rates on the machines measured (bench/): CRIU dumps and restores about a GB/s, and
 // archives hold about 45 % of a process's memory. A lazy freeze (CRIU's lazy dump, which
 // still walks all memory, then a restore without the memory) costs far less per byte: fitted to
-// the frozen times of `bench migrate` over 1 Gbit/s on the 2-core VM (2026-12-04: 207-224 ms at
-// 1 GiB, 321-331 ms at 4 GiB; the last pages of a pre-copy leave while CRIU dumps).
+// the frozen times of pre-copy in `bench migrate` over 1 Gbit/s on the 2-core VM (2026-12-04,
+// the tree's network namespace made ahead at the destination: 181-198 ms at 1 GiB, 256-288 ms
+// at 4 GiB; the last pages of a pre-copy leave while CRIU dumps).
 const DUMP_BYTES_PER_MS = 1e6;
 const RESTORE_BYTES_PER_MS = 1e6;
 const ARCHIVE_FRACTION = 0.45;
-const LAZY_FREEZE_BYTES_PER_MS = 2.9e7;
-const LAZY_FREEZE_BASE_MS = 180;
+const LAZY_FREEZE_BYTES_PER_MS = 3.6e7;
+const LAZY_FREEZE_BASE_MS = 160;
 
 export const ROUND_LIMITS = {
   /** At most this many rounds (P.Haul: 9). */
@@ -42,8 +43,12 @@ export interface RoundDecision {
 }
 
 /**
- * After each round: freeze now with the last pages (pre-copy) when that fits the budget; give
- * the rest to post-copy (hybrid) when rounds stop converging or a cap is reached; else go on.
+ * After each round: freeze now with the last pages (pre-copy) when that fits the budget; else go
+ * on, until rounds stop converging or a cap is reached. Then the freeze still takes the last
+ * pages when they leave within CRIU's dump (they are sent while it runs: PreCopy.frozen), which
+ * is about half of a lazy freeze; only a larger rest goes to post-copy (hybrid), whose faults
+ * over the link cost a client more: 4 GiB rewriting 64 MiB/s over 1 Gbit/s, a client's gap was
+ * 243-264 ms ending in pre-copy and 338-357 ms in hybrid (bench migrate, 2026-12-04).
  */
 export function nextStep(
   rounds: RoundReport[],
@@ -61,11 +66,15 @@ export function nextStep(
     return { step: 'pre-copy', expectedDowntimeMs, reason: `${last.pages} dirty pages fit the budget` };
   }
   const before = rounds.at(-2) as RoundReport;
+  const end = (why: string): RoundDecision =>
+    sendMs <= estimateLazyFreezeMs(context.residentBytes) / 2
+      ? { step: 'pre-copy', expectedDowntimeMs, reason: `${why}; its ${last.pages} dirty pages leave while CRIU dumps` }
+      : { step: 'hybrid', expectedDowntimeMs, reason: why };
   if (rounds.length > 2 && last.pages > before.pages * (1 - limits.minShrink)) {
-    return { step: 'hybrid', expectedDowntimeMs, reason: `the dirty set stopped shrinking (${before.pages} → ${last.pages} pages)` };
+    return end(`the dirty set stopped shrinking (${before.pages} → ${last.pages} pages)`);
   }
-  if (rounds.length >= limits.maxRounds) return { step: 'hybrid', expectedDowntimeMs, reason: `${rounds.length} rounds` };
-  if (context.elapsedMs >= limits.maxTotalMs) return { step: 'hybrid', expectedDowntimeMs, reason: `${Math.round(context.elapsedMs)} ms of rounds` };
+  if (rounds.length >= limits.maxRounds) return end(`${rounds.length} rounds`);
+  if (context.elapsedMs >= limits.maxTotalMs) return end(`${Math.round(context.elapsedMs)} ms of rounds`);
   return { step: 'continue', expectedDowntimeMs, reason: 'converging' };
 }
 

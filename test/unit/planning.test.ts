@@ -34,6 +34,18 @@ describe('migration planning', () => {
     expect(nextStep(slow, { ...context, elapsedMs: 61_000 })).toMatchObject({ step: 'hybrid' });
   });
 
+  it('ends rounds that stopped converging in pre-copy when the last dirty set leaves within CRIU\'s dump', () => {
+    // 4 GiB: a lazy freeze of about 280 ms, of which CRIU's dump is about half.
+    const context = { budgetMs: 300, residentBytes: 4 * GiB, elapsedMs: 40_000 };
+    const limits = { maxRounds: 4, minShrink: 0.1, maxTotalMs: 60_000 };
+    // Round 0 moved a million pages in 35 s (30 pages per ms); then 2000 pages: 67 ms to send.
+    const small = [round(0, 1 << 20, 35_000), round(1, 60000, 2000), round(2, 6000, 200), round(3, 2000, 70)];
+    expect(nextStep(small, { ...context, limits })).toMatchObject({ step: 'pre-copy', reason: expect.stringMatching(/4 rounds; its 2000 dirty pages leave while CRIU dumps/) });
+    // 6000 pages (200 ms) would not: post-copy takes them.
+    const large = [round(0, 1 << 20, 35_000), round(1, 60000, 2000), round(2, 6000, 200), round(3, 6000, 200)];
+    expect(nextStep(large, { ...context, limits })).toMatchObject({ step: 'hybrid', reason: expect.stringMatching(/stopped shrinking/) });
+  });
+
   it("auto's first choice: stop-copy when it fits or nothing else can run, post-copy when no freeze fits, else rounds", () => {
     const base = { estimatedStopCopyMs: 5000, estimatedLazyFreezeMs: 200, budgetMs: 300, tracking: 'uffd' as const, lazyThere: true };
     expect(chooseMode(base).mode).toBe('rounds');
