@@ -14,6 +14,8 @@ const ALL_MODES = ['stop-copy', 'pre-copy', 'post-copy', 'hybrid', 'auto', UNREP
 // FREEZEDRY_BENCH_MODES=auto runs only those (stop-copy always, as the reference).
 const only = process.env.FREEZEDRY_BENCH_MODES?.split(',');
 const MODES = ALL_MODES.filter((m) => !only || m === 'stop-copy' || only.includes(m));
+// FREEZEDRY_BENCH_RATES=64 runs only those write rates against size (none against rate).
+const onlyRates = process.env.FREEZEDRY_BENCH_RATES?.split(',').map(Number);
 
 interface Run {
   downtimeMs: number;
@@ -45,13 +47,12 @@ export async function migrateScenario(options: BenchOptions): Promise<ScenarioRe
   // largest size when all are smaller).
   const rate = 64;
   const rateSize = options.sizes.includes(1024) ? 1024 : Math.max(...options.sizes);
-  const rates = options.quick ? [0, 256] : [0, 16, 64, 256];
+  const rates = onlyRates ? [] : options.quick ? [0, 256] : [0, 16, 64, 256];
   // The case at 1 GiB and 64 MiB/s sits on both curves: measured once, plotted on each.
-  const sizeCurve = `at ${rate} MiB/s written`;
   const rateCurve = `at ${sizeLabel(rateSize)}`;
   const rateAxis = (r: number) => ({ x: { label: 'write rate (MiB/s)', value: r }, curve: rateCurve });
   const cases = [
-    ...options.sizes.map((mib) => ({ mib, rate, axes: [{ x: memoryAxis(mib), curve: sizeCurve }, ...(mib === rateSize && rates.includes(rate) ? [rateAxis(rate)] : [])] })),
+    ...(onlyRates ?? [rate]).flatMap((rate) => options.sizes.map((mib) => ({ mib, rate, axes: [{ x: memoryAxis(mib), curve: `at ${rate} MiB/s written` }, ...(mib === rateSize && rates.includes(rate) ? [rateAxis(rate)] : [])] }))),
     ...rates.filter((r) => !(r === rate && options.sizes.includes(rateSize))).map((r) => ({ mib: rateSize, rate: r, axes: [rateAxis(r)] })),
   ];
   let port = 7200;
