@@ -151,7 +151,10 @@ struct ArchiveWriter::Impl {
   }
 
   void Writer() {
-    if (options.adaptive) (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kCompressorNice);
+    // Writing, and starting the writeback (ext4 allocates blocks in this thread), yields to
+    // CRIU's handover as compression does: in a 512 MiB dump at normal priority it added 40-60
+    // ms to the freeze.
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kCompressorNice);
     for (;;) {
       std::shared_ptr<Job> job;
       uint64_t at;
