@@ -11,6 +11,7 @@
 
 #include "addon/archive_wrap.h"
 #include "addon/js_error.h"
+#include "core/page_sink.h"
 #include "core/sys_error.h"
 
 namespace freezedry::addon {
@@ -60,6 +61,7 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
     throw MakeSysError(info.Env(), core::LastError("socketpair"));
   }
+  core::WidenPageSocket(fds[1], true);  // CRIU's end: a Unix stream is bounded by its sender's buffer
   Napi::Array out = Napi::Array::New(info.Env(), 2);
   out.Set(0u, fds[0]);
   out.Set(1u, fds[1]);

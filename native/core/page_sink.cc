@@ -30,7 +30,17 @@ Status Reply(int socket, T value) {
 
 }  // namespace
 
+void WidenPageSocket(int socket, bool sending) {
+  constexpr int kBytes = 32 << 20;
+  // FORCE lifts the system's wmem_max/rmem_max caps (we are root); the plain option is capped.
+  int forced = sending ? SO_SNDBUFFORCE : SO_RCVBUFFORCE;
+  if (::setsockopt(socket, SOL_SOCKET, forced, &kBytes, sizeof kBytes) != 0) {
+    (void)::setsockopt(socket, SOL_SOCKET, sending ? SO_SNDBUF : SO_RCVBUF, &kBytes, sizeof kBytes);
+  }
+}
+
 Status ServePageSession(int socket, PageOutput& output, PageSinkCounters& counters) {
+  WidenPageSocket(socket, false);
   std::optional<uint64_t> current;  // dst_id of the open image
   auto open = [&](uint64_t dst_id) -> Status {
     if (current) {

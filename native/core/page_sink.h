@@ -37,6 +37,12 @@ struct PageSinkCounters {
 // the peer goes away before CLOSE, or sends what the protocol does not allow.
 Status ServePageSession(int socket, PageOutput& output, PageSinkCounters& counters);
 
+// Widens a page-server socket's buffer (`sending`: the send buffer of CRIU's end of a socket
+// pair, else the receive buffer of ours), so that CRIU hands pages over without waiting on each
+// of the sink's reads: a 1 GiB container's freeze over loopback TCP was ~120 ms shorter with
+// 32 MiB (median of 6 pairs). Best effort: a socket that refuses keeps its buffer.
+void WidenPageSocket(int socket, bool sending);
+
 // Writes plain image files into a directory, as `criu page-server -D DIR` would: the result
 // merges with CRIU's own images into a directory `criu restore` accepts.
 class DirectoryOutput : public PageOutput {
