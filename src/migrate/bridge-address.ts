@@ -8,6 +8,9 @@ import { execFileSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { ErrorCode, FreezedryError, ValidationError } from '../errors.js';
 
+/** A MAC address as `ip` prints it (aa:bb:cc:dd:ee:ff). */
+export const MAC_ADDRESS = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+
 export interface Link {
   ifindex: number;
   ifname: string;

@@ -11,7 +11,7 @@ import { versionAndFeatures } from '../criu/features.js';
 import { canLockWithNftables, locateCriu } from '../criu/locate.js';
 import { migrationCriuOptions, type CriuOptions } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError, ValidationError } from '../errors.js';
-import { restore, restoreOnStartedCriu } from '../operations/restore.js';
+import { restoreOnStartedCriu } from '../operations/restore.js';
 import { startCriu, type StartedCriu } from '../criu/operation.js';
 import { tlsModule } from './deferred-modules.js';
 import { authenticateSource } from './authentication.js';
@@ -251,10 +251,7 @@ function processLanding(criuOptions: CriuOptions, outerVeths: Map<string, string
   // not part of the freeze.
   let warm: StartedCriu | undefined;
   return {
-    restoreWhole: async (where, signal) => {
-      const options = { ...where, ...criuOptions, onNotification: abortIfAgentDies, signal };
-      return plugged(prepared ? await restoreOnStartedCriu(options, criuHere()) : await restore(options));
-    },
+    restoreWhole: async (where, signal) => plugged(await restoreOnStartedCriu({ ...where, ...criuOptions, onNotification: abortIfAgentDies, signal }, criuHere())),
     prepareLazy: () => {
       warm ??= criuHere();
       return () => {
@@ -264,9 +261,9 @@ function processLanding(criuOptions: CriuOptions, outerVeths: Map<string, string
     },
     restoreLazy: async (top, remote, signal) => {
       const options = { ...criuOptions, onNotification: abortIfAgentDies, signal, imagesDir: path.join(top, 'checkpoint'), lazy: true, ...remote };
-      const criu = warm ?? (prepared ? criuHere() : undefined);
+      const criu = warm ?? criuHere();
       warm = undefined;
-      const restored = await plugged(criu ? await restoreOnStartedCriu(options, criu) : await restore(options));
+      const restored = await plugged(await restoreOnStartedCriu(options, criu));
       return { ...restored, fill: restored.lazy?.fill };
     },
     end: async (pid) => signalEach(processTree(pid).reverse(), 'SIGKILL'),

@@ -10,7 +10,7 @@
 // of CRIU's lock): its frames are kept on the bridge, by its address. Only trees with their own
 // network namespace (veths) have this; any failure here costs the replay, never the migration.
 import { native } from '../native/binding.js';
-import { links, type Link } from './bridge-address.js';
+import { links, MAC_ADDRESS, type Link } from './bridge-address.js';
 import type { Message, MessageChannel } from './message-channel.js';
 
 /** Kernel buffer per veth for the frames of one freeze (its accounting, about 1 KiB per small frame). */
@@ -63,7 +63,7 @@ export function holdPoints(veths: Link[], outer: Map<string, Link>, unplugged: b
     }
     const bridge = bridges.find((b) => b.ifname === end.master);
     const mac = veth.address ?? '';
-    if (bridge && /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac)) {
+    if (bridge && MAC_ADDRESS.test(mac)) {
       points.set(veth.ifname, { ifindex: bridge.ifindex, to: Buffer.from(mac.split(':').map((byte) => Number.parseInt(byte, 16))) });
     }
   }

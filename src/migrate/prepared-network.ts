@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { buildNetwork, createNetns, describeNetwork, removeNetns, type BuiltNetwork, type NetworkFacts, type RouteFacts, type VethFacts } from '../container/network.js';
 import { startCriu, type StartedCriu } from '../criu/operation.js';
 import { FIRST_INHERITED_FD } from '../criu/session.js';
-import { links } from './bridge-address.js';
+import { links, MAC_ADDRESS } from './bridge-address.js';
 
 const run = promisify(execFile);
 
@@ -89,14 +89,13 @@ export async function prepareNetwork(announced: unknown, dir: string, bridge: st
 }
 
 const NAME = /^\w[\w.-]{0,14}$/; // no leading dash: ip would read it as an option
-const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 const CIDR = /^[0-9a-f.:]{2,39}\/\d{1,3}$/i;
 const ROUTE_DST = /^(default|[0-9a-f.:]{2,39}(\/\d{1,3})?)$/i;
 const ADDRESS = /^[0-9a-f.:]{2,39}$/i;
 
 const matches = (value: unknown, pattern: RegExp) => typeof value === 'string' && pattern.test(value);
 const isVeth = (v: VethFacts) =>
-  matches(v?.name, NAME) && matches(v.mac, MAC) && Number.isInteger(v.mtu) && v.mtu >= 68 && v.mtu <= 65535 &&
+  matches(v?.name, NAME) && matches(v.mac, MAC_ADDRESS) && Number.isInteger(v.mtu) && v.mtu >= 68 && v.mtu <= 65535 &&
   Array.isArray(v.addresses) && v.addresses.length <= 64 && v.addresses.every((a) => matches(a, CIDR));
 const isRoute = (r: RouteFacts) => matches(r?.dst, ROUTE_DST) && matches(r.dev, NAME) && (r.gateway === undefined || matches(r.gateway, ADDRESS));
 

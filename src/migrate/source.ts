@@ -110,6 +110,7 @@ export async function migrateSubject(subject: MigrationSubject, options: Migrate
     // A plain namespace the destination can make ahead (prepared-network.ts).
     const plain = subject.kind === 'process' && veths.length > 0 ? await plainNetwork(pid) : undefined;
     if (plain && 'reason' in plain) log(`the tree's network namespace goes with CRIU: ${plain.reason}`);
+    const netnsFacts = plain && 'facts' in plain ? plain.facts : undefined;
     // A tree with its own network namespace brings its veth ends; the destination plugs them in.
     channel.send({
       type: 'hello',
@@ -120,7 +121,7 @@ export async function migrateSubject(subject: MigrationSubject, options: Migrate
       // A container's veths are rebuilt by freezedry there (its hello says how), not by CRIU.
       network: {
         veths: subject.kind === 'process' ? veths.map((link) => link.ifname.replace(/@.*$/, '')) : [],
-        facts: plain && 'facts' in plain ? plain.facts : undefined,
+        facts: netnsFacts,
       },
       // A 'frames' message follows 'restored': what was sent to the tree while it was frozen.
       replayFrames: holdPlan.size > 0,
@@ -129,7 +130,7 @@ export async function migrateSubject(subject: MigrationSubject, options: Migrate
     const welcome = await channel.next('welcome');
     // Made there: every dump from here on (the pre-dumps' rounds share this object) saves the
     // namespace as its key only.
-    if (welcome.network === 'prepared' && plain && 'facts' in plain) criuOptions.external = [...(criuOptions.external ?? []), externalNetns(pid)];
+    if (welcome.network === 'prepared' && netnsFacts) criuOptions.external = [...(criuOptions.external ?? []), externalNetns(pid)];
     prepareCodecs();
     probe = options.probe ? startProbe(options.probe) : undefined;
     await probe?.answering(); // a gap is measured from answers the service gave before

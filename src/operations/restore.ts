@@ -246,7 +246,7 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
   try {
     // A snapshot's copy needs a CRIU of its own (its fds, its launcher): one started ahead goes.
     if (extras.criu && instance) void extras.criu.session.close();
-    criu = extras.criu && !instance ? extras.criu : startCriu(criuPath, { inheritFds: instance?.inheritFds, launcher: instance?.launcher });
+    criu = extras.criu && !instance ? extras.criu : { ...startCriu(criuPath, { inheritFds: instance?.inheritFds, launcher: instance?.launcher }), inherit: instance?.inherit };
   } catch (error) {
     instance?.abandon();
     throw error;
@@ -292,7 +292,7 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
           notifyScripts: true, // post-restore names the root, which a failure after it must end
           ...(criu.inherit ? { inheritFds: criu.inherit } : {}),
           // CRIU in the copy's pid namespace cannot see our /proc/PID/fd: it opens the images by path.
-          ...(instance ? { imagesDirFd: -1, imagesDir, workDirFd: undefined, inheritFds: instance.inherit } : {}),
+          ...(instance ? { imagesDirFd: -1, imagesDir, workDirFd: undefined } : {}),
         },
       }),
       {
