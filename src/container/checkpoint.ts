@@ -154,11 +154,7 @@ async function dumpContainer(
     }
     // Known before it freezes (the rootfs's fingerprint is read here, not while it is paused).
     known = knownFacts ?? (await containerFacts(container, criuOptions, options.withRootfs === true));
-    if (pause) paused = await PausedContainer.pause(runc, id, state.pid, { unplug: hold });
-    // Paused, its files cannot change: they are written while runc dumps (a container left
-    // running has them written after its dump, as before).
-    written = paused ? writeContainerFiles(container, dir, known) : undefined;
-    written?.catch(() => {}); // awaited after the dump
+    const pausing = pause ? PausedContainer.duringDump(runc, id, state.pid, { unplug: hold }) : undefined;
     const args = [
       'checkpoint',
       '--image-path', imagesDir,
@@ -169,21 +165,30 @@ async function dumpContainer(
       ...(sink ? ['--page-server', `127.0.0.1:${sink.port}`] : []),
       id,
     ];
-    try {
-      await runc.exec(
-        `runc checkpoint ${id}`,
-        { args, signal: options.signal, onSpawn: (pid) => (runcPid = pid), criuConfig: paused?.criuConfig() },
-        ErrorCode.CRIU_DUMP_FAILED,
-      );
-    } catch (error) {
-      // A sink that failed (a full disk) made CRIU fail: its error is the cause.
-      session = sink?.accepted;
-      if (session && builder) {
-        await Promise.race([session.done.catch(() => {}), sleep(1000)]);
-        if (session.failure) throw writeError(session.failure, builder.partial);
-      }
-      throw await withCriuErrors(error, logFile);
+    const dump = runc
+      .exec(`runc checkpoint ${id}`, { args, signal: options.signal, onSpawn: (pid) => (runcPid = pid), ...pausing?.call }, ErrorCode.CRIU_DUMP_FAILED)
+      .catch(async (error: unknown) => {
+        // A sink that failed (a full disk) made CRIU fail: its error is the cause.
+        session = sink?.accepted;
+        if (session && builder) {
+          await Promise.race([session.done.catch(() => {}), sleep(1000)]);
+          if (session.failure) throw writeError(session.failure, builder.partial);
+        }
+        throw await withCriuErrors(error, logFile);
+      })
+      .finally(() => pausing?.close());
+    dump.catch(() => {}); // awaited below
+    if (pausing) {
+      paused = await pausing.paused(dump).catch(async (error: unknown) => {
+        await dump.catch(() => {}); // nothing of it may land after the clean-up below
+        throw error;
+      });
+      // Paused, its files cannot change: they are written while runc dumps (a container left
+      // running has them written after its dump, as before).
+      written = writeContainerFiles(container, dir, known);
+      written.catch(() => {}); // awaited after the dump
     }
+    await dump;
     dumped = true;
     if (sink) {
       session = await sink.session;

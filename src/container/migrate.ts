@@ -75,15 +75,10 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
     },
     async lazyDump({ imagesDir, port, abandon, onFrozen, onImages, onServing }) {
       // The images go in checkpoint/ (as in every container checkpoint), the container's files beside.
-      top = path.dirname(imagesDir);
-      const dir = imagesDir;
-      await mkdir(dir, { recursive: true });
-      const paused = await PausedContainer.pause(runc, id, state.pid, { unplug: true });
-      onFrozen?.();
-      // Its files cannot change while it is paused: they are written while runc dumps.
-      const files = writeContainerFiles(container, top, facts);
-      files.catch(() => {}); // awaited once the images are written
-      const held = moving(paused);
+      const work = path.dirname(imagesDir);
+      top = work;
+      await mkdir(imagesDir, { recursive: true });
+      const pausing = PausedContainer.duringDump(runc, id, state.pid, { unplug: true });
       let runcPid: number | undefined;
       // Ending the dump ends runc's CRIU too (its child): nothing else stops a page server whose client vanished.
       let finished = false;
@@ -99,7 +94,7 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
         });
       };
       abandon.addEventListener('abort', stop, { once: true });
-      const logFile = path.join(top, 'dump.log');
+      const logFile = path.join(work, 'dump.log');
       let failure: unknown;
       const done = runc
         .exec(
@@ -107,8 +102,8 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
           {
             args: [
               'checkpoint',
-              '--image-path', dir,
-              '--work-path', top,
+              '--image-path', imagesDir,
+              '--work-path', work,
               '--leave-running',
               '--lazy-pages',
               '--page-server', `127.0.0.1:${port}`,
@@ -119,7 +114,9 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
             ],
             // runc's CRIU listens for the destination's pulls on the address its configuration names:
             // loopback only (the RPC's own address is ignored for lazy pages); the relay admits the destination.
-            criuConfig: ['address 127.0.0.1', ...paused.criuConfig()],
+            criuConfig: ['address 127.0.0.1', ...(pausing.call.criuConfig ?? [])],
+            criuActionScript: pausing.call.criuActionScript,
+            env: pausing.call.env,
             onSpawn: (pid) => (runcPid = pid),
             // CRIU writes one byte once its images are written and it serves the memory.
             onStatus: (status) => {
@@ -146,7 +143,19 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
         .finally(() => {
           finished = true;
           abandon.removeEventListener('abort', stop);
+          pausing.close();
         });
+      const pausedNow = pausing.paused(done);
+      // Paused, its files cannot change: they are written while runc dumps.
+      const files = pausedNow.then(() => writeContainerFiles(container, work, facts));
+      files.catch(() => {}); // awaited once the images are written
+      const paused = await pausedNow.catch(async (error: unknown) => {
+        stop(); // a dump of a container that runs on is of no use
+        await done.catch(() => {});
+        throw error;
+      });
+      onFrozen?.();
+      const held = moving(paused);
       return { held, done };
     },
     async sendExtras(channel: MessageChannel) {

@@ -139,42 +139,29 @@ export interface BuiltNetwork {
 }
 
 /**
- * The outer ends of the namespace's veths that are on bridges, read before anything stops;
- * unplug() takes them off, so that nothing reaches a frozen container (no packet its kernel
- * would acknowledge while its images are on their way) nor its duplicate on another host, and
- * returns how to plug them back.
+ * The outer ends of the namespace's veths that are on bridges, read before anything stops:
+ * which to take off while the container is paused (so that nothing reaches it, no packet its
+ * kernel would acknowledge while its images are on their way, nor its duplicate on another
+ * host), and how to plug them back or cut them.
  */
-export function pluggedVeths(inside: string | number): { unplug(): Promise<UnpluggedNetwork> } {
+export function bridgedVeths(inside: string | number): BridgedVeths {
   const ns = typeof inside === 'number' ? `/proc/${inside}/ns/net` : inside;
   const ends = [...outerEnds(links(['type', 'veth'], ns)).values()].filter((l) => l.master);
-  const set = (link: Link, ...args: string[]) => command('ip', ['link', 'set', link.ifname, ...args]);
-  const replug = async () => {
-    await Promise.all(ends.map((link) => set(link, 'master', link.master as string).catch(() => {})));
-  };
-  const unplugged: UnpluggedNetwork = {
-    replug,
-    commands: ends.map((link) => `${link.ifname}=${link.master as string}`),
+  return {
+    pairs: ends.map((link) => `${link.ifname}=${link.master as string}`),
+    replug: async () => {
+      await Promise.all(ends.map((link) => command('ip', ['link', 'set', link.ifname, 'master', link.master as string], { reject: false })));
+    },
     // Before the container ends: with its veths gone, no reset of its connections reaches a client.
     cut: async () => {
       await Promise.all(ends.map((link) => command('ip', ['link', 'del', link.ifname], { reject: false })));
     },
   };
-  return {
-    unplug: async () => {
-      try {
-        await Promise.all(ends.map((link) => set(link, 'nomaster')));
-      } catch (cause) {
-        await replug();
-        throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `Could not take the container's veths off their bridges: ${(cause as Error).message}`, { cause });
-      }
-      return unplugged;
-    },
-  };
 }
 
-export interface UnpluggedNetwork {
+export interface BridgedVeths {
+  /** OUTER=BRIDGE for each veth on a bridge (what is taken off, and what a watchdog plugs back). */
+  pairs: string[];
   replug(): Promise<void>;
-  /** OUTER=BRIDGE for each veth taken off (what a watchdog plugs back). */
-  commands: string[];
   cut(): Promise<void>;
 }

@@ -2,12 +2,53 @@
 // freezer, which CRIU's dump leaves as it found it) and, when it moves to another host, its
 // veths leave their bridges, so that nothing reaches it (no data its kernel would acknowledge
 // after the dump) nor its copy's address twice. resume() undoes both; end() removes it.
+//
+// The pause happens inside runc's checkpoint, as the first step of its CRIU's dump (CRIU's
+// pre-dump action, before it seizes anything): runc starting, and its CRIU checking its version
+// and features twice over, 40-50 ms here, then pass while the container still runs.
+import { closeSync, createReadStream } from 'node:fs';
 import type { Held } from '../migrate/subject.js';
+import { native } from '../native/binding.js';
 import { processTree } from '../process/proc.js';
 import { afterThisProcessDies } from '../process/watchdog.js';
+import { ErrorCode, FreezedryError } from '../errors.js';
 import { removeBundle } from './bundle.js';
-import { pluggedVeths, type UnpluggedNetwork } from './network.js';
-import type { Runc } from './runc.js';
+import { bridgedVeths, type BridgedVeths } from './network.js';
+import type { Runc, RuncCall } from './runc.js';
+
+/**
+ * CRIU runs this at every step of a dump; at pre-dump it pauses the container through runc,
+ * takes its veths off their bridges (OUTER=BRIDGE pairs) and says so on freezedry's pipe.
+ * Any failure undoes what it did, says why, and fails the dump before anything was dumped.
+ */
+const PAUSE_AT_PRE_DUMP = `#!/bin/sh
+[ "$CRTOOLS_SCRIPT_ACTION" = pre-dump ] || exit 0
+PATH="$PATH:/usr/sbin:/sbin:/usr/bin:/bin"
+fail() { printf '%s' "$1" | tr '\\n' ' ' > "$FREEZEDRY_TELL"; echo >> "$FREEZEDRY_TELL"; exit 1; }
+runc() { "$FREEZEDRY_RUNC" --root "$FREEZEDRY_RUNC_ROOT" "$@" 2>&1; }
+said=$(runc pause "$FREEZEDRY_ID") || fail "runc pause failed: $said"
+if [ -n "$FREEZEDRY_UNPLUG" ]; then
+  if ! said=$(for pair in $FREEZEDRY_UNPLUG; do echo "link set \${pair%%=*} nomaster"; done | ip -batch - 2>&1); then
+    for pair in $FREEZEDRY_UNPLUG; do echo "link set \${pair%%=*} master \${pair#*=}"; done | ip -force -batch - >/dev/null 2>&1
+    runc resume "$FREEZEDRY_ID" >/dev/null
+    fail "could not take its veths off their bridges: $said"
+  fi
+fi
+echo paused > "$FREEZEDRY_TELL"
+`;
+
+/** A pause that runc's checkpoint makes (see PausedContainer.duringDump). */
+export interface PauseDuringDump {
+  /** What the runc checkpoint call carries for it. */
+  call: Pick<RuncCall, 'criuConfig' | 'criuActionScript' | 'env'>;
+  /**
+   * The container, paused, once the dump paused it; rejects when `dump` settles first (it is
+   * then running: a failure of the pause undid itself, and anything else is undone here).
+   */
+  paused(dump: Promise<unknown>): Promise<PausedContainer>;
+  /** Closes its pipe (once the dump has ended). */
+  close(): void;
+}
 
 export class PausedContainer implements Held {
   readonly pids: number[];
@@ -16,35 +57,67 @@ export class PausedContainer implements Held {
     private readonly runc: Runc,
     private readonly id: string,
     pid: number,
-    private readonly network: UnpluggedNetwork | undefined,
+    private readonly network: BridgedVeths | undefined,
   ) {
     this.pids = processTree(pid);
   }
 
   /**
-   * Pauses the container (init `pid`); `unplug`: then its veths leave their bridges too (not
-   * before: what it sends while it still runs would be lost, and its client would wait for a
-   * retransmission). Which veths is read before it pauses.
+   * Pauses the container (init `pid`) as runc's checkpoint begins its dump, and with `unplug`
+   * then takes its veths off their bridges (not before: what it sends while it still runs would
+   * be lost, and its client would wait for a retransmission), all before CRIU seizes it. Which
+   * veths is read now.
+   *
+   * With its veths off, nothing reaches it or leaves it, which is all CRIU's network lock would
+   * ensure (iptables rules in its namespace, set and removed by four iptables-restore runs:
+   * 50-80 ms of the freeze here), so its CRIU skips the lock; a restore takes the method from
+   * the images, so its copy, whose veths join their bridges only once it runs, skips it too.
    */
-  static async pause(runc: Runc, id: string, pid: number, options: { unplug: boolean }): Promise<PausedContainer> {
-    const veths = options.unplug ? pluggedVeths(pid) : undefined;
-    await runc.exec(`runc pause ${id}`, { args: ['pause', id] });
-    const network = await veths?.unplug().catch(async (error: unknown) => {
-      await runc.exec(`runc resume ${id}`, { args: ['resume', id] }).catch(() => {});
-      throw error;
+  static duringDump(runc: Runc, id: string, pid: number, options: { unplug: boolean }): PauseDuringDump {
+    const network = options.unplug ? bridgedVeths(pid) : undefined;
+    const [told, tell] = native().pipe();
+    // Read until its last writer closes (close() below): the read end closes itself then.
+    const words = createReadStream('', { fd: told, encoding: 'utf8' });
+    let said = '';
+    const heard = new Promise<string>((resolve) => {
+      words.on('data', (chunk) => {
+        said += String(chunk);
+        if (said.includes('\n')) resolve(said.split('\n')[0] as string);
+      });
+      words.on('error', () => resolve('its pipe failed'));
     });
-    return new PausedContainer(runc, id, pid, network);
-  }
-
-  /**
-   * Options for the CRIU that dumps it. With its veths unplugged nothing reaches it or leaves
-   * it, which is all CRIU's network lock would ensure (iptables rules in its namespace, set and
-   * removed by four iptables-restore runs: 50-80 ms of the freeze here); a restore takes the
-   * method from the images, so its copy, whose veths join their bridges only once it runs, skips
-   * it too.
-   */
-  criuConfig(): string[] {
-    return this.network ? ['network-lock skip'] : [];
+    const container = () => new PausedContainer(runc, id, pid, network);
+    let closed = false;
+    return {
+      call: {
+        criuConfig: network ? ['network-lock skip'] : [],
+        criuActionScript: PAUSE_AT_PRE_DUMP,
+        env: {
+          FREEZEDRY_TELL: `/proc/${process.pid}/fd/${tell}`,
+          FREEZEDRY_RUNC: runc.path,
+          FREEZEDRY_RUNC_ROOT: runc.root,
+          FREEZEDRY_ID: id,
+          FREEZEDRY_UNPLUG: network?.pairs.join(' ') ?? '',
+        },
+      },
+      paused: async (dump) => {
+        const ended = dump.then(
+          () => new FreezedryError(ErrorCode.RUNC_FAILED, `runc's dump of '${id}' ended without pausing it`, { id }),
+          (error: unknown) => error,
+        );
+        const first = await Promise.race([heard.then((line) => ({ line })), ended.then((error) => ({ error }))]);
+        if ('line' in first && first.line === 'paused') return container();
+        // Whatever the dump left (a pause it could not report), the container runs on.
+        await container().resume();
+        if ('error' in first) throw first.error;
+        throw new FreezedryError(ErrorCode.RUNC_FAILED, `Could not pause the container '${id}' for its dump: ${first.line}`, { id });
+      },
+      close: () => {
+        if (closed) return;
+        closed = true;
+        closeSync(tell);
+      },
+    };
   }
 
   async resume(): Promise<void> {
@@ -61,7 +134,7 @@ export class PausedContainer implements Held {
 
   /** Should this process die while the container is paused, a watchdog resumes it (for a minute: CRIU may hold it a while). */
   guard(): () => void {
-    const replug = this.network?.commands ?? [];
+    const replug = this.network?.pairs ?? [];
     const script =
       'runc="$1"; root="$2"; id="$3"; shift 3; i=0; while [ $i -lt 120 ]; do "$runc" --root "$root" resume "$id" 2>/dev/null; ' +
       'for link in "$@"; do ip link set ${link%%=*} master ${link#*=} 2>/dev/null; done; sleep 0.5; i=$((i+1)); done';

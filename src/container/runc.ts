@@ -44,6 +44,10 @@ export interface RuncCall {
   onStatus?: (status: Readable) => void;
   /** Lines of a configuration file for the CRIU runc runs (`address 127.0.0.1`): options runc has no flag for. */
   criuConfig?: string[];
+  /** A shell script for that CRIU to run at each step (its `action-script`, beside runc's own notifications). */
+  criuActionScript?: string;
+  /** Variables added to runc's environment (which its CRIU, and CRIU's action script, inherit). */
+  env?: Record<string, string>;
   signal?: AbortSignal;
 }
 
@@ -92,14 +96,21 @@ export class Runc {
       // runc wants a status fd opened for writing, which Node's own extra pipes are not.
       const status = call.onStatus ? native().pipe() : undefined;
       let criuConfig: string | undefined;
-      if (call.criuConfig) {
+      const configLines = [...(call.criuConfig ?? [])];
+      if (call.criuActionScript !== undefined) {
+        const script = path.join(logDir, 'criu-action.sh');
+        writeFileSync(script, call.criuActionScript, { mode: 0o700 });
+        configLines.push(`action-script ${script}`);
+      }
+      if (configLines.length > 0) {
         criuConfig = path.join(logDir, 'criu.conf');
-        writeFileSync(criuConfig, `${call.criuConfig.join('\n')}\n`);
+        writeFileSync(criuConfig, `${configLines.join('\n')}\n`);
       }
       const stdio: Stdio[] = [...(call.stdio ?? ['ignore', 'pipe', 'pipe']), ...(status ? [status[1]] : [])];
       const child = spawn(this.path, ['--root', this.root, '--log', logFile, '--log-format', 'json', ...call.args], {
         env: {
           ...process.env,
+          ...call.env,
           ...(criuConfig ? { CRIU_CONFIG_FILE: criuConfig } : {}),
           PATH: `${this.criuDir}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,
         },

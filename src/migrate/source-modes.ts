@@ -136,7 +136,8 @@ export async function lazyMigration(
   // with the ticket it gets over the authenticated control connection.
   const port = 20000 + Math.floor(Math.random() * 40000);
   const relay = await openPageRelay({ host: channel.socket.localAddress ?? '127.0.0.1', criuPort: port, credentials, log });
-  const frozeAt = performance.now();
+  // When the tree is frozen (onFrozen; a container's runc and CRIU start before it pauses).
+  let frozeAt = performance.now();
   const frames = holdFrames(frameHoldPlan, log);
   let framesReplayed: number | undefined;
   let restored: Promise<{ pid: number; at: number }> | undefined;
@@ -149,7 +150,10 @@ export async function lazyMigration(
     abandon: abandon.signal,
     criuOptions,
     // In pre-copy the pages written since the last round leave while CRIU dumps; hybrid pulls them.
-    onFrozen: () => rounds?.pre.frozen(rounds.mode === 'pre-copy' ? channel : undefined),
+    onFrozen: () => {
+      frozeAt = performance.now();
+      rounds?.pre.frozen(rounds.mode === 'pre-copy' ? channel : undefined);
+    },
     onImages: async () => {
       steps.dumpMs = performance.now() - frozeAt;
       if (rounds) {

@@ -21,6 +21,7 @@ import {
   runContainer,
 } from '../../src/index.js';
 import { bundleOf } from '../../src/container/bundle.js';
+import { locateRunc } from '../../src/container/runc.js';
 import type { ContainerFacts } from '../../src/container/layout.js';
 import { ArchiveBuilder } from '../../src/archive/archive-builder.js';
 import { cpuFlags, sourceHost } from '../../src/archive/manifest.js';
@@ -131,6 +132,31 @@ describe('a container on the host network, with file changes and a client connec
     } finally {
       await exec('umount', ['-l', small]); // the native writer's fd closes when it is collected
     }
+  });
+
+  it('a pause that fails as the dump begins is a coded error that says why, and leaves it running', async () => {
+    // runc pauses it as its CRIU's dump begins (container/pause.ts): a runc whose pause fails.
+    const refusing = path.join(dir, 'runc-no-pause');
+    await writeFile(refusing, `#!/bin/sh\nfor a in "$@"; do [ "$a" = pause ] && { echo "pause refused by the test" >&2; exit 1; }; done\nexec ${locateRunc()} "$@"\n`, { mode: 0o755 });
+    const saved = process.env.FREEZEDRY_RUNC;
+    const target = path.join(dir, 'no-pause.tar.zst');
+    try {
+      process.env.FREEZEDRY_RUNC = refusing;
+      await expect(checkpointContainer(host, { archive: target })).rejects.toMatchObject({
+        code: 'ERR_RUNC_FAILED',
+        message: expect.stringMatching(/Could not pause the container .* for its dump: runc pause failed: .*pause refused by the test/),
+      });
+    } finally {
+      if (saved === undefined) delete process.env.FREEZEDRY_RUNC;
+      else process.env.FREEZEDRY_RUNC = saved;
+    }
+    expect(existsSync(target)).toBe(false);
+    expect(existsSync(`${target}.partial`)).toBe(false);
+    expect((await listContainers()).find((c) => c.id === host)?.status).toBe('running');
+    const client = await ServiceClient.connect(HOST_PORT);
+    const [start, now] = await client.check();
+    expect(now).toBe(start);
+    client.close();
   });
 
   it('an archive checkpoint that stops it restores from the archive', async () => {
