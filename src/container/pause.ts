@@ -4,9 +4,11 @@
 // after the dump) nor its copy's address twice. resume() undoes both; end() removes it.
 //
 // The pause happens inside runc's checkpoint, as the first step of its CRIU's dump (CRIU's
-// pre-dump action, before it seizes anything): runc starting, and its CRIU checking its version
-// and features twice over, 40-50 ms here, then pass while the container still runs.
-import { closeSync, createReadStream } from 'node:fs';
+// pre-dump action, before it seizes anything): runc starting and its CRIU checking its version
+// and features (~17 ms here), and the spawns freezedry made between pausing it, unplugging it
+// and starting runc, then pass while the container still runs.
+import { closeSync } from 'node:fs';
+import { Socket } from 'node:net';
 import type { Held } from '../migrate/subject.js';
 import { native } from '../native/binding.js';
 import { processTree } from '../process/proc.js';
@@ -76,8 +78,9 @@ export class PausedContainer implements Held {
   static duringDump(runc: Runc, id: string, pid: number, options: { unplug: boolean }): PauseDuringDump {
     const network = options.unplug ? bridgedVeths(pid) : undefined;
     const [told, tell] = native().pipe();
-    // Read until its last writer closes (close() below): the read end closes itself then.
-    const words = createReadStream('', { fd: told, encoding: 'utf8' });
+    // Read until its last writer closes (close() below): the read end closes itself then. (As a
+    // socket: a file stream would hold a thread of libuv's pool in read() all the while.)
+    const words = new Socket({ fd: told, readable: true, writable: false }).setEncoding('utf8');
     let said = '';
     const heard = new Promise<string>((resolve) => {
       words.on('data', (chunk) => {

@@ -1,7 +1,8 @@
 // Driving runc, the container engine: finding it, running it with the project's CRIU first on
 // its PATH (runc runs the `criu` it finds there; only runc's own environment changes), and
 // turning its failures into coded errors that quote what it said.
-import { accessSync, closeSync, constants, createReadStream, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -120,7 +121,8 @@ export class Runc {
       if (child.pid !== undefined) call.onSpawn?.(child.pid);
       if (status) {
         closeSync(status[1]);
-        call.onStatus?.(createReadStream('', { fd: status[0] }));
+        // Read as a socket: a file stream would hold a thread of libuv's pool in read() until runc ends.
+        call.onStatus?.(new Socket({ fd: status[0], readable: true, writable: false }));
       }
       let stdout = '';
       let stderr = '';
