@@ -1,6 +1,6 @@
 // checkpointContainer(): a runc container into a directory, an archive or the store, laid out
 // as Podman's exports are (checkpoint/, spec.dump, rootfs-diff.tar, deleted.files, stats-dump).
-// runc runs CRIU; for an archive its pages stream into freezedry's page sink over loopback.
+// runc runs CRIU; for an archive its pages stream into freezedry's page sink on a socket CRIU inherits.
 //
 // Never losing the container: unless it is to keep running, it is paused (cgroup freezer)
 // and dumped with --leave-running, so it stays paused while the archive is finished, and is
@@ -19,8 +19,7 @@ import { removePartialImages } from '../images/images-dir.js';
 import { directorySource, type ImageSource } from '../images/image-source.js';
 import { summarizeCheckpoint } from '../images/image-summary.js';
 import { readDumpStats, type DumpStats } from '../images/stats.js';
-import { LoopbackPageSink } from '../pages/loopback-page-sink.js';
-import type { PageSinkSession } from '../pages/page-sink.js';
+import { PageSinkSession } from '../pages/page-sink.js';
 import { assertRoot } from '../process/privileges.js';
 import { processTree, residentBytes } from '../process/proc.js';
 import type { CheckpointProgress } from '../operations/checkpoint.js';
@@ -136,8 +135,6 @@ async function dumpContainer(
   const logFile = path.join(dir, 'dump.log');
   const criuOptions = { tcpEstablished: options.tcpEstablished === true, fileLocks: options.fileLocks === true };
   const pause = hold || (!options.leaveRunning && !options.tcpEstablished);
-  let runcPid: number | undefined;
-  let sink: LoopbackPageSink | undefined;
   let session: PageSinkSession | undefined;
   let paused: PausedContainer | undefined;
   let progress: NodeJS.Timeout | undefined;
@@ -146,14 +143,15 @@ async function dumpContainer(
   let dumped = false;
   try {
     await mkdir(imagesDir, { recursive: true });
-    if (builder) sink = await LoopbackPageSink.listen({ archive: builder.writer, prefix: CHECKPOINT_PREFIX }, () => runcPid);
-    if (sink && options.onProgress) {
-      const estimatedBytes = residentBytes(processTree(state.pid));
-      const [report, pages] = [options.onProgress, sink];
-      progress = setInterval(() => report({ bytes: pages.accepted?.counters().bytes ?? 0, estimatedBytes }), 100);
-    }
     // Known before it freezes (the rootfs's fingerprint is read here, not while it is paused).
     known = knownFacts ?? (await containerFacts(container, criuOptions, options.withRootfs === true));
+    // Pages stream into the archive through the native sink, on a socket runc's CRIU inherits.
+    if (builder) session = PageSinkSession.toArchive(builder.writer, CHECKPOINT_PREFIX);
+    if (session && options.onProgress) {
+      const estimatedBytes = residentBytes(processTree(state.pid));
+      const [report, pages] = [options.onProgress, session];
+      progress = setInterval(() => report({ bytes: pages.counters().bytes, estimatedBytes }), 100);
+    }
     const pausing = pause ? PausedContainer.duringDump(runc, id, state.pid, { unplug: hold }) : undefined;
     const args = [
       'checkpoint',
@@ -162,14 +160,15 @@ async function dumpContainer(
       ...(options.leaveRunning || pause ? ['--leave-running'] : []),
       ...(options.tcpEstablished ? ['--tcp-established'] : []),
       ...(options.fileLocks ? ['--file-locks'] : []),
-      ...(sink ? ['--page-server', `127.0.0.1:${sink.port}`] : []),
+      // An address (with a port: runc drops one without) only so that CRIU sends its pages to a
+      // page server at all; the inherited socket replaces it.
+      ...(session ? ['--page-server', '127.0.0.1:1'] : []),
       id,
     ];
     const dump = runc
-      .exec(`runc checkpoint ${id}`, { args, signal: options.signal, onSpawn: (pid) => (runcPid = pid), ...pausing?.call }, ErrorCode.CRIU_DUMP_FAILED)
+      .exec(`runc checkpoint ${id}`, { args, signal: options.signal, pageServerSocket: session?.criuEnd, ...pausing?.call }, ErrorCode.CRIU_DUMP_FAILED)
       .catch(async (error: unknown) => {
         // A sink that failed (a full disk) made CRIU fail: its error is the cause.
-        session = sink?.accepted;
         if (session && builder) {
           await Promise.race([session.done.catch(() => {}), sleep(1000)]);
           if (session.failure) throw writeError(session.failure, builder.partial);
@@ -190,10 +189,7 @@ async function dumpContainer(
     }
     await dump;
     dumped = true;
-    if (sink) {
-      session = await sink.session;
-      await session.done;
-    }
+    await session?.done;
     const facts = await (written ?? writeContainerFiles(container, dir, known));
     const stats = await readDumpStats(dir);
     const result: ContainerCheckpointResult = {
@@ -216,7 +212,6 @@ async function dumpContainer(
     await paused?.end();
     return { result };
   } catch (error) {
-    sink?.close();
     session?.cancel();
     await written?.catch(() => {}); // nothing of it may land after the clean-up below
     await builder?.abandon();

@@ -17,6 +17,11 @@ import { native } from '../native/binding.js';
 
 export const DEFAULT_RUNC_ROOT = '/run/runc';
 const MIN_VERSION = [1, 1] as const;
+/**
+ * The fd a page sink's socket has in runc and in the CRIU it runs: runc gives its CRIU its own
+ * socket as fd 3 (and Go keeps the fds it opens from being inherited); one above those passes through.
+ */
+const PAGE_SERVER_FD = 9;
 
 export interface RuncState {
   id: string;
@@ -49,6 +54,13 @@ export interface RuncCall {
   criuActionScript?: string;
   /** Variables added to runc's environment (which its CRIU, and CRIU's action script, inherit). */
   env?: Record<string, string>;
+  /**
+   * A page sink's socket for runc's CRIU, taken over (closed here once runc has it). runc only
+   * passes on an address (`--page-server`, which the call must still give so that CRIU sends its
+   * pages to a page server at all); its CRIU inherits this instead, as fd PAGE_SERVER_FD, and its
+   * configuration says to use it: a Unix socket, private to it, carries pages faster than loopback TCP.
+   */
+  pageServerSocket?: number;
   signal?: AbortSignal;
 }
 
@@ -97,7 +109,7 @@ export class Runc {
       // runc wants a status fd opened for writing, which Node's own extra pipes are not.
       const status = call.onStatus ? native().pipe() : undefined;
       let criuConfig: string | undefined;
-      const configLines = [...(call.criuConfig ?? [])];
+      const configLines = [...(call.criuConfig ?? []), ...(call.pageServerSocket !== undefined ? [`ps-socket ${PAGE_SERVER_FD}`] : [])];
       if (call.criuActionScript !== undefined) {
         const script = path.join(logDir, 'criu-action.sh');
         writeFileSync(script, call.criuActionScript, { mode: 0o700 });
@@ -108,16 +120,25 @@ export class Runc {
         writeFileSync(criuConfig, `${configLines.join('\n')}\n`);
       }
       const stdio: Stdio[] = [...(call.stdio ?? ['ignore', 'pipe', 'pipe']), ...(status ? [status[1]] : [])];
-      const child = spawn(this.path, ['--root', this.root, '--log', logFile, '--log-format', 'json', ...call.args], {
-        env: {
-          ...process.env,
-          ...call.env,
-          ...(criuConfig ? { CRIU_CONFIG_FILE: criuConfig } : {}),
-          PATH: `${this.criuDir}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,
-        },
-        stdio,
-        signal: call.signal,
-      });
+      if (call.pageServerSocket !== undefined) {
+        while (stdio.length < PAGE_SERVER_FD) stdio.push('ignore');
+        stdio.push(call.pageServerSocket);
+      }
+      let child: ReturnType<typeof spawn>;
+      try {
+        child = spawn(this.path, ['--root', this.root, '--log', logFile, '--log-format', 'json', ...call.args], {
+          env: {
+            ...process.env,
+            ...call.env,
+            ...(criuConfig ? { CRIU_CONFIG_FILE: criuConfig } : {}),
+            PATH: `${this.criuDir}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,
+          },
+          stdio,
+          signal: call.signal,
+        });
+      } finally {
+        if (call.pageServerSocket !== undefined) closeSync(call.pageServerSocket);
+      }
       if (child.pid !== undefined) call.onSpawn?.(child.pid);
       if (status) {
         closeSync(status[1]);
