@@ -131,7 +131,7 @@ export class PausedContainer implements Held {
   /** Ends it (its veths first: no reset of its connections reaches a client); `remove`: its bundle too. */
   async end(options: { remove?: boolean } = {}): Promise<void> {
     await this.network?.cut();
-    await this.runc.destroy(this.id);
+    await this.runc.destroy(this.id, { pids: this.pids });
     if (options.remove) await removeBundle(this.id);
   }
 
