@@ -29,8 +29,9 @@ system_packages=(
   # CRIU build dependencies (ENVIRONMENT.md)
   build-essential pkg-config libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   python3-protobuf libnl-3-dev libnet1-dev libcap-dev libbsd-dev libgnutls28-dev libnftables-dev uuid-dev
-  # CRIU runtime: network locking and namespaces (ping: the migrate benchmark's link diagnostics)
-  iptables iproute2 iputils-ping
+  # CRIU runtime: network locking and namespaces (ping: the migrate benchmark's link diagnostics;
+  # nft: removing the lock CRIU leaves on a tree it dumped stopped, when its move then fails)
+  iptables nftables iproute2 iputils-ping
   # the addon (libzstd) and the archive tools used by tests and benchmarks
   libzstd-dev libxxhash-dev zstd tar xz-utils
   # containers: runc is the engine (it runs the criu on the PATH freezedry gives it), and a static

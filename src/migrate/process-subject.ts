@@ -1,6 +1,7 @@
 // A process tree as the subject of a migration: CRIU dumps it over its RPC and leaves it stopped
 // (SIGSTOP); SIGCONT resumes it, SIGKILL ends it.
 import { checkpoint } from '../operations/checkpoint.js';
+import { removeCriuNetworkLock } from '../process/criu-network-lock.js';
 import { processTree, signalEach } from '../process/proc.js';
 import { resumeTreeIfThisProcessDies } from '../process/watchdog.js';
 import type { Held, MigrationSubject } from './subject.js';
@@ -12,10 +13,11 @@ export function processSubject(pid: number): MigrationSubject {
     hello: {},
     async dumpArchive(file, criuOptions) {
       const dumped = await checkpoint(pid, { archive: file, leaveStopped: true, archiveOptions: { sync: false }, ...criuOptions });
-      return { held: heldTree(dumped.pids), summary: `dumped ${dumped.pids.length} task(s) into ${dumped.archive?.bytes} bytes` };
+      const held = heldTree(dumped.pids, () => removeCriuNetworkLock(pid));
+      return { held, summary: `dumped ${dumped.pids.length} task(s) into ${dumped.archive?.bytes} bytes` };
     },
     async lazyDump({ imagesDir, port, abandon, criuOptions, onFrozen, onImages, onServing }) {
-      const held = heldTree(processTree(pid));
+      const held = heldTree(processTree(pid), () => removeCriuNetworkLock(pid));
       let imagesSent = false;
       // CRIU keeps the tree frozen and, after post-dump, serves its memory; the dump ends when
       // the destination's page session ends. leaveStopped: CRIU never ends the source itself
@@ -45,11 +47,14 @@ export function processSubject(pid: number): MigrationSubject {
   };
 }
 
-/** A tree CRIU left stopped. */
-export function heldTree(pids: number[]): Held {
+/** A tree CRIU left stopped; `beforeResume` undoes what else its dump left (its network lock). */
+export function heldTree(pids: number[], beforeResume?: () => Promise<void>): Held {
   return {
     pids,
-    resume: async () => signalEach(pids, 'SIGCONT'),
+    resume: async () => {
+      await beforeResume?.();
+      signalEach(pids, 'SIGCONT');
+    },
     // Children before parents, so none is re-parented mid-way.
     end: async () => signalEach([...pids].reverse(), 'SIGKILL'),
     guard: () => resumeTreeIfThisProcessDies(pids),

@@ -17,6 +17,7 @@ import { summarizeCheckpoint } from '../images/image-summary.js';
 import { directorySource, type ImageSource } from '../images/image-source.js';
 import { readDumpStats, type DumpStats } from '../images/stats.js';
 import { CRIU_PAGE_SERVER_FD, PageSinkSession } from '../pages/page-sink.js';
+import { removeCriuNetworkLock } from '../process/criu-network-lock.js';
 import { assertRoot } from '../process/privileges.js';
 import { newStoreEntry } from '../store.js';
 import { SNAPSHOT_FILE, type SnapshotFacts } from '../snapshot/facts.js';
@@ -157,6 +158,7 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
 
   let sink: PageSinkSession | undefined;
   let progress: NodeJS.Timeout | undefined;
+  let dumpedStopped = false;
   // CRIU's RPC passes a lazy page server no address (it would listen on all of them); its
   // configuration file still can.
   const lazyConfig = options.lazyPages?.address ? await writeConfig([`address ${options.lazyPages.address}`]) : undefined;
@@ -210,6 +212,8 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
       if (sink?.failure && !outcome.rejected) throw writeError(sink.failure, builder?.partial ?? imagesDir);
       throw await failureError('dump', outcome, logFile, `criu dump of pid ${pid} (${command})`);
     }
+    // Left stopped, the tree keeps CRIU's network lock until it moves; a failure from here removes it.
+    dumpedStopped = options.leaveStopped === true || holdTree;
     await sink?.done.catch((error: unknown) => {
       throw writeError(error, builder?.partial ?? imagesDir);
     });
@@ -236,6 +240,7 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
     return result;
   } catch (error) {
     sink?.cancel();
+    if (dumpedStopped) await removeCriuNetworkLock(pid);
     await resumeStopped(pids, stoppedBefore);
     await builder?.abandon();
     await removePartialImages(imagesDir, logFile);

@@ -1,7 +1,7 @@
 // Live migration between two namespace hosts: the tree moves with its memory intact, only an
 // authenticated source is accepted, and every failure leaves the source running.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -321,6 +321,33 @@ describe.runIf(enabled)('migration between hosts', () => {
     expect(agent.output()).not.toContain('its network namespace made here');
     expect(inside(result.destinationPid, 'iptables-save')).toMatch(/-A INPUT -p tcp -m tcp --dport 9 -j DROP/);
     expect(JSON.parse(inside(result.destinationPid, 'ip', '-j', 'addr', 'show', 'eth0'))[0].addr_info.map((a: { local: string }) => a.local)).toContain(address);
+  });
+
+  it("a veth that cannot join the destination's bridge once the tree runs there fails the migration, saying why; the source resumes, reachable", async () => {
+    const log = path.join(dir(), 'unpluggable.log');
+    const argv = [process.execPath, stateServiceScript, '--host', '0.0.0.0', '--port', '8080', '--mb', '8'];
+    const pid = Number(hosts.a.run([freezedryCommand, 'run', '--net', '--log', log, '--', ...argv]).trim());
+    track(pid);
+    const address = hosts.attachService(hosts.a, pid);
+    await waitFor('the service', () => (logText(log).includes('listening') ? true : undefined), 30_000);
+    // The destination's `ip` refuses to put a link on a bridge: the plug after the restore
+    // (its namespace is made ahead with the veth off the bridge).
+    const fakes = path.join(dir(), 'ip-no-master');
+    mkdirSync(fakes);
+    const realIp = execFileSync('sh', ['-c', 'command -v ip'], { encoding: 'utf8' }).trim();
+    writeFileSync(path.join(fakes, 'ip'), `#!/bin/sh\nfor a in "$@"; do [ "$a" = master ] && { echo "refused by the test" >&2; exit 2; }; done\nexec ${realIp} "$@"\n`, { mode: 0o755 });
+    const agent = await startReceiver(hosts.b, 7126, ['--token', 'right-token', '--bridge', HOST_BRIDGE, '--once'], [`PATH=${fakes}:${process.env.PATH}`]);
+    const moved = await migrateCli(pid, 7126, 'post-copy');
+    expect(moved.code, moved.stdout + moved.stderr + agent.output()).not.toBe(0);
+    expect(moved.stdout + moved.stderr).toMatch(/ERR_MIGRATION_FAILED/);
+    expect(moved.stdout + moved.stderr).toMatch(/refused by the test/);
+    expect(agent.output()).toContain('its network namespace made here');
+    await agent.exited;
+    // The source runs on a and answers at its address: the network lock CRIU's dump left in its
+    // namespace (it was dumped to stay stopped) is gone.
+    await waitFor('the source to run again', () => (isRunningNotStopped(pid) ? true : undefined));
+    const answer = hosts.client.run([process.execPath, '-e', `fetch('http://${address}:8080/ping').then(async (r) => console.log(r.status, await r.text()))`]);
+    expect(answer).toMatch(/^200/);
   });
 
   it('with certificates: mutual TLS moves the tree; another CA, an expired certificate or none is refused before anything freezes', async () => {
