@@ -13,6 +13,7 @@
 #include "addon/js_error.h"
 #include "core/page_sink.h"
 #include "core/sys_error.h"
+#include "core/tcp_repair.h"
 
 namespace freezedry::addon {
 
@@ -79,6 +80,14 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// releaseRepairedSockets(pid): takes that process's TCP sockets out of the repair mode a CRIU
+// dump left them in (see core/tcp_repair.h); how many it released.
+Napi::Value ReleaseRepairedSockets(const Napi::CallbackInfo& info) {
+  auto released = core::ReleaseRepairedSockets(static_cast<pid_t>(info[0].As<Napi::Number>().Int32Value()));
+  if (!released.Ok()) throw MakeSysError(info.Env(), released.Error());
+  return Napi::Number::New(info.Env(), released.Value());
+}
+
 // reseedRandom(): makes OpenSSL (Node's, whose symbols the node binary exports) reseed its
 // generators from the kernel. A snapshot's copies start with the original's generator state
 // and would otherwise draw the same "random" bytes as each other.
@@ -106,6 +115,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitFrameFunctions(env, exports);
   exports.Set("socketPair", Napi::Function::New(env, SocketPair, "socketPair"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
+  exports.Set("releaseRepairedSockets", Napi::Function::New(env, ReleaseRepairedSockets, "releaseRepairedSockets"));
   exports.Set("reseedRandom", Napi::Function::New(env, ReseedRandom, "reseedRandom"));
   exports.Set("xxh3", Napi::Function::New(env, Xxh3, "xxh3"));
   exports.Set("errnoName", Napi::Function::New(env, ErrnoName, "errnoName"));

@@ -1,7 +1,7 @@
 // A process tree as the subject of a migration: CRIU dumps it over its RPC and leaves it stopped
 // (SIGSTOP); SIGCONT resumes it, SIGKILL ends it.
 import { checkpoint } from '../operations/checkpoint.js';
-import { removeCriuNetworkLock } from '../process/criu-network-lock.js';
+import { releaseCriuLocks } from '../process/criu-locks.js';
 import { processTree, signalEach } from '../process/proc.js';
 import { resumeTreeIfThisProcessDies } from '../process/watchdog.js';
 import type { Held, MigrationSubject } from './subject.js';
@@ -13,11 +13,12 @@ export function processSubject(pid: number): MigrationSubject {
     hello: {},
     async dumpArchive(file, criuOptions) {
       const dumped = await checkpoint(pid, { archive: file, leaveStopped: true, archiveOptions: { sync: false }, ...criuOptions });
-      const held = heldTree(dumped.pids, () => removeCriuNetworkLock(pid));
+      const held = heldTree(dumped.pids, () => releaseCriuLocks(pid, dumped.pids));
       return { held, summary: `dumped ${dumped.pids.length} task(s) into ${dumped.archive?.bytes} bytes` };
     },
     async lazyDump({ imagesDir, port, abandon, criuOptions, onFrozen, onImages, onServing }) {
-      const held = heldTree(processTree(pid), () => removeCriuNetworkLock(pid));
+      const pids = processTree(pid);
+      const held = heldTree(pids, () => releaseCriuLocks(pid, pids));
       let imagesSent = false;
       // CRIU keeps the tree frozen and, after post-dump, serves its memory; the dump ends when
       // the destination's page session ends. leaveStopped: CRIU never ends the source itself

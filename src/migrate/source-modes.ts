@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { CriuOptions } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
-import { removeCriuNetworkLock } from '../process/criu-network-lock.js';
+import { releaseCriuLocks } from '../process/criu-locks.js';
 import { processTree, residentBytes } from '../process/proc.js';
 import type { CriuPreDumps } from './criu-rounds.js';
 import { bundleFiles } from './image-bundle.js';
@@ -61,7 +61,7 @@ async function preDumpedFreeze(context: MigrationContext, pre: CriuPreDumps): Pr
   const frames = holdFrames(context.frameHoldPlan, log);
   try {
     const dumped = await pre.freeze();
-    const held = heldTree(dumped.pids, () => removeCriuNetworkLock(dumped.pid));
+    const held = heldTree(dumped.pids, () => releaseCriuLocks(dumped.pid, dumped.pids));
     return await resumedOnFailure(held, async () => {
       const final = await pre.sendFinal(channel, dumped);
       log(`frozen: ${final.pages} pages written since the last pre-dump sent (${(final.wireBytes / 1048576).toFixed(1)} MiB of images)`);

@@ -176,6 +176,8 @@ export interface NativeBinding {
   reseedRandom(): boolean;
   /** A pipe: [readEnd, writeEnd], both close-on-exec. */
   pipe(): [number, number];
+  /** Takes the process's TCP sockets out of the repair mode a CRIU dump left them in; how many. */
+  releaseRepairedSockets(pid: number): number;
   xxh3(data: Uint8Array): string;
   errnoName(errno: number): string;
   throwSysError(errno: number): never;

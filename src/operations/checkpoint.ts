@@ -17,7 +17,7 @@ import { summarizeCheckpoint } from '../images/image-summary.js';
 import { directorySource, type ImageSource } from '../images/image-source.js';
 import { readDumpStats, type DumpStats } from '../images/stats.js';
 import { CRIU_PAGE_SERVER_FD, PageSinkSession } from '../pages/page-sink.js';
-import { removeCriuNetworkLock } from '../process/criu-network-lock.js';
+import { releaseCriuLocks } from '../process/criu-locks.js';
 import { assertRoot } from '../process/privileges.js';
 import { newStoreEntry } from '../store.js';
 import { SNAPSHOT_FILE, type SnapshotFacts } from '../snapshot/facts.js';
@@ -240,7 +240,7 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
     return result;
   } catch (error) {
     sink?.cancel();
-    if (dumpedStopped) await removeCriuNetworkLock(pid);
+    if (dumpedStopped) await releaseCriuLocks(pid, pids);
     await resumeStopped(pids, stoppedBefore);
     await builder?.abandon();
     await removePartialImages(imagesDir, logFile);

@@ -336,18 +336,39 @@ describe.runIf(enabled)('migration between hosts', () => {
     mkdirSync(fakes);
     const realIp = execFileSync('sh', ['-c', 'command -v ip'], { encoding: 'utf8' }).trim();
     writeFileSync(path.join(fakes, 'ip'), `#!/bin/sh\nfor a in "$@"; do [ "$a" = master ] && { echo "refused by the test" >&2; exit 2; }; done\nexec ${realIp} "$@"\n`, { mode: 0o755 });
+    // A client holds a connection through it all.
+    const client = hosts.client.spawn([process.execPath, keepaliveClient, address, '8080'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let said = '';
+    let report = '';
+    client.stderr?.on('data', (d: Buffer) => (said += d.toString()));
+    client.stdout?.on('data', (d: Buffer) => (report += d.toString()));
+    const clientExit = new Promise<number | null>((resolve) => client.once('exit', resolve));
+    await waitFor('the client', () => (said.includes('READY') ? true : undefined));
     const agent = await startReceiver(hosts.b, 7126, ['--token', 'right-token', '--bridge', HOST_BRIDGE, '--once'], [`PATH=${fakes}:${process.env.PATH}`]);
-    const moved = await migrateCli(pid, 7126, 'post-copy');
+    const moved = await migrateCli(pid, 7126, 'post-copy', 'right-token', ['--tcp-established']);
     expect(moved.code, moved.stdout + moved.stderr + agent.output()).not.toBe(0);
     expect(moved.stdout + moved.stderr).toMatch(/ERR_MIGRATION_FAILED/);
     expect(moved.stdout + moved.stderr).toMatch(/refused by the test/);
     expect(agent.output()).toContain('its network namespace made here');
     await agent.exited;
-    // The source runs on a and answers at its address: the network lock CRIU's dump left in its
-    // namespace (it was dumped to stay stopped) is gone.
+    // The source runs on a and answers at its address, a new connection and the client's: the
+    // network lock CRIU's dump left in its namespace (it was dumped to stay stopped) is gone, and
+    // its TCP sockets are out of repair mode.
     await waitFor('the source to run again', () => (isRunningNotStopped(pid) ? true : undefined));
     const answer = hosts.client.run([process.execPath, '-e', `fetch('http://${address}:8080/ping').then(async (r) => console.log(r.status, await r.text()))`]);
     expect(answer).toMatch(/^200/);
+    const answered = () => Number(/ANSWERED (\d+)\n(?![\s\S]*ANSWERED)/.exec(said)?.[1] ?? -1);
+    client.stdin?.write('count\n');
+    const after = await waitFor('the client to say how many answers it had', () => (answered() >= 0 ? answered() : undefined));
+    await waitFor('20 more answers on the same connection', () => {
+      client.stdin?.write('count\n');
+      return answered() >= after + 20 ? true : undefined;
+    }, 30_000);
+    client.stdin?.end();
+    expect(await clientExit, `${said} ${report}`).toBe(0);
+    const stats = JSON.parse(report) as { continuous: boolean; error: string | null };
+    expect(stats.error).toBeNull();
+    expect(stats.continuous).toBe(true);
   });
 
   it('with certificates: mutual TLS moves the tree; another CA, an expired certificate or none is refused before anything freezes', async () => {

@@ -1,15 +1,29 @@
-// CRIU locks the network of a tree with a namespace of its own while it dumps it: with nftables
-// (the provisioned CRIU's method) a table `inet CRIU-<its run id>` in that namespace that drops
-// everything, with iptables a CRIU chain that INPUT and OUTPUT jump to. It removes the lock only
-// when the tree goes on running after the dump. A tree it left stopped for a move that then
-// failed keeps it: resumed, it would reach nobody and nobody it. This removes it before the tree
-// resumes. (A tree in the host's namespace has each TCP connection locked there instead, under
-// the run id of the dump; those locks are not removed here.)
+// What a CRIU dump leaves on a tree it leaves stopped, for a move: its network locked (with a
+// namespace of its own: with nftables, the provisioned CRIU's method, a table `inet CRIU-<its run
+// id>` there that drops everything; with iptables, a CRIU chain INPUT and OUTPUT jump to) and,
+// with established connections, its TCP sockets in repair mode (nothing sent or acknowledged).
+// CRIU undoes both only when the tree goes on running after the dump. A tree whose move then
+// failed is resumed: before that, this undoes them, or it would reach nobody and nobody it.
+// (A tree in the host's namespace has each TCP connection locked there instead, under the run id
+// of the dump: those locks are not removed here.)
 import { readlinkSync } from 'node:fs';
+import { native } from '../native/binding.js';
 import { command } from './command.js';
 
+/** Undoes the locks of a dump on the tree of `rootPid` (its processes: `pids`), before it resumes. */
+export async function releaseCriuLocks(rootPid: number, pids: number[]): Promise<void> {
+  for (const pid of pids) {
+    try {
+      native().releaseRepairedSockets(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  await removeNetworkLock(rootPid);
+}
+
 /** Removes CRIU's network locks from the namespace of the tree of `rootPid`, when it has one of its own. */
-export async function removeCriuNetworkLock(rootPid: number): Promise<void> {
+async function removeNetworkLock(rootPid: number): Promise<void> {
   if (!ownNetns(rootPid)) return;
   const inTreeNetns = (argv: string[]) => command('nsenter', [`--net=/proc/${rootPid}/ns/net`, ...argv], { reject: false });
   // Only CRIU's dumps of this tree put tables of that name in its private namespace.
