@@ -79,6 +79,54 @@ describe.runIf(enabled)('migration between hosts', () => {
     return { code, stdout, stderr };
   }
 
+  /** The state service in a pid and network namespace of its own, plugged into host a's bridge. */
+  async function serviceOnA(name: string, mb: number) {
+    const log = path.join(dir(), `${name}.log`);
+    const argv = [process.execPath, stateServiceScript, '--host', '0.0.0.0', '--port', '8080', '--mb', String(mb)];
+    const pid = Number(hosts.a.run([freezedryCommand, 'run', '--net', '--log', log, '--', ...argv]).trim());
+    track(pid);
+    const address = hosts.attachService(hosts.a, pid);
+    await waitFor('the service', () => (logText(log).includes('listening') ? true : undefined), 30_000);
+    return { pid, address };
+  }
+
+  /** A client on the client host holding one keep-alive connection to the service at `address`. */
+  async function connectedClient(address: string) {
+    const child = hosts.client.spawn([process.execPath, keepaliveClient, address, '8080'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let said = '';
+    let report = '';
+    child.stderr?.on('data', (d: Buffer) => (said += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => (report += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await waitFor('the client', () => (said.includes('READY') ? true : undefined));
+    const answered = () => Number(/ANSWERED (\d+)\n(?![\s\S]*ANSWERED)/.exec(said)?.[1] ?? -1);
+    return {
+      child,
+      said: () => said,
+      report: () => report,
+      /**
+       * Waits for 20 more answers on its connection (however long they take on a slow machine: a
+       * fixed wait counted 35-48 answers on one, against 50 expected), then ends it and checks
+       * that it exited well, on one connection whose counter went on; returns its report.
+       */
+      async twentyMoreThenEnd(timeoutMs: number) {
+        child.stdin?.write('count\n');
+        const before = await waitFor('the client to say how many answers it had', () => (answered() >= 0 ? answered() : undefined));
+        await waitFor('20 more answers on the same connection', () => {
+          child.stdin?.write('count\n');
+          return answered() >= before + 20 ? true : undefined;
+        }, timeoutMs);
+        child.stdin?.end();
+        expect(await exited, `${said} ${report}`).toBe(0);
+        const stats = JSON.parse(report) as { requests: number; longestGapMs: number; continuous: boolean; lastCounter: number; error: string | null };
+        expect(stats.error).toBeNull();
+        expect(stats.continuous).toBe(true); // one connection, and the counter went on where it was
+        expect(stats.requests).toBeGreaterThanOrEqual(before + 20);
+        return stats;
+      },
+    };
+  }
+
   for (const [mode, port] of [['stop-copy', 7101], ['post-copy', 7102]] as const) {
     it(`moves a tree to the other host in ${mode}, with its memory intact, and ends the source`, async () => {
       const { pid, log } = await workload(64, mode);
@@ -222,20 +270,8 @@ describe.runIf(enabled)('migration between hosts', () => {
 
   for (const [mode, port] of [['stop-copy', 7121], ['post-copy', 7122], ['pre-copy', 7123], ['hybrid', 7124]] as const) {
     it(`a client keeps using its TCP connection to the service across a ${mode} migration, and its state`, async () => {
-      // The service lives in its own pid and network namespace, plugged into host a's bridge.
-      const log = path.join(dir(), `tcp-${mode}.log`);
-      const argv = [process.execPath, stateServiceScript, '--host', '0.0.0.0', '--port', '8080', '--mb', '32'];
-      const pid = Number(hosts.a.run([freezedryCommand, 'run', '--net', '--log', log, '--', ...argv]).trim());
-      track(pid);
-      const address = hosts.attachService(hosts.a, pid);
-      await waitFor('the service', () => (logText(log).includes('listening') ? true : undefined), 30_000);
-      const client = hosts.client.spawn([process.execPath, keepaliveClient, address, '8080'], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let said = '';
-      let report = '';
-      client.stderr?.on('data', (d: Buffer) => (said += d.toString()));
-      client.stdout?.on('data', (d: Buffer) => (report += d.toString()));
-      const clientExit = new Promise<number | null>((resolve) => client.once('exit', resolve));
-      await waitFor('the client', () => (said.includes('READY') ? true : undefined));
+      const { pid, address } = await serviceOnA(`tcp-${mode}`, 32);
+      const client = await connectedClient(address);
 
       const agent = await receiver(port);
       const macs = () => [hosts.a, hosts.b].map((host) => JSON.parse(host.run(['ip', '-j', 'link', 'show', HOST_BRIDGE]))[0].address as string);
@@ -245,9 +281,9 @@ describe.runIf(enabled)('migration between hosts', () => {
       // The client says nothing until the tree is frozen for its dump (stopped for 20 ms: the
       // dirty tracker's own stops are far shorter): its next request then certainly meets the
       // freeze (one answered just before it could leave none, as seen once).
-      const helds = said.split('HELD').length;
-      client.stdin?.write('hold\n');
-      await waitFor('the client to hold', () => (said.split('HELD').length > helds ? true : undefined), 10_000);
+      const helds = client.said().split('HELD').length;
+      client.child.stdin?.write('hold\n');
+      await waitFor('the client to hold', () => (client.said().split('HELD').length > helds ? true : undefined), 10_000);
       // The source agent probes the service too, from host a, over a connection of its own.
       const moving = migrateCli(pid, port, mode, 'right-token', ['--tcp-established', '--probe', `http://${address}:8080/ping`]);
       let stoppedSince: number | undefined;
@@ -255,7 +291,7 @@ describe.runIf(enabled)('migration between hosts', () => {
         stoppedSince = ['t', 'T'].includes(readStat(pid)?.state ?? '') ? (stoppedSince ?? Date.now()) : undefined;
         return stoppedSince !== undefined && Date.now() - stoppedSince >= 20 ? true : undefined;
       }, 60_000);
-      client.stdin?.write('go\n');
+      client.child.stdin?.write('go\n');
       const moved = await moving;
       expect(moved.code, moved.stderr + agent.output()).toBe(0);
       const result = JSON.parse(moved.stdout) as { destinationPid: number; clientDowntimeMs: number; framesReplayed?: number; probe: { answers: number; reconnects: number } };
@@ -283,33 +319,15 @@ describe.runIf(enabled)('migration between hosts', () => {
         const assigned = execFileSync('ip', ['netns', 'exec', host.name, 'cat', `/sys/class/net/${HOST_BRIDGE}/addr_assign_type`], { encoding: 'utf8' });
         expect(assigned.trim()).toBe('3'); // NET_ADDR_SET
       }
-      expect(report).toBe(''); // the client still runs: its connection never broke
-      // It goes on using that connection: 20 more answers from the moved service (however long
-      // they take on a slow machine; a fixed wait counted 35-48 answers on one, against 50 expected).
-      const answered = () => Number(/ANSWERED (\d+)\n(?![\s\S]*ANSWERED)/.exec(said)?.[1] ?? -1);
-      client.stdin?.write('count\n');
-      const afterMove = await waitFor('the client to say how many answers it had', () => (answered() >= 0 ? answered() : undefined));
-      await waitFor('20 more answers on the same connection', () => {
-        client.stdin?.write('count\n');
-        return answered() >= afterMove + 20 ? true : undefined;
-      }, 60_000);
-      client.stdin?.end();
-      expect(await clientExit, `${said} ${report}`).toBe(0);
-      const stats = JSON.parse(report) as { requests: number; longestGapMs: number; continuous: boolean; lastCounter: number; error: string | null };
-      expect(stats.error).toBeNull();
-      expect(stats.continuous).toBe(true); // one connection, and the counter went on where it was
-      expect(stats.requests).toBeGreaterThanOrEqual(afterMove + 20);
+      expect(client.report()).toBe(''); // the client still runs: its connection never broke
+      // It goes on using that connection.
+      const stats = await client.twentyMoreThenEnd(60_000);
       console.log(`${mode}: the longest gap between answers: ${result.clientDowntimeMs.toFixed(0)} ms for migrate's probe (${stats.longestGapMs.toFixed(0)} ms for the client, held from before the freeze)`);
     });
   }
 
   it('a tree whose network namespace holds a firewall rule: CRIU carries the namespace, rule and all', async () => {
-    const log = path.join(dir(), 'firewalled.log');
-    const argv = [process.execPath, stateServiceScript, '--host', '0.0.0.0', '--port', '8080', '--mb', '8'];
-    const pid = Number(hosts.a.run([freezedryCommand, 'run', '--net', '--log', log, '--', ...argv]).trim());
-    track(pid);
-    const address = hosts.attachService(hosts.a, pid);
-    await waitFor('the service', () => (logText(log).includes('listening') ? true : undefined), 30_000);
+    const { pid, address } = await serviceOnA('firewalled', 8);
     const inside = (of: number, ...command: string[]) => execFileSync('nsenter', [`--net=/proc/${of}/ns/net`, ...command], { encoding: 'utf8' });
     inside(pid, 'iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', '9', '-j', 'DROP');
     const agent = await receiver(7125);
@@ -324,12 +342,7 @@ describe.runIf(enabled)('migration between hosts', () => {
   });
 
   it("a veth that cannot join the destination's bridge once the tree runs there fails the migration, saying why; the source resumes, reachable", async () => {
-    const log = path.join(dir(), 'unpluggable.log');
-    const argv = [process.execPath, stateServiceScript, '--host', '0.0.0.0', '--port', '8080', '--mb', '8'];
-    const pid = Number(hosts.a.run([freezedryCommand, 'run', '--net', '--log', log, '--', ...argv]).trim());
-    track(pid);
-    const address = hosts.attachService(hosts.a, pid);
-    await waitFor('the service', () => (logText(log).includes('listening') ? true : undefined), 30_000);
+    const { pid, address } = await serviceOnA('unpluggable', 8);
     // The destination's `ip` refuses to put a link on a bridge: the plug after the restore
     // (its namespace is made ahead with the veth off the bridge).
     const fakes = path.join(dir(), 'ip-no-master');
@@ -337,13 +350,7 @@ describe.runIf(enabled)('migration between hosts', () => {
     const realIp = execFileSync('sh', ['-c', 'command -v ip'], { encoding: 'utf8' }).trim();
     writeFileSync(path.join(fakes, 'ip'), `#!/bin/sh\nfor a in "$@"; do [ "$a" = master ] && { echo "refused by the test" >&2; exit 2; }; done\nexec ${realIp} "$@"\n`, { mode: 0o755 });
     // A client holds a connection through it all.
-    const client = hosts.client.spawn([process.execPath, keepaliveClient, address, '8080'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let said = '';
-    let report = '';
-    client.stderr?.on('data', (d: Buffer) => (said += d.toString()));
-    client.stdout?.on('data', (d: Buffer) => (report += d.toString()));
-    const clientExit = new Promise<number | null>((resolve) => client.once('exit', resolve));
-    await waitFor('the client', () => (said.includes('READY') ? true : undefined));
+    const client = await connectedClient(address);
     const agent = await startReceiver(hosts.b, 7126, ['--token', 'right-token', '--bridge', HOST_BRIDGE, '--once'], [`PATH=${fakes}:${process.env.PATH}`]);
     const moved = await migrateCli(pid, 7126, 'post-copy', 'right-token', ['--tcp-established']);
     expect(moved.code, moved.stdout + moved.stderr + agent.output()).not.toBe(0);
@@ -357,18 +364,7 @@ describe.runIf(enabled)('migration between hosts', () => {
     await waitFor('the source to run again', () => (isRunningNotStopped(pid) ? true : undefined));
     const answer = hosts.client.run([process.execPath, '-e', `fetch('http://${address}:8080/ping').then(async (r) => console.log(r.status, await r.text()))`]);
     expect(answer).toMatch(/^200/);
-    const answered = () => Number(/ANSWERED (\d+)\n(?![\s\S]*ANSWERED)/.exec(said)?.[1] ?? -1);
-    client.stdin?.write('count\n');
-    const after = await waitFor('the client to say how many answers it had', () => (answered() >= 0 ? answered() : undefined));
-    await waitFor('20 more answers on the same connection', () => {
-      client.stdin?.write('count\n');
-      return answered() >= after + 20 ? true : undefined;
-    }, 30_000);
-    client.stdin?.end();
-    expect(await clientExit, `${said} ${report}`).toBe(0);
-    const stats = JSON.parse(report) as { continuous: boolean; error: string | null };
-    expect(stats.error).toBeNull();
-    expect(stats.continuous).toBe(true);
+    await client.twentyMoreThenEnd(30_000);
   });
 
   it('with certificates: mutual TLS moves the tree; another CA, an expired certificate or none is refused before anything freezes', async () => {
