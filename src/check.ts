@@ -184,6 +184,14 @@ export async function check(options: { criu?: string; fix?: boolean } = {}): Pro
     detail: iptables ? 'iptables-restore found' : 'iptables-restore not on PATH',
     fix: iptables ? undefined : "apt-get install iptables (without it, dumps of trees with their own net namespace or TCP connections fail with execvp(\"iptables-restore\"))",
   });
+  const nft = onPath('nft');
+  items.push({
+    id: 'nft',
+    title: "nft (removing CRIU's network lock from a tree whose move failed)",
+    status: nft ? 'ok' : 'warn',
+    detail: nft ? 'nft found' : 'nft not on PATH',
+    fix: nft ? undefined : "apt-get install nftables (without it, a tree with its own net namespace whose migration fails after the freeze resumes behind CRIU's lock, reaching nobody)",
+  });
 
   report.ok = items.every((item) => item.status !== 'fail');
   return report;
