@@ -176,23 +176,27 @@ export async function check(options: { criu?: string; fix?: boolean } = {}): Pro
       ? undefined
       : `CRIU's page pipes stay small (slower dumps) and its remote lazy page server fails on the first request: run 'freezedry check --fix' or 'sysctl -w fs.pipe-max-size=${PIPE_MAX_SIZE_NEEDED}'`,
   });
-  const iptables = onPath('iptables-restore');
-  items.push({
-    id: 'iptables',
-    title: 'iptables (network locking for --tcp-established and net namespaces)',
-    status: iptables ? 'ok' : 'warn',
-    detail: iptables ? 'iptables-restore found' : 'iptables-restore not on PATH',
-    fix: iptables ? undefined : "apt-get install iptables (without it, dumps of trees with their own net namespace or TCP connections fail with execvp(\"iptables-restore\"))",
-  });
-  const nft = onPath('nft');
-  items.push({
-    id: 'nft',
-    title: "nft (removing CRIU's network lock from a tree whose move failed)",
-    status: nft ? 'ok' : 'warn',
-    detail: nft ? 'nft found' : 'nft not on PATH',
-    fix: nft ? undefined : "apt-get install nftables (without it, a tree with its own net namespace whose migration fails after the freeze resumes behind CRIU's lock, reaching nobody)",
-  });
+  items.push(
+    programItem(
+      'iptables',
+      'iptables (network locking for --tcp-established and net namespaces)',
+      'iptables-restore',
+      "apt-get install iptables (without it, dumps of trees with their own net namespace or TCP connections fail with execvp(\"iptables-restore\"))",
+    ),
+    programItem(
+      'nft',
+      "nft (removing CRIU's network lock from a tree whose move failed)",
+      'nft',
+      "apt-get install nftables (without it, a tree with its own net namespace whose migration fails after the freeze resumes behind CRIU's lock, reaching nobody)",
+    ),
+  );
 
   report.ok = items.every((item) => item.status !== 'fail');
   return report;
+}
+
+/** An item for a program that must be on the PATH; `fix` says how to install it and what its absence costs. */
+function programItem(id: string, title: string, program: string, fix: string): CheckItem {
+  const found = onPath(program);
+  return { id, title, status: found ? 'ok' : 'warn', detail: found ? `${program} found` : `${program} not on PATH`, fix: found ? undefined : fix };
 }
