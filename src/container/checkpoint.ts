@@ -175,13 +175,9 @@ async function dumpContainer(
         }
         throw await withCriuErrors(error, logFile);
       })
-      .finally(() => pausing?.close());
     dump.catch(() => {}); // awaited below
     if (pausing) {
-      paused = await pausing.paused(dump).catch(async (error: unknown) => {
-        await dump.catch(() => {}); // nothing of it may land after the clean-up below
-        throw error;
-      });
+      paused = await pausing.paused(dump);
       // Paused, its files cannot change: they are written while runc dumps (a container left
       // running has them written after its dump, as before).
       written = writeContainerFiles(container, dir, known);

@@ -143,17 +143,12 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
         .finally(() => {
           finished = true;
           abandon.removeEventListener('abort', stop);
-          pausing.close();
         });
-      const pausedNow = pausing.paused(done);
+      const pausedNow = pausing.paused(done, stop);
       // Paused, its files cannot change: they are written while runc dumps.
       const files = pausedNow.then(() => writeContainerFiles(container, work, facts));
       files.catch(() => {}); // awaited once the images are written
-      const paused = await pausedNow.catch(async (error: unknown) => {
-        stop(); // a dump of a container that runs on is of no use
-        await done.catch(() => {});
-        throw error;
-      });
+      const paused = await pausedNow;
       onFrozen?.();
       const held = moving(paused);
       return { held, done };

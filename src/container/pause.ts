@@ -44,12 +44,12 @@ export interface PauseDuringDump {
   /** What the runc checkpoint call carries for it. */
   call: Pick<RuncCall, 'criuConfig' | 'criuActionScript' | 'env'>;
   /**
-   * The container, paused, once the dump paused it; rejects when `dump` settles first (it is
-   * then running: a failure of the pause undid itself, and anything else is undone here).
+   * The container, paused, once `dump` (that runc checkpoint) paused it. Rejects when the dump
+   * settles first, or the pause failed: the container then runs (a failed pause undid itself,
+   * anything else is undone here), and the dump has ended (`stop` ends one that would go on)
+   * before it rejects. The pipe closes once the dump ends.
    */
-  paused(dump: Promise<unknown>): Promise<PausedContainer>;
-  /** Closes its pipe (once the dump has ended). */
-  close(): void;
+  paused(dump: Promise<unknown>, stop?: () => void): Promise<PausedContainer>;
 }
 
 export class PausedContainer implements Held {
@@ -78,8 +78,8 @@ export class PausedContainer implements Held {
   static duringDump(runc: Runc, id: string, pid: number, options: { unplug: boolean }): PauseDuringDump {
     const network = options.unplug ? bridgedVeths(pid) : undefined;
     const [told, tell] = native().pipe();
-    // Read until its last writer closes (close() below): the read end closes itself then. (As a
-    // socket: a file stream would hold a thread of libuv's pool in read() all the while.)
+    // Read until its last writer closes (once the dump ends). As a socket: a file stream would
+    // hold a thread of libuv's pool in read() all the while.
     const words = new Socket({ fd: told, readable: true, writable: false }).setEncoding('utf8');
     let said = '';
     const heard = new Promise<string>((resolve) => {
@@ -90,7 +90,6 @@ export class PausedContainer implements Held {
       words.on('error', () => resolve('its pipe failed'));
     });
     const container = () => new PausedContainer(runc, id, pid, network);
-    let closed = false;
     return {
       call: {
         criuConfig: network ? ['network-lock skip'] : [],
@@ -103,22 +102,21 @@ export class PausedContainer implements Held {
           FREEZEDRY_UNPLUG: network?.pairs.join(' ') ?? '',
         },
       },
-      paused: async (dump) => {
+      paused: async (dump, stop) => {
         const ended = dump.then(
           () => new FreezedryError(ErrorCode.RUNC_FAILED, `runc's dump of '${id}' ended without pausing it`, { id }),
           (error: unknown) => error,
         );
+        // Its last writer (besides the script's own opens): the read end closes itself then.
+        void ended.then(() => closeSync(tell));
         const first = await Promise.race([heard.then((line) => ({ line })), ended.then((error) => ({ error }))]);
         if ('line' in first && first.line === 'paused') return container();
         // Whatever the dump left (a pause it could not report), the container runs on.
         await container().resume();
+        stop?.(); // a dump of a container that runs on is of no use
+        await ended; // nothing of it may land after the caller's clean-up
         if ('error' in first) throw first.error;
         throw new FreezedryError(ErrorCode.RUNC_FAILED, `Could not pause the container '${id}' for its dump: ${first.line}`, { id });
-      },
-      close: () => {
-        if (closed) return;
-        closed = true;
-        closeSync(tell);
       },
     };
   }

@@ -5,7 +5,7 @@
 // migration's "no answer within 10000 ms"). Pinning the bridge to the address it has now keeps
 // the host reachable and changes nothing else; pinning twice is harmless.
 import { execFileSync } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
+import { hasOwnNetns } from '../process/proc.js';
 import { ErrorCode, FreezedryError, ValidationError } from '../errors.js';
 
 /** A MAC address as `ip` prints it (aa:bb:cc:dd:ee:ff). */
@@ -46,7 +46,7 @@ export function pinBridgeAddress(bridge: string): void {
 /** The veths of `pid`'s own network namespace ([] when it shares ours). */
 export function vethsOfTree(pid: number): Link[] {
   try {
-    if (readlinkSync(`/proc/${pid}/ns/net`) === readlinkSync('/proc/self/ns/net')) return [];
+    if (!hasOwnNetns(pid)) return [];
     return links(['type', 'veth'], pid);
   } catch (cause) {
     throw new FreezedryError(ErrorCode.MIGRATION_FAILED, `cannot list the network devices of pid ${pid}: ${(cause as Error).message}`, { cause });

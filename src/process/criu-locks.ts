@@ -6,9 +6,9 @@
 // failed is resumed: before that, this undoes them, or it would reach nobody and nobody it.
 // (A tree in the host's namespace has each TCP connection locked there instead, under the run id
 // of the dump: those locks are not removed here.)
-import { readlinkSync } from 'node:fs';
 import { native } from '../native/binding.js';
 import { command } from './command.js';
+import { hasOwnNetns } from './proc.js';
 
 /** Undoes the locks of a dump on the tree of `rootPid` (its processes: `pids`), before it resumes. */
 export async function releaseCriuLocks(rootPid: number, pids: number[]): Promise<void> {
@@ -24,7 +24,13 @@ export async function releaseCriuLocks(rootPid: number, pids: number[]): Promise
 
 /** Removes CRIU's network locks from the namespace of the tree of `rootPid`, when it has one of its own. */
 async function removeNetworkLock(rootPid: number): Promise<void> {
-  if (!ownNetns(rootPid)) return;
+  let own: boolean;
+  try {
+    own = hasOwnNetns(rootPid);
+  } catch {
+    return; // gone
+  }
+  if (!own) return;
   const inTreeNetns = (argv: string[]) => command('nsenter', [`--net=/proc/${rootPid}/ns/net`, ...argv], { reject: false });
   // Only CRIU's dumps of this tree put tables of that name in its private namespace.
   const listed = await inTreeNetns(['nft', 'list', 'tables', 'inet']);
@@ -38,11 +44,3 @@ async function removeNetworkLock(rootPid: number): Promise<void> {
   }
 }
 
-/** Whether the tree of `rootPid` has a network namespace other than this process's. */
-function ownNetns(rootPid: number): boolean {
-  try {
-    return readlinkSync(`/proc/${rootPid}/ns/net`) !== readlinkSync('/proc/self/ns/net');
-  } catch {
-    return false;
-  }
-}

@@ -1,5 +1,5 @@
 // What /proc says about processes: existence, state, and the tree below a pid.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ProcessStat {
@@ -161,4 +161,9 @@ export function namespacePid(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Whether `pid` has a network namespace other than this process's (throws when it is gone). */
+export function hasOwnNetns(pid: number): boolean {
+  return readlinkSync(`/proc/${pid}/ns/net`) !== readlinkSync('/proc/self/ns/net');
 }
