@@ -48,7 +48,7 @@ export function processSubject(pid: number): MigrationSubject {
   };
 }
 
-/** A tree CRIU left stopped; `beforeResume` undoes what else its dump left (its network lock). */
+/** A tree CRIU left stopped; `beforeResume` undoes what else its dump left (its network lock, its sockets' repair mode). */
 export function heldTree(pids: number[], beforeResume?: () => Promise<void>): Held {
   return {
     pids,
