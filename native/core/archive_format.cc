@@ -63,6 +63,35 @@ void WriteStoredFrame(const uint8_t* content, size_t size, uint8_t* out) {
   PutLittleEndian(out, static_cast<uint32_t>(XXH64(content, size, 0)), 4);  // the low 32 bits of XXH64, seed 0
 }
 
+std::vector<uint8_t> ZeroFrame(size_t size, uint32_t checksum) {
+  size_t blocks = size == 0 ? 1 : (size + kZstdMaxBlockSize - 1) / kZstdMaxBlockSize;
+  std::vector<uint8_t> frame(kStoredFrameHeaderSize + blocks * (kBlockHeaderSize + 1) + kChecksumSize);
+  uint8_t* out = PutLittleEndian(frame.data(), kZstdFrameMagic, 4);
+  *out++ = 0xE4;  // as a stored frame: 8-byte content size, single segment, content checksum
+  out = PutLittleEndian(out, size, 8);
+  size_t at = 0;
+  do {
+    size_t block = std::min(size - at, kZstdMaxBlockSize);
+    bool last = at + block == size;
+    // Block type 1: RLE, its size the bytes it stands for, its content the one byte repeated.
+    out = PutLittleEndian(out, (last ? 1u : 0u) | (1u << 1) | (static_cast<uint32_t>(block) << 3), 3);
+    *out++ = 0;
+    at += block;
+  } while (at < size);
+  PutLittleEndian(out, checksum, 4);
+  return frame;
+}
+
+uint32_t ZeroChecksum(size_t size) {
+  static const uint8_t zeros[64 << 10] = {};
+  XXH64_state_t* state = XXH64_createState();
+  XXH64_reset(state, 0);
+  for (size_t at = 0; at < size; at += sizeof zeros) XXH64_update(state, zeros, std::min(sizeof zeros, size - at));
+  auto digest = static_cast<uint32_t>(XXH64_digest(state));
+  XXH64_freeState(state);
+  return digest;
+}
+
 std::vector<uint8_t> SeekTableFrame(const std::vector<SeekTableEntry>& entries) {
   std::vector<uint8_t> frame;
   PutU32(frame, kSkippableFrameMagic);

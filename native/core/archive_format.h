@@ -34,6 +34,11 @@ constexpr size_t kZstdMaxBlockSize = 128 << 10;
 size_t StoredFrameSize(size_t content_size);
 void WriteStoredFrame(const uint8_t* content, size_t size, uint8_t* out);
 
+// A frame of `size` zero bytes as RLE blocks (a few dozen bytes for a MiB), with the content
+// checksum, given as the low 32 bits of XXH64 of those zeros (ZeroChecksum).
+std::vector<uint8_t> ZeroFrame(size_t size, uint32_t checksum);
+uint32_t ZeroChecksum(size_t size);
+
 // The skippable frame that ends the archive.
 std::vector<uint8_t> SeekTableFrame(const std::vector<SeekTableEntry>& entries);
 

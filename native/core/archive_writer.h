@@ -61,7 +61,8 @@ class ArchiveWriter {
   // with SetReservedHeader before Finish.
   Result<size_t> BeginEntry(const std::string& name, const uint8_t* header);
   Status Write(const uint8_t* data, size_t size);
-  // Reads `size` bytes from fd straight into the archive (no intermediate buffer).
+  // Reads `size` bytes from fd straight into the archive (no intermediate buffer). Frames that
+  // hold only zeros (untouched-looking pages a process did touch) become RLE frames, never stored.
   Status WriteFrom(int fd, uint64_t size);
   Result<ArchiveEntryInfo> EndEntry();
   Status SetReservedHeader(size_t entry, const uint8_t* header);

@@ -253,7 +253,101 @@ TEST(AdaptiveWriterStoresWhatTheCompressorsCannotTake) {
   unlink(path.c_str());
 }
 
+// A run of zeros is an RLE frame any decoder reads, whose checksum is the one zstd expects.
+TEST(ZeroFramesDecodeAndCarryAChecksum) {
+  for (size_t size : {size_t{1}, size_t{4096}, kZstdMaxBlockSize, kZstdMaxBlockSize + 1, size_t{1} << 20}) {
+    std::vector<uint8_t> zeros(size, 0);
+    uint32_t checksum = ZeroChecksum(size);
+    CHECK(checksum == static_cast<uint32_t>(XXH64(zeros.data(), size, 0)));
+    std::vector<uint8_t> frame = ZeroFrame(size, checksum);
+    CHECK(frame.size() < 64);
+    std::vector<uint8_t> back(size + 1, 0xff);
+    size_t got = ZSTD_decompress(back.data(), back.size(), frame.data(), frame.size());
+    CHECK(!ZSTD_isError(got) && got == size);
+    CHECK(std::memcmp(back.data(), zeros.data(), size) == 0);
+    frame[frame.size() - 1] ^= 0x10;
+    CHECK(ZSTD_isError(ZSTD_decompress(back.data(), back.size(), frame.data(), frame.size())));
+  }
+}
+
+// Page data with runs of zeros, read from a socket in pieces as CRIU sends it: every byte reads
+// back, by random access and by a plain zstd stream decoder; the frames of only zeros are tiny.
+TEST(ZeroRunsInPageDataReadBackWhole) {
+  std::vector<uint8_t> data;
+  auto add = [&](size_t zeros, size_t pattern) {
+    data.insert(data.end(), zeros, 0);
+    std::vector<uint8_t> p = Pattern(pattern, static_cast<uint32_t>(data.size()));
+    data.insert(data.end(), p.begin(), p.end());
+  };
+  add((5 << 19) + 100, 3 << 19);  // zeros end inside a probe; the pattern spans frames
+  add(3 << 20, 1000);
+  add((64 << 10) + 1, 10);
+  add(1 << 20, 0);  // ends with zeros
+  std::string path = TempFile();
+  int fd = open(path.c_str(), O_WRONLY | O_TRUNC);
+  ArchiveWriterOptions options;
+  options.frame_size = 1 << 20;
+  auto writer = ArchiveWriter::Create(fd, options);
+  close(fd);
+  CHECK_OK(writer);
+  auto header = Header('Z');
+  CHECK_OK(writer.Value()->BeginEntry("z", header.data()));
+  int sock[2];
+  CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sock) == 0);
+  std::thread feeder([&] {
+    size_t done = 0;
+    while (done < data.size()) done += static_cast<size_t>(write(sock[1], data.data() + done, std::min<size_t>(data.size() - done, 12345)));
+  });
+  for (size_t at = 0; at < data.size(); at += 700 << 10)
+    CHECK_OK(writer.Value()->WriteFrom(sock[0], std::min<size_t>(700 << 10, data.size() - at)));
+  feeder.join();
+  close(sock[0]);
+  close(sock[1]);
+  auto ended = writer.Value()->EndEntry();
+  CHECK_OK(ended);
+  CHECK(ended.Value().size == data.size());
+  CHECK(ended.Value().checksum == XXH3_64bits(data.data(), data.size()));
+  CHECK_OK(writer.Value()->Finish(false));
+  auto uncompressed = writer.Value()->Counters().bytes_in.load();  // with the tar's end blocks
+
+  fd = open(path.c_str(), O_RDONLY);
+  auto reader = ArchiveReader::Open(fd);
+  CHECK_OK(reader);
+  CHECK(reader.Value()->StreamSize() == uncompressed);
+  std::vector<uint8_t> back(data.size());
+  CHECK_OK(reader.Value()->Read(512, back.data(), back.size()));
+  CHECK(back == data);
+
+  // The whole file through one streaming decoder (what Podman's reader does).
+  off_t file_size = lseek(fd, 0, SEEK_END);
+  std::vector<uint8_t> file(static_cast<size_t>(file_size));
+  CHECK(pread(fd, file.data(), file.size(), 0) == file_size);
+  close(fd);
+  std::vector<uint8_t> stream(uncompressed);
+  ZSTD_DCtx* dctx = ZSTD_createDCtx();
+  ZSTD_inBuffer in{file.data(), file.size(), 0};
+  ZSTD_outBuffer out{stream.data(), stream.size(), 0};
+  while (in.pos < in.size) CHECK(!ZSTD_isError(ZSTD_decompressStream(dctx, &out, &in)));
+  ZSTD_freeDCtx(dctx);
+  CHECK(out.pos == uncompressed);
+  CHECK(std::memcmp(stream.data() + 512, data.data(), data.size()) == 0);
+
+  // Frames of a whole MiB of zeros: the seek table lists them at a few dozen bytes each.
+  uint32_t count;
+  std::memcpy(&count, file.data() + file.size() - 9, 4);
+  size_t tiny = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    uint32_t sizes[2];
+    std::memcpy(sizes, file.data() + file.size() - 9 - (count - i) * 8, 8);
+    if (sizes[1] == (1u << 20) && sizes[0] < 64) tiny++;
+  }
+  CHECK(tiny >= 4);
+  unlink(path.c_str());
+}
+
 int main() {
+  RUN(ZeroFramesDecodeAndCarryAChecksum);
+  RUN(ZeroRunsInPageDataReadBackWhole);
   RUN(StoredFramesDecodeAndCarryAChecksum);
   RUN(AdaptiveWriterStoresWhatTheCompressorsCannotTake);
   RUN(RoundTripsEntriesWithRandomAccess);
