@@ -111,7 +111,10 @@ Result<std::unique_ptr<RemotePageSource>> RemotePageSource::Connect(const std::s
   return source;
 }
 
-RemotePageSource::~RemotePageSource() { Finish(); }
+// Ended without Finish (the restore or the fill failed): the socket just closes. Asking the page
+// server to close and waiting for its answer would hold whoever ends this (the agent's main
+// thread) for as long as the server takes, up to the 30 s patience, with the source waiting too.
+RemotePageSource::~RemotePageSource() = default;
 
 Status RemotePageSource::Read(uint32_t image, uint64_t offset, uint8_t* out, size_t size) {
   if (image >= pids_.size()) return Failure(EINVAL, "page server", "no task " + std::to_string(image));
