@@ -4,7 +4,7 @@
 // than the link timeout means the link or the peer is gone (TCP alone can wait for minutes).
 import { createReadStream, createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { ErrorCode, FreezedryError, type ErrorCodeValue } from '../errors.js';
+import { ErrorCode, FreezedryError, isFreezedryError, type ErrorCodeValue } from '../errors.js';
 
 export type Message = { type: string } & Record<string, unknown>;
 
@@ -289,6 +289,11 @@ function checkedSize(size: unknown, limit: number, what: string): number {
 }
 
 /** The failure a peer reports, under our code only where it says how the migration went. */
+/** Whether `error` is the failure the peer reported (its 'failed', 'refused' or 'incompatible' message). */
+export function isPeerReport(error: unknown): error is FreezedryError {
+  return isFreezedryError(error) && 'peerCode' in error.details;
+}
+
 function peerError(message: Message): FreezedryError {
   const peerCode = typeof message.code === 'string' ? message.code : undefined;
   const said = String(message.message ?? message.type).slice(0, 2000);

@@ -1,7 +1,8 @@
 // A process tree as the subject of a migration: CRIU dumps it over its RPC and leaves it stopped
 // (SIGSTOP); SIGCONT resumes it, SIGKILL ends it.
 import { checkpoint } from '../operations/checkpoint.js';
-import { releaseCriuLocks } from '../process/criu-locks.js';
+import { readDumpRunId } from '../images/inventory.js';
+import { endLockedTree, releaseCriuLocks } from '../process/criu-locks.js';
 import { processTree, signalEach } from '../process/proc.js';
 import { resumeTreeIfThisProcessDies } from '../process/watchdog.js';
 import type { Held, MigrationSubject } from './subject.js';
@@ -13,12 +14,15 @@ export function processSubject(pid: number): MigrationSubject {
     hello: {},
     async dumpArchive(file, criuOptions) {
       const dumped = await checkpoint(pid, { archive: file, leaveStopped: true, archiveOptions: { sync: false }, ...criuOptions });
-      const held = heldTree(dumped.pids, () => releaseCriuLocks(pid, dumped.pids));
+      const held = heldTree(pid, dumped.pids, () => dumped.criuRunId);
       return { held, summary: `dumped ${dumped.pids.length} task(s) into ${dumped.archive?.bytes} bytes` };
     },
     async lazyDump({ imagesDir, port, abandon, criuOptions, onFrozen, onImages, onServing }) {
       const pids = processTree(pid);
-      const held = heldTree(pids, () => releaseCriuLocks(pid, pids));
+      // The dump's run id names its lock: read at post-dump (the inventory is written by then),
+      // since a dump that fails after takes its images along.
+      let runId: string | undefined;
+      const held = heldTree(pid, pids, () => runId);
       let imagesSent = false;
       // CRIU keeps the tree frozen and, after post-dump, serves its memory; the dump ends when
       // the destination's page session ends. leaveStopped: CRIU never ends the source itself
@@ -32,6 +36,7 @@ export function processSubject(pid: number): MigrationSubject {
           // CRIU asks for external files once it has seized (stopped) every task of the tree.
           if (n.name === 'query-ext-files') onFrozen?.();
           else if (n.name === 'post-dump') {
+            runId = await readDumpRunId(imagesDir);
             await onImages();
             imagesSent = true;
           } else if (n.name === 'status-ready') {
@@ -48,16 +53,20 @@ export function processSubject(pid: number): MigrationSubject {
   };
 }
 
-/** A tree CRIU left stopped; `beforeResume` undoes what else its dump left (its network lock, its sockets' repair mode). */
-export function heldTree(pids: number[], beforeResume?: () => Promise<void>): Held {
+/**
+ * The tree of `rootPid` (its processes: `pids`) that a CRIU dump, run `runId()`, left stopped.
+ * Resuming it first undoes what else the dump left (its network lock, its sockets' repair
+ * mode); ending it removes the lock the dump left in a namespace it shared, which outlives it.
+ */
+export function heldTree(rootPid: number, pids: number[], runId: () => string | undefined): Held {
   return {
     pids,
     resume: async () => {
-      await beforeResume?.();
+      await releaseCriuLocks(rootPid, pids, runId());
       signalEach(pids, 'SIGCONT');
     },
     // Children before parents, so none is re-parented mid-way.
-    end: async () => signalEach([...pids].reverse(), 'SIGKILL'),
+    end: () => endLockedTree(rootPid, runId(), () => signalEach([...pids].reverse(), 'SIGKILL')),
     guard: () => resumeTreeIfThisProcessDies(pids),
   };
 }

@@ -1,14 +1,14 @@
 // The source's mode runners (stop-copy, pre-dumped pre-copy, rounds, the lazy freeze), each
 // resuming the subject on any failure before the hand-over; migrateSubject (source.ts) picks one.
 import { stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import type { CriuOptions } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError } from '../errors.js';
-import { releaseCriuLocks } from '../process/criu-locks.js';
 import { processTree, residentBytes } from '../process/proc.js';
 import type { CriuPreDumps } from './criu-rounds.js';
 import { bundleFiles } from './image-bundle.js';
-import type { MessageChannel } from './message-channel.js';
+import { isPeerReport, type MessageChannel } from './message-channel.js';
 import type { FreezeSteps, MigrateOptions, MigrationMode, ModeDecision, Steps } from './migration-types.js';
 import type { Credentials } from './secure-transport.js';
 import { openPageRelay } from './page-relay.js';
@@ -21,6 +21,8 @@ import type { Held, MigrationSubject } from './subject.js';
 
 /** How long the destination may take to restore before the source gives up and resumes. */
 const RESTORE_TIMEOUT_MS = 120_000;
+// How long a failed move waits, after resuming the source, for the destination's own reason.
+const PEER_REASON_GRACE_MS = 500;
 
 export type Rounds = PreCopy | CriuPreDumps;
 
@@ -61,7 +63,7 @@ async function preDumpedFreeze(context: MigrationContext, pre: CriuPreDumps): Pr
   const frames = holdFrames(context.frameHoldPlan, log);
   try {
     const dumped = await pre.freeze();
-    const held = heldTree(dumped.pids, () => releaseCriuLocks(dumped.pid, dumped.pids));
+    const held = heldTree(dumped.pid, dumped.pids, () => dumped.criuRunId);
     return await resumedOnFailure(held, async () => {
       const final = await pre.sendFinal(channel, dumped);
       log(`frozen: ${final.pages} pages written since the last pre-dump sent (${(final.wireBytes / 1048576).toFixed(1)} MiB of images)`);
@@ -204,23 +206,37 @@ export async function lazyMigration(
       channel.send({ type: 'done' });
       log('the destination has all the memory; the source has ended');
       return { destinationPid: running.pid, frozenMs: running.at - frozeAt, freezeSteps: steps, pagesPulled: Number(filled.pulled ?? filled.pages), final, framesReplayed };
-    });
+    }, () => destinationReason(restored));
   } finally {
     frames?.discard(); // sent once the tree ran there; on a failure, its sockets close now
   }
 }
 
-/** Runs the rest of a migration; any failure, or this process exiting mid-way, resumes the source. */
-async function resumedOnFailure<T>(held: Held, body: () => Promise<T>): Promise<T> {
+/**
+ * Runs the rest of a migration; any failure, or this process exiting mid-way, resumes the source.
+ * The error says `peerReason()`'s, when there is one: the destination's own account of it.
+ */
+async function resumedOnFailure<T>(held: Held, body: () => Promise<T>, peerReason?: () => Promise<FreezedryError | undefined>): Promise<T> {
   const unguard = held.guard();
   try {
     return await body();
   } catch (error) {
     await held.resume();
-    throw migrationError(error, 'the source was resumed');
+    throw migrationError((await peerReason?.()) ?? error, 'the source was resumed');
   } finally {
     unguard();
   }
+}
+
+/**
+ * What the destination said when it failed, if it did: its answer to the restore, awaited a
+ * moment (its 'failed' message comes just before it closes the connection, which can end the
+ * dump here first: CRIU's page server loses its client, or the lost connection abandons it).
+ */
+async function destinationReason(answer: Promise<unknown> | undefined): Promise<FreezedryError | undefined> {
+  if (!answer) return undefined;
+  const outcome = await Promise.race([answer.then(() => undefined, (error: unknown) => error), sleep(PEER_REASON_GRACE_MS)]);
+  return isPeerReport(outcome) ? outcome : undefined;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number | undefined, message: string): Promise<T> {

@@ -16,6 +16,7 @@ import { closeFd, openDirFd, removePartialImages } from '../images/images-dir.js
 import { summarizeCheckpoint } from '../images/image-summary.js';
 import { directorySource, type ImageSource } from '../images/image-source.js';
 import { readDumpStats, type DumpStats } from '../images/stats.js';
+import { readDumpRunId } from '../images/inventory.js';
 import { CRIU_PAGE_SERVER_FD, PageSinkSession } from '../pages/page-sink.js';
 import { releaseCriuLocks } from '../process/criu-locks.js';
 import { assertRoot } from '../process/privileges.js';
@@ -93,6 +94,8 @@ export interface CheckpointResult {
   pids: number[];
   stats?: DumpStats;
   criu: { path: string; version: string };
+  /** For a tree left stopped: the run id of CRIU's dump, which names the network lock it left (releaseCriuLocks). */
+  criuRunId?: string;
 }
 
 export async function checkpoint(pid: number, options: CheckpointOptions): Promise<CheckpointResult> {
@@ -227,6 +230,7 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
       pids,
       stats,
       criu: { path: criuPath, version: version.text },
+      criuRunId: dumpedStopped ? await readDumpRunId(imagesDir) : undefined,
     };
     if (builder && sink) {
       result.archive = await assembleArchive(builder, sink, imagesDir, { pid, command, criuVersion: version.text, stats, snapshot: options.snapshot });
@@ -240,7 +244,7 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
     return result;
   } catch (error) {
     sink?.cancel();
-    if (dumpedStopped) await releaseCriuLocks(pid, pids);
+    if (dumpedStopped) await releaseCriuLocks(pid, pids, await readDumpRunId(imagesDir));
     await resumeStopped(pids, stoppedBefore);
     await builder?.abandon();
     await removePartialImages(imagesDir, logFile);

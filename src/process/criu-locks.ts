@@ -1,17 +1,22 @@
-// What a CRIU dump leaves on a tree it leaves stopped, for a move: its network locked (with a
-// namespace of its own: with nftables, the provisioned CRIU's method, a table `inet CRIU-<its run
-// id>` there that drops everything; with iptables, a CRIU chain INPUT and OUTPUT jump to) and,
-// with established connections, its TCP sockets in repair mode (nothing sent or acknowledged).
-// CRIU undoes both only when the tree goes on running after the dump. A tree whose move then
-// failed is resumed: before that, this undoes them, or it would reach nobody and nobody it.
-// (A tree in the host's namespace has each TCP connection locked there instead, under the run id
-// of the dump: those locks are not removed here.)
+// What a CRIU dump leaves on a tree it leaves stopped, for a move: its network locked and, with
+// established connections, its TCP sockets in repair mode (nothing sent or acknowledged). CRIU
+// undoes both only when the tree goes on running after the dump. A tree whose move then failed
+// is resumed: before that, this undoes them, or it would reach nobody and nobody it.
+// The lock, with nftables (the provisioned CRIU's method), is a table `inet CRIU-<the dump's run
+// id, cut to 21 characters>` in the tree's network namespace: one that drops everything when
+// the tree has a namespace of its own, rules for each TCP connection when it shares its host's.
+// With iptables, a namespace of its own gets a CRIU chain INPUT and OUTPUT jump to. A tree that
+// shares its namespace leaves the table behind when it ends too (after a move): endLockedTree.
+import { closeSync, openSync } from 'node:fs';
 import { native } from '../native/binding.js';
 import { command } from './command.js';
 import { hasOwnNetns } from './proc.js';
 
-/** Undoes the locks of a dump on the tree of `rootPid` (its processes: `pids`), before it resumes. */
-export async function releaseCriuLocks(rootPid: number, pids: number[]): Promise<void> {
+/**
+ * Undoes the locks of a dump on the tree of `rootPid` (its processes: `pids`), before it resumes;
+ * `runId`, the dump's (readDumpRunId), names its lock in a namespace the tree shares with others.
+ */
+export async function releaseCriuLocks(rootPid: number, pids: number[], runId?: string): Promise<void> {
   for (const pid of pids) {
     try {
       native().releaseRepairedSockets(pid);
@@ -19,19 +24,20 @@ export async function releaseCriuLocks(rootPid: number, pids: number[]): Promise
       // gone meanwhile
     }
   }
-  await removeNetworkLock(rootPid);
+  await removeNetworkLock(rootPid, runId);
 }
 
-/** Removes CRIU's network locks from the namespace of the tree of `rootPid`, when it has one of its own. */
-async function removeNetworkLock(rootPid: number): Promise<void> {
+/** Removes CRIU's network locks from the namespace of the tree of `rootPid`: the dump's, or any in a namespace of its own. */
+async function removeNetworkLock(rootPid: number, runId: string | undefined): Promise<void> {
   let own: boolean;
   try {
     own = hasOwnNetns(rootPid);
   } catch {
     return; // gone
   }
-  if (!own) return;
   const inTreeNetns = (argv: string[]) => command('nsenter', [`--net=/proc/${rootPid}/ns/net`, ...argv], { reject: false });
+  if (runId) await inTreeNetns(['nft', 'delete', 'table', 'inet', lockTable(runId)]);
+  if (!own) return;
   // Only CRIU's dumps of this tree put tables of that name in its private namespace.
   const listed = await inTreeNetns(['nft', 'list', 'tables', 'inet']);
   for (const [, table] of String(listed.stdout ?? '').matchAll(/^table inet (CRIU-[0-9a-f-]+)$/gm)) {
@@ -44,3 +50,30 @@ async function removeNetworkLock(rootPid: number): Promise<void> {
   }
 }
 
+
+/**
+ * Ends the tree of `rootPid` with `end`, then removes the lock of its dump (run `runId`) from the
+ * network namespace it shared with others, which outlives it (a namespace of its own goes with
+ * it). Removed after the end, not before: the tree's sockets must not meet its peers' packets.
+ */
+export async function endLockedTree(rootPid: number, runId: string | undefined, end: () => void): Promise<void> {
+  let netns: number | undefined;
+  try {
+    if (runId && !hasOwnNetns(rootPid)) netns = openSync(`/proc/${rootPid}/ns/net`, 'r');
+  } catch {
+    // gone already
+  }
+  end();
+  if (netns === undefined || !runId) return;
+  try {
+    // The namespace, held open here, is entered through this process's descriptor of it.
+    await command('nsenter', [`--net=/proc/${process.pid}/fd/${netns}`, 'nft', 'delete', 'table', 'inet', lockTable(runId)], { reject: false });
+  } finally {
+    closeSync(netns);
+  }
+}
+
+/** The nftables table of a dump's lock: CRIU cuts `inet CRIU-<run id>` to 31 characters. */
+function lockTable(runId: string): string {
+  return `CRIU-${runId.slice(0, 21)}`;
+}

@@ -91,8 +91,8 @@ describe.runIf(enabled)('migration between hosts', () => {
   }
 
   /** A client on the client host holding one keep-alive connection to the service at `address`. */
-  async function connectedClient(address: string) {
-    const child = hosts.client.spawn([process.execPath, keepaliveClient, address, '8080'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  async function connectedClient(address: string, port = 8080) {
+    const child = hosts.client.spawn([process.execPath, keepaliveClient, address, String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
     let said = '';
     let report = '';
     child.stderr?.on('data', (d: Buffer) => (said += d.toString()));
@@ -140,8 +140,10 @@ describe.runIf(enabled)('migration between hosts', () => {
       expect(await agent.exited, agent.output()).toBe(0);
       await waitFor('the source to end', () => (readStat(pid) === undefined || readStat(pid)?.state === 'Z' ? true : undefined));
       expect(await sum(result.destinationPid, log, 1)).toBe(before);
-      // It runs in the destination host's network namespace now.
+      // It runs in the destination host's network namespace now; the lock CRIU's dump made in
+      // the source host's (a table of its own, however empty) went with the source.
       expect(hosts.b.run(['readlink', `/proc/${result.destinationPid}/ns/net`])).toBe(hosts.b.run(['readlink', '/proc/self/ns/net']));
+      expect(hosts.a.run(['nft', 'list', 'tables', 'inet'])).not.toMatch(/CRIU-/);
     });
   }
 
@@ -366,6 +368,29 @@ describe.runIf(enabled)('migration between hosts', () => {
     expect(answer).toMatch(/^200/);
     await client.twentyMoreThenEnd(30_000);
   });
+
+  // CRIU cannot restore the tree's connections on b (their address is a's): the move fails there.
+  for (const [mode, port] of [['stop-copy', 7127], ['post-copy', 7128]] as const) {
+    it(`${mode}: a tree in its host's network namespace, dumped with its connections, that cannot move resumes reachable, at once`, async () => {
+      const log = path.join(dir(), `host-netns-${mode}.log`);
+      const argv = [process.execPath, stateServiceScript, '--host', '0.0.0.0', '--port', String(port + 1000), '--mb', '8'];
+      const pid = Number(hosts.a.run([freezedryCommand, 'run', '--log', log, '--', ...argv]).trim());
+      track(pid);
+      await waitFor('the service', () => (logText(log).includes('listening') ? true : undefined), 30_000);
+      const client = await connectedClient(hosts.a.address, port + 1000);
+      const agent = await receiver(port);
+      const moved = await migrateCli(pid, port, mode, 'right-token', ['--tcp-established']);
+      expect(moved.code, moved.stdout + moved.stderr + agent.output()).not.toBe(0);
+      // The destination's reason, as soon as it failed (post-copy: its agent once waited 30 s for
+      // the source's page server to answer a goodbye, and the source gave up on it first).
+      expect(moved.stdout).toMatch(/ERR_MIGRATION_FAILED[\s\S]*the peer reports ERR_CRIU_RESTORE_FAILED[\s\S]*Can't bind inet socket back/);
+      await agent.exited;
+      await waitFor('the source to run again', () => (isRunningNotStopped(pid) ? true : undefined));
+      // CRIU locked each connection in a table of host a's namespace, named after its dump.
+      expect(hosts.a.run(['nft', 'list', 'tables', 'inet'])).not.toMatch(/CRIU-/);
+      await client.twentyMoreThenEnd(30_000);
+    });
+  }
 
   it('with certificates: mutual TLS moves the tree; another CA, an expired certificate or none is refused before anything freezes', async () => {
     const certs = path.join(dir(), 'certs');
