@@ -37,39 +37,51 @@ std::vector<uint8_t> Pattern(size_t size, uint32_t seed) {
   return data;
 }
 
-// Writes: entry A (header given, 1000 bytes), entry B (reserved header, 9 MiB from a pipe).
-std::string WriteSample(std::vector<uint8_t>& a, std::vector<uint8_t>& b, ArchiveEntryInfo& info_b) {
-  std::string path = TempFile();
+// A writer of 1 MiB frames into the file at `path`.
+std::unique_ptr<ArchiveWriter> NewWriter(const std::string& path) {
   int fd = open(path.c_str(), O_WRONLY | O_TRUNC);
   ArchiveWriterOptions options;
   options.frame_size = 1 << 20;
   auto writer = ArchiveWriter::Create(fd, options);
   close(fd);
   CHECK_OK(writer);
-  a = Pattern(1000, 1);
-  b = Pattern(9 << 20, 2);
-  auto header_a = Header('A');
-  CHECK_OK(writer.Value()->BeginEntry("a", header_a.data()));
-  CHECK_OK(writer.Value()->Write(a.data(), a.size()));
-  CHECK_OK(writer.Value()->EndEntry());
-  auto index = writer.Value()->BeginEntry("b", nullptr);
-  CHECK_OK(index);
+  return std::move(writer.Value());
+}
+
+// `data` into the open entry through WriteFrom, as the page sink does: from a socket, sent
+// `piece` bytes at a time and taken in calls of at most `call` bytes.
+void WriteThroughSocket(ArchiveWriter& writer, const std::vector<uint8_t>& data, size_t piece, size_t call) {
   int sock[2];
   CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sock) == 0);
   std::thread feeder([&] {
     size_t done = 0;
-    while (done < b.size()) done += static_cast<size_t>(write(sock[1], b.data() + done, b.size() - done));
+    while (done < data.size()) done += static_cast<size_t>(write(sock[1], data.data() + done, std::min(data.size() - done, piece)));
   });
-  CHECK_OK(writer.Value()->WriteFrom(sock[0], b.size()));
+  for (size_t at = 0; at < data.size(); at += call) CHECK_OK(writer.WriteFrom(sock[0], std::min(call, data.size() - at)));
   feeder.join();
   close(sock[0]);
   close(sock[1]);
-  auto ended = writer.Value()->EndEntry();
+}
+
+// Writes: entry A (header given, 1000 bytes), entry B (reserved header, 9 MiB from a socket).
+std::string WriteSample(std::vector<uint8_t>& a, std::vector<uint8_t>& b, ArchiveEntryInfo& info_b) {
+  std::string path = TempFile();
+  auto writer = NewWriter(path);
+  a = Pattern(1000, 1);
+  b = Pattern(9 << 20, 2);
+  auto header_a = Header('A');
+  CHECK_OK(writer->BeginEntry("a", header_a.data()));
+  CHECK_OK(writer->Write(a.data(), a.size()));
+  CHECK_OK(writer->EndEntry());
+  auto index = writer->BeginEntry("b", nullptr);
+  CHECK_OK(index);
+  WriteThroughSocket(*writer, b, b.size(), b.size());
+  auto ended = writer->EndEntry();
   CHECK_OK(ended);
   info_b = ended.Value();
   auto header_b = Header('B');
-  CHECK_OK(writer.Value()->SetReservedHeader(index.Value(), header_b.data()));
-  CHECK_OK(writer.Value()->Finish(false));
+  CHECK_OK(writer->SetReservedHeader(index.Value(), header_b.data()));
+  CHECK_OK(writer->Finish(false));
   return path;
 }
 
@@ -284,33 +296,18 @@ TEST(ZeroRunsInPageDataReadBackWhole) {
   add((64 << 10) + 1, 10);
   add(1 << 20, 0);  // ends with zeros
   std::string path = TempFile();
-  int fd = open(path.c_str(), O_WRONLY | O_TRUNC);
-  ArchiveWriterOptions options;
-  options.frame_size = 1 << 20;
-  auto writer = ArchiveWriter::Create(fd, options);
-  close(fd);
-  CHECK_OK(writer);
+  auto writer = NewWriter(path);
   auto header = Header('Z');
-  CHECK_OK(writer.Value()->BeginEntry("z", header.data()));
-  int sock[2];
-  CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sock) == 0);
-  std::thread feeder([&] {
-    size_t done = 0;
-    while (done < data.size()) done += static_cast<size_t>(write(sock[1], data.data() + done, std::min<size_t>(data.size() - done, 12345)));
-  });
-  for (size_t at = 0; at < data.size(); at += 700 << 10)
-    CHECK_OK(writer.Value()->WriteFrom(sock[0], std::min<size_t>(700 << 10, data.size() - at)));
-  feeder.join();
-  close(sock[0]);
-  close(sock[1]);
-  auto ended = writer.Value()->EndEntry();
+  CHECK_OK(writer->BeginEntry("z", header.data()));
+  WriteThroughSocket(*writer, data, 12345, 700 << 10);
+  auto ended = writer->EndEntry();
   CHECK_OK(ended);
   CHECK(ended.Value().size == data.size());
   CHECK(ended.Value().checksum == XXH3_64bits(data.data(), data.size()));
-  CHECK_OK(writer.Value()->Finish(false));
-  auto uncompressed = writer.Value()->Counters().bytes_in.load();  // with the tar's end blocks
+  CHECK_OK(writer->Finish(false));
+  auto uncompressed = writer->Counters().bytes_in.load();  // with the tar's end blocks
 
-  fd = open(path.c_str(), O_RDONLY);
+  int fd = open(path.c_str(), O_RDONLY);
   auto reader = ArchiveReader::Open(fd);
   CHECK_OK(reader);
   CHECK(reader.Value()->StreamSize() == uncompressed);

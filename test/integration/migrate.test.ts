@@ -111,7 +111,9 @@ describe.runIf(enabled)('migration between hosts', () => {
        */
       async twentyMoreThenEnd(timeoutMs: number) {
         child.stdin?.write('count\n');
-        const before = await waitFor('the client to say how many answers it had', () => (answered() >= 0 ? answered() : undefined));
+        const before = await waitFor('the client to say how many answers it had', () => (answered() >= 0 ? answered() : undefined)).catch((error: Error) => {
+          throw new Error(`${error.message} (it said: ${said.trim()}; its report: ${report.trim() || 'none, it runs'})`);
+        });
         await waitFor('20 more answers on the same connection', () => {
           child.stdin?.write('count\n');
           return answered() >= before + 20 ? true : undefined;
@@ -391,6 +393,36 @@ describe.runIf(enabled)('migration between hosts', () => {
       await client.twentyMoreThenEnd(30_000);
     });
   }
+
+  it("post-copy: a service that writes on its own, whose move fails after CRIU's dump, goes on writing on its connection", async () => {
+    // Its connection was locked and in repair mode for the dump (a socket written in repair mode
+    // fails): once resumed, every line it writes must reach the client, in order.
+    const log = path.join(dir(), 'pusher.log');
+    const pusher = `require('net').createServer((s) => { let n = 0; const t = setInterval(() => s.write(n++ + '\\n'), 2); s.on('error', () => {}); s.on('close', () => clearInterval(t)); }).listen(8129, () => console.log('listening'))`;
+    const pid = Number(hosts.a.run([freezedryCommand, 'run', '--log', log, '--', process.execPath, '-e', pusher]).trim());
+    track(pid);
+    await waitFor('the service', () => (logText(log).includes('listening') ? true : undefined), 30_000);
+    const reader = `let last = -1, got = 0, buf = ''; const s = require('net').connect(8129, '${hosts.a.address}'); s.on('data', (d) => { buf += d; const lines = buf.split('\\n'); buf = lines.pop(); for (const l of lines) { if (Number(l) !== last + 1) { console.log('GAP', last, l); process.exit(1); } last = Number(l); got++; } }); s.on('error', (e) => { console.log('ERROR', e.message); process.exit(1); }); s.on('close', () => { console.log('CLOSED'); process.exit(1); }); process.stdin.on('data', () => console.log('GOT', got)); process.stdin.on('end', () => { console.log('DONE', got); process.exit(0); });`;
+    const client = hosts.client.spawn([process.execPath, '-e', reader], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let said = '';
+    client.stdout?.on('data', (d: Buffer) => (said += d.toString()));
+    const exited = new Promise<number | null>((resolve) => client.once('exit', resolve));
+    const count = async () => {
+      const before = said.length;
+      client.stdin?.write('?\n');
+      return Number(/GOT (\d+)/.exec(await waitFor('a count', () => (said.length > before ? said.slice(before) : undefined)))?.[1]);
+    };
+    await waitFor('lines', async () => ((await count()) > 100 ? true : undefined));
+    const agent = await receiver(7129);
+    const moved = await migrateCli(pid, 7129, 'post-copy', 'right-token', ['--tcp-established']);
+    expect(moved.stdout).toMatch(/the peer reports ERR_CRIU_RESTORE_FAILED/);
+    await agent.exited;
+    await waitFor('the source to run again', () => (isRunningNotStopped(pid) ? true : undefined));
+    const after = await count();
+    await waitFor('more lines on the same connection', async () => ((await count()) > after + 200 ? true : undefined), 20_000);
+    client.stdin?.end();
+    expect(await exited, said).toBe(0);
+  });
 
   it('with certificates: mutual TLS moves the tree; another CA, an expired certificate or none is refused before anything freezes', async () => {
     const certs = path.join(dir(), 'certs');
