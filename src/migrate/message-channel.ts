@@ -288,12 +288,12 @@ function checkedSize(size: unknown, limit: number, what: string): number {
   return size;
 }
 
-/** The failure a peer reports, under our code only where it says how the migration went. */
 /** Whether `error` is the failure the peer reported (its 'failed', 'refused' or 'incompatible' message). */
 export function isPeerReport(error: unknown): error is FreezedryError {
   return isFreezedryError(error) && 'peerCode' in error.details;
 }
 
+/** The failure a peer reports, under our code only where it says how the migration went. */
 function peerError(message: Message): FreezedryError {
   const peerCode = typeof message.code === 'string' ? message.code : undefined;
   const said = String(message.message ?? message.type).slice(0, 2000);
