@@ -290,8 +290,12 @@ describe.runIf(enabled)('migration between hosts', () => {
       await waitFor('the client to hold', () => (client.said().split('HELD').length > helds ? true : undefined), 10_000);
       // The source agent probes the service too, from host a, over a connection of its own.
       const moving = migrateCli(pid, port, mode, 'right-token', ['--tcp-established', '--probe', `http://${address}:8080/ping`]);
+      let ended: Awaited<typeof moving> | undefined;
+      void moving.then((outcome) => (ended = outcome));
       let stoppedSince: number | undefined;
       await waitFor('the freeze', () => {
+        // (One CI run here timed out at this wait: a move that ends first says how.)
+        if (ended) throw new Error(`the migration ended before the tree was seen frozen: ${ended.stdout} ${ended.stderr} ${agent.output()}`);
         stoppedSince = ['t', 'T'].includes(readStat(pid)?.state ?? '') ? (stoppedSince ?? Date.now()) : undefined;
         return stoppedSince !== undefined && Date.now() - stoppedSince >= 20 ? true : undefined;
       }, 60_000);
