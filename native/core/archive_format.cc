@@ -39,23 +39,34 @@ uint8_t* PutLittleEndian(uint8_t* out, uint64_t value, int bytes) {
   for (int i = 0; i < bytes; i++) *out++ = static_cast<uint8_t>(value >> (8 * i));
   return out;
 }
-}  // namespace
 
-size_t StoredFrameSize(size_t content_size) {
-  size_t blocks = content_size == 0 ? 1 : (content_size + kZstdMaxBlockSize - 1) / kZstdMaxBlockSize;
-  return kStoredFrameHeaderSize + blocks * kBlockHeaderSize + content_size + kChecksumSize;
-}
+// Blocks of at most kZstdMaxBlockSize that hold `content_size` bytes (one, if none).
+size_t BlockCount(size_t content_size) { return content_size == 0 ? 1 : (content_size + kZstdMaxBlockSize - 1) / kZstdMaxBlockSize; }
 
-void WriteStoredFrame(const uint8_t* content, size_t size, uint8_t* out) {
+// The header of a frame of `content_size` bytes, as stored and zero frames have it.
+uint8_t* PutFrameHeader(uint8_t* out, size_t content_size) {
   out = PutLittleEndian(out, kZstdFrameMagic, 4);
   // Frame header descriptor: 8-byte content size (FCS flag 3), single segment, content checksum.
   *out++ = 0xE4;
-  out = PutLittleEndian(out, size, 8);
+  return PutLittleEndian(out, content_size, 8);
+}
+
+// Block type 0 (raw: the bytes follow) or 1 (RLE: one byte follows, standing for `size` of it).
+uint8_t* PutBlockHeader(uint8_t* out, bool last, uint32_t type, size_t size) {
+  return PutLittleEndian(out, (last ? 1u : 0u) | (type << 1) | (static_cast<uint32_t>(size) << 3), 3);
+}
+}  // namespace
+
+size_t StoredFrameSize(size_t content_size) {
+  return kStoredFrameHeaderSize + BlockCount(content_size) * kBlockHeaderSize + content_size + kChecksumSize;
+}
+
+void WriteStoredFrame(const uint8_t* content, size_t size, uint8_t* out) {
+  out = PutFrameHeader(out, size);
   size_t at = 0;
   do {
     size_t block = std::min(size - at, kZstdMaxBlockSize);
-    bool last = at + block == size;
-    out = PutLittleEndian(out, (last ? 1u : 0u) | (static_cast<uint32_t>(block) << 3), 3);  // block type 0: raw
+    out = PutBlockHeader(out, at + block == size, 0, block);
     if (block > 0) std::memcpy(out, content + at, block);
     out += block;
     at += block;
@@ -64,17 +75,12 @@ void WriteStoredFrame(const uint8_t* content, size_t size, uint8_t* out) {
 }
 
 std::vector<uint8_t> ZeroFrame(size_t size, uint32_t checksum) {
-  size_t blocks = size == 0 ? 1 : (size + kZstdMaxBlockSize - 1) / kZstdMaxBlockSize;
-  std::vector<uint8_t> frame(kStoredFrameHeaderSize + blocks * (kBlockHeaderSize + 1) + kChecksumSize);
-  uint8_t* out = PutLittleEndian(frame.data(), kZstdFrameMagic, 4);
-  *out++ = 0xE4;  // as a stored frame: 8-byte content size, single segment, content checksum
-  out = PutLittleEndian(out, size, 8);
+  std::vector<uint8_t> frame(kStoredFrameHeaderSize + BlockCount(size) * (kBlockHeaderSize + 1) + kChecksumSize);
+  uint8_t* out = PutFrameHeader(frame.data(), size);
   size_t at = 0;
   do {
     size_t block = std::min(size - at, kZstdMaxBlockSize);
-    bool last = at + block == size;
-    // Block type 1: RLE, its size the bytes it stands for, its content the one byte repeated.
-    out = PutLittleEndian(out, (last ? 1u : 0u) | (1u << 1) | (static_cast<uint32_t>(block) << 3), 3);
+    out = PutBlockHeader(out, at + block == size, 1, block);
     *out++ = 0;
     at += block;
   } while (at < size);

@@ -162,6 +162,7 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
   let sink: PageSinkSession | undefined;
   let progress: NodeJS.Timeout | undefined;
   let dumpedStopped = false;
+  let criuRunId: string | undefined; // of a dump left stopped: it names the lock left on the tree
   // CRIU's RPC passes a lazy page server no address (it would listen on all of them); its
   // configuration file still can.
   const lazyConfig = options.lazyPages?.address ? await writeConfig([`address ${options.lazyPages.address}`]) : undefined;
@@ -217,6 +218,7 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
     }
     // Left stopped, the tree keeps CRIU's network lock until it moves; a failure from here removes it.
     dumpedStopped = options.leaveStopped === true || holdTree;
+    if (dumpedStopped) criuRunId = await readDumpRunId(imagesDir);
     await sink?.done.catch((error: unknown) => {
       throw writeError(error, builder?.partial ?? imagesDir);
     });
@@ -230,7 +232,7 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
       pids,
       stats,
       criu: { path: criuPath, version: version.text },
-      criuRunId: dumpedStopped ? await readDumpRunId(imagesDir) : undefined,
+      criuRunId,
     };
     if (builder && sink) {
       result.archive = await assembleArchive(builder, sink, imagesDir, { pid, command, criuVersion: version.text, stats, snapshot: options.snapshot });
@@ -244,7 +246,7 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
     return result;
   } catch (error) {
     sink?.cancel();
-    if (dumpedStopped) await releaseCriuLocks(pid, pids, await readDumpRunId(imagesDir));
+    if (dumpedStopped) await releaseCriuLocks(pid, pids, criuRunId);
     await resumeStopped(pids, stoppedBefore);
     await builder?.abandon();
     await removePartialImages(imagesDir, logFile);

@@ -36,7 +36,7 @@ async function removeNetworkLock(rootPid: number, runId: string | undefined): Pr
     return; // gone
   }
   const inTreeNetns = (argv: string[]) => command('nsenter', [`--net=/proc/${rootPid}/ns/net`, ...argv], { reject: false });
-  if (runId) await inTreeNetns(['nft', 'delete', 'table', 'inet', lockTable(runId)]);
+  if (runId) await deleteLockTable(`/proc/${rootPid}/ns/net`, runId);
   if (!own) return;
   // Only CRIU's dumps of this tree put tables of that name in its private namespace.
   const listed = await inTreeNetns(['nft', 'list', 'tables', 'inet']);
@@ -49,7 +49,6 @@ async function removeNetworkLock(rootPid: number, runId: string | undefined): Pr
     await inTreeNetns([tables, '-w', '-X', 'CRIU']);
   }
 }
-
 
 /**
  * Ends the tree of `rootPid` with `end`, then removes the lock of its dump (run `runId`) from the
@@ -67,13 +66,13 @@ export async function endLockedTree(rootPid: number, runId: string | undefined, 
   if (netns === undefined || !runId) return;
   try {
     // The namespace, held open here, is entered through this process's descriptor of it.
-    await command('nsenter', [`--net=/proc/${process.pid}/fd/${netns}`, 'nft', 'delete', 'table', 'inet', lockTable(runId)], { reject: false });
+    await deleteLockTable(`/proc/${process.pid}/fd/${netns}`, runId);
   } finally {
     closeSync(netns);
   }
 }
 
-/** The nftables table of a dump's lock: CRIU cuts `inet CRIU-<run id>` to 31 characters. */
-function lockTable(runId: string): string {
-  return `CRIU-${runId.slice(0, 21)}`;
+/** Deletes the nftables table of the lock of dump `runId` in the network namespace at `netns`: CRIU cuts its name, `inet CRIU-<run id>`, to 31 characters. */
+async function deleteLockTable(netns: string, runId: string): Promise<void> {
+  await command('nsenter', [`--net=${netns}`, 'nft', 'delete', 'table', 'inet', `CRIU-${runId.slice(0, 21)}`], { reject: false });
 }
