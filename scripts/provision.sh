@@ -20,7 +20,11 @@ log() { printf '[provision] %s\n' "$*" >&2; }
 # build keeps it in /dev/shm/freezedry-criu instead (a root-only directory the library creates
 # before it runs CRIU; src/criu/kerndat-cache.ts). A tree built without it is built again.
 kerndat_dir=/dev/shm/freezedry-criu
-build_flavour="kerndat-cache=$kerndat_dir"
+# freezedry's own change to CRIU (scripts/criu/lazy-pages-sent.patch: a pre-copy's final dump
+# keeps no pages the destination already has). A tree built without this version of it is built
+# again; a CRIU source it does not fit is built without it (CRIU works as it always did).
+criu_patch="$root/scripts/criu/lazy-pages-sent.patch"
+build_flavour="kerndat-cache=$kerndat_dir lazy-pages-sent=$(sha256sum "$criu_patch" "${criu_patch%.patch}.sha256" | sha256sum | cut -c1-16)"
 built_here() { [ "$(cat "$1/freezedry-build" 2>/dev/null)" = "$build_flavour" ]; }
 
 [ "$(id -u)" = 0 ] || { log "must run as root (CRIU and apt need it)"; exit 1; }
@@ -29,6 +33,8 @@ system_packages=(
   # CRIU build dependencies (ENVIRONMENT.md)
   build-essential pkg-config libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   python3-protobuf libnl-3-dev libnet1-dev libcap-dev libbsd-dev libgnutls28-dev libnftables-dev uuid-dev
+  # and patch, for freezedry's change to it (scripts/criu/)
+  patch
   # CRIU runtime: network locking and namespaces (ping: the migrate benchmark's link diagnostics;
   # nft: removing the lock CRIU leaves on a tree it dumped stopped, when its move then fails)
   iptables nftables iproute2 iputils-ping
@@ -114,6 +120,12 @@ build_criu() {
   mkdir -p "$work/src"
   tar -xf "$tarball" -C "$work/src" --strip-components=1
   src="$work/src"
+  # Insertions without context: applied only to the exact files they were written against.
+  if (cd "$src" && sha256sum --quiet --status -c "${criu_patch%.patch}.sha256" 2>/dev/null) && patch -d "$src" -p1 -s -F0 <"$criu_patch"; then
+    log "applied ${criu_patch##*/}"
+  else
+    log "${criu_patch##*/} was written for other CRIU sources: building ${tarball##*/} without it (a pre-copy's freeze then grows with memory)"
+  fi
   make -C "$src" -j"$(nproc)" criu lib RUNDIR="$kerndat_dir" >"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; return 1; }
   rm -rf "$prefix.tmp"
   make -C "$src" install-criu install-lib SKIP_PIP_INSTALL=1 PREFIX="$prefix.tmp" RUNDIR="$kerndat_dir" >>"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; return 1; }

@@ -44,18 +44,35 @@ export function locateCriu(explicit?: string): string {
   );
 }
 
-const nftablesLinked = new Map<string, boolean>();
+const mentioned = new Map<string, boolean>();
 
-/** Whether this CRIU can lock the network with nftables (it links libnftables). */
-export function canLockWithNftables(criuPath: string): boolean {
-  let known = nftablesLinked.get(criuPath);
+/** Whether the CRIU binary at `criuPath` contains `text` (read once per binary and text). */
+function binaryMentions(criuPath: string, text: string): boolean {
+  const key = `${criuPath}\0${text}`;
+  let known = mentioned.get(key);
   if (known === undefined) {
     try {
-      known = readFileSync(criuPath).includes('libnftables.so');
+      known = readFileSync(criuPath).includes(text);
     } catch {
       known = false;
     }
-    nftablesLinked.set(criuPath, known);
+    mentioned.set(key, known);
   }
   return known;
+}
+
+/** Whether this CRIU can lock the network with nftables (it links libnftables). */
+export function canLockWithNftables(criuPath: string): boolean {
+  return binaryMentions(criuPath, 'libnftables.so');
+}
+
+/**
+ * What tells a CRIU built with freezedry's change (scripts/criu/lazy-pages-sent.patch) that the
+ * restoring side already has every page its lazy dump would serve. Other CRIUs ignore it.
+ */
+export const LAZY_PAGES_SENT_ENVIRONMENT: Readonly<Record<string, string>> = { FREEZEDRY_CRIU_LAZY_PAGES_SENT: '1' };
+
+/** Whether this CRIU has that change: its lazy dump then keeps no pages the caller sent. */
+export function skipsSentLazyPages(criuPath: string): boolean {
+  return binaryMentions(criuPath, 'FREEZEDRY_CRIU_LAZY_PAGES_SENT');
 }

@@ -17,6 +17,8 @@ export interface OperationOptions extends RequestOptions {
   inheritFds?: number[];
   /** A command CRIU runs under (see CriuSession). */
   launcher?: string[];
+  /** Variables added to CRIU's environment. */
+  environment?: Record<string, string>;
   /** Checks to make once CRIU's version is known, before the request (they may throw). */
   checkVersion?: (version: CriuVersion) => void;
 }
@@ -32,8 +34,8 @@ export interface StartedCriu {
   inherit?: { key: string; fd: number }[];
 }
 
-export function startCriu(criuPath: string, options: Pick<OperationOptions, 'inheritFds' | 'launcher'> = {}): StartedCriu {
-  const session = new CriuSession(criuPath, options.inheritFds, options.launcher);
+export function startCriu(criuPath: string, options: Pick<OperationOptions, 'inheritFds' | 'launcher' | 'environment'> = {}): StartedCriu {
+  const session = new CriuSession(criuPath, options.inheritFds, options.launcher, options.environment);
   const version = queryVersion(session);
   version.catch(() => {}); // awaited by the request; a caller that gives up closes the session
   return { session, version };

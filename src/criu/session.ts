@@ -76,9 +76,9 @@ export class CriuSession {
    * Spawns `criu swrk`; `inheritFds` become fds 4, 5, … in CRIU (for ps.fd and inherit_fd). The
    * session owns them: our copies are closed once CRIU has its own, so that a socket's other end
    * sees end-of-stream when CRIU exits. `launcher` is a command CRIU runs under (one that execs
-   * it in new namespaces and exits with its status).
+   * it in new namespaces and exits with its status). `environment` is added to CRIU's own.
    */
-  constructor(criuPath: string, inheritFds: number[] = [], launcher: string[] = []) {
+  constructor(criuPath: string, inheritFds: number[] = [], launcher: string[] = [], environment?: Record<string, string>) {
     this.criuPath = criuPath;
     this.channel = new (native().CriuChannel)((kind, data, fd) => {
       // Events are handled strictly in order: a notification's answer precedes the next message.
@@ -88,6 +88,7 @@ export class CriuSession {
     const command = [...launcher, criuPath, '--no-default-config', 'swrk', '3'];
     this.child = spawn(command[0] as string, command.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe', this.channel.peerFd, ...inheritFds],
+      env: environment ? { ...process.env, ...environment } : process.env,
     });
     this.channel.closePeer();
     for (const fd of inheritFds) closeSync(fd);

@@ -28,6 +28,8 @@ interface Run {
   bytesOnWire: number;
   rounds: number;
   mode: string;
+  /** Where the freeze went, as the source reports it (lazy modes): CRIU's dump, last pages, images, restore. */
+  freezeSteps?: Record<string, number>;
 }
 
 // migrate's own --probe too, unless FREEZEDRY_BENCH_PROBE=0. (It was off while host a lost
@@ -93,7 +95,8 @@ export async function migrateScenario(options: BenchOptions): Promise<ScenarioRe
             `heartbeat gap ${median(livedSamples).toFixed(0)} ms, frozen ${median(runs.map((r) => r.frozenMs)).toFixed(0)} ms, until the source ended ${median(runs.map((r) => r.totalMs)).toFixed(0)} ms, ` +
             `${(median(runs.map((r) => r.bytesOnWire)) / 1048576).toFixed(0)} MiB on the wire` +
             (runs.some((r) => r.rounds > 0) ? `, rounds ${runs.map((r) => r.rounds).join('/')}` : '') +
-            (mode.startsWith('auto') ? `; auto chose ${runs.map((r) => r.mode).join(', ')}` : ''),
+            (mode.startsWith('auto') ? `; auto chose ${runs.map((r) => r.mode).join(', ')}` : '') +
+            freezeBreakdown(runs),
         );
       }
       const stopCopy = downtime.get('stop-copy') as Measurement;
@@ -146,7 +149,7 @@ export async function migrateScenario(options: BenchOptions): Promise<ScenarioRe
     await received;
     await new Promise((resolve) => setTimeout(resolve, 1000)); // the client keeps going on the moved service
     const report = await watcher.stop();
-    const result = JSON.parse(out) as { clientDowntimeMs?: number; frozenMs: number; totalMs: number; bytesOnWire: number; destinationPid: number; mode: string; rounds?: unknown[]; error?: unknown };
+    const result = JSON.parse(out) as { clientDowntimeMs?: number; frozenMs: number; totalMs: number; bytesOnWire: number; destinationPid: number; mode: string; rounds?: unknown[]; freezeSteps?: Record<string, number>; error?: unknown };
     if (result.error) {
       const probe = (argv: string[]) => {
         try {
@@ -172,6 +175,15 @@ export async function migrateScenario(options: BenchOptions): Promise<ScenarioRe
       bytesOnWire: result.bytesOnWire,
       rounds: result.rounds?.length ?? 0,
       mode: result.mode,
+      freezeSteps: result.freezeSteps,
     };
   }
+}
+
+/** The median of each step of the freeze over the runs that report them ('' when none do). */
+function freezeBreakdown(runs: Run[]): string {
+  const reported = runs.map((r) => r.freezeSteps).filter((s): s is Record<string, number> => s !== undefined);
+  if (reported.length === 0) return '';
+  const keys = Object.keys(reported[0] as Record<string, number>);
+  return `; freeze: ${keys.map((k) => `${k.replace(/Ms$/, '')} ${median(reported.map((s) => s[k] ?? Number.NaN)).toFixed(0)} ms`).join(', ')}`;
 }
