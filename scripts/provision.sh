@@ -20,11 +20,11 @@ log() { printf '[provision] %s\n' "$*" >&2; }
 # build keeps it in /dev/shm/freezedry-criu instead (a root-only directory the library creates
 # before it runs CRIU; src/criu/kerndat-cache.ts). A tree built without it is built again.
 kerndat_dir=/dev/shm/freezedry-criu
-# freezedry's own change to CRIU (scripts/criu/lazy-pages-sent.patch: a pre-copy's final dump
-# keeps no pages the destination already has). A tree built without this version of it is built
+# freezedry's own change to CRIU (scripts/criu/lazy-pages-in-place.patch: a lazy dump leaves the
+# pages in the stopped tree rather than pinning them while it is frozen). A tree built without this version of it is built
 # again; a CRIU source it does not fit is built without it (CRIU works as it always did).
-criu_patch="$root/scripts/criu/lazy-pages-sent.patch"
-build_flavour="kerndat-cache=$kerndat_dir lazy-pages-sent=$(sha256sum "$criu_patch" "${criu_patch%.patch}.sha256" | sha256sum | cut -c1-16)"
+criu_patch="$root/scripts/criu/lazy-pages-in-place.patch"
+build_flavour="kerndat-cache=$kerndat_dir lazy-pages-in-place=$(sha256sum "$criu_patch" "${criu_patch%.patch}.sha256" | sha256sum | cut -c1-16)"
 built_here() { [ "$(cat "$1/freezedry-build" 2>/dev/null)" = "$build_flavour" ]; }
 
 [ "$(id -u)" = 0 ] || { log "must run as root (CRIU and apt need it)"; exit 1; }
@@ -124,7 +124,7 @@ build_criu() {
   if (cd "$src" && sha256sum --quiet --status -c "${criu_patch%.patch}.sha256" 2>/dev/null) && patch -d "$src" -p1 -s -F0 <"$criu_patch"; then
     log "applied ${criu_patch##*/}"
   else
-    log "${criu_patch##*/} was written for other CRIU sources: building ${tarball##*/} without it (a pre-copy's freeze then grows with memory)"
+    log "${criu_patch##*/} was written for other CRIU sources: building ${tarball##*/} without it (a migration's freeze then grows with memory)"
   fi
   make -C "$src" -j"$(nproc)" criu lib RUNDIR="$kerndat_dir" >"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; return 1; }
   rm -rf "$prefix.tmp"

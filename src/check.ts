@@ -7,7 +7,7 @@ import { queryFeatures, withSession, type CriuFeatures } from './criu/features.j
 import { probeDirtyTracking } from './pages/dirty-tracker.js';
 import { ErrorCode, isFreezedryError } from './errors.js';
 import { RequestType } from './criu/rpc-schema.js';
-import { skipsSentLazyPages } from './criu/locate.js';
+import { leavesLazyPagesInPlace } from './criu/locate.js';
 import { MINIMUM_CRIU, isSupported } from './criu/version.js';
 import { packageRoot } from './native/binding.js';
 import { onPath } from './process/command.js';
@@ -77,13 +77,15 @@ async function checkCriu(criu: string | undefined, report: CheckReport): Promise
         detail: response.success ? said.at(-1) ?? 'Looks good.' : said.slice(-3).join('; ') || 'criu check failed',
         fix: response.success ? undefined : 'run `criu check` by hand for the full output; a kernel without the features above cannot checkpoint',
       });
-      const skips = skipsSentLazyPages(session.criuPath);
+      const inPlace = leavesLazyPagesInPlace(session.criuPath);
       items.push({
-        id: 'criu-lazy-pages-sent',
-        title: "freezedry's change to CRIU (a pre-copy freeze that does not grow with memory)",
-        status: skips ? 'ok' : 'warn',
-        detail: skips ? 'built in: a pre-copy\'s final dump keeps no page the destination has' : 'not in this CRIU: a pre-copy\'s final dump pins every page in pipes while the tree is frozen (~30 ms per GiB)',
-        fix: skips ? undefined : "run 'npm run provision' (scripts/provision.sh builds CRIU with scripts/criu/lazy-pages-sent.patch)",
+        id: 'criu-lazy-pages-in-place',
+        title: "freezedry's change to CRIU (a migration's freeze that does not grow with memory)",
+        status: inPlace ? 'ok' : 'warn',
+        detail: inPlace
+          ? "built in: a lazy dump leaves the pages in the stopped tree, read as they are pulled"
+          : 'not in this CRIU: a lazy dump pins every page into pipes while the tree is frozen (~30-50 ms per GiB of a migration\'s freeze)',
+        fix: inPlace ? undefined : "run 'npm run provision' (scripts/provision.sh builds CRIU with scripts/criu/lazy-pages-in-place.patch)",
       });
     });
   } catch (error) {

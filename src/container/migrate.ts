@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { LAZY_PAGES_SENT_ENVIRONMENT } from '../criu/locate.js';
+import { LAZY_PAGES_IN_PLACE_ENVIRONMENT } from '../criu/locate.js';
 import { command } from '../process/command.js';
 import { ErrorCode, FreezedryError } from '../errors.js';
 import { bundleFiles } from '../migrate/image-bundle.js';
@@ -74,7 +74,7 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
       const { result, paused } = await checkpointContainerHeld(runc, container, facts, { archive: file, archiveOptions: { sync: false }, ...criuOptions });
       return { held: moving(paused), summary: `checkpointed container ${id} into ${result.archive?.bytes} bytes` };
     },
-    async lazyDump({ imagesDir, port, abandon, pagesSent, onFrozen, onImages, onServing }) {
+    async lazyDump({ imagesDir, port, abandon, onFrozen, onImages, onServing }) {
       // The images go in checkpoint/ (as in every container checkpoint), the container's files beside.
       const work = path.dirname(imagesDir);
       top = work;
@@ -117,8 +117,8 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
             // loopback only (the RPC's own address is ignored for lazy pages); the relay admits the destination.
             criuConfig: ['address 127.0.0.1', ...(pausing.call.criuConfig ?? [])],
             criuActionScript: pausing.call.criuActionScript,
-            // runc's CRIU inherits runc's environment.
-            env: { ...pausing.call.env, ...(pagesSent ? LAZY_PAGES_SENT_ENVIRONMENT : {}) },
+            // runc's CRIU inherits runc's environment: it leaves the pages in place (checkpoint.ts).
+            env: { ...pausing.call.env, ...LAZY_PAGES_IN_PLACE_ENVIRONMENT },
             onSpawn: (pid) => (runcPid = pid),
             // CRIU writes one byte once its images are written and it serves the memory.
             onStatus: (status) => {

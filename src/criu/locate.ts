@@ -67,12 +67,13 @@ export function canLockWithNftables(criuPath: string): boolean {
 }
 
 /**
- * What tells a CRIU built with freezedry's change (scripts/criu/lazy-pages-sent.patch) that the
- * restoring side already has every page its lazy dump would serve. Other CRIUs ignore it.
+ * What tells a CRIU built with freezedry's change (scripts/criu/lazy-pages-in-place.patch) to
+ * leave a lazy dump's pages in the stopped tree, read when they are asked for, rather than pin
+ * every one into pipes while the tree is frozen. Other CRIUs ignore it.
  */
-export const LAZY_PAGES_SENT_ENVIRONMENT: Readonly<Record<string, string>> = { FREEZEDRY_CRIU_LAZY_PAGES_SENT: '1' };
+export const LAZY_PAGES_IN_PLACE_ENVIRONMENT: Readonly<Record<string, string>> = { FREEZEDRY_CRIU_LAZY_PAGES_IN_PLACE: '1' };
 
-/** Whether this CRIU has that change: its lazy dump then keeps no pages the caller sent. */
-export function skipsSentLazyPages(criuPath: string): boolean {
-  return binaryMentions(criuPath, 'FREEZEDRY_CRIU_LAZY_PAGES_SENT');
+/** Whether this CRIU has that change (its lazy dump's freeze then hardly grows with memory). */
+export function leavesLazyPagesInPlace(criuPath: string): boolean {
+  return binaryMentions(criuPath, 'FREEZEDRY_CRIU_LAZY_PAGES_IN_PLACE');
 }

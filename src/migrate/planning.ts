@@ -13,11 +13,11 @@ const RESTORE_BYTES_PER_MS = 1e6;
 const ARCHIVE_FRACTION = 0.45;
 const LAZY_FREEZE_BYTES_PER_MS = 3.6e7;
 const LAZY_FREEZE_BASE_MS = 160;
-// A pre-copy's freeze with a CRIU that keeps no page the destination has (scripts/criu/): CRIU's
-// dump no longer pins the memory, and the freeze hardly grows with it (same benchmark,
-// 2026-12-05: frozen 115 ms at 256 MiB, 122 ms at 2 GiB).
-const SENT_FREEZE_BYTES_PER_MS = 2.5e8;
-const SENT_FREEZE_BASE_MS = 120;
+// With a CRIU that leaves the pages in the stopped tree (scripts/criu/), its dump no longer pins
+// them, and the freeze hardly grows with memory (same benchmark, pre-copy, 2026-12-05: frozen 115
+// ms at 256 MiB, 122 ms at 2 GiB).
+const IN_PLACE_FREEZE_BYTES_PER_MS = 2.5e8;
+const IN_PLACE_FREEZE_BASE_MS = 120;
 
 export const ROUND_LIMITS = {
   /** At most this many rounds (P.Haul: 9). */
@@ -34,11 +34,11 @@ export function estimateStopCopyMs(residentBytes: number, bandwidthMBps: number)
 }
 
 /**
- * Downtime of a freeze that moves no memory: post-copy's and hybrid's, and pre-copy's before its
- * last pages; with `pagesSent` (a CRIU that keeps no page the destination has), pre-copy's.
+ * Downtime of a freeze that moves no memory (post-copy, hybrid, and pre-copy before its last
+ * pages); `inPlace`: with a CRIU that leaves the pages in the tree.
  */
-export function estimateLazyFreezeMs(residentBytes: number, pagesSent = false): number {
-  return pagesSent ? SENT_FREEZE_BASE_MS + residentBytes / SENT_FREEZE_BYTES_PER_MS : LAZY_FREEZE_BASE_MS + residentBytes / LAZY_FREEZE_BYTES_PER_MS;
+export function estimateLazyFreezeMs(residentBytes: number, inPlace = false): number {
+  return inPlace ? IN_PLACE_FREEZE_BASE_MS + residentBytes / IN_PLACE_FREEZE_BYTES_PER_MS : LAZY_FREEZE_BASE_MS + residentBytes / LAZY_FREEZE_BYTES_PER_MS;
 }
 
 export type RoundStep = 'continue' | 'pre-copy' | 'hybrid';
@@ -60,7 +60,7 @@ export interface RoundDecision {
  */
 export function nextStep(
   rounds: RoundReport[],
-  context: { budgetMs: number; residentBytes: number; elapsedMs: number; limits?: typeof ROUND_LIMITS; criuSkipsSentPages?: boolean },
+  context: { budgetMs: number; residentBytes: number; elapsedMs: number; limits?: typeof ROUND_LIMITS; criuLeavesPagesInPlace?: boolean },
 ): RoundDecision {
   const limits = context.limits ?? ROUND_LIMITS;
   const first = rounds[0];
@@ -69,7 +69,7 @@ export function nextStep(
   // Pages per ms the whole path moved in round 0 (read, compress, send, store).
   const pagesPerMs = first.pages / Math.max(first.durationMs, 1);
   const sendMs = last.pages / Math.max(pagesPerMs, 1e-6);
-  const freezeMs = estimateLazyFreezeMs(context.residentBytes, context.criuSkipsSentPages);
+  const freezeMs = estimateLazyFreezeMs(context.residentBytes, context.criuLeavesPagesInPlace);
   const expectedDowntimeMs = freezeMs + sendMs;
   if (expectedDowntimeMs <= context.budgetMs) {
     return { step: 'pre-copy', expectedDowntimeMs, reason: `${last.pages} dirty pages fit the budget` };

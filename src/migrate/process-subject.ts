@@ -17,7 +17,7 @@ export function processSubject(pid: number): MigrationSubject {
       const held = heldTree(pid, dumped.pids, () => dumped.criuRunId);
       return { held, summary: `dumped ${dumped.pids.length} task(s) into ${dumped.archive?.bytes} bytes` };
     },
-    async lazyDump({ imagesDir, port, abandon, criuOptions, pagesSent, onFrozen, onImages, onServing }) {
+    async lazyDump({ imagesDir, port, abandon, criuOptions, onFrozen, onImages, onServing }) {
       const pids = processTree(pid);
       // The dump's run id names its lock: read at post-dump (the inventory is written by then),
       // since a dump that fails after takes its images along.
@@ -29,7 +29,7 @@ export function processSubject(pid: number): MigrationSubject {
       // (it would on a session that merely closed); we do, once all memory arrived.
       const done = checkpoint(pid, {
         imagesDir,
-        lazyPages: { address: '127.0.0.1', port, abandon, sent: pagesSent },
+        lazyPages: { address: '127.0.0.1', port, abandon },
         leaveStopped: true,
         ...criuOptions,
         onNotification: async (n) => {

@@ -36,8 +36,8 @@ export interface MigrationContext {
   credentials: Credentials;
   /** Where the frames for each of the tree's veths (by its name inside) are held while it is frozen (holdPoints(), frame-replay.ts). */
   frameHoldPlan: Map<string, HoldPoint>;
-  /** CRIU keeps no page a pre-copy sent (scripts/criu/): that freeze hardly grows with memory. */
-  criuSkipsSentPages: boolean;
+  /** CRIU leaves a lazy dump's pages in the tree (scripts/criu/): its freeze hardly grows with memory. */
+  criuLeavesPagesInPlace: boolean;
   log: (line: string) => void;
 }
 
@@ -99,7 +99,7 @@ export async function withRounds(
   budgetMs: number,
   decision: ModeDecision | undefined,
 ): Promise<Steps & { mode: MigrationMode }> {
-  const { subject, channel, log, criuSkipsSentPages } = context;
+  const { subject, channel, log, criuLeavesPagesInPlace } = context;
   const { pid } = subject;
   const dirtyTracking = pre.tracking;
   try {
@@ -112,7 +112,7 @@ export async function withRounds(
         `round ${round.round}: ${round.pages} pages (${(round.wireBytes / 1048576).toFixed(1)} MiB sent) in ${round.durationMs.toFixed(0)} ms` +
           (round.round > 0 ? `; written at ${round.dirtyRateMBps.toFixed(1)} MB/s` : ''),
       );
-      const step = nextStep(pre.rounds, { budgetMs, residentBytes: resident, elapsedMs: performance.now() - started, criuSkipsSentPages });
+      const step = nextStep(pre.rounds, { budgetMs, residentBytes: resident, elapsedMs: performance.now() - started, criuLeavesPagesInPlace });
       if (step.step === 'continue') continue;
       mode = requested === 'auto' ? step.step : requested;
       // CRIU's final dump writes whatever is left itself: pre-dump rounds always end as pre-copy.
@@ -154,8 +154,6 @@ export async function lazyMigration(
     port,
     abandon: abandon.signal,
     criuOptions,
-    // In pre-copy the destination has every page once the last ones leave (below): CRIU keeps none.
-    pagesSent: rounds?.mode === 'pre-copy',
     // In pre-copy the pages written since the last round leave while CRIU dumps; hybrid pulls them.
     onFrozen: () => {
       frozeAt = performance.now();

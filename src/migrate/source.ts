@@ -22,7 +22,7 @@ import { sourceHost } from '../archive/manifest.js';
 import { PAGE_SIZE } from '../images/memory-images.js';
 import { prepareCodecs } from '../protobuf.js';
 import { features, version } from '../criu/features.js';
-import { canLockWithNftables, skipsSentLazyPages } from '../criu/locate.js';
+import { canLockWithNftables, leavesLazyPagesInPlace } from '../criu/locate.js';
 import { migrationCriuOptions, type CriuOptions } from '../criu/options.js';
 import { ErrorCode, FreezedryError, isFreezedryError, ValidationError } from '../errors.js';
 import { processTree, readStat, residentBytes } from '../process/proc.js';
@@ -96,7 +96,7 @@ export async function migrateSubject(subject: MigrationSubject, options: Migrate
       // Locking with nftables inside CRIU takes tens of ms less of the freeze than iptables.
       networkLock: options.networkLock ?? (canLockWithNftables(criu.path) ? 'nftables' : undefined),
     };
-    const criuSkipsSentPages = skipsSentLazyPages(criu.path);
+    const criuLeavesPagesInPlace = leavesLazyPagesInPlace(criu.path);
     // Tracking starts before anything is sent: the destination must know how rounds will come.
     if (requested !== 'stop-copy' && requested !== 'post-copy') rounds = await startRounds(subject, tracking, work, criuOptions, requested === 'auto');
     const softDirty = rounds?.tracking === 'soft-dirty';
@@ -139,7 +139,7 @@ export async function migrateSubject(subject: MigrationSubject, options: Migrate
     let decision: ModeDecision | undefined;
     let mode: MigrationMode | 'rounds' = requested === 'auto' ? 'rounds' : requested;
     if (requested === 'auto') {
-      decision = await probeLink(pid, channel, budgetMs, criuSkipsSentPages);
+      decision = await probeLink(pid, channel, budgetMs, criuLeavesPagesInPlace);
       const choice = chooseMode({ ...decision, budgetMs, tracking: rounds?.tracking ?? 'none', lazyThere: welcome.lazyPages !== false });
       mode = choice.mode;
       if (mode !== 'rounds') {
@@ -156,7 +156,7 @@ export async function migrateSubject(subject: MigrationSubject, options: Migrate
       );
     }
     log(`authenticated with ${options.to.host}:${options.to.port}; ${mode === 'rounds' ? 'auto' : mode}`);
-    const context = { subject, channel, work, criuOptions, options, credentials, frameHoldPlan: holdPlan, criuSkipsSentPages, log };
+    const context = { subject, channel, work, criuOptions, options, credentials, frameHoldPlan: holdPlan, criuLeavesPagesInPlace, log };
     let result: Steps & { mode: MigrationMode };
     if (mode === 'stop-copy') result = { ...(await stopCopy(context)), mode };
     else if (mode === 'post-copy') result = { ...(await lazyMigration(context)), mode };
@@ -210,7 +210,7 @@ async function startRounds(subject: MigrationSubject, tracking: DirtyTracking, w
 }
 
 /** Measures the link with an incompressible probe and estimates the downtimes to expect. */
-async function probeLink(pid: number, channel: MessageChannel, downtimeBudgetMs: number, criuSkipsSentPages: boolean): Promise<ModeDecision> {
+async function probeLink(pid: number, channel: MessageChannel, downtimeBudgetMs: number, criuLeavesPagesInPlace: boolean): Promise<ModeDecision> {
   const start = performance.now();
   channel.sendBytes({ type: 'probe' }, randomBytes(PROBE_BYTES));
   await channel.next('probe-ok');
@@ -220,8 +220,7 @@ async function probeLink(pid: number, channel: MessageChannel, downtimeBudgetMs:
     bandwidthMBps,
     residentBytes: resident,
     estimatedStopCopyMs: estimateStopCopyMs(resident, bandwidthMBps),
-    // The shortest freeze that moves no memory: what decides whether rounds can fit the budget.
-    estimatedLazyFreezeMs: estimateLazyFreezeMs(resident, criuSkipsSentPages),
+    estimatedLazyFreezeMs: estimateLazyFreezeMs(resident, criuLeavesPagesInPlace),
     downtimeBudgetMs,
     chosen: 'pre-copy',
     reason: '',

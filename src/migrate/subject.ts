@@ -24,8 +24,6 @@ export interface LazyDumpRequest {
   /** Ends the dump and its page server (the destination is gone). */
   abandon: AbortSignal;
   criuOptions: CriuOptions;
-  /** The destination already has every page (pre-copy): CRIU need not keep any to serve. */
-  pagesSent?: boolean;
   /** The tree is frozen, before its dump goes on (synchronous: the dump waits for it). */
   onFrozen?(): void;
   /** The images are written and the tree frozen. */

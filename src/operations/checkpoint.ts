@@ -8,7 +8,7 @@ import { writeError } from '../native/native-errors.js';
 import { sourceHost } from '../archive/manifest.js';
 import { ErrorCode, FreezedryError, ValidationError, abortError } from '../errors.js';
 import { features } from '../criu/features.js';
-import { LAZY_PAGES_SENT_ENVIRONMENT, locateCriu } from '../criu/locate.js';
+import { LAZY_PAGES_IN_PLACE_ENVIRONMENT, locateCriu } from '../criu/locate.js';
 import { failureError, runImageRequest } from '../criu/operation.js';
 import { commonRpcOptions, validateCriuOptions, validateDir, validatePid, type CriuOptions } from '../criu/options.js';
 import { RequestType } from '../criu/rpc-schema.js';
@@ -60,13 +60,6 @@ export interface CheckpointOptions extends CriuOptions {
      * client vanished with the link), leaving the tree stopped as after the dump.
      */
     abandon?: AbortSignal;
-    /**
-     * The restoring side already has every page the dump would leave to be pulled (a pre-copy
-     * migration sent them). A CRIU built by scripts/provision.sh then neither walks them page by
-     * page nor pins them into pipes while the tree is frozen, and its page server refuses to
-     * serve them; another CRIU serves them as usual.
-     */
-    sent?: boolean;
   };
   /** Track memory changes for a later incremental dump (needs soft-dirty in the kernel). */
   trackMem?: boolean;
@@ -215,7 +208,9 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
         timeoutMs: options.timeoutMs,
         kill: options.lazyPages?.abandon,
         inheritFds: sink ? [sink.criuEnd] : [],
-        environment: options.lazyPages?.sent ? LAZY_PAGES_SENT_ENVIRONMENT : undefined,
+        // A CRIU built by scripts/provision.sh leaves the pages in the stopped tree, read as they
+        // are pulled, instead of pinning every one into pipes while it is frozen.
+        environment: options.lazyPages ? LAZY_PAGES_IN_PLACE_ENVIRONMENT : undefined,
       },
     );
     if (!outcome.response.success) {

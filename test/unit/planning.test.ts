@@ -46,7 +46,7 @@ describe('migration planning', () => {
     expect(nextStep(large, { ...context, limits })).toMatchObject({ step: 'hybrid', reason: expect.stringMatching(/stopped shrinking/) });
   });
 
-  it('with a CRIU that keeps no page a pre-copy sent, expects a freeze that hardly grows, and takes rounds at 8 GiB', () => {
+  it('with a CRIU that leaves the pages in the tree, expects a freeze that hardly grows, and takes rounds at 8 GiB', () => {
     expect(estimateLazyFreezeMs(8 * GiB, true)).toBeLessThan(200);
     expect(estimateLazyFreezeMs(8 * GiB, true) - estimateLazyFreezeMs(256 << 20, true)).toBeLessThan(40);
     expect(estimateLazyFreezeMs(8 * GiB)).toBeGreaterThan(300); // CRIU pins every page: post-copy
@@ -54,7 +54,7 @@ describe('migration planning', () => {
     // 3000 pages at 30 pages per ms: 100 ms to send, within the budget only beside the shorter freeze.
     const rounds = [round(0, 2 << 20, 70_000), round(1, 60000, 2000), round(2, 3000, 100)];
     expect(nextStep(rounds, context).step).toBe('continue');
-    expect(nextStep(rounds, { ...context, criuSkipsSentPages: true })).toMatchObject({ step: 'pre-copy', reason: expect.stringMatching(/fit the budget/) });
+    expect(nextStep(rounds, { ...context, criuLeavesPagesInPlace: true })).toMatchObject({ step: 'pre-copy', reason: expect.stringMatching(/fit the budget/) });
   });
 
   it("auto's first choice: stop-copy when it fits or nothing else can run, post-copy when no freeze fits, else rounds", () => {
