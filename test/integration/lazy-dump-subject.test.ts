@@ -68,24 +68,29 @@ describe.runIf(enabled)('lazy dump of a migrating process', () => {
         onServing: () => serving(),
       });
       done.catch(() => {}); // looked at below
-      await served;
-      // 128 MiB in pipes would take 32 of 4 MiB; a few stay for the pages CRIU writes itself.
-      expect(pipes).toBeLessThan(8);
-      if (ask === 'inside') {
-        // 300 pages from 100 pages into the heap: what the stopped tree holds there.
-        const at = heap + 100n * 4096n;
-        const answer = await askForPages(port, pid, at, 300);
-        expect(answer.length).toBe(32 + 300 * 4096);
-        expect(answer.readUInt32LE(0) & 0xffff).toBe(6); // PS_IOV_ADD_F
-        expect(answer.readBigUInt64LE(8)).toBe(300n);
-        expect(answer.subarray(32).equals(memoryOf(pid, at, 300 * 4096))).toBe(true);
-        // The page session ended: CRIU's page server may end first, or be killed.
-        abandon.abort(new Error('the test has its pages'));
+      try {
+        await served;
+        // 128 MiB in pipes would take 32 of 4 MiB; a few stay for the pages CRIU writes itself.
+        expect(pipes).toBeLessThan(8);
+        if (ask === 'inside') {
+          // 300 pages from 100 pages into the heap: what the stopped tree holds there.
+          const at = heap + 100n * 4096n;
+          const answer = await askForPages(port, pid, at, 300);
+          expect(answer.length).toBe(32 + 300 * 4096);
+          expect(answer.readUInt32LE(0) & 0xffff).toBe(6); // PS_IOV_ADD_F
+          expect(answer.readBigUInt64LE(8)).toBe(300n);
+          expect(answer.subarray(32).equals(memoryOf(pid, at, 300 * 4096))).toBe(true);
+          // The page session ended: CRIU's page server may end first, or be killed.
+          abandon.abort(new Error('the test has its pages'));
+          await done.catch(() => {});
+        } else {
+          // The first page of the address space was never the tree's: nothing, and the dump fails.
+          expect((await askForPages(port, pid, 4096n, 1)).length).toBe(0);
+          await expect(done).rejects.toThrow();
+        }
+      } finally {
+        abandon.abort(new Error('the test is over')); // no CRIU left serving, whatever failed
         await done.catch(() => {});
-      } else {
-        // The first page of the address space was never the tree's: nothing, and the dump fails.
-        expect((await askForPages(port, pid, 4096n, 1)).length).toBe(0);
-        await expect(done).rejects.toThrow();
       }
       await held.resume();
       await waitFor('the resumed workload', () => isRunningNotStopped(pid) || undefined);
