@@ -52,7 +52,7 @@ describe.runIf(enabled)('the npm package', () => {
     const { stdout: packJson } = await exec('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', packed], { cwd: repoRoot, maxBuffer: 16 << 20 });
     const [pack] = JSON.parse(packJson) as { filename: string; files: { path: string }[] }[];
     const files = (pack?.files ?? []).map((f) => f.path);
-    expect(files).toEqual(expect.arrayContaining(['prebuilds/linux-x64/freezedry-init', 'prebuilds/linux-arm64/freezedry-init', 'lib/index.js', 'lib/cli-bundle/main.js', 'bench/workloads/memhog.c']));
+    expect(files).toEqual(expect.arrayContaining(['prebuilds/linux-x64/freezedry-init', 'prebuilds/linux-arm64/freezedry-init', 'lib/index.js', 'lib/cli-bundle/main.js', 'bench/workloads/memhog.c', 'scripts/criu/lazy-pages-in-place.patch', 'scripts/criu/lazy-pages-in-place.sha256']));
     expect(files.filter((f) => f.startsWith('prebuilds/') && f.endsWith('.node'))).toHaveLength(2);
     expect(files.filter((f) => f.startsWith('src/') || f.startsWith('test/') || f === 'lib/demo/main.js')).toEqual([]);
 
