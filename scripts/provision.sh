@@ -21,8 +21,9 @@ log() { printf '[provision] %s\n' "$*" >&2; }
 # before it runs CRIU; src/criu/kerndat-cache.ts). A tree built without it is built again.
 kerndat_dir=/dev/shm/freezedry-criu
 # freezedry's own change to CRIU (scripts/criu/lazy-pages-in-place.patch: a lazy dump leaves the
-# pages in the stopped tree rather than pinning them while it is frozen). A tree built without this version of it is built
-# again; a CRIU source it does not fit is built without it (CRIU works as it always did).
+# pages in the stopped tree rather than pinning them while it is frozen). A tree built without
+# this version of it is built again; a CRIU source it does not fit is built without it (CRIU
+# works as it always did).
 criu_patch="$root/scripts/criu/lazy-pages-in-place.patch"
 build_flavour="kerndat-cache=$kerndat_dir lazy-pages-in-place=$(cat "$criu_patch" "${criu_patch%.patch}.sha256" | sha256sum | cut -c1-16)"
 built_here() { [ "$(cat "$1/freezedry-build" 2>/dev/null)" = "$build_flavour" ]; }

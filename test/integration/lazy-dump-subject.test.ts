@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { leavesLazyPagesInPlace, locateCriu } from '../../src/criu/locate.js';
 import { processSubject } from '../../src/migrate/process-subject.js';
+import { childrenOf, readStat } from '../../src/process/proc.js';
 import { canCheckpoint } from '../helpers/capabilities.js';
 import { compileFixture, freePort, isRunningNotStopped, logText, useWorkspace, waitFor } from '../helpers/workloads.js';
 
@@ -110,18 +111,9 @@ function largestMapping(pid: number): bigint {
 
 /** The `criu swrk` this process runs (one at a time here). */
 function criuChild(): number {
-  const child = readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .find((name) => {
-      try {
-        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-        return stat.includes('(criu)') && Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
-      } catch {
-        return false;
-      }
-    });
-  if (!child) throw new Error('no criu child found');
-  return Number(child);
+  const child = childrenOf(process.pid).find((pid) => readStat(pid)?.comm === 'criu');
+  if (child === undefined) throw new Error('no criu child found');
+  return child;
 }
 
 function pipesOf(pid: number): number {
