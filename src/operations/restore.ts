@@ -273,8 +273,15 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
   // The restored root's host pid once CRIU names it: if the restore fails after that (CRIU
   // killed, say), the tree it had restored must not run on.
   let restoredRoot: number | undefined;
+  let statsRead: Promise<RestoreStats | undefined> | undefined;
   const noteRoot: NotificationHandler = async (notification) => {
-    if (notification.name === 'post-restore' && notification.pid !== undefined) restoredRoot = notification.pid;
+    if (notification.name === 'post-restore' && notification.pid !== undefined) {
+      const pid = notification.pid;
+      restoredRoot = pid;
+      // The lazy tree's watchdog is spawned (a few ms on this thread) once CRIU has its answer
+      // and goes on restoring, rather than after CRIU is done, when the tree waits on us.
+      if (server) setImmediate(() => server?.attach(pid));
+    }
     await options.onNotification?.(notification);
   };
   try {
@@ -307,6 +314,8 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
     if (!answer.outcome.response.success || !answer.outcome.response.restore) {
       throw await failureError('restore', answer.outcome, logFile, `criu restore from ${imagesDir}`);
     }
+    // Read while the rest goes on: behind the fill's work on two cores, a read can wait ms.
+    statsRead = readRestoreStats(workDir);
     root = watchRestoredRoot(instance ? instance.hostPid() : answer.outcome.response.restore.pid, !detach);
     // A copy waits for this word before anything else (its hooks, then its service): before the
     // lazy fill's watchdog below, whose start would delay it.
@@ -360,7 +369,7 @@ async function restoreFromDirectory(options: RestoreOptions, extras: DirectoryRe
     imagesDir,
     logFile,
     durationMs: performance.now() - started,
-    stats: await readRestoreStats(workDir),
+    stats: await statsRead,
     criu: { path: criuPath, version: version.text },
     exited: detach ? undefined : root.exited,
     lazy: lazyRestore,

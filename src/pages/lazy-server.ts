@@ -74,6 +74,10 @@ export class LazyPageServer {
    * zeros: a watchdog outside this process then ends the tree's session instead.
    */
   attach(rootPid: number): void {
+    // Called again with the same root once the restore returns when it was called as soon as
+    // CRIU named the root (the watchdog's spawn then overlaps CRIU's work instead of following it).
+    if (this.rootPid === rootPid && this.disarmWatchdog) return;
+    this.disarmWatchdog?.();
     this.rootPid = rootPid;
     // A small tree can be complete before CRIU even answered: then there is nothing to guard,
     // and a watchdog armed now would never be disarmed (it would end the tree when we exit).
