@@ -77,6 +77,8 @@ export interface BenchOptions {
   /** The migration link's rate (tc notation), e.g. "1gbit". */
   link: string;
   progress: BenchProgress;
+  /** Where a scenario keeps what the commands it ran said (a migration's log), to explain an outlier afterwards. */
+  logDir?: string;
 }
 
 export interface ScenarioResult {

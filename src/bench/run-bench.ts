@@ -128,7 +128,9 @@ async function runScenarios(options: BenchRunOptions, progress: BenchProgress): 
 
   const outDir = path.resolve(options.out ?? path.join('freezedry-bench', startedAt.replace(/[:.]/g, '-')));
   await mkdir(path.join(outDir, 'plots'), { recursive: true });
-  const scenarioOptions: BenchOptions = { quick: options.quick === true, sizes, repeats: options.repeats, cache, link: options.link ?? '1gbit', progress };
+  const logDir = path.join(outDir, 'logs');
+  await mkdir(logDir, { recursive: true });
+  const scenarioOptions: BenchOptions = { quick: options.quick === true, sizes, repeats: options.repeats, cache, link: options.link ?? '1gbit', progress, logDir };
   const results: BenchResults = {
     format: 'freezedry-bench/1',
     startedAt,

@@ -2,7 +2,7 @@
 // namespace on host a, moved to host b over a shaped link (1 Gbit/s unless --link says), in
 // every mode: against memory size at 64 MiB/s written, and against write rate at 1 GiB. A client on a third host holds one keep-alive TCP connection to it throughout (the
 // connection moves with --tcp-established); the downtime is the longest gap between its answers.
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createHosts, HOST_BRIDGE } from '../network-hosts.js';
@@ -142,13 +142,19 @@ export async function migrateScenario(options: BenchOptions): Promise<ScenarioRe
     const modeArgs = mode === UNREPLAYED ? ['--mode', 'auto', '--no-replay-frames'] : ['--mode', mode];
     const migrating = hosts.a.spawn([cli, 'migrate', String(pid), '--to', `${hosts.b.address}:${listenPort}`, '--token', 'bench', ...modeArgs, '--tcp-established', ...(probing ? ['--probe', `http://${address}:8080/`] : []), '--json']);
     let out = '';
+    let said = '';
     migrating.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    migrating.stderr?.on('data', (d: Buffer) => (said += d.toString()));
     const migrated = await new Promise((resolve) => migrating.once('exit', resolve));
     // A source that never reached the receiver leaves it waiting for a connection.
     if (migrated !== 0) setTimeout(() => receiver.kill('SIGKILL'), 2000).unref();
     await received;
     await new Promise((resolve) => setTimeout(resolve, 1000)); // the client keeps going on the moved service
     const report = await watcher.stop();
+    if (options.logDir) {
+      const file = path.join(options.logDir, `migrate-${mode.replace(/\W+/g, '-')}-${sizeLabel(mib).replace(/\s+/g, '')}-${listenPort}.log`);
+      await writeFile(file, `# source (freezedry migrate)\n${said}${out}\n# destination (freezedry receive)\n${heard}\n# client\n${report}\n`);
+    }
     const result = JSON.parse(out) as { clientDowntimeMs?: number; frozenMs: number; totalMs: number; bytesOnWire: number; destinationPid: number; mode: string; rounds?: unknown[]; freezeSteps?: Record<string, number>; error?: unknown };
     if (result.error) {
       const probe = (argv: string[]) => {
