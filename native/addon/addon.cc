@@ -1,5 +1,6 @@
 #include "addon/addon.h"
 
+#include <string>
 #include <vector>
 
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 
 #include "addon/archive_wrap.h"
 #include "addon/js_error.h"
+#include "core/detached_spawn.h"
 #include "core/page_sink.h"
 #include "core/sys_error.h"
 #include "core/tcp_repair.h"
@@ -80,6 +82,22 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// spawnDetached(argv): the pid of a helper started in a session of its own (core/detached_spawn.h
+// says why not child_process); the caller reaps it (an ExitWatch does).
+Napi::Value SpawnDetached(const Napi::CallbackInfo& info) {
+  if (!info[0].IsArray()) throw Napi::TypeError::New(info.Env(), "spawnDetached(argv)");
+  Napi::Array array = info[0].As<Napi::Array>();
+  std::vector<std::string> argv;
+  for (uint32_t i = 0; i < array.Length(); i++) {
+    Napi::Value arg = array.Get(i);
+    if (!arg.IsString()) throw Napi::TypeError::New(info.Env(), "spawnDetached: every argument must be a string");
+    argv.push_back(arg.As<Napi::String>().Utf8Value());
+  }
+  auto spawned = core::SpawnDetached(argv);
+  if (!spawned.Ok()) throw MakeSysError(info.Env(), spawned.Error());
+  return Napi::Number::New(info.Env(), spawned.Value());
+}
+
 // releaseRepairedSockets(pid): takes that process's TCP sockets out of the repair mode a CRIU
 // dump left them in (see core/tcp_repair.h); how many it released.
 Napi::Value ReleaseRepairedSockets(const Napi::CallbackInfo& info) {
@@ -115,6 +133,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitFrameFunctions(env, exports);
   exports.Set("socketPair", Napi::Function::New(env, SocketPair, "socketPair"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
+  exports.Set("spawnDetached", Napi::Function::New(env, SpawnDetached, "spawnDetached"));
   exports.Set("releaseRepairedSockets", Napi::Function::New(env, ReleaseRepairedSockets, "releaseRepairedSockets"));
   exports.Set("reseedRandom", Napi::Function::New(env, ReseedRandom, "reseedRandom"));
   exports.Set("xxh3", Napi::Function::New(env, Xxh3, "xxh3"));

@@ -1,6 +1,8 @@
 // ExitWatch for JS: reports once when a process exits, reaping it if it is our child (a tree
 // restored attached to the caller is one).
 #include <napi.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <memory>
 #include <optional>
@@ -38,6 +40,7 @@ class ExitWatchWrap : public Napi::ObjectWrap<ExitWatchWrap>, public ThreadOwner
     return DefineClass(env, "ExitWatch",
                        {
                            InstanceMethod<&ExitWatchWrap::Unref>("unref"),
+                           InstanceMethod<&ExitWatchWrap::Kill>("kill"),
                            InstanceMethod<&ExitWatchWrap::Close>("close"),
                        });
   }
@@ -84,6 +87,15 @@ class ExitWatchWrap : public Napi::ObjectWrap<ExitWatchWrap>, public ThreadOwner
   }
 
   void Unref(const Napi::CallbackInfo& info) { waiter_.Unref(info.Env()); }
+
+  // kill(signal): through the pidfd, so never to a process that took the pid over; false once
+  // the process is gone (or the watch closed).
+  Napi::Value Kill(const Napi::CallbackInfo& info) {
+    if (!info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "kill(signal)");
+    bool sent =
+        pidfd_.Get() >= 0 && ::syscall(SYS_pidfd_send_signal, pidfd_.Get(), info[0].As<Napi::Number>().Int32Value(), nullptr, 0) == 0;
+    return Napi::Boolean::New(info.Env(), sent);
+  }
   void Close(const Napi::CallbackInfo&) { Shutdown(); }
 
   core::UniqueFd pidfd_;

@@ -27,6 +27,8 @@ export interface NativeExitStatus {
 export interface NativeExitWatch {
   unref(): void;
   close(): void;
+  /** Sends the signal through the process's pidfd (never to one that took its pid over); false once it is gone. */
+  kill(signal: number): boolean;
 }
 
 export interface NativeArchiveEntry {
@@ -176,6 +178,8 @@ export interface NativeBinding {
   reseedRandom(): boolean;
   /** A pipe: [readEnd, writeEnd], both close-on-exec. */
   pipe(): [number, number];
+  /** Starts argv in a session of its own, stdio on /dev/null, without fork(); its pid (our child: reap it). */
+  spawnDetached(argv: string[]): number;
   /** Takes the process's TCP sockets out of the repair mode a CRIU dump left them in; how many. */
   releaseRepairedSockets(pid: number): number;
   xxh3(data: Uint8Array): string;
