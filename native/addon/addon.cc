@@ -12,7 +12,7 @@
 
 #include "addon/archive_wrap.h"
 #include "addon/js_error.h"
-#include "core/detached_spawn.h"
+#include "core/spawn.h"
 #include "core/page_sink.h"
 #include "core/sys_error.h"
 #include "core/tcp_repair.h"
@@ -82,20 +82,31 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// spawnDetached(argv): the pid of a helper started in a session of its own (core/detached_spawn.h
-// says why not child_process); the caller reaps it (an ExitWatch does).
-Napi::Value SpawnDetached(const Napi::CallbackInfo& info) {
-  if (!info[0].IsArray()) throw Napi::TypeError::New(info.Env(), "spawnDetached(argv)");
-  Napi::Array array = info[0].As<Napi::Array>();
-  std::vector<std::string> argv;
-  for (uint32_t i = 0; i < array.Length(); i++) {
-    Napi::Value arg = array.Get(i);
-    if (!arg.IsString()) throw Napi::TypeError::New(info.Env(), "spawnDetached: every argument must be a string");
-    argv.push_back(arg.As<Napi::String>().Utf8Value());
+// spawn(argv, { fds, newSession, env }): a child's pid, started without fork() (core/spawn.h
+// says why); fds[i] becomes its fd i (-1: /dev/null). The caller reaps it (an ExitWatch does).
+Napi::Value Spawn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray() || !info[1].IsObject()) throw Napi::TypeError::New(env, "spawn(argv, options)");
+  auto strings = [&](Napi::Array array, const char* what) {
+    std::vector<std::string> out;
+    for (uint32_t i = 0; i < array.Length(); i++) {
+      Napi::Value item = array.Get(i);
+      if (!item.IsString()) throw Napi::TypeError::New(env, std::string("spawn: every ") + what + " must be a string");
+      out.push_back(item.As<Napi::String>().Utf8Value());
+    }
+    return out;
+  };
+  Napi::Object options = info[1].As<Napi::Object>();
+  core::SpawnOptions spawn;
+  if (options.Get("fds").IsArray()) {
+    Napi::Array fds = options.Get("fds").As<Napi::Array>();
+    for (uint32_t i = 0; i < fds.Length(); i++) spawn.fds.push_back(fds.Get(i).As<Napi::Number>().Int32Value());
   }
-  auto spawned = core::SpawnDetached(argv);
-  if (!spawned.Ok()) throw MakeSysError(info.Env(), spawned.Error());
-  return Napi::Number::New(info.Env(), spawned.Value());
+  spawn.new_session = options.Get("newSession").ToBoolean();
+  if (options.Get("env").IsArray()) spawn.environment = strings(options.Get("env").As<Napi::Array>(), "environment entry");
+  auto spawned = core::Spawn(strings(info[0].As<Napi::Array>(), "argument"), spawn);
+  if (!spawned.Ok()) throw MakeSysError(env, spawned.Error());
+  return Napi::Number::New(env, spawned.Value());
 }
 
 // releaseRepairedSockets(pid): takes that process's TCP sockets out of the repair mode a CRIU
@@ -133,7 +144,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitFrameFunctions(env, exports);
   exports.Set("socketPair", Napi::Function::New(env, SocketPair, "socketPair"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
-  exports.Set("spawnDetached", Napi::Function::New(env, SpawnDetached, "spawnDetached"));
+  exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
   exports.Set("releaseRepairedSockets", Napi::Function::New(env, ReleaseRepairedSockets, "releaseRepairedSockets"));
   exports.Set("reseedRandom", Napi::Function::New(env, ReseedRandom, "reseedRandom"));
   exports.Set("xxh3", Napi::Function::New(env, Xxh3, "xxh3"));

@@ -1,10 +1,13 @@
 // One `criu swrk` process and its RPC channel. Requests go out as protobuf messages; CRIU's
 // notifications come back in the middle of a request and wait for our answer (criu-internals
 // §1.11), which is the caller's (possibly async) handler: a rejection is sent back as a NACK.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, FreezedryError, abortError } from '../errors.js';
-import { native, type NativeCriuChannel } from '../native/binding.js';
+import { native, type NativeCriuChannel, type NativeExitWatch } from '../native/binding.js';
+import { signalNamed } from '../process/proc.js';
 import { RequestType, decodeResponse, encodeRequest, type RpcRequest, type RpcResponse } from './rpc-schema.js';
 
 export type NotificationName =
@@ -62,9 +65,11 @@ export const FIRST_INHERITED_FD = 4;
 
 export class CriuSession {
   readonly criuPath: string;
-  readonly child: ChildProcess;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private readonly channel: NativeCriuChannel;
+  private readonly childPid: number = -1;
+  private watch: NativeExitWatch | undefined;
+  private hasExited = false;
   private pending: Pending | undefined;
   private events: Promise<void> = Promise.resolve();
   private closed = false;
@@ -86,28 +91,61 @@ export class CriuSession {
     });
     // --no-default-config: the host's /etc/criu/default.conf must not change what we asked for.
     const command = [...launcher, criuPath, '--no-default-config', 'swrk', '3'];
-    this.child = spawn(command[0] as string, command.slice(1), {
-      stdio: ['ignore', 'pipe', 'pipe', this.channel.peerFd, ...inheritFds],
-      env: environment ? { ...process.env, ...environment } : process.env,
-    });
-    this.channel.closePeer();
-    for (const fd of inheritFds) closeSync(fd);
-    const keep = (chunk: Buffer) => {
+    const env = Object.entries({ ...process.env, ...environment })
+      .filter(([, value]) => value !== undefined)
+      .map(([name, value]) => `${name}=${value}`);
+    // CRIU's stdout and stderr share one pipe: only their tail is kept, for error messages.
+    const [outRead, outWrite] = native().pipe();
+    try {
+      // Through the addon, not child_process: no fork() of this process (core/spawn.h).
+      this.childPid = native().spawn(command, { fds: [-1, outWrite, outWrite, this.channel.peerFd, ...inheritFds], env });
+    } catch (error) {
+      this.spawnError = error as Error;
+    } finally {
+      closeSync(outWrite);
+      this.channel.closePeer();
+      for (const fd of inheritFds) closeSync(fd);
+    }
+    const out = new Socket({ fd: outRead, readable: true, writable: false });
+    out.on('data', (chunk: Buffer) => {
       this.output = (this.output + chunk.toString()).slice(-OUTPUT_TAIL_BYTES);
-    };
-    this.child.stdout?.on('data', keep);
-    this.child.stderr?.on('data', keep);
+    });
+    out.on('error', () => {});
+    const outputEnded = new Promise<void>((resolve) => out.once('close', () => resolve()));
     this.exited = new Promise((resolve) => {
-      this.child.once('error', (err) => {
-        this.spawnError = err;
+      if (this.spawnError) {
+        this.hasExited = true;
+        out.destroy();
         resolve({ code: null, signal: null });
-      });
-      this.child.once('close', (code, signal) => resolve({ code, signal }));
+        return;
+      }
+      const ended = (code: number | null, signal: NodeJS.Signals | null) => {
+        this.hasExited = true;
+        // Its last words are read before its end is reported (a moment at most: a process CRIU
+        // started could hold the pipe).
+        void Promise.race([outputEnded, sleep(1000)]).then(() => {
+          out.destroy();
+          resolve({ code, signal });
+        });
+      };
+      try {
+        this.watch = new (native().ExitWatch)(this.childPid, (error, status) => {
+          this.watch?.close();
+          ended(error || !status || status.signal ? null : status.code, status?.signal ? (signalNamed(status.signal) ?? null) : null);
+        });
+      } catch {
+        // No pidfd (Linux < 5.3): its end shows as the end of its output; it is reaped when we exit.
+        void outputEnded.then(() => ended(null, null));
+      }
     });
   }
 
   get pid(): number {
-    return this.child.pid ?? -1;
+    return this.childPid;
+  }
+
+  private kill(): void {
+    this.watch?.kill(os.constants.signals.SIGKILL);
   }
 
   /** What criu printed on stdout and stderr (the last 16 KiB). */
@@ -130,10 +168,10 @@ export class CriuSession {
       if (options.timeoutMs !== undefined) {
         timer = setTimeout(() => {
           this.timedOut = true;
-          this.child.kill('SIGKILL');
+          this.kill();
         }, options.timeoutMs);
       }
-      const killNow = () => this.child.kill('SIGKILL');
+      const killNow = () => this.kill();
       options.kill?.addEventListener('abort', killNow);
       this.channel.ref();
       const settle = () => {
@@ -238,10 +276,11 @@ export class CriuSession {
   /** Ends the session: closes the channel, so criu exits, and kills it if it lingers. */
   async close(): Promise<void> {
     this.channel.close();
-    if (this.child.exitCode === null && this.child.signalCode === null && !this.spawnError) {
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    if (!this.hasExited) {
+      const timer = setTimeout(() => this.kill(), 5000);
       await this.exited;
       clearTimeout(timer);
     }
   }
 }
+

@@ -178,8 +178,12 @@ export interface NativeBinding {
   reseedRandom(): boolean;
   /** A pipe: [readEnd, writeEnd], both close-on-exec. */
   pipe(): [number, number];
-  /** Starts argv in a session of its own, stdio on /dev/null, without fork(); its pid (our child: reap it). */
-  spawnDetached(argv: string[]): number;
+  /**
+   * Starts argv (argv[0] looked up on PATH) without fork(), its cost independent of our memory;
+   * fds[i] becomes its fd i (-1, or none given for 0-2: /dev/null), no other fd of ours reaches
+   * it; env as NAME=value entries (default: ours). Its pid: our child, to reap (an ExitWatch does).
+   */
+  spawn(argv: string[], options: { fds?: number[]; newSession?: boolean; env?: string[] }): number;
   /** Takes the process's TCP sockets out of the repair mode a CRIU dump left them in; how many. */
   releaseRepairedSockets(pid: number): number;
   xxh3(data: Uint8Array): string;

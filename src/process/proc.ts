@@ -1,5 +1,6 @@
 // What /proc says about processes: existence, state, and the tree below a pid.
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ProcessStat {
@@ -140,6 +141,11 @@ export function residentBytes(pids: number[]): number {
     }
   }
   return total;
+}
+
+/** The name of a signal's number ('SIGKILL' for 9), if it has one. */
+export function signalNamed(signal: number): NodeJS.Signals | undefined {
+  return (Object.entries(os.constants.signals) as [NodeJS.Signals, number][]).find(([, number]) => number === signal)?.[0];
 }
 
 /** Sends `signal` to each pid, in order; a process that is already gone is skipped. */

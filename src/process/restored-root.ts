@@ -2,11 +2,10 @@
 // that a restore can tell a running tree from one that died, and say how it ended: an attached
 // root is our child (we reap it); a detached one is init's, and Linux 6.15+ keeps its exit
 // status for us.
-import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, FreezedryError } from '../errors.js';
 import { native, type NativeExitStatus, type NativeExitWatch } from '../native/binding.js';
-import { killPending, readStat } from './proc.js';
+import { killPending, readStat, signalNamed } from './proc.js';
 
 export interface RestoredRoot {
   pid: number;
@@ -60,6 +59,6 @@ function fromWaitStatus(status: number): NativeExitStatus {
 }
 
 function signalName(signal: number): string {
-  const name = Object.entries(os.constants.signals).find(([, number]) => number === signal)?.[0];
+  const name = signalNamed(signal);
   return name ? ` (${name})` : '';
 }

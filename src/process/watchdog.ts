@@ -14,7 +14,7 @@ export function afterThisProcessDies(script: string, args: string[]): () => void
   try {
     // Not child_process.spawn: its fork() holds this thread while it copies our page table (1-3
     // ms for a small node, about 30 ms per GiB it holds), and a lazy restore's tree waits on it.
-    pid = native().spawnDetached(['sh', '-c', wait + script, String(process.pid), ...args]);
+    pid = native().spawn(['sh', '-c', wait + script, String(process.pid), ...args], { newSession: true });
   } catch {
     return () => {};
   }
