@@ -1,18 +1,25 @@
 // The benchmark harness: repeats, medians and ratios against a peer measured in the same run.
-import { execFile, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { locateCriu } from '../criu/locate.js';
+import { runChild } from '../process/child.js';
 import { commandArgs, processTree } from '../process/proc.js';
 import { compileC } from './compile-c.js';
 import type { TestHost } from './network-hosts.js';
 
-export const exec = promisify(execFile);
+/**
+ * Runs a command to its end, as the benchmark times commands: started without a fork() of this
+ * process (process/child.ts), whose size (hundreds of MB after a few scenarios, ~10 ms a fork)
+ * would otherwise be part of every command's time, ours and the peers' alike.
+ */
+export function exec(file: string, args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<{ stdout: string; stderr: string }> {
+  return runChild([file, ...args], options);
+}
 export const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
 /** The freezedry command as users run it: bin/freezedry, which starts the CLI from its start-up snapshot. */
 export const freezedryCommand = path.join(packageRoot, 'bin', 'freezedry');

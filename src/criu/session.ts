@@ -2,12 +2,9 @@
 // notifications come back in the middle of a request and wait for our answer (criu-internals
 // §1.11), which is the caller's (possibly async) handler: a rejection is sent back as a NACK.
 import { closeSync } from 'node:fs';
-import { Socket } from 'node:net';
-import os from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, FreezedryError, abortError } from '../errors.js';
-import { native, type NativeCriuChannel, type NativeExitWatch } from '../native/binding.js';
-import { signalNamed } from '../process/proc.js';
+import { native, type NativeCriuChannel } from '../native/binding.js';
+import { startChild, type Child, type ChildExit } from '../process/child.js';
 import { RequestType, decodeResponse, encodeRequest, type RpcRequest, type RpcResponse } from './rpc-schema.js';
 
 export type NotificationName =
@@ -65,16 +62,13 @@ export const FIRST_INHERITED_FD = 4;
 
 export class CriuSession {
   readonly criuPath: string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly exited: Promise<ChildExit>;
   private readonly channel: NativeCriuChannel;
-  private readonly childPid: number = -1;
-  private watch: NativeExitWatch | undefined;
-  private hasExited = false;
+  private readonly child: Child | undefined;
   private pending: Pending | undefined;
   private events: Promise<void> = Promise.resolve();
   private closed = false;
   private timedOut = false;
-  private output = '';
   private spawnError: Error | undefined;
 
   /**
@@ -91,66 +85,29 @@ export class CriuSession {
     });
     // --no-default-config: the host's /etc/criu/default.conf must not change what we asked for.
     const command = [...launcher, criuPath, '--no-default-config', 'swrk', '3'];
-    const env = Object.entries({ ...process.env, ...environment })
-      .filter(([, value]) => value !== undefined)
-      .map(([name, value]) => `${name}=${value}`);
-    // CRIU's stdout and stderr share one pipe: only their tail is kept, for error messages.
-    const [outRead, outWrite] = native().pipe();
     try {
-      // Through the addon, not child_process: no fork() of this process (core/spawn.h).
-      this.childPid = native().spawn(command, { fds: [-1, outWrite, outWrite, this.channel.peerFd, ...inheritFds], env });
+      // Not child_process: no fork() of this process (process/child.ts).
+      this.child = startChild(command, { extraFds: [this.channel.peerFd, ...inheritFds], env: { ...process.env, ...environment }, outputTailBytes: OUTPUT_TAIL_BYTES });
     } catch (error) {
       this.spawnError = error as Error;
     } finally {
-      closeSync(outWrite);
       this.channel.closePeer();
       for (const fd of inheritFds) closeSync(fd);
     }
-    const out = new Socket({ fd: outRead, readable: true, writable: false });
-    out.on('data', (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString()).slice(-OUTPUT_TAIL_BYTES);
-    });
-    out.on('error', () => {});
-    const outputEnded = new Promise<void>((resolve) => out.once('close', () => resolve()));
-    this.exited = new Promise((resolve) => {
-      if (this.spawnError) {
-        this.hasExited = true;
-        out.destroy();
-        resolve({ code: null, signal: null });
-        return;
-      }
-      const ended = (code: number | null, signal: NodeJS.Signals | null) => {
-        this.hasExited = true;
-        // Its last words are read before its end is reported (a moment at most: a process CRIU
-        // started could hold the pipe).
-        void Promise.race([outputEnded, sleep(1000)]).then(() => {
-          out.destroy();
-          resolve({ code, signal });
-        });
-      };
-      try {
-        this.watch = new (native().ExitWatch)(this.childPid, (error, status) => {
-          this.watch?.close();
-          ended(error || !status || status.signal ? null : status.code, status?.signal ? (signalNamed(status.signal) ?? null) : null);
-        });
-      } catch {
-        // No pidfd (Linux < 5.3): its end shows as the end of its output; it is reaped when we exit.
-        void outputEnded.then(() => ended(null, null));
-      }
-    });
+    this.exited = this.child ? this.child.exited : Promise.resolve({ code: null, signal: null });
   }
 
   get pid(): number {
-    return this.childPid;
+    return this.child?.pid ?? -1;
   }
 
   private kill(): void {
-    this.watch?.kill(os.constants.signals.SIGKILL);
+    this.child?.kill();
   }
 
-  /** What criu printed on stdout and stderr (the last 16 KiB). */
+  /** What criu printed on stdout and stderr (the last 16 KiB of each). */
   get consoleOutput(): string {
-    return this.output;
+    return this.child ? this.child.stdout() + this.child.stderr() : '';
   }
 
   request(request: RpcRequest, options: RequestOptions = {}): Promise<RequestOutcome> {
@@ -223,7 +180,7 @@ export class CriuSession {
       );
     } else {
       const how = signal ? `was killed by ${signal}` : `exited with status ${code}`;
-      const said = this.output.trim().split('\n').slice(-3).join('; ');
+      const said = this.consoleOutput.trim().split('\n').slice(-3).join('; ');
       pending.reject(
         new FreezedryError(ErrorCode.CRIU_DIED, `criu ${how} before answering${said ? `: ${said}` : ''}`, {
           criuPid: this.pid,
@@ -276,7 +233,7 @@ export class CriuSession {
   /** Ends the session: closes the channel, so criu exits, and kills it if it lingers. */
   async close(): Promise<void> {
     this.channel.close();
-    if (!this.hasExited) {
+    if (this.child && !this.child.hasExited()) {
       const timer = setTimeout(() => this.kill(), 5000);
       await this.exited;
       clearTimeout(timer);

@@ -2,7 +2,7 @@
 // from its start: `freezedry --version` against `node -e 0`, `freezedry dump --leave-running`
 // of a sleeping process against `criu dump`, and `freezedry restore --lazy` of a Node service
 // until it answers, against a full `criu restore` of the same images (cache warm or cold).
-import { spawn } from 'node:child_process';
+import { startChild } from '../../process/child.js';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -105,14 +105,11 @@ export async function cliScenario(options: BenchOptions): Promise<ScenarioResult
           if (tool === 'freezedry') {
             const start = performance.now();
             // The command serves the pages until all are in: it is timed until the service answers.
-            const command = spawn(cli, ['restore', '-D', images, '--lazy', '--json'], { stdio: ['ignore', 'pipe', 'ignore'] });
-            let out = '';
-            command.stdout.on('data', (d: Buffer) => (out += d.toString()));
-            const ended = new Promise((resolve) => command.once('close', resolve));
+            const command = startChild([cli, 'restore', '-D', images, '--lazy', '--json']);
             await untilAnswers(port);
             lazy.samples.push(performance.now() - start);
-            await ended;
-            const restoredPid = (JSON.parse(out) as { pid: number }).pid;
+            await command.exited;
+            const restoredPid = (JSON.parse(command.stdout()) as { pid: number }).pid;
             await endTree(restoredPid);
           } else {
             const pidfile = path.join(base, 'full.pid');

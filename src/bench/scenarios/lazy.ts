@@ -3,7 +3,7 @@
 // the restore call's time and the time until the service answers, for a full restore (freezedry
 // and `criu restore`), a lazy restore from a directory and from an archive, and `criu lazy-pages`
 // with `criu restore --lazy-pages`; and how long each lazy restore's background fill takes.
-import { spawn } from 'node:child_process';
+import { startChild } from '../../process/child.js';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -127,8 +127,7 @@ export async function lazyScenario(options: BenchOptions): Promise<ScenarioResul
         await mkdir(work, { recursive: true });
         // Timed from the daemon's start: it is half of this restore, as freezedry's server is of its own.
         const begun = performance.now();
-        const daemon = spawn(criu, ['lazy-pages', '-D', dir, '-W', work, '-o', 'lazy-pages.log'], { stdio: 'ignore' });
-        const daemonDone = new Promise((resolve) => daemon.once('exit', resolve));
+        const daemonDone = startChild([criu, 'lazy-pages', '-D', dir, '-W', work, '-o', 'lazy-pages.log']).exited;
         while (!existsSync(path.join(work, 'lazy-pages.socket'))) await new Promise((resolve) => setTimeout(resolve, 2));
         const lazyPid = path.join(work, 'restored.pid');
         await exec(criu, ['restore', '-D', dir, '-W', work, '--lazy-pages', '-d', '-o', 'restore.log', '--pidfile', lazyPid]);

@@ -142,7 +142,7 @@ export async function snapshotScenario(options: BenchOptions): Promise<ScenarioR
     await writeFile(entry, v8Entry(bundle, data));
     let v8Ok = true;
     try {
-      await exec(process.execPath, ['--snapshot-blob', blob, '--build-snapshot', entry], { maxBuffer: 16 << 20 });
+      await exec(process.execPath, ['--snapshot-blob', blob, '--build-snapshot', entry]);
     } catch (error) {
       v8Ok = false;
       notes.push(`snapshot: node could not build a start-up snapshot of the service: ${(error as Error).message.split('\n').slice(0, 3).join(' ')}`);
