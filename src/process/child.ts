@@ -63,7 +63,7 @@ export function startChild(argv: string[], options: ChildOptions = {}): Child {
     const ended = (result: ChildExit) => {
       gone = true;
       // Its last words are read first (a moment at most: a process it started could hold the pipe).
-      void Promise.race([outputEnded, sleep(1000)]).then(() => {
+      void Promise.race([outputEnded, sleep(1000, undefined, { ref: false })]).then(() => {
         stdout.close();
         stderr.close();
         resolve(result);

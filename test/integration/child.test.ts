@@ -16,6 +16,15 @@ describe('child processes without fork()', () => {
     });
   });
 
+  it('leaves nothing behind that keeps this process running once the child has ended', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    const before = timers();
+    const child = startChild(['sh', '-c', 'sleep 0.05']);
+    await child.exited;
+    // A command (freezedry dump) exits when its loop is empty: a pending timer held it 1 s.
+    expect(timers()).toBe(before);
+  });
+
   it('gives the child exactly the environment asked, and its fds from 3 on', async () => {
     const [read, write] = native().pipe();
     const child = startChild(['sh', '-c', 'echo "${HOME:-no home} $ONLY" >&3'], { env: { PATH: process.env.PATH, ONLY: 'this' }, extraFds: [write] });
