@@ -19,7 +19,22 @@ namespace freezedry::addon {
 template <typename Event, void (*Deliver)(Napi::Env, Napi::Function, std::nullptr_t*, Event*)>
 class EventThread {
  public:
-  using Function = Napi::TypedThreadSafeFunction<std::nullptr_t, Event, Deliver>;
+  // A call into JS that fails goes back to JS as an exception; at the environment's teardown
+  // (node runs the last queued calls in CleanupHandles, where no JS may run) even that fails, and
+  // an exception left to node-addon-api then aborts the process: nobody is left to tell, so it
+  // is dropped (seen: `freezedry restore` of a snapshot's copy, an exit reported as node exited).
+  static void DeliverOrRethrow(Napi::Env env, Napi::Function callback, std::nullptr_t* context, Event* event) {
+    try {
+      Deliver(env, callback, context, event);
+    } catch (const Napi::Error& error) {
+      try {
+        error.ThrowAsJavaScriptException();
+      } catch (const Napi::Error&) {
+        // the environment is going
+      }
+    }
+  }
+  using Function = Napi::TypedThreadSafeFunction<std::nullptr_t, Event, DeliverOrRethrow>;
 
   EventThread() = default;
   EventThread(const EventThread&) = delete;
