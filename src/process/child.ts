@@ -7,7 +7,7 @@ import { Socket } from 'node:net';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { native, type NativeExitWatch } from '../native/binding.js';
-import { signalNamed } from './proc.js';
+import { signalEach, signalNamed } from './proc.js';
 
 export interface ChildExit {
   code: number | null;
@@ -21,6 +21,11 @@ export interface ChildOptions {
   env?: NodeJS.ProcessEnv;
   /** Keep the last this many bytes of what it writes on stdout, and on stderr. */
   outputTailBytes?: number;
+  /**
+   * A helper that must outlive us (a watchdog): in a session of its own, stdio on /dev/null, and
+   * not holding this process's event loop open while it runs.
+   */
+  detached?: boolean;
 }
 
 export interface Child {
@@ -41,21 +46,19 @@ export function startChild(argv: string[], options: ChildOptions = {}): Child {
   const env = Object.entries(options.env ?? process.env)
     .filter((entry): entry is [string, string] => entry[1] !== undefined)
     .map(([name, value]) => `${name}=${value}`);
-  const [outRead, outWrite] = native().pipe();
-  const [errRead, errWrite] = native().pipe();
+  const stdio = options.detached ? undefined : { out: native().pipe(), err: native().pipe() };
   let pid: number;
   try {
-    pid = native().spawn(argv, { fds: [-1, outWrite, errWrite, ...extraFds], env });
+    const fds = stdio ? [-1, stdio.out[1], stdio.err[1]] : [-1, -1, -1];
+    pid = native().spawn(argv, { fds: [...fds, ...extraFds], env, newSession: options.detached });
   } catch (error) {
-    closeSync(outRead);
-    closeSync(errRead);
+    if (stdio) [stdio.out[0], stdio.err[0]].forEach((fd) => closeSync(fd));
     throw error;
   } finally {
-    closeSync(outWrite);
-    closeSync(errWrite);
+    if (stdio) [stdio.out[1], stdio.err[1]].forEach((fd) => closeSync(fd));
   }
-  const stdout = collect(outRead, options.outputTailBytes);
-  const stderr = collect(errRead, options.outputTailBytes);
+  const stdout = stdio ? collect(stdio.out[0], options.outputTailBytes) : nothingCollected;
+  const stderr = stdio ? collect(stdio.err[0], options.outputTailBytes) : nothingCollected;
   const outputEnded = Promise.all([stdout.ended, stderr.ended]);
   let watch: NativeExitWatch | undefined;
   let gone = false;
@@ -75,16 +78,19 @@ export function startChild(argv: string[], options: ChildOptions = {}): Child {
         ended({ code: error || !status || status.signal ? null : status.code, signal: status?.signal ? (signalNamed(status.signal) ?? null) : null });
       });
     } catch {
-      // No pidfd: its end shows as the end of its output; it is reaped when we exit.
-      void outputEnded.then(() => ended({ code: null, signal: null }));
+      // No pidfd: its end shows as the end of its output (a detached one's is not seen); it is
+      // reaped when we exit.
+      if (stdio) void outputEnded.then(() => ended({ code: null, signal: null }));
     }
   });
+  if (options.detached) watch?.unref();
   return {
     pid,
     exited,
     stdout: () => stdout.text(),
     stderr: () => stderr.text(),
-    kill: () => void watch?.kill(os.constants.signals.SIGKILL),
+    // Without a pidfd it is never reaped before we exit, so its pid cannot have been reused.
+    kill: () => (watch ? void watch.kill(os.constants.signals.SIGKILL) : signalEach([pid], 'SIGKILL')),
     hasExited: () => gone,
   };
 }
@@ -113,3 +119,5 @@ function collect(fd: number, tailBytes = Infinity): { text(): string; ended: Pro
   const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   return { text: () => text, ended, close: () => socket.destroy() };
 }
+
+const nothingCollected = { text: () => '', ended: Promise.resolve(), close: () => {} };

@@ -1,7 +1,6 @@
 // Work that must happen even if this process is SIGKILLed (which runs no handler): a small
 // shell in a session of its own waits for it to be gone, then runs `script`.
-import os from 'node:os';
-import { native, type NativeExitWatch } from '../native/binding.js';
+import { startChild } from './child.js';
 import { signalEach } from './proc.js';
 
 /**
@@ -10,25 +9,14 @@ import { signalEach } from './proc.js';
  */
 export function afterThisProcessDies(script: string, args: string[]): () => void {
   const wait = 'while kill -0 "$0" 2>/dev/null; do sleep 0.05; done; ';
-  let pid: number;
   try {
     // Not child_process.spawn: its fork() holds this thread while it copies our page table (1-3
     // ms for a small node, about 30 ms per GiB it holds), and a lazy restore's tree waits on it.
-    pid = native().spawn(['sh', '-c', wait + script, String(process.pid), ...args], { newSession: true });
+    const watchdog = startChild(['sh', '-c', wait + script, String(process.pid), ...args], { detached: true });
+    return () => watchdog.kill();
   } catch {
     return () => {};
   }
-  // Our child: the watch reaps it when it ends, disarmed or done.
-  let watch: NativeExitWatch;
-  try {
-    watch = new (native().ExitWatch)(pid, () => watch.close());
-  } catch {
-    return () => signalEach([pid], 'SIGKILL'); // no pidfd: a zombie until we exit, and a plain kill
-  }
-  watch.unref();
-  return () => {
-    watch.kill(os.constants.signals.SIGKILL);
-  };
 }
 
 /**

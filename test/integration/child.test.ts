@@ -43,6 +43,15 @@ describe('child processes without fork()', () => {
     expect(readStat(child.pid)).toBeUndefined(); // no zombie left
   });
 
+  it('starts a detached helper in a session of its own, and still kills and reaps it', async () => {
+    const helper = startChild(['sleep', '600'], { detached: true });
+    expect(readStat(helper.pid)?.sid).toBe(helper.pid);
+    expect(helper.stdout()).toBe('');
+    helper.kill();
+    expect(await helper.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(readStat(helper.pid)).toBeUndefined();
+  });
+
   it('throws the reason when the program cannot be started', () => {
     expect(() => startChild(['/nonexistent/freezedry-no-such-program'])).toThrow(/ENOENT/);
   });
