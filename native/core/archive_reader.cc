@@ -1,6 +1,8 @@
 #include "core/archive_reader.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -101,12 +103,14 @@ struct ArchiveReader::Impl {
     return nullptr;
   }
 
-  void Remember(size_t index, FrameData data) {
+  // Frames pushed out go to `evicted`, freed by the caller once it let go of the lock.
+  void Remember(size_t index, FrameData data, std::vector<FrameData>& evicted) {
     if (Cached(index)) return;
     cached_bytes += data->size;
     cache.emplace_front(index, std::move(data));
     while (cached_bytes > kCacheBytes && cache.size() > 1) {
       cached_bytes -= cache.back().second->size;
+      evicted.push_back(std::move(cache.back().second));
       cache.pop_back();
     }
   }
@@ -139,8 +143,9 @@ struct ArchiveReader::Impl {
     }
     auto made = Decompress(index);
     if (!made.Ok()) return made.Error();
+    std::vector<FrameData> evicted;
     std::lock_guard lock(cache_mutex);
-    Remember(index, made.Value());
+    Remember(index, made.Value(), evicted);
     return made.Value();
   }
 
@@ -165,7 +170,15 @@ struct ArchiveReader::Impl {
   }
 
   void ReadAhead() {
+    // Work ahead only on a core nobody else wants: a lazy restore's fill decompresses here while
+    // the restored tree, CRIU finishing and the fault path need the CPU more (two cores here).
+    // A reader never waits for this thread: one that finds its frame not ready decompresses it
+    // itself, and the lock is held only for the cache's bookkeeping (frees happen outside it).
+    sched_param unused{};
+    (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &unused);
+    std::vector<FrameData> evicted;
     for (;;) {
+      evicted.clear();
       size_t index;
       {
         std::unique_lock lock(cache_mutex);
@@ -180,7 +193,7 @@ struct ArchiveReader::Impl {
       if (made.Ok()) {
         std::lock_guard lock(cache_mutex);
         try {
-          Remember(index, made.Value());
+          Remember(index, made.Value(), evicted);
         } catch (const std::bad_alloc&) {
           // not cached: a reader decompresses it again
         }

@@ -155,10 +155,11 @@ void RemotePageSource::Finish() {
 
 Status ArchivePageSource::Read(uint32_t image, uint64_t offset, uint8_t* out, size_t size) {
   if (image >= starts_.size()) return Failure(EINVAL, "page source", "no pages entry " + std::to_string(image));
-  auto read = reader_->Read(starts_[image] + offset, out, size);
-  // The fill goes on from here: have the next frames decompressed meanwhile.
-  if (read.Ok()) reader_->Prefetch(starts_[image] + offset + size);
-  return read;
+  return reader_->Read(starts_[image] + offset, out, size);
+}
+
+void ArchivePageSource::Prefetch(uint32_t image, uint64_t offset, size_t size) {
+  if (image < starts_.size() && size > 0) reader_->Prefetch(starts_[image] + offset);
 }
 
 }  // namespace freezedry::core

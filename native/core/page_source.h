@@ -58,6 +58,9 @@ class ArchivePageSource : public PageSource {
   ArchivePageSource(std::shared_ptr<ArchiveReader> reader, std::vector<uint64_t> starts)
       : reader_(std::move(reader)), starts_(std::move(starts)) {}
   Status Read(uint32_t image, uint64_t offset, uint8_t* out, size_t size) override;
+  // Only the background fill decompresses ahead: a fault's read does not, or the frames after
+  // each fault would take a core from the restored process and from the next fault.
+  void Prefetch(uint32_t image, uint64_t offset, size_t size) override;
 
  private:
   std::shared_ptr<ArchiveReader> reader_;

@@ -358,9 +358,13 @@ Status UffdServer::FillSome() {
     fill_steps_++;
     uint64_t end = std::min(r.address + r.length, start + chunk(fill_steps_));
     task.cursor = end;
-    // The next chunk of this range is read from the source while this one is placed.
-    uint64_t next_end = std::min(r.address + r.length, end + chunk(fill_steps_ + 1));
-    if (next_end > end) source_->Prefetch(r.image, r.offset + (end - r.address), next_end - end);
+    // The next chunk (of this range, or else of the next one) is read from the source while
+    // this one is placed.
+    if (end < r.address + r.length) {
+      source_->Prefetch(r.image, r.offset + (end - r.address), std::min(r.address + r.length, end + chunk(fill_steps_ + 1)) - end);
+    } else if (auto next = std::next(it); next != task.ranges.end()) {
+      source_->Prefetch(next->second.image, next->second.offset, std::min<uint64_t>(next->second.length, chunk(fill_steps_ + 1)));
+    }
     return Place(task, start, end);
   }
   return OkStatus();
