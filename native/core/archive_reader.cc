@@ -264,19 +264,22 @@ uint64_t ArchiveReader::StreamSize() const { return impl_->stream_size; }
 uint64_t ArchiveReader::FileSize() const { return impl_->file_size; }
 size_t ArchiveReader::FrameCount() const { return impl_->frames.size(); }
 
-void ArchiveReader::Prefetch(uint64_t offset) {
+void ArchiveReader::Prefetch(uint64_t offset, uint64_t limit) {
   Impl& s = *impl_;
   if (offset >= s.stream_size) return;
   // The reader decompresses the frame at `offset` itself if it is not ready: the read-ahead
   // thread takes the ones after it, so the two work in parallel.
   size_t first = s.FrameAt(offset) + 1;
+  uint64_t end = offset + std::min(limit, s.stream_size - offset);
   std::lock_guard lock(s.cache_mutex);
-  if (!s.prefetcher.joinable()) s.prefetcher = std::thread([&s] { s.ReadAhead(); });
   uint64_t ahead = 0;
-  for (size_t i = first; i < s.frames.size() && ahead < kReadAheadBytes; i++) {
+  size_t queued = s.queue.size();
+  for (size_t i = first; i < s.frames.size() && ahead < kReadAheadBytes && s.frames[i].stream_offset < end; i++) {
     ahead += s.frames[i].decompressed_size;
     if (!s.Cached(i) && std::find(s.queue.begin(), s.queue.end(), i) == s.queue.end()) s.queue.push_back(i);
   }
+  if (s.queue.size() == queued) return;
+  if (!s.prefetcher.joinable()) s.prefetcher = std::thread([&s] { s.ReadAhead(); });
   s.queued.notify_one();
 }
 
@@ -293,7 +296,7 @@ Result<uint64_t> ArchiveReader::CopyTo(uint64_t offset, uint64_t size, int fd, i
   XXH3_64bits_reset(hash);
   uint64_t end = offset + size;
   Status status = impl_->ForEachPiece(offset, size, [&](const uint8_t* bytes, size_t take, uint64_t next) -> Status {
-    if (next < end) Prefetch(next);  // decompress ahead while this piece is written
+    if (next < end) Prefetch(next, end - next);  // decompress ahead while this piece is written
     XXH3_64bits_update(hash, bytes, take);
     if (file_offset < 0) return WriteFully(fd, bytes, take);
     ssize_t put = ::pwrite(fd, bytes, take, static_cast<off_t>(file_offset));

@@ -25,9 +25,9 @@ class ArchiveReader {
 
   // Copies [offset, offset + size) of the tar stream into out. Thread-safe.
   Status Read(uint64_t offset, uint8_t* out, size_t size);
-  // Starts decompressing the frames from `offset` on, on a read-ahead thread, so a sequential
-  // reader finds them ready.
-  void Prefetch(uint64_t offset);
+  // Starts decompressing the frames after the one at `offset`, up to `offset + limit` (and a
+  // read-ahead window at most), on a read-ahead thread, so a sequential reader finds them ready.
+  void Prefetch(uint64_t offset, uint64_t limit = UINT64_MAX);
   // Writes [offset, offset + size) to fd (at file_offset, or at its current position when
   // file_offset < 0), returning its XXH3-64.
   Result<uint64_t> CopyTo(uint64_t offset, uint64_t size, int fd, int64_t file_offset = -1);
