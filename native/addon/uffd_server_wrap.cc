@@ -60,7 +60,9 @@ std::shared_ptr<core::PageSource> SourceFrom(Napi::Env env, Napi::Object from) {
     std::vector<uint64_t> starts;
     auto list = from.Get("starts").As<Napi::Array>();
     for (uint32_t i = 0; i < list.Length(); i++) starts.push_back(static_cast<uint64_t>(list.Get(i).As<Napi::Number>().Int64Value()));
-    return std::make_shared<core::ArchivePageSource>(ArchiveReaderOf(from.Get("archive")), std::move(starts));
+    auto reader = ArchiveReaderOf(from.Get("archive"));
+    if (from.Get("readAheadWhenIdle").ToBoolean()) reader->SetReadAheadWhenIdle(true);
+    return std::make_shared<core::ArchivePageSource>(std::move(reader), std::move(starts));
   }
   std::vector<int> fds;
   auto list = from.Get("files").As<Napi::Array>();
@@ -83,7 +85,7 @@ class UffdServerWrap : public Napi::ObjectWrap<UffdServerWrap>, public ThreadOwn
   }
 
   // new UffdServer(socketPath, { [pid]: Float64Array [address, length, image, offset, priority]* },
-  //                { files: number[] } | { archive: ArchiveReader, starts: number[] }
+  //                { files: number[] } | { archive: ArchiveReader, starts: number[], readAheadWhenIdle? }
   //                | { remote: { address, port, pids: number[] } },
   //                { faultAround, fillChunk, fillHoldOffMs? }, onEvent(kind, err?))
   explicit UffdServerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UffdServerWrap>(info) {

@@ -9,6 +9,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <condition_variable>
@@ -82,6 +83,7 @@ struct ArchiveReader::Impl {
   std::deque<size_t> queue;  // frames to decompress ahead
   std::condition_variable queued;
   bool stopping = false;
+  std::atomic<bool> when_idle{false};
   std::thread prefetcher;
 
   ~Impl() {
@@ -170,15 +172,18 @@ struct ArchiveReader::Impl {
   }
 
   void ReadAhead() {
-    // Work ahead only on a core nobody else wants: a lazy restore's fill decompresses here while
-    // the restored tree, CRIU finishing and the fault path need the CPU more (two cores here).
-    // A reader never waits for this thread: one that finds its frame not ready decompresses it
-    // itself, and the lock is held only for the cache's bookkeeping (frees happen outside it).
-    sched_param unused{};
-    (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &unused);
+    // When idle (SetReadAheadWhenIdle): a reader never waits for this thread (one that finds its
+    // frame not ready decompresses it itself), and the lock is held only for the cache's
+    // bookkeeping (frees happen outside it), so a starved read-ahead holds nobody up.
+    bool idle = false;
     std::vector<FrameData> evicted;
     for (;;) {
       evicted.clear();
+      if (idle != when_idle.load()) {
+        idle = !idle;
+        sched_param unused{};
+        (void)pthread_setschedparam(pthread_self(), idle ? SCHED_IDLE : SCHED_OTHER, &unused);
+      }
       size_t index;
       {
         std::unique_lock lock(cache_mutex);
@@ -282,6 +287,8 @@ void ArchiveReader::Prefetch(uint64_t offset, uint64_t limit) {
   if (!s.prefetcher.joinable()) s.prefetcher = std::thread([&s] { s.ReadAhead(); });
   s.queued.notify_one();
 }
+
+void ArchiveReader::SetReadAheadWhenIdle(bool when_idle) { impl_->when_idle = when_idle; }
 
 Status ArchiveReader::Read(uint64_t offset, uint8_t* out, size_t size) {
   return impl_->ForEachPiece(offset, size, [&](const uint8_t* bytes, size_t take, uint64_t) -> Status {

@@ -28,6 +28,10 @@ class ArchiveReader {
   // Starts decompressing the frames after the one at `offset`, up to `offset + limit` (and a
   // read-ahead window at most), on a read-ahead thread, so a sequential reader finds them ready.
   void Prefetch(uint64_t offset, uint64_t limit = UINT64_MAX);
+  // Whether the read-ahead thread works only on a core nobody else wants (SCHED_IDLE): for a
+  // lazy restore, whose tree runs while its memory is decompressed behind it. Off by default:
+  // an extraction, or a restore that returns once the fill is done, wants it at full speed.
+  void SetReadAheadWhenIdle(bool when_idle);
   // Writes [offset, offset + size) to fd (at file_offset, or at its current position when
   // file_offset < 0), returning its XXH3-64.
   Result<uint64_t> CopyTo(uint64_t offset, uint64_t size, int fd, int64_t file_offset = -1);

@@ -1,10 +1,14 @@
 // Archive writing and random-access reading, and what a damaged archive reports.
+#include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <xxhash.h>
 #include <zstd.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -153,6 +157,54 @@ TEST(ReusedFrameBuffersCarryNoStaleBytes) {
     CHECK(back == contents[i]);
   }
   unlink(path.c_str());
+}
+
+namespace {
+
+// How many of this process's threads run at `policy` now.
+int ThreadsAt(int policy) {
+  int count = 0;
+  if (DIR* tasks = opendir("/proc/self/task")) {
+    while (dirent* task = readdir(tasks)) {
+      if (task->d_name[0] != '.' && sched_getscheduler(std::atoi(task->d_name)) == policy) count++;
+    }
+    closedir(tasks);
+  }
+  return count;
+}
+
+// Reads the sample's entry B from start to end while decompressing ahead; how many threads were
+// seen at SCHED_IDLE meanwhile (the read-ahead takes a moment to start: a few tries).
+int IdleThreadsWhileReadingAhead(bool when_idle) {
+  std::vector<uint8_t> a, b;
+  ArchiveEntryInfo info_b;
+  std::string path = WriteSample(a, b, info_b);
+  int fd = open(path.c_str(), O_RDONLY);
+  auto reader = ArchiveReader::Open(fd);
+  close(fd);
+  CHECK_OK(reader);
+  reader.Value()->SetReadAheadWhenIdle(when_idle);
+  reader.Value()->Prefetch(2048);
+  int seen = 0;
+  for (int i = 0; i < 200 && seen == 0; i++) {
+    seen = ThreadsAt(SCHED_IDLE);
+    if (seen == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::vector<uint8_t> back(b.size());
+  CHECK_OK(reader.Value()->Read(2048, back.data(), back.size()));
+  CHECK(back == b);
+  unlink(path.c_str());
+  return seen;
+}
+
+}  // namespace
+
+// A lazy restore's fill decompresses ahead at SCHED_IDLE, so that it never takes a core from the
+// running tree; any other reader's read-ahead (an extraction) runs at the usual priority.
+TEST(ReadsAheadAtIdlePriorityOnlyWhenAsked) {
+  CHECK(ThreadsAt(SCHED_IDLE) == 0);
+  CHECK(IdleThreadsWhileReadingAhead(true) == 1);
+  CHECK(IdleThreadsWhileReadingAhead(false) == 0);
 }
 
 TEST(DetectsAFlippedByte) {
@@ -349,6 +401,7 @@ int main() {
   RUN(AdaptiveWriterStoresWhatTheCompressorsCannotTake);
   RUN(RoundTripsEntriesWithRandomAccess);
   RUN(ReusedFrameBuffersCarryNoStaleBytes);
+  RUN(ReadsAheadAtIdlePriorityOnlyWhenAsked);
   RUN(RefusesAFrameLargerThanAnyWriterMakes);
   RUN(DetectsAFlippedByte);
   RUN(DetectsTruncationAndWrongMagic);

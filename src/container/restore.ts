@@ -126,7 +126,7 @@ export async function restoreContainer(options: ContainerRestoreOptions): Promis
         options.lazy || ((await sharesNoPages(source.archive.imageSource(CHECKPOINT_PREFIX))) && (await lazyPagesAvailable(locateCriu(options.criu))));
       if (throughFaults) {
         plan = await planLazyRestore(source.archive.imageSource(CHECKPOINT_PREFIX));
-        lazySource = source.archive.pageSource(plan.images, CHECKPOINT_PREFIX);
+        lazySource = source.archive.pageSource(plan.images, CHECKPOINT_PREFIX, options.lazy === true);
       }
       await source.archive.extract(imagesDir, undefined, plan?.eager, CHECKPOINT_PREFIX);
     } else if (options.lazy) {

@@ -120,7 +120,8 @@ export interface NativeRemotePages {
 
 export type NativePageSourceSpec =
   | { files: number[]; remote?: NativeRemotePages }
-  | { archive: NativeArchiveReader; starts: number[] }
+  /** readAheadWhenIdle: the fill decompresses ahead only on a core nobody else wants (a lazy restore's). */
+  | { archive: NativeArchiveReader; starts: number[]; readAheadWhenIdle?: boolean }
   | { remote: NativeRemotePages };
 
 export interface NativeMemoryCopy {

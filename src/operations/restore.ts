@@ -172,7 +172,7 @@ async function restoreFromArchive(options: RestoreOptions, criu?: StartedCriu): 
       await archive.extract(scratch, progress, plan.eager);
       result = await restoreFromDirectory(
         { ...options, archive: undefined, imagesDir: scratch },
-        { checkVersion, plan, lazySource: archive.pageSource(plan.images), criu },
+        { checkVersion, plan, lazySource: archive.pageSource(plan.images, '', options.lazy === true), criu },
       );
       if (!options.lazy) {
         // Full: it returns once every page is in place and the process still runs.
