@@ -1,4 +1,5 @@
 // export (image directory → archive) and import (archive → image directory).
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { version } from '../criu/features.js';
 import { assertImagesPresent } from '../images/images-dir.js';
@@ -24,7 +25,9 @@ export async function exportArchive(imagesDir: string, file: string, options: Ex
   await assertImagesPresent(dir);
   const criu = await version({ criu: options.criu });
   const source = directorySource(dir);
-  const totalBytes = (await Promise.all((await source.names()).map(async (name) => (await source.read(name))?.length ?? 0))).reduce((a, b) => a + b, 0);
+  // Sizes from stat: reading the files for their length read every pages image whole.
+  const sizes = await Promise.all((await source.names()).map(async (name) => stat(path.join(dir, name)).then((info) => (info.isFile() ? info.size : 0))));
+  const totalBytes = sizes.reduce((a, b) => a + b, 0);
   const builder = await ArchiveBuilder.create(file, options);
   const timer = options.onProgress && setInterval(() => options.onProgress?.({ bytes: builder.writer.counters().bytesIn, totalBytes }), 100);
   try {

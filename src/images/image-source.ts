@@ -1,6 +1,7 @@
 // Where image files are read from: a directory, an archive, or memory.
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { readSmallFile } from './image-file.js';
 
 export interface ImageSource {
   names(): Promise<string[]>;
@@ -8,9 +9,16 @@ export interface ImageSource {
   read(name: string): Promise<Uint8Array | undefined>;
 }
 
+/** Metadata images only (pages images are read by the addon): read synchronously, as readSmallFile says why. */
 export function directorySource(dir: string): ImageSource {
   return {
     names: () => readdir(dir),
-    read: (name) => readFile(path.join(dir, name)).catch(() => undefined),
+    read: async (name) => {
+      try {
+        return readSmallFile(path.join(dir, name));
+      } catch {
+        return undefined;
+      }
+    },
   };
 }

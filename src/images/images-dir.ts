@@ -1,6 +1,6 @@
 // Image directories: preparing one for a dump, checking one before a restore.
-import { constants, openSync, closeSync } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { constants, openSync, closeSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, FreezedryError } from '../errors.js';
 
@@ -35,11 +35,12 @@ export async function removePartialImages(dir: string, keep: string): Promise<vo
 }
 
 export async function assertImagesPresent(dir: string): Promise<void> {
-  const info = await stat(dir).catch(() => undefined);
+  // Synchronous, as small image reads are (image-file.ts: readSmallFile).
+  const info = statSync(dir, { throwIfNoEntry: false });
   if (!info?.isDirectory()) {
     throw new FreezedryError(ErrorCode.IMAGES_MISSING, `Images directory ${dir} does not exist`, { path: dir });
   }
-  const names = new Set(await readdir(dir));
+  const names = new Set(readdirSync(dir));
   const missing = ['inventory.img', 'pstree.img'].filter((name) => !names.has(name));
   if (missing.length > 0) {
     throw new FreezedryError(

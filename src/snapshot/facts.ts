@@ -2,9 +2,9 @@
 // inodes of the two pipes the process held to its snapshot agent. A copy reads whether it was
 // restored (and its environment) from the first, and reports its after-restore hooks on the
 // second; CRIU's inherit-fd puts the restorer's own pipes in their place.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { migrationCriuOptions, type CriuOptions } from '../criu/options.js';
+import { readSmallFile } from '../images/image-file.js';
 
 export const SNAPSHOT_FILE = 'snapshot.json';
 const SNAPSHOT_FORMAT = 'freezedry-snapshot/1';
@@ -39,7 +39,7 @@ export function isSnapshotFacts(value: unknown): value is SnapshotFacts {
 export async function readSnapshotFacts(imagesDir: string): Promise<SnapshotFacts | undefined> {
   let text: string;
   try {
-    text = await readFile(path.join(imagesDir, SNAPSHOT_FILE), 'utf8');
+    text = readSmallFile(path.join(imagesDir, SNAPSHOT_FILE)).toString('utf8');
   } catch {
     return undefined;
   }
