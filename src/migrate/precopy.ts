@@ -7,8 +7,8 @@
 // start, write-protected at every scan (the tracker drops parts that are not), and unwritten
 // since it was sent. Anything
 // else (new tasks, new or re-made mappings) counts as never sent.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { readSmallFile } from '../images/image-file.js';
 import { PageFlags, PAGE_SIZE, parsePagemap, parsePstree } from '../images/memory-images.js';
 import { native, type NativeMemoryCopy } from '../native/binding.js';
 import { DirtyTracker } from '../pages/dirty-tracker.js';
@@ -150,12 +150,13 @@ export class PreCopy implements RoundsTracker {
    */
   async final(channel: MessageChannel, imagesDir: string, rootPid: number, mode: 'pre-copy' | 'hybrid'): Promise<FinalReport> {
     const hostPidOf = new Map(processTree(rootPid).map((host) => [namespacePid(host) ?? host, host]));
-    const dumped = parsePstree(await readFile(path.join(imagesDir, 'pstree.img'))).map((task) => task.pid);
+    // Read at once, as readSmallFile says why: the tree is frozen meanwhile.
+    const dumped = parsePstree(readSmallFile(path.join(imagesDir, 'pstree.img'))).map((task) => task.pid);
     await this.atFreeze;
     const writtenSinceLastRound = this.scanAtFreeze();
     let { pages, wire } = this.sentAtFreeze;
     for (const imagePid of dumped) {
-      const lazy = await lazyRanges(imagesDir, imagePid);
+      const lazy = lazyRanges(imagesDir, imagePid);
       const task = this.tasks.find((t) => t.imagePid === imagePid && hostPidOf.get(imagePid) === t.hostPid);
       let needed = lazy;
       if (task) {
@@ -203,10 +204,10 @@ export class PreCopy implements RoundsTracker {
 }
 
 /** The pages of a task that a lazy dump left to be pulled (not in its pages image). */
-async function lazyRanges(imagesDir: string, imagePid: number): Promise<Range[]> {
+function lazyRanges(imagesDir: string, imagePid: number): Range[] {
   let bytes: Buffer;
   try {
-    bytes = await readFile(path.join(imagesDir, `pagemap-${imagePid}.img`));
+    bytes = readSmallFile(path.join(imagesDir, `pagemap-${imagePid}.img`));
   } catch {
     return []; // a task without memory of its own (a zombie)
   }
