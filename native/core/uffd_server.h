@@ -90,7 +90,7 @@ class UffdServer {
   UffdServerOptions options_;
   UffdCounters counters_;
   std::vector<std::unique_ptr<Task>> tasks_;
-  std::vector<uint8_t> buffer_;
+  std::unique_ptr<uint8_t[]> buffer_;  // fill_chunk bytes (or fault_around, if larger)
   size_t next_task_ = 0;
   bool placed_all_ = true;   // whether the last Place() put every page in (false after EAGAIN)
   uint64_t fill_steps_ = 0;  // background copies since the last fault: each may be a little larger
