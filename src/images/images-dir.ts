@@ -1,5 +1,5 @@
 // Image directories: preparing one for a dump, checking one before a restore.
-import { constants, openSync, closeSync, readdirSync, statSync } from 'node:fs';
+import { constants, openSync, closeSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, FreezedryError } from '../errors.js';
@@ -36,7 +36,12 @@ export async function removePartialImages(dir: string, keep: string): Promise<vo
 
 export async function assertImagesPresent(dir: string): Promise<void> {
   // Synchronous, as small image reads are (image-file.ts: readSmallFile).
-  const info = statSync(dir, { throwIfNoEntry: false });
+  let info: Stats | undefined;
+  try {
+    info = statSync(dir);
+  } catch {
+    // missing, or a path through a file (ENOTDIR), or unreadable: no images there either way
+  }
   if (!info?.isDirectory()) {
     throw new FreezedryError(ErrorCode.IMAGES_MISSING, `Images directory ${dir} does not exist`, { path: dir });
   }

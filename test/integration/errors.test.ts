@@ -67,8 +67,11 @@ describe.runIf(enabled)('errors and failure paths', () => {
     expect(isRunningNotStopped(pid)).toBe(true);
   });
 
-  it('ERR_IMAGES_MISSING for a missing directory and for one without a checkpoint', async () => {
+  it('ERR_IMAGES_MISSING for a missing directory, a path through a file, and a directory without a checkpoint', async () => {
     await expect(restore({ imagesDir: path.join(dir(), 'does-not-exist') })).rejects.toMatchObject({ code: 'ERR_IMAGES_MISSING' });
+    const file = path.join(dir(), 'a-file');
+    writeFileSync(file, 'not a directory');
+    await expect(restore({ imagesDir: path.join(file, 'images') })).rejects.toMatchObject({ code: 'ERR_IMAGES_MISSING' });
     const empty = path.join(dir(), 'empty');
     mkdirSync(empty);
     await expect(restore({ imagesDir: empty })).rejects.toMatchObject({
