@@ -40,6 +40,11 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Kill CRIU when this aborts (only where nothing is left to roll back). */
   kill?: AbortSignal;
+  /**
+   * Runs just before CRIU is killed (a timeout, `kill`): a killed CRIU lets go of the tasks it
+   * holds, which then run as it left them (a dump's sockets in repair mode, say).
+   */
+  beforeKill?: () => void;
 }
 
 export interface RequestOutcome {
@@ -122,13 +127,16 @@ export class CriuSession {
       const pending: Pending = { resolve, reject, options };
       this.pending = pending;
       let timer: NodeJS.Timeout | undefined;
+      const killNow = () => {
+        options.beforeKill?.();
+        this.kill();
+      };
       if (options.timeoutMs !== undefined) {
         timer = setTimeout(() => {
           this.timedOut = true;
-          this.kill();
+          killNow();
         }, options.timeoutMs);
       }
-      const killNow = () => this.kill();
       options.kill?.addEventListener('abort', killNow);
       this.channel.ref();
       const settle = () => {

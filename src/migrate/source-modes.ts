@@ -193,8 +193,12 @@ export async function lazyMigration(
       relay.close();
       throw error;
     });
-    // Losing the destination ends CRIU's page server too: its client may never say goodbye.
-    channel.onLost((cause) => abandon.abort(cause));
+    // Losing the destination ends CRIU's page session too: its client may never say goodbye,
+    // so the relay's connection to CRIU closes, or one that closes at once (the checkpoint's abandon).
+    channel.onLost((cause) => {
+      relay.close();
+      abandon.abort(cause);
+    });
     return await resumedOnFailure(held, async () => {
       await dumping.finally(() => relay.close()).catch((error: unknown) => {
         if (!abandon.signal.aborted) throw error;

@@ -6,9 +6,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ArchiveBuilder, openDumpTarget, validateArchiveOptions, type ArchiveOptions } from '../archive/archive-builder.js';
 import { writeError } from '../native/native-errors.js';
 import { sourceHost } from '../archive/manifest.js';
-import { ErrorCode, FreezedryError, ValidationError, abortError } from '../errors.js';
+import { ErrorCode, FreezedryError, ValidationError, abortError, isFreezedryError } from '../errors.js';
 import { features } from '../criu/features.js';
 import { LAZY_PAGES_IN_PLACE_ENVIRONMENT, locateCriu } from '../criu/locate.js';
+import { sayGoodbyeOnAbandon } from '../criu/page-server-goodbye.js';
 import { failureError, runImageRequest } from '../criu/operation.js';
 import { commonRpcOptions, validateCriuOptions, validateDir, validatePid, type CriuOptions } from '../criu/options.js';
 import { RequestType } from '../criu/rpc-schema.js';
@@ -56,8 +57,9 @@ export interface CheckpointOptions extends CriuOptions {
     /** Where CRIU's page server listens (default: every address; it admits anyone). */
     address?: string;
     /**
-     * Aborting it stops serving: CRIU is killed (nothing else can end a page server whose
-     * client vanished with the link), leaving the tree stopped as after the dump.
+     * Aborting it stops serving (needs leaveStopped): CRIU's page session is ended as its
+     * client's goodbye would (criu/page-server-goodbye.ts), and the checkpoint fails with the
+     * tree resumed, its connections whole.
      */
     abandon?: AbortSignal;
   };
@@ -113,6 +115,10 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
   if (options.preDump && (options.archive !== undefined || options.pageSink || options.lazyPages || options.leaveStopped)) {
     throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'a pre-dump writes an images directory and leaves the tree running: no archive, pageSink, lazyPages or leaveStopped');
   }
+  if (options.lazyPages?.abandon && !options.leaveStopped) {
+    // The goodbye ends CRIU's page session as a success, after which CRIU would end the tree.
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'lazyPages.abandon needs leaveStopped: an abandoned dump must leave the tree to resume');
+  }
   if (options.signal?.aborted) throw abortError(options.signal);
   assertRoot('checkpoint');
   const criuPath = locateCriu(options.criu);
@@ -166,6 +172,8 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
   // CRIU's RPC passes a lazy page server no address (it would listen on all of them); its
   // configuration file still can.
   const lazyConfig = options.lazyPages?.address ? await writeConfig([`address ${options.lazyPages.address}`]) : undefined;
+  const abandon = options.lazyPages?.abandon;
+  const goodbye = abandon && options.lazyPages ? sayGoodbyeOnAbandon(abandon, options.lazyPages.address ?? '127.0.0.1', options.lazyPages.port) : undefined;
   try {
     if (builder) {
       sink = PageSinkSession.toArchive(builder.writer);
@@ -206,7 +214,9 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
         onNotification: options.onNotification,
         signal: options.signal,
         timeoutMs: options.timeoutMs,
-        kill: options.lazyPages?.abandon,
+        kill: goodbye?.kill,
+        // Stopped first, a tree that CRIU lets go of when killed stays so until its locks are undone below.
+        beforeKill: () => signalEach(pids, 'SIGSTOP'),
         inheritFds: sink ? [sink.criuEnd] : [],
         // A CRIU built by scripts/provision.sh leaves the pages in the stopped tree, read as they
         // are pulled, instead of pinning every one into pipes while it is frozen.
@@ -222,6 +232,7 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
     // Left stopped, the tree keeps CRIU's network lock until it moves; a failure from here removes it.
     dumpedStopped = options.leaveStopped === true || holdTree;
     if (dumpedStopped) criuRunId = await readDumpRunId(imagesDir);
+    if (abandon?.aborted) throw abortError(abandon);
     await sink?.done.catch((error: unknown) => {
       throw writeError(error, builder?.partial ?? imagesDir);
     });
@@ -249,12 +260,14 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
     return result;
   } catch (error) {
     sink?.cancel();
-    if (dumpedStopped) await releaseCriuLocks(pid, pids, criuRunId);
+    // CRIU undoes its locks when it fails, not when it dies (killed, a timeout, a crash).
+    if (dumpedStopped || criuLetGo(error)) await releaseCriuLocks(pid, pids, criuRunId ?? (await readDumpRunId(imagesDir)));
     await resumeStopped(pids, stoppedBefore);
     await builder?.abandon();
     await removePartialImages(imagesDir, logFile);
     throw error;
   } finally {
+    goodbye?.dispose();
     releaseGuard?.();
     if (progress) clearInterval(progress);
     sink?.close();
@@ -309,6 +322,11 @@ async function assertMemoryTracking(criuPath: string): Promise<void> {
     'CRIU cannot track memory changes on this kernel (no soft-dirty bits: CONFIG_MEM_SOFT_DIRTY is off), so it cannot pre-dump; ' +
       "'freezedry migrate' tracks writes with userfaultfd instead (--dirty-tracking uffd)",
   );
+}
+
+/** Whether CRIU went away without answering, leaving whatever it had done to the tree. */
+function criuLetGo(error: unknown): boolean {
+  return isFreezedryError(error) && (error.code === ErrorCode.CRIU_DIED || error.code === ErrorCode.CRIU_TIMEOUT);
 }
 
 /**

@@ -1,6 +1,10 @@
-// A connected pair of loopback TCP sockets, for tests of the migration agents' framing.
+// A connected pair of loopback TCP sockets, for tests of the migration agents' framing, and an
+// echo service with a client connected, for tests that dump a tree's connection.
+import { spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
 import { MessageChannel } from '../../src/migrate/message-channel.js';
+import { freePort, logText, waitFor } from './workloads.js';
 
 /** The pair, and a function that closes both and the server behind them. */
 export async function socketPair(): Promise<{ sockets: [Socket, Socket]; close: () => void }> {
@@ -32,5 +36,29 @@ export async function channelPair(): Promise<{ sender: MessageChannel; receiver:
       receiver.close();
       pair.close();
     },
+  };
+}
+
+/**
+ * A node process echoing on a loopback TCP port (its log in `log`), and a client holding one
+ * connection to it: what came back so far, and a wait for a line to come back. An unhandled
+ * socket error ends the service (as one in repair mode gives on a read: EPERM).
+ */
+export async function echoService(log: string, track: (pid: number) => number) {
+  const port = await freePort();
+  const script = `require('net').createServer((s) => s.pipe(s)).listen(${port}, '127.0.0.1', () => console.log('listening'))`;
+  const service = spawn(process.execPath, ['-e', script], { detached: true, stdio: ['ignore', openSync(log, 'w'), openSync(log, 'a')] });
+  const pid = track(service.pid as number);
+  await waitFor('the echo service', () => (logText(log).includes('listening') ? true : undefined));
+  const client = connect(port, '127.0.0.1');
+  let echoed = '';
+  client.on('data', (chunk: Buffer) => (echoed += chunk.toString()));
+  client.on('error', (error) => (echoed += `ERROR ${error.message}`));
+  return {
+    pid,
+    send: (line: string) => void client.write(`${line}\n`),
+    echoed: () => echoed,
+    echoOf: (line: string) => waitFor(`the echo of '${line}'`, () => (echoed.includes(`${line}\n`) ? true : undefined), 5000),
+    close: () => client.destroy(),
   };
 }

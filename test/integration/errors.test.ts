@@ -11,6 +11,7 @@ import { readStat, waitUntilGone } from '../../src/process/proc.js';
 import { run } from '../../src/run.js';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { canCheckpoint } from '../helpers/capabilities.js';
+import { echoService } from '../helpers/sockets.js';
 import {
   freezedryCommand,
   httpRequest,
@@ -38,6 +39,13 @@ describe.runIf(enabled)('errors and failure paths', () => {
     for (const pid of [-1, 0, 1.5, Number.NaN, '42' as unknown as number]) {
       await expect(checkpoint(pid, { imagesDir: path.join(dir(), 'never') })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
     }
+  });
+
+  it('refuses a lazy dump that can be abandoned but would end the tree: its page session ends as a success', async () => {
+    const abandon = new AbortController().signal;
+    await expect(checkpoint(process.ppid, { imagesDir: path.join(dir(), 'never'), lazyPages: { port: 1, abandon } })).rejects.toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/abandon needs leaveStopped/) }),
+    );
   });
 
   it('ERR_NO_SUCH_PROCESS for a pid with no process, and for a zombie', async () => {
@@ -247,6 +255,33 @@ describe.runIf(enabled)('errors and failure paths', () => {
     expect(error).toMatchObject({ code: 'ERR_CRIU_TIMEOUT' });
     expect(performance.now() - t).toBeLessThan(10_000);
     expect(isRunningNotStopped(pid)).toBe(true);
+  });
+
+  it('ERR_CRIU_TIMEOUT after CRIU dumped a connection: it is killed, and the tree resumes with its connection whole', async () => {
+    // A killed CRIU lets go of the tree with its socket in repair mode and its connection
+    // locked: the tree is stopped before, and both are undone before it runs.
+    const echo = await echoService(path.join(dir(), 'echo.log'), track);
+    try {
+      echo.send('before');
+      await echo.echoOf('before');
+      const error = await checkpoint(echo.pid, {
+        imagesDir: path.join(dir(), 'criu-hung-tcp'),
+        tcpEstablished: true,
+        networkLock: 'nftables',
+        timeoutMs: 1000,
+        onNotification: (n) => {
+          if (n.name === 'query-ext-files') echo.send('while frozen'); // waits in its socket, dumped with it
+          if (n.name === 'post-dump') process.kill(n.criuPid, 'SIGSTOP');
+        },
+      }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'ERR_CRIU_TIMEOUT' });
+      await echo.echoOf('while frozen');
+      echo.send('after');
+      await echo.echoOf('after');
+      expect(echo.echoed()).toBe('before\nwhile frozen\nafter\n');
+    } finally {
+      echo.close();
+    }
   });
 
   it('restores attached when asked: the root is our child and its exit is reported', async () => {

@@ -10,6 +10,7 @@ import { leavesLazyPagesInPlace, locateCriu } from '../../src/criu/locate.js';
 import { processSubject } from '../../src/migrate/process-subject.js';
 import { childrenOf, readStat } from '../../src/process/proc.js';
 import { canCheckpoint } from '../helpers/capabilities.js';
+import { echoService } from '../helpers/sockets.js';
 import { compileFixture, freePort, isRunningNotStopped, logText, useWorkspace, waitFor } from '../helpers/workloads.js';
 
 const enabled = await canCheckpoint();
@@ -40,6 +41,37 @@ describe.runIf(enabled)('lazy dump of a migrating process', () => {
     expect(served).toBe(false);
     await held.resume();
     await waitFor('the resumed sleeper', () => isRunningNotStopped(pid) || undefined);
+  });
+
+  // CI once lost a client this way: the destination failed and CRIU, killed while it served,
+  // let go of the tree with its socket still in repair mode; the service ran, could not read
+  // it (EPERM) and closed it without a word, and the client's next segment met a reset.
+  it('abandoned while it serves, fails and resumes the tree: a connection it holds, dumped with it, goes on', async () => {
+    const echo = await echoService(path.join(dir(), 'echo.log'), track);
+    try {
+      echo.send('before');
+      await echo.echoOf('before');
+      const abandon = new AbortController();
+      const { held, done } = await processSubject(echo.pid).lazyDump({
+        imagesDir: path.join(dir(), 'images-echo'),
+        port: await freePort(),
+        abandon: abandon.signal,
+        criuOptions: { tcpEstablished: true, networkLock: 'nftables' },
+        // Every task is seized, no socket dumped yet: this waits in the tree's socket, dumped with it.
+        onFrozen: () => echo.send('while frozen'),
+        onImages: async () => {},
+        onServing: () => abandon.abort(new Error('nobody comes to pull')),
+      });
+      const failure = await done.then(() => undefined, (error: Error) => error);
+      await held.resume(); // as a migration does (twice, then: harmless)
+      await echo.echoOf('while frozen');
+      echo.send('after');
+      await echo.echoOf('after');
+      expect(echo.echoed()).toBe('before\nwhile frozen\nafter\n');
+      expect(failure?.message).toMatch(/aborted: nobody comes to pull/);
+    } finally {
+      echo.close();
+    }
   });
 
   // Measured on this machine kind: a 2 GiB pre-copy's dump took ~135 ms frozen with every page
