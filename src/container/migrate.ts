@@ -8,8 +8,9 @@ import { once } from 'node:events';
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LAZY_PAGES_IN_PLACE_ENVIRONMENT } from '../criu/locate.js';
+import { sayGoodbyeOnAbandon } from '../criu/page-server-goodbye.js';
 import { command } from '../process/command.js';
-import { ErrorCode, FreezedryError } from '../errors.js';
+import { ErrorCode, FreezedryError, abortError } from '../errors.js';
 import { bundleFiles } from '../migrate/image-bundle.js';
 import type { MessageChannel } from '../migrate/message-channel.js';
 import { migrateSubject, validateMigrateOptions, type MigrateOptions, type MigrateResult } from '../migrate/source.js';
@@ -81,8 +82,10 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
       await mkdir(imagesDir, { recursive: true });
       const pausing = PausedContainer.duringDump(runc, id, state.pid, { unplug: true });
       let runcPid: number | undefined;
-      // Ending the dump ends runc's CRIU too (its child): nothing else stops a page server whose client vanished.
       let finished = false;
+      // Killing runc's CRIU (its child) lets go of the container in the middle of its dump, its
+      // sockets in repair mode (resume() undoes that); a page session that nobody will use ends
+      // as a client's goodbye would first (criu/page-server-goodbye.ts), and CRIU finishes.
       const stop = () => {
         if (runcPid === undefined || finished) return;
         const pid = runcPid;
@@ -94,7 +97,11 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
           }
         });
       };
-      abandon.addEventListener('abort', stop, { once: true });
+      const served = new AbortController(); // the destination went, or the images did not
+      const endServing = (reason: unknown) => served.abort(reason);
+      abandon.addEventListener('abort', () => endServing(abandon.reason), { once: true });
+      const goodbye = sayGoodbyeOnAbandon(served.signal, '127.0.0.1', port);
+      goodbye.kill.addEventListener('abort', stop, { once: true });
       const logFile = path.join(work, 'dump.log');
       let failure: unknown;
       const done = runc
@@ -129,7 +136,7 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
                   onServing();
                 } catch (error) {
                   failure = error;
-                  stop(); // CRIU serves nobody: the dump fails, with this as its cause
+                  endServing(error); // CRIU serves nobody: the dump fails, with this as its cause
                 }
               });
             },
@@ -137,14 +144,17 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
           ErrorCode.CRIU_DUMP_FAILED,
         )
         .then(
-          () => undefined,
+          () => {
+            if (failure) throw failure;
+            if (served.signal.aborted) throw abortError(served.signal);
+          },
           async (error: unknown) => {
             throw failure ?? (await withCriuErrors(error, logFile));
           },
         )
         .finally(() => {
           finished = true;
-          abandon.removeEventListener('abort', stop);
+          goodbye.dispose();
         });
       const pausedNow = pausing.paused(done, stop);
       // Paused, its files cannot change: they are written while runc dumps.

@@ -11,6 +11,7 @@ import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Held } from '../migrate/subject.js';
 import { native } from '../native/binding.js';
+import { releaseCriuLocks } from '../process/criu-locks.js';
 import { processTree } from '../process/proc.js';
 import { afterThisProcessDies } from '../process/watchdog.js';
 import { ErrorCode, FreezedryError } from '../errors.js';
@@ -58,7 +59,7 @@ export class PausedContainer implements Held {
   private constructor(
     private readonly runc: Runc,
     private readonly id: string,
-    pid: number,
+    private readonly pid: number,
     private readonly network: BridgedVeths | undefined,
   ) {
     this.pids = processTree(pid);
@@ -122,6 +123,9 @@ export class PausedContainer implements Held {
   }
 
   async resume(): Promise<void> {
+    // A runc whose CRIU was killed mid-dump (--leave-running: CRIU undoes them when it finishes)
+    // leaves its sockets in repair mode, and its network lock: unread, one would be lost.
+    await releaseCriuLocks(this.pid, this.pids);
     await this.network?.replug();
     await this.runc.exec(`runc resume ${this.id}`, { args: ['resume', this.id] }).catch(() => {});
   }

@@ -44,6 +44,7 @@ async function removeNetworkLock(rootPid: number, runId: string | undefined): Pr
     await inTreeNetns(['nft', 'delete', 'table', 'inet', table as string]);
   }
   for (const tables of ['iptables', 'ip6tables']) {
+    if ((await inTreeNetns([tables, '-w', '-S', 'CRIU'])).exitCode !== 0) continue; // no such chain
     for (const chain of ['INPUT', 'OUTPUT']) await inTreeNetns([tables, '-w', '-D', chain, '-j', 'CRIU']);
     await inTreeNetns([tables, '-w', '-F', 'CRIU']);
     await inTreeNetns([tables, '-w', '-X', 'CRIU']);
