@@ -13,7 +13,7 @@ import type { Held } from '../migrate/subject.js';
 import { native } from '../native/binding.js';
 import { releaseCriuLocks } from '../process/criu-locks.js';
 import { processTree } from '../process/proc.js';
-import { afterThisProcessDies } from '../process/watchdog.js';
+import { afterThisProcessDies, lockReleaser } from '../process/watchdog.js';
 import { ErrorCode, FreezedryError } from '../errors.js';
 import { removeBundle } from './bundle.js';
 import { bridgedVeths, type BridgedVeths } from './network.js';
@@ -137,12 +137,17 @@ export class PausedContainer implements Held {
     if (options.remove) await removeBundle(this.id);
   }
 
-  /** Should this process die while the container is paused, a watchdog resumes it (for a minute: CRIU may hold it a while). */
+  /**
+   * Should this process die while the container is paused, a watchdog resumes it (for a minute:
+   * CRIU may hold it a while), once what a killed CRIU left on it is undone (resume-held-tree.ts).
+   */
   guard(): () => void {
     const replug = this.network?.pairs ?? [];
+    const [node, releaser] = lockReleaser();
     const script =
-      'runc="$1"; root="$2"; id="$3"; shift 3; i=0; while [ $i -lt 120 ]; do "$runc" --root "$root" resume "$id" 2>/dev/null; ' +
+      'node="$1"; releaser="$2"; pids="$3"; runc="$4"; root="$5"; id="$6"; shift 6; "$node" "$releaser" --no-signal "" $pids 2>/dev/null; ' +
+      'i=0; while [ $i -lt 120 ]; do "$runc" --root "$root" resume "$id" 2>/dev/null; ' +
       'for link in "$@"; do ip link set ${link%%=*} master ${link#*=} 2>/dev/null; done; sleep 0.5; i=$((i+1)); done';
-    return afterThisProcessDies(script, [this.runc.path, this.runc.root, this.id, ...replug]);
+    return afterThisProcessDies(script, [node as string, releaser as string, this.pids.join(' '), this.runc.path, this.runc.root, this.id, ...replug]);
   }
 }

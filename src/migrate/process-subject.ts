@@ -22,7 +22,7 @@ export function processSubject(pid: number): MigrationSubject {
       // The dump's run id names its lock: read at post-dump (the inventory is written by then),
       // since a dump that fails after takes its images along.
       let runId: string | undefined;
-      const held = heldTree(pid, pids, () => runId);
+      const held = heldTree(pid, pids, () => runId, imagesDir);
       let imagesSent = false;
       // CRIU keeps the tree frozen and, after post-dump, serves its memory; the dump ends when
       // the destination's page session ends. leaveStopped: CRIU never ends the source itself
@@ -57,8 +57,9 @@ export function processSubject(pid: number): MigrationSubject {
  * The tree of `rootPid` (its processes: `pids`) that a CRIU dump, run `runId()`, left stopped.
  * Resuming it first undoes what else the dump left (its network lock, its sockets' repair
  * mode); ending it removes the lock the dump left in a namespace it shared, which outlives it.
+ * `imagesDir`: where the dump writes its inventory, for a run id not known yet when guarded.
  */
-export function heldTree(rootPid: number, pids: number[], runId: () => string | undefined): Held {
+export function heldTree(rootPid: number, pids: number[], runId: () => string | undefined, imagesDir?: string): Held {
   return {
     pids,
     resume: async () => {
@@ -67,7 +68,7 @@ export function heldTree(rootPid: number, pids: number[], runId: () => string | 
     },
     // Children before parents, so none is re-parented mid-way.
     end: () => endLockedTree(rootPid, runId(), () => signalEach([...pids].reverse(), 'SIGKILL')),
-    guard: () => resumeTreeIfThisProcessDies(pids),
+    guard: () => resumeTreeIfThisProcessDies(pids, { runId: runId(), imagesDir }),
   };
 }
 

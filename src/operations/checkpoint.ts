@@ -161,7 +161,7 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
   // leaves it stopped, it is killed once the archive is written and synced, and resumed if
   // anything fails first (this process dying included).
   const holdTree = builder !== undefined && !options.leaveRunning && !options.leaveStopped && !options.lazyPages;
-  const releaseGuard = holdTree ? resumeTreeIfThisProcessDies(pids) : undefined;
+  const releaseGuard = holdTree ? resumeTreeIfThisProcessDies(pids, { imagesDir }) : undefined;
   const workDir = path.resolve(options.workDir ?? imagesDir);
   const logFile = path.join(workDir, 'dump.log');
 

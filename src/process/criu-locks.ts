@@ -7,14 +7,15 @@
 // the tree has a namespace of its own, rules for each TCP connection when it shares its host's.
 // With iptables, a namespace of its own gets a CRIU chain INPUT and OUTPUT jump to. A tree that
 // shares its namespace leaves the table behind when it ends too (after a move): endLockedTree.
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { native } from '../native/binding.js';
 import { command } from './command.js';
 import { hasOwnNetns } from './proc.js';
 
 /**
  * Undoes the locks of a dump on the tree of `rootPid` (its processes: `pids`), before it resumes;
- * `runId`, the dump's (readDumpRunId), names its lock in a namespace the tree shares with others.
+ * `runId`, the dump's (readDumpRunId), names its lock in a namespace the tree shares with others
+ * (without it, CRIU's tables there that lock one of the tree's connections go).
  */
 export async function releaseCriuLocks(rootPid: number, pids: number[], runId?: string): Promise<void> {
   for (const pid of pids) {
@@ -24,11 +25,11 @@ export async function releaseCriuLocks(rootPid: number, pids: number[], runId?: 
       // gone meanwhile
     }
   }
-  await removeNetworkLock(rootPid, runId);
+  await removeNetworkLock(rootPid, pids, runId);
 }
 
 /** Removes CRIU's network locks from the namespace of the tree of `rootPid`: the dump's, or any in a namespace of its own. */
-async function removeNetworkLock(rootPid: number, runId: string | undefined): Promise<void> {
+async function removeNetworkLock(rootPid: number, pids: number[], runId: string | undefined): Promise<void> {
   let own: boolean;
   try {
     own = hasOwnNetns(rootPid);
@@ -37,6 +38,7 @@ async function removeNetworkLock(rootPid: number, runId: string | undefined): Pr
   }
   const inTreeNetns = (argv: string[]) => command('nsenter', [`--net=/proc/${rootPid}/ns/net`, ...argv], { reject: false });
   if (runId) await deleteLockTable(`/proc/${rootPid}/ns/net`, runId);
+  else if (!own) await deleteTablesLocking(rootPid, connectionPorts(rootPid, pids));
   if (!own) return;
   // Only CRIU's dumps of this tree put tables of that name in its private namespace.
   const listed = await inTreeNetns(['nft', 'list', 'tables', 'inet']);
@@ -70,6 +72,63 @@ export async function endLockedTree(rootPid: number, runId: string | undefined, 
     await deleteLockTable(`/proc/${process.pid}/fd/${netns}`, runId);
   } finally {
     closeSync(netns);
+  }
+}
+
+/**
+ * The ports (local, remote) of the TCP sockets `pids` hold, from /proc/`rootPid`/net/tcp{,6}
+ * (whose tenth field is the socket's inode; addresses are ADDR:PORT, the port in hex).
+ */
+function connectionPorts(rootPid: number, pids: number[]): Set<string> {
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    try {
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        const inode = /^socket:\[(\d+)\]$/.exec(safeReadlink(`/proc/${pid}/fd/${fd}`))?.[1];
+        if (inode) inodes.add(inode);
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const ports = new Set<string>();
+  for (const table of ['tcp', 'tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(`/proc/${rootPid}/net/${table}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (!inodes.has(fields[9] ?? '')) continue;
+      const port = (address: string | undefined) => parseInt(address?.split(':')[1] ?? '', 16);
+      ports.add(`${port(fields[1])}/${port(fields[2])}`);
+    }
+  }
+  return ports;
+}
+
+/**
+ * Deletes CRIU's tables in the namespace of `rootPid` whose set holds one of these connections
+ * (`local/remote` ports): an element is `ADDR . PORT . ADDR . PORT`, in either direction.
+ */
+async function deleteTablesLocking(rootPid: number, ports: Set<string>): Promise<void> {
+  if (ports.size === 0) return;
+  const inTreeNetns = (argv: string[]) => command('nsenter', [`--net=/proc/${rootPid}/ns/net`, 'nft', ...argv], { reject: false });
+  const listed = await inTreeNetns(['list', 'tables', 'inet']);
+  for (const [, table] of String(listed.stdout ?? '').matchAll(/^table inet (CRIU-[0-9a-f-]+)$/gm)) {
+    const rules = String((await inTreeNetns(['list', 'table', 'inet', table as string])).stdout ?? '');
+    const locks = [...rules.matchAll(/\S+ \. (\d+) \. \S+ \. (\d+)/g)].some(([, a, b]) => ports.has(`${a}/${b}`) || ports.has(`${b}/${a}`));
+    if (locks) await inTreeNetns(['delete', 'table', 'inet', table as string]);
+  }
+}
+
+function safeReadlink(file: string): string {
+  try {
+    return readlinkSync(file);
+  } catch {
+    return '';
   }
 }
 

@@ -1,5 +1,7 @@
 // Work that must happen even if this process is SIGKILLed (which runs no handler): a small
 // shell in a session of its own waits for it to be gone, then runs `script`.
+import path from 'node:path';
+import { packageRoot } from '../native/binding.js';
 import { startChild } from './child.js';
 import { signalEach } from './proc.js';
 
@@ -19,16 +21,28 @@ export function afterThisProcessDies(script: string, args: string[]): () => void
   }
 }
 
+/** The script a watchdog runs with node to undo a dump's locks on a tree (resume-held-tree.ts). */
+export function lockReleaser(): string[] {
+  return [process.execPath, path.join(packageRoot, 'lib', 'process', 'resume-held-tree.js')];
+}
+
 /**
- * Resumes a stopped tree if this process would otherwise exit while holding it: an await that
- * can never settle empties the event loop (beforeExit), and a SIGKILL runs no handler at all, so
- * a watchdog outside this process sends SIGCONT once it is gone (for a minute, since CRIU may
- * hold the tree a little longer). Returns the function that disarms both.
+ * Resumes a stopped tree (root `pids[0]`) if this process would otherwise exit while holding it:
+ * an await that can never settle empties the event loop (beforeExit), and a SIGKILL runs no
+ * handler at all, so a watchdog outside this process resumes it once it is gone, after undoing
+ * what CRIU's dump left on it (resume-held-tree.ts), or, should that fail, with SIGCONT alone
+ * for a minute (CRIU may hold the tree a little longer). Returns the function that disarms both.
  */
-export function resumeTreeIfThisProcessDies(pids: number[]): () => void {
+export function resumeTreeIfThisProcessDies(pids: number[], dump: { runId?: string; imagesDir?: string } = {}): () => void {
   const guard = () => signalEach(pids, 'SIGCONT');
+  // The lock's name: the dump's run id, or its inventory's once written (resume-held-tree.ts).
+  const lock = dump.runId ? ['--run-id', dump.runId] : dump.imagesDir ? ['--images', dump.imagesDir] : ['--run-id', ''];
   process.once('beforeExit', guard);
-  const disarm = afterThisProcessDies('i=0; while [ $i -lt 120 ]; do kill -CONT "$@" 2>/dev/null; sleep 0.5; i=$((i+1)); done', pids.map(String));
+  const disarm = afterThisProcessDies(
+    'node="$1"; script="$2"; how="$3"; lock="$4"; shift 4; "$node" "$script" "$how" "$lock" "$@" 2>/dev/null || ' +
+      '{ i=0; while [ $i -lt 120 ]; do kill -CONT "$@" 2>/dev/null; sleep 0.5; i=$((i+1)); done; }',
+    [...lockReleaser(), ...lock, ...pids.map(String)],
+  );
   return () => {
     process.off('beforeExit', guard);
     disarm();

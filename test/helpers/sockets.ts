@@ -41,7 +41,9 @@ export async function channelPair(): Promise<{ sender: MessageChannel; receiver:
 
 /**
  * A node process echoing on a loopback TCP port (its log in `log`), and a client holding one
- * connection to it: what came back so far, and a wait for a line to come back. An unhandled
+ * connection to it, which has had one line echoed. For a dump of it: `sendWhileFrozen()` once
+ * CRIU has seized it (the line waits in its socket, dumped with it); `goesOn()` once it runs
+ * again: waits for that line's echo and one more, and returns all that came back. An unhandled
  * socket error ends the service (as one in repair mode gives on a read: EPERM).
  */
 export async function echoService(log: string, track: (pid: number) => number) {
@@ -54,11 +56,18 @@ export async function echoService(log: string, track: (pid: number) => number) {
   let echoed = '';
   client.on('data', (chunk: Buffer) => (echoed += chunk.toString()));
   client.on('error', (error) => (echoed += `ERROR ${error.message}`));
+  const echoOf = (line: string) => waitFor(`the echo of '${line}'`, () => (echoed.includes(`${line}\n`) ? true : undefined), 5000);
+  client.write('before\n');
+  await echoOf('before');
   return {
     pid,
-    send: (line: string) => void client.write(`${line}\n`),
-    echoed: () => echoed,
-    echoOf: (line: string) => waitFor(`the echo of '${line}'`, () => (echoed.includes(`${line}\n`) ? true : undefined), 5000),
+    sendWhileFrozen: () => void client.write('while frozen\n'),
+    async goesOn(): Promise<string> {
+      await echoOf('while frozen');
+      client.write('after\n');
+      await echoOf('after');
+      return echoed;
+    },
     close: () => client.destroy(),
   };
 }

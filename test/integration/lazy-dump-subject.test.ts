@@ -11,7 +11,7 @@ import { processSubject } from '../../src/migrate/process-subject.js';
 import { childrenOf, readStat } from '../../src/process/proc.js';
 import { canCheckpoint } from '../helpers/capabilities.js';
 import { echoService } from '../helpers/sockets.js';
-import { compileFixture, freePort, isRunningNotStopped, logText, useWorkspace, waitFor } from '../helpers/workloads.js';
+import { compileFixture, freePort, isRunningNotStopped, logText, repoRoot, useWorkspace, waitFor } from '../helpers/workloads.js';
 
 const enabled = await canCheckpoint();
 
@@ -49,8 +49,6 @@ describe.runIf(enabled)('lazy dump of a migrating process', () => {
   it('abandoned while it serves, fails and resumes the tree: a connection it holds, dumped with it, goes on', async () => {
     const echo = await echoService(path.join(dir(), 'echo.log'), track);
     try {
-      echo.send('before');
-      await echo.echoOf('before');
       const abandon = new AbortController();
       const { held, done } = await processSubject(echo.pid).lazyDump({
         imagesDir: path.join(dir(), 'images-echo'),
@@ -58,21 +56,47 @@ describe.runIf(enabled)('lazy dump of a migrating process', () => {
         abandon: abandon.signal,
         criuOptions: { tcpEstablished: true, networkLock: 'nftables' },
         // Every task is seized, no socket dumped yet: this waits in the tree's socket, dumped with it.
-        onFrozen: () => echo.send('while frozen'),
+        onFrozen: () => echo.sendWhileFrozen(),
         onImages: async () => {},
         onServing: () => abandon.abort(new Error('nobody comes to pull')),
       });
       const failure = await done.then(() => undefined, (error: Error) => error);
       await held.resume(); // as a migration does (twice, then: harmless)
-      await echo.echoOf('while frozen');
-      echo.send('after');
-      await echo.echoOf('after');
-      expect(echo.echoed()).toBe('before\nwhile frozen\nafter\n');
+      expect(await echo.goesOn()).toBe('before\nwhile frozen\nafter\n');
       expect(failure?.message).toMatch(/aborted: nobody comes to pull/);
     } finally {
       echo.close();
     }
   });
+
+  // The watchdog an agent leaves behind runs this once the agent died: a page server whose
+  // client never came (the relay died with the agent) would hold the tree for ever.
+  it("a held tree's watchdog kills a CRIU that still serves nobody after 10 s, and resumes the tree with its connection whole", async () => {
+    const echo = await echoService(path.join(dir(), 'echo-stuck.log'), track);
+    try {
+      const imagesDir = path.join(dir(), 'images-stuck');
+      let serving!: () => void;
+      const served = new Promise<void>((resolve) => (serving = resolve));
+      const { done } = await processSubject(echo.pid).lazyDump({
+        imagesDir,
+        port: await freePort(),
+        abandon: new AbortController().signal,
+        criuOptions: { tcpEstablished: true, networkLock: 'nftables' },
+        onFrozen: () => echo.sendWhileFrozen(),
+        onImages: async () => {},
+        onServing: () => serving(),
+      });
+      done.catch(() => {});
+      await served;
+      const releaser = spawn(process.execPath, [path.join(repoRoot, 'lib', 'process', 'resume-held-tree.js'), '--images', imagesDir, String(echo.pid)], { stdio: 'ignore' });
+      const released = new Promise((resolve) => releaser.once('exit', resolve));
+      await expect(done).rejects.toThrow(/criu was killed by SIGKILL/);
+      expect(await released).toBe(0);
+      expect(await echo.goesOn()).toBe('before\nwhile frozen\nafter\n');
+    } finally {
+      echo.close();
+    }
+  }, 30_000);
 
   // Measured on this machine kind: a 2 GiB pre-copy's dump took ~135 ms frozen with every page
   // pinned into 4 MiB pipes, ~60 ms with them left in place (scripts/criu/lazy-pages-in-place.patch).

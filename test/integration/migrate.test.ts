@@ -64,6 +64,14 @@ describe.runIf(enabled)('migration between hosts', () => {
     return waitFor('a checksum', () => (logText(log).match(/^SUM \w+$/gm) ?? [])[nth]);
   }
 
+  /** Waits until host a's namespace holds no lock table of CRIU's (it says what it holds if not). */
+  async function noCriuLockOnA() {
+    const tables = () => hosts.a.run(['nft', 'list', 'tables', 'inet']);
+    await waitFor('no CRIU table in host a', () => (/CRIU-/.test(tables()) ? undefined : true), 5000).catch((error: Error) => {
+      throw new Error(`${error.message}:\n${hosts.a.run(['nft', 'list', 'ruleset'])}`);
+    });
+  }
+
   /** A destination agent on host b, once it listens. */
   function receiver(port: number, token = 'right-token', extra: string[] = []) {
     return startReceiver(hosts.b, port, ['--token', token, '--bridge', HOST_BRIDGE, '--once', ...extra]);
@@ -520,7 +528,34 @@ describe.runIf(enabled)('migration between hosts', () => {
     child.kill('SIGKILL');
     await waitFor('the source to run again', () => (isRunningNotStopped(pid) ? true : undefined), 15_000);
     expect(await sum(pid, log, 1)).toBe(before);
+    await noCriuLockOnA(); // the watchdog deleted the table of the dump's run
     agent.child.kill('SIGKILL');
+  });
+
+  it('a source agent killed after the freeze of a tree dumped with its connections: the watchdog undoes their lock and repair mode, and its client goes on', async () => {
+    const log = path.join(dir(), 'agent-dies-tcp.log');
+    const argv = [process.execPath, stateServiceScript, '--host', '0.0.0.0', '--port', '8130', '--mb', '8'];
+    const pid = Number(hosts.a.run([freezedryCommand, 'run', '--log', log, '--', ...argv]).trim());
+    track(pid);
+    await waitFor('the service', () => (logText(log).includes('listening') ? true : undefined), 30_000);
+    const client = await connectedClient(hosts.a.address, 8130);
+    const agent = await receiver(7130);
+    const child = hosts.a.spawn([freezedryCommand, 'migrate', String(pid), '--to', `${hosts.b.address}:7130`, '--token', 'right-token', '--mode', 'stop-copy', '--tcp-established']);
+    let said = '';
+    child.stderr?.on('data', (d: Buffer) => (said += d.toString()));
+    try {
+      await waitFor('the dump', () => (said.includes('dumped') ? true : undefined), 30_000);
+      // The destination neither restores nor fails now: only the source's watchdog resumes it.
+      agent.child.kill('SIGSTOP');
+      child.kill('SIGKILL');
+      await waitFor('the source to run again', () => (isRunningNotStopped(pid) ? true : undefined), 15_000);
+      // CRIU's lock on its connection, in a table of host a's namespace, is gone…
+      await noCriuLockOnA();
+      // …and its socket left repair mode: it answers on that connection.
+      await client.twentyMoreThenEnd(30_000);
+    } finally {
+      agent.child.kill('SIGKILL');
+    }
   });
 
   it('pre-copy: a destination killed during the rounds fails the migration; the source never froze and is no longer tracked', async () => {
