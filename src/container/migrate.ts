@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LAZY_PAGES_IN_PLACE_ENVIRONMENT } from '../criu/locate.js';
-import { sayGoodbyeOnAbandon } from '../criu/page-server-goodbye.js';
+import { sayGoodbyeOnEnd } from '../criu/page-server-goodbye.js';
 import { command } from '../process/command.js';
 import { ErrorCode, FreezedryError, abortError } from '../errors.js';
 import { bundleFiles } from '../migrate/image-bundle.js';
@@ -99,8 +99,9 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
       };
       const served = new AbortController(); // the destination went, or the images did not
       const endServing = (reason: unknown) => served.abort(reason);
-      abandon.addEventListener('abort', () => endServing(abandon.reason), { once: true });
-      const goodbye = sayGoodbyeOnAbandon(served.signal, '127.0.0.1', port);
+      const onAbandon = () => endServing(abandon.reason);
+      abandon.addEventListener('abort', onAbandon, { once: true });
+      const goodbye = sayGoodbyeOnEnd(served.signal, '127.0.0.1', port);
       goodbye.kill.addEventListener('abort', stop, { once: true });
       const logFile = path.join(work, 'dump.log');
       let failure: unknown;
@@ -154,6 +155,7 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
         )
         .finally(() => {
           finished = true;
+          abandon.removeEventListener('abort', onAbandon);
           goodbye.dispose();
         });
       const pausedNow = pausing.paused(done, stop);

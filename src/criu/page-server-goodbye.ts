@@ -4,7 +4,7 @@
 // server instead ends its session as a success when its client closes the connection, and the
 // dump then leaves the tree as it was asked to (stopped), its locks for the caller to undo. A
 // server that never had a client waits in accept(): a connection that closes at once ends it.
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 
 /** How long CRIU has to end its page session once told, before it is killed after all. */
 const GOODBYE_GRACE_MS = 3000;
@@ -16,29 +16,33 @@ export interface PageServerGoodbye {
   dispose(): void;
 }
 
-/** When `abandon` aborts, closes a connection to the page server at `address`:`port`, again until disposed (it may not listen yet). */
-export function sayGoodbyeOnAbandon(abandon: AbortSignal, address: string, port: number): PageServerGoodbye {
+/** When `end` aborts, closes a connection to the page server at `address`:`port`, again until disposed (it may not listen yet). */
+export function sayGoodbyeOnEnd(end: AbortSignal, address: string, port: number): PageServerGoodbye {
   const kill = new AbortController();
+  const sockets = new Set<Socket>();
   let retry: NodeJS.Timeout | undefined;
   let deadline: NodeJS.Timeout | undefined;
   const goodbye = () => {
     const socket = connect(port, address);
+    sockets.add(socket);
     socket.once('connect', () => socket.destroy());
     socket.once('error', () => {}); // not listening (yet, or any more)
+    socket.once('close', () => sockets.delete(socket));
   };
-  const onAbandon = () => {
+  const onEnd = () => {
     goodbye();
     retry = setInterval(goodbye, GOODBYE_RETRY_MS);
-    deadline = setTimeout(() => kill.abort(abandon.reason), GOODBYE_GRACE_MS);
+    deadline = setTimeout(() => kill.abort(end.reason), GOODBYE_GRACE_MS);
   };
-  if (abandon.aborted) onAbandon();
-  else abandon.addEventListener('abort', onAbandon, { once: true });
+  if (end.aborted) onEnd();
+  else end.addEventListener('abort', onEnd, { once: true });
   return {
     kill: kill.signal,
     dispose: () => {
-      abandon.removeEventListener('abort', onAbandon);
+      end.removeEventListener('abort', onEnd);
       clearInterval(retry);
       clearTimeout(deadline);
+      for (const socket of sockets) socket.destroy();
     },
   };
 }

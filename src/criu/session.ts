@@ -138,6 +138,7 @@ export class CriuSession {
         }, options.timeoutMs);
       }
       options.kill?.addEventListener('abort', killNow);
+      if (options.kill?.aborted) killNow();
       this.channel.ref();
       const settle = () => {
         this.channel.unref();

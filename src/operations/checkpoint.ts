@@ -9,7 +9,7 @@ import { sourceHost } from '../archive/manifest.js';
 import { ErrorCode, FreezedryError, ValidationError, abortError, isFreezedryError } from '../errors.js';
 import { features } from '../criu/features.js';
 import { LAZY_PAGES_IN_PLACE_ENVIRONMENT, locateCriu } from '../criu/locate.js';
-import { sayGoodbyeOnAbandon } from '../criu/page-server-goodbye.js';
+import { sayGoodbyeOnEnd } from '../criu/page-server-goodbye.js';
 import { failureError, runImageRequest } from '../criu/operation.js';
 import { commonRpcOptions, validateCriuOptions, validateDir, validatePid, type CriuOptions } from '../criu/options.js';
 import { RequestType } from '../criu/rpc-schema.js';
@@ -57,9 +57,9 @@ export interface CheckpointOptions extends CriuOptions {
     /** Where CRIU's page server listens (default: every address; it admits anyone). */
     address?: string;
     /**
-     * Aborting it stops serving (needs leaveStopped): CRIU's page session is ended as its
-     * client's goodbye would (criu/page-server-goodbye.ts), and the checkpoint fails with the
-     * tree resumed, its connections whole.
+     * Aborting it stops serving (it needs leaveStopped or leaveRunning): CRIU's page session
+     * ends as its client's goodbye would (criu/page-server-goodbye.ts), and the checkpoint
+     * fails with the tree resumed, its connections whole.
      */
     abandon?: AbortSignal;
   };
@@ -115,9 +115,9 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
   if (options.preDump && (options.archive !== undefined || options.pageSink || options.lazyPages || options.leaveStopped)) {
     throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'a pre-dump writes an images directory and leaves the tree running: no archive, pageSink, lazyPages or leaveStopped');
   }
-  if (options.lazyPages?.abandon && !options.leaveStopped) {
+  if (options.lazyPages?.abandon && !options.leaveStopped && !options.leaveRunning) {
     // The goodbye ends CRIU's page session as a success, after which CRIU would end the tree.
-    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'lazyPages.abandon needs leaveStopped: an abandoned dump must leave the tree to resume');
+    throw new ValidationError(ErrorCode.INVALID_ARG_VALUE, 'lazyPages.abandon needs leaveStopped or leaveRunning: an abandoned dump must leave the tree to resume');
   }
   if (options.signal?.aborted) throw abortError(options.signal);
   assertRoot('checkpoint');
@@ -169,11 +169,18 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
   let progress: NodeJS.Timeout | undefined;
   let dumpedStopped = false;
   let criuRunId: string | undefined; // of a dump left stopped: it names the lock left on the tree
+  let servedLazily = false;
   // CRIU's RPC passes a lazy page server no address (it would listen on all of them); its
   // configuration file still can.
   const lazyConfig = options.lazyPages?.address ? await writeConfig([`address ${options.lazyPages.address}`]) : undefined;
+  // Abandoned before CRIU serves, it is told no at status-ready; while it serves, goodbye.
   const abandon = options.lazyPages?.abandon;
-  const goodbye = abandon && options.lazyPages ? sayGoodbyeOnAbandon(abandon, options.lazyPages.address ?? '127.0.0.1', options.lazyPages.port) : undefined;
+  const stopServing = new AbortController();
+  const onAbandon = () => {
+    if (servedLazily) stopServing.abort(abandon?.reason);
+  };
+  abandon?.addEventListener('abort', onAbandon, { once: true });
+  const goodbye = options.lazyPages ? sayGoodbyeOnEnd(stopServing.signal, options.lazyPages.address ?? '127.0.0.1', options.lazyPages.port) : undefined;
   try {
     if (builder) {
       sink = PageSinkSession.toArchive(builder.writer);
@@ -211,7 +218,18 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
         },
       }),
       {
-        onNotification: options.onNotification,
+        onNotification: async (n) => {
+          // CRIU lets go of the tree once its page session ends, and when that session fails
+          // (a client that reset it, say), it lets the tree run without undoing its locks
+          // (undone before serving only for a tree left running): stopped now, it waits for the
+          // release below (or the caller's) instead.
+          if (options.lazyPages && n.name === 'status-ready') {
+            if (!options.leaveRunning) signalEach(pids, 'SIGSTOP');
+            servedLazily = true;
+            if (abandon?.aborted) throw abortError(abandon);
+          }
+          await options.onNotification?.(n);
+        },
         signal: options.signal,
         timeoutMs: options.timeoutMs,
         kill: goodbye?.kill,
@@ -260,13 +278,15 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
     return result;
   } catch (error) {
     sink?.cancel();
-    // CRIU undoes its locks when it fails, not when it dies (killed, a timeout, a crash).
-    if (dumpedStopped || criuLetGo(error)) await releaseCriuLocks(pid, pids, criuRunId ?? (await readDumpRunId(imagesDir)));
+    // CRIU undoes its locks when it fails, not when it dies (killed, a timeout, a crash) nor
+    // when its page session fails.
+    if (dumpedStopped || servedLazily || criuLetGo(error)) await releaseCriuLocks(pid, pids, criuRunId ?? (await readDumpRunId(imagesDir)));
     await resumeStopped(pids, stoppedBefore);
     await builder?.abandon();
     await removePartialImages(imagesDir, logFile);
     throw error;
   } finally {
+    abandon?.removeEventListener('abort', onAbandon);
     goodbye?.dispose();
     releaseGuard?.();
     if (progress) clearInterval(progress);

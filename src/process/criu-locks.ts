@@ -38,7 +38,7 @@ async function removeNetworkLock(rootPid: number, pids: number[], runId: string 
   }
   const inTreeNetns = (argv: string[]) => command('nsenter', [`--net=/proc/${rootPid}/ns/net`, ...argv], { reject: false });
   if (runId) await deleteLockTable(`/proc/${rootPid}/ns/net`, runId);
-  else if (!own) await deleteTablesLocking(rootPid, connectionPorts(rootPid, pids));
+  else if (!own) await deleteTablesLocking(rootPid, connectionsOf(rootPid, pids));
   if (!own) return;
   // Only CRIU's dumps of this tree put tables of that name in its private namespace.
   const listed = await inTreeNetns(['nft', 'list', 'tables', 'inet']);
@@ -76,10 +76,11 @@ export async function endLockedTree(rootPid: number, runId: string | undefined, 
 }
 
 /**
- * The ports (local, remote) of the TCP sockets `pids` hold, from /proc/`rootPid`/net/tcp{,6}
- * (whose tenth field is the socket's inode; addresses are ADDR:PORT, the port in hex).
+ * The TCP connections `pids` hold, as `ADDRESS.PORT|ADDRESS.PORT` (local, then remote), from
+ * /proc/`rootPid`/net/tcp{,6}: the tenth field is the socket's inode, the second and third the
+ * ends, as ADDRESS:PORT in hex (the address in 32-bit words of host byte order).
  */
-function connectionPorts(rootPid: number, pids: number[]): Set<string> {
+function connectionsOf(rootPid: number, pids: number[]): Set<string> {
   const inodes = new Set<string>();
   for (const pid of pids) {
     try {
@@ -91,7 +92,7 @@ function connectionPorts(rootPid: number, pids: number[]): Set<string> {
       // gone meanwhile
     }
   }
-  const ports = new Set<string>();
+  const connections = new Set<string>();
   for (const table of ['tcp', 'tcp6']) {
     let text = '';
     try {
@@ -101,25 +102,39 @@ function connectionPorts(rootPid: number, pids: number[]): Set<string> {
     }
     for (const line of text.split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/);
-      if (!inodes.has(fields[9] ?? '')) continue;
-      const port = (address: string | undefined) => parseInt(address?.split(':')[1] ?? '', 16);
-      ports.add(`${port(fields[1])}/${port(fields[2])}`);
+      if (fields[1] && fields[2] && inodes.has(fields[9] ?? '')) connections.add(`${endOf(fields[1])}|${endOf(fields[2])}`);
     }
   }
-  return ports;
+  return connections;
+}
+
+/** ADDRESS:PORT in hex, as /proc/net/tcp{,6} print it, as nft prints a set element's: `ADDRESS.PORT`. */
+function endOf(hex: string): string {
+  const [address = '', port = ''] = hex.split(':');
+  const bytes = (address.match(/.{8}/g) ?? []).flatMap((word) => {
+    const n = parseInt(word, 16);
+    return [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24];
+  });
+  // IPv4, or IPv4 mapped into IPv6 (::ffff:a.b.c.d), which CRIU locks as IPv4.
+  const v4 = bytes.length === 4 ? bytes : bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 255 && bytes[11] === 255 ? bytes.slice(12) : undefined;
+  const groups = bytes.map((b) => b.toString(16).padStart(2, '0')).join('').match(/.{4}/g) ?? [];
+  // A URL writes an IPv6 address in its shortest form, as nft does.
+  const text = v4 ? v4.join('.') : new URL(`http://[${groups.join(':')}]`).hostname.slice(1, -1);
+  return `${text}.${parseInt(port, 16)}`;
 }
 
 /**
- * Deletes CRIU's tables in the namespace of `rootPid` whose set holds one of these connections
- * (`local/remote` ports): an element is `ADDR . PORT . ADDR . PORT`, in either direction.
+ * Deletes CRIU's tables in the namespace of `rootPid` whose set holds one of `connections`: an
+ * element is `ADDRESS . PORT . ADDRESS . PORT`, each connection in both directions. (A tree's
+ * peer on the same host has the same elements: only a run id tells their locks apart.)
  */
-async function deleteTablesLocking(rootPid: number, ports: Set<string>): Promise<void> {
-  if (ports.size === 0) return;
+async function deleteTablesLocking(rootPid: number, connections: Set<string>): Promise<void> {
+  if (connections.size === 0) return;
   const inTreeNetns = (argv: string[]) => command('nsenter', [`--net=/proc/${rootPid}/ns/net`, 'nft', ...argv], { reject: false });
   const listed = await inTreeNetns(['list', 'tables', 'inet']);
   for (const [, table] of String(listed.stdout ?? '').matchAll(/^table inet (CRIU-[0-9a-f-]+)$/gm)) {
     const rules = String((await inTreeNetns(['list', 'table', 'inet', table as string])).stdout ?? '');
-    const locks = [...rules.matchAll(/\S+ \. (\d+) \. \S+ \. (\d+)/g)].some(([, a, b]) => ports.has(`${a}/${b}`) || ports.has(`${b}/${a}`));
+    const locks = [...rules.matchAll(/([0-9a-f.:]+) \. (\d+) \. ([0-9a-f.:]+) \. (\d+)/g)].some(([, a, p, b, q]) => connections.has(`${a}.${p}|${b}.${q}`));
     if (locks) await inTreeNetns(['delete', 'table', 'inet', table as string]);
   }
 }

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { packageRoot } from '../native/binding.js';
 import { startChild } from './child.js';
-import { signalEach } from './proc.js';
+import { resumeHeldTree, type HeldDump } from './held-tree.js';
 
 /**
  * Starts the watchdog; `script` sees `args` as "$1", "$2"… Returns the function that disarms it
@@ -21,23 +21,22 @@ export function afterThisProcessDies(script: string, args: string[]): () => void
   }
 }
 
-/** The script a watchdog runs with node to undo a dump's locks on a tree (resume-held-tree.ts). */
+/** The script a watchdog runs with node to resume a held tree (resume-held-tree.ts). */
 export function lockReleaser(): string[] {
   return [process.execPath, path.join(packageRoot, 'lib', 'process', 'resume-held-tree.js')];
 }
 
 /**
- * Resumes a stopped tree (root `pids[0]`) if this process would otherwise exit while holding it:
- * an await that can never settle empties the event loop (beforeExit), and a SIGKILL runs no
- * handler at all, so a watchdog outside this process resumes it once it is gone, after undoing
- * what CRIU's dump left on it (resume-held-tree.ts), or, should that fail, with SIGCONT alone
- * for a minute (CRIU may hold the tree a little longer). Returns the function that disarms both.
+ * Resumes a stopped tree (root `pids[0]`), left so by CRIU's `dump`, if this process would
+ * otherwise exit while holding it: an await that can never settle empties the event loop
+ * (beforeExit), and a SIGKILL runs no handler at all, so a watchdog outside this process
+ * resumes it once it is gone (held-tree.ts), or, should that fail, sends SIGCONT alone for a
+ * minute. Returns the function that disarms both.
  */
-export function resumeTreeIfThisProcessDies(pids: number[], dump: { runId?: string; imagesDir?: string } = {}): () => void {
-  const guard = () => signalEach(pids, 'SIGCONT');
-  // The lock's name: the dump's run id, or its inventory's once written (resume-held-tree.ts).
-  const lock = dump.runId ? ['--run-id', dump.runId] : dump.imagesDir ? ['--images', dump.imagesDir] : ['--run-id', ''];
+export function resumeTreeIfThisProcessDies(pids: number[], dump: HeldDump = {}): () => void {
+  const guard = () => void resumeHeldTree(pids, dump);
   process.once('beforeExit', guard);
+  const lock = dump.runId ? ['--run-id', dump.runId] : dump.imagesDir ? ['--images', dump.imagesDir] : ['--run-id', ''];
   const disarm = afterThisProcessDies(
     'node="$1"; script="$2"; how="$3"; lock="$4"; shift 4; "$node" "$script" "$how" "$lock" "$@" 2>/dev/null || ' +
       '{ i=0; while [ $i -lt 120 ]; do kill -CONT "$@" 2>/dev/null; sleep 0.5; i=$((i+1)); done; }',

@@ -61,6 +61,8 @@ export async function echoService(log: string, track: (pid: number) => number) {
   await echoOf('before');
   return {
     pid,
+    /** Its connection as the service sees it, as nft writes a set element: local, then remote. */
+    connection: () => `127.0.0.1 . ${port} . 127.0.0.1 . ${client.localPort}`,
     sendWhileFrozen: () => void client.write('while frozen\n'),
     async goesOn(): Promise<string> {
       await echoOf('while frozen');

@@ -69,6 +69,30 @@ describe.runIf(enabled)('lazy dump of a migrating process', () => {
     }
   });
 
+  // CRIU lets the tree run, without undoing its locks, when its page session fails.
+  it('a page session that fails (a half request, then the end) leaves the tree stopped until its locks are undone: its connection goes on', async () => {
+    const echo = await echoService(path.join(dir(), 'echo-failed-session.log'), track);
+    try {
+      const port = await freePort();
+      const { done } = await processSubject(echo.pid).lazyDump({
+        imagesDir: path.join(dir(), 'images-failed-session'),
+        port,
+        abandon: new AbortController().signal,
+        criuOptions: { tcpEstablished: true, networkLock: 'nftables' },
+        onFrozen: () => echo.sendWhileFrozen(),
+        onImages: async () => {},
+        onServing: () => {
+          const client = connect(port, '127.0.0.1', () => client.end(Buffer.alloc(8)));
+          client.on('error', () => {});
+        },
+      });
+      await expect(done).rejects.toThrow(/criu dump .* failed/);
+      expect(await echo.goesOn()).toBe('before\nwhile frozen\nafter\n');
+    } finally {
+      echo.close();
+    }
+  });
+
   // The watchdog an agent leaves behind runs this once the agent died: a page server whose
   // client never came (the relay died with the agent) would hold the tree for ever.
   it("a held tree's watchdog kills a CRIU that still serves nobody after 10 s, and resumes the tree with its connection whole", async () => {
