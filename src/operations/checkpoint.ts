@@ -205,6 +205,8 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
         type: options.preDump ? RequestType.PRE_DUMP : RequestType.DUMP,
         opts: {
           ...commonRpcOptions(options),
+          // status-ready stops a lazily dumped tree (below), whoever else listens.
+          ...(options.lazyPages ? { notifyScripts: true } : {}),
           ...fds,
           pid,
           leaveRunning: options.preDump ? undefined : options.leaveRunning,
@@ -228,9 +230,11 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
             servedLazily = true;
             if (abandon?.aborted) throw abortError(abandon);
           }
+          // The abort signal is ours to honour (not the session's): at status-ready, only after the stop.
+          if (options.signal?.aborted) throw abortError(options.signal);
           await options.onNotification?.(n);
+          if (options.signal?.aborted) throw abortError(options.signal);
         },
-        signal: options.signal,
         timeoutMs: options.timeoutMs,
         kill: goodbye?.kill,
         // Stopped first, a tree that CRIU lets go of when killed stays so until its locks are undone below.

@@ -13,6 +13,7 @@ import { releaseCriuLocks } from './criu-locks.js';
 import { readStat, signalEach } from './proc.js';
 
 const WAIT_FOR_CRIU_MS = 10_000;
+const WAIT_FOR_OTHER_TRACERS_MS = 50_000;
 
 /** The dump that left the tree stopped: its run id, or where its inventory is (once written). */
 export interface HeldDump {
@@ -22,21 +23,21 @@ export interface HeldDump {
 
 /**
  * Resumes the tree of `pids` (its root first) once CRIU has let go of it, its locks undone;
- * `signal: false` undoes them only (a container: runc thaws it). False if CRIU still held it.
+ * `signal: false` undoes them only (a container: runc thaws it). A tracer other than CRIU is
+ * given most of a minute more, and then it is done all the same.
  */
-export async function resumeHeldTree(pids: number[], dump: HeldDump, options: { signal?: boolean } = {}): Promise<boolean> {
+export async function resumeHeldTree(pids: number[], dump: HeldDump, options: { signal?: boolean } = {}): Promise<void> {
   const stuck = !(await untraced(pids, WAIT_FOR_CRIU_MS));
   if (stuck) {
     const criu = new Set(pids.map(tracerOf).filter((tracer) => tracer !== undefined && readStat(tracer)?.comm === 'criu'));
     signalEach(pids, 'SIGSTOP');
     signalEach([...criu] as number[], 'SIGKILL');
-    if (!(await untraced(pids, 5000))) return false;
+    await untraced(pids, WAIT_FOR_OTHER_TRACERS_MS);
   }
   const runId = dump.runId ?? (dump.imagesDir ? await readDumpRunId(dump.imagesDir) : undefined);
   await releaseCriuLocks(pids[0] as number, pids, runId);
   // A container's SIGCONT, after the stop above, takes effect when runc thaws it.
   if (options.signal !== false || stuck) signalEach(pids, 'SIGCONT');
-  return true;
 }
 
 /** The pid of the tracer (CRIU) that holds `pid`, if one does. */

@@ -3,10 +3,8 @@
 //   node resume-held-tree.js --run-id ID|--images DIR|--no-signal LOCK ROOT_PID PID...
 // LOCK: the dump's run id ('' when none), or the directory of its inventory (--images).
 // --no-signal: a container (its own namespace: no LOCK needed), thawed by runc after this.
-// It exits 1 if CRIU still held the tree: the watchdog's SIGCONT loop goes on trying.
 import { resumeHeldTree } from './held-tree.js';
 
 const [how, lock, ...pids] = process.argv.slice(2);
 const dump = how === '--images' ? { imagesDir: lock } : { runId: lock || undefined };
-const resumed = await resumeHeldTree(pids.map(Number), dump, { signal: how !== '--no-signal' });
-process.exit(resumed ? 0 : 1);
+await resumeHeldTree(pids.map(Number), dump, { signal: how !== '--no-signal' });

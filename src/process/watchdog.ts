@@ -30,8 +30,8 @@ export function lockReleaser(): string[] {
  * Resumes a stopped tree (root `pids[0]`), left so by CRIU's `dump`, if this process would
  * otherwise exit while holding it: an await that can never settle empties the event loop
  * (beforeExit), and a SIGKILL runs no handler at all, so a watchdog outside this process
- * resumes it once it is gone (held-tree.ts), or, should that fail, sends SIGCONT alone for a
- * minute. Returns the function that disarms both.
+ * resumes it once it is gone (held-tree.ts), or, should node fail there, sends SIGCONT alone
+ * for a minute. Returns the function that disarms both.
  */
 export function resumeTreeIfThisProcessDies(pids: number[], dump: HeldDump = {}): () => void {
   const guard = () => void resumeHeldTree(pids, dump);

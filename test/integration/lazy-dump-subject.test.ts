@@ -1,12 +1,13 @@
 // A migration's lazy dump of a process tree: when sending its images fails, CRIU would go on to
 // serve the memory; the destination must never be told to pull it, and the source runs on. And
 // its pages stay in the stopped tree, read from there as they are pulled.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { leavesLazyPagesInPlace, locateCriu } from '../../src/criu/locate.js';
+import { checkpoint } from '../../src/index.js';
 import { processSubject } from '../../src/migrate/process-subject.js';
 import { childrenOf, readStat } from '../../src/process/proc.js';
 import { canCheckpoint } from '../helpers/capabilities.js';
@@ -87,6 +88,23 @@ describe.runIf(enabled)('lazy dump of a migrating process', () => {
         },
       });
       await expect(done).rejects.toThrow(/criu dump .* failed/);
+      expect(await echo.goesOn()).toBe('before\nwhile frozen\nafter\n');
+    } finally {
+      echo.close();
+    }
+  });
+
+  it('through the API, with no notification handler: abandoned while it serves, the tree resumes with its connection whole', async () => {
+    const echo = await echoService(path.join(dir(), 'echo-api.log'), track);
+    try {
+      const port = await freePort();
+      const abandon = new AbortController();
+      const dumping = checkpoint(echo.pid, { imagesDir: path.join(dir(), 'images-api'), lazyPages: { address: '127.0.0.1', port, abandon: abandon.signal }, leaveStopped: true, tcpEstablished: true, networkLock: 'nftables' });
+      const failure = dumping.then(() => undefined, (error: Error) => error);
+      await waitFor('CRIU to serve', () => (spawnSync('ss', ['-Hltn', `sport = :${port}`], { encoding: 'utf8' }).stdout.trim() ? true : undefined));
+      echo.sendWhileFrozen(); // locked, it arrives once the tree runs again
+      abandon.abort(new Error('nobody comes'));
+      expect((await failure)?.message).toMatch(/aborted: nobody comes/);
       expect(await echo.goesOn()).toBe('before\nwhile frozen\nafter\n');
     } finally {
       echo.close();
