@@ -99,7 +99,12 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
       };
       const served = new AbortController(); // the destination went, or the images did not
       const endServing = (reason: unknown) => served.abort(reason);
-      const onAbandon = () => endServing(abandon.reason);
+      // Before CRIU serves (its status byte), an abandon waits for it: a kill mid-dump could
+      // leave its parasite in the container's processes.
+      let serving = false;
+      const onAbandon = () => {
+        if (serving) endServing(abandon.reason);
+      };
       abandon.addEventListener('abort', onAbandon, { once: true });
       const goodbye = sayGoodbyeOnEnd(served.signal, '127.0.0.1', port);
       goodbye.kill.addEventListener('abort', stop, { once: true });
@@ -131,6 +136,8 @@ function containerSubject(runc: Runc, container: RunningContainer, facts: Contai
             // CRIU writes one byte once its images are written and it serves the memory.
             onStatus: (status) => {
               void once(status, 'data').then(async () => {
+                serving = true;
+                if (abandon.aborted) return endServing(abandon.reason);
                 try {
                   await files;
                   await onImages();
