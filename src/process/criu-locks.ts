@@ -36,15 +36,12 @@ async function removeNetworkLock(rootPid: number, pids: number[], runId: string 
   } catch {
     return; // gone
   }
-  const inTreeNetns = (argv: string[]) => command('nsenter', [`--net=/proc/${rootPid}/ns/net`, ...argv], { reject: false });
+  const inTreeNetns = (argv: string[]) => inNetnsOf(rootPid, argv);
   if (runId) await deleteLockTable(`/proc/${rootPid}/ns/net`, runId);
   else if (!own) await deleteTablesLocking(rootPid, connectionsOf(rootPid, pids));
   if (!own) return;
   // Only CRIU's dumps of this tree put tables of that name in its private namespace.
-  const listed = await inTreeNetns(['nft', 'list', 'tables', 'inet']);
-  for (const [, table] of String(listed.stdout ?? '').matchAll(/^table inet (CRIU-[0-9a-f-]+)$/gm)) {
-    await inTreeNetns(['nft', 'delete', 'table', 'inet', table as string]);
-  }
+  for (const table of await criuTablesIn(rootPid)) await inTreeNetns(['nft', 'delete', 'table', 'inet', table]);
   for (const tables of ['iptables', 'ip6tables']) {
     if ((await inTreeNetns([tables, '-w', '-S', 'CRIU'])).exitCode !== 0) continue; // no such chain
     for (const chain of ['INPUT', 'OUTPUT']) await inTreeNetns([tables, '-w', '-D', chain, '-j', 'CRIU']);
@@ -130,13 +127,22 @@ function endOf(hex: string): string {
  */
 async function deleteTablesLocking(rootPid: number, connections: Set<string>): Promise<void> {
   if (connections.size === 0) return;
-  const inTreeNetns = (argv: string[]) => command('nsenter', [`--net=/proc/${rootPid}/ns/net`, 'nft', ...argv], { reject: false });
-  const listed = await inTreeNetns(['list', 'tables', 'inet']);
-  for (const [, table] of String(listed.stdout ?? '').matchAll(/^table inet (CRIU-[0-9a-f-]+)$/gm)) {
-    const rules = String((await inTreeNetns(['list', 'table', 'inet', table as string])).stdout ?? '');
+  for (const table of await criuTablesIn(rootPid)) {
+    const rules = String((await inNetnsOf(rootPid, ['nft', 'list', 'table', 'inet', table])).stdout ?? '');
     const locks = [...rules.matchAll(/([0-9a-f.:]+) \. (\d+) \. ([0-9a-f.:]+) \. (\d+)/g)].some(([, a, p, b, q]) => connections.has(`${a}.${p}|${b}.${q}`));
-    if (locks) await inTreeNetns(['delete', 'table', 'inet', table as string]);
+    if (locks) await inNetnsOf(rootPid, ['nft', 'delete', 'table', 'inet', table]);
   }
+}
+
+/** The nftables tables of CRIU's locks (`inet CRIU-…`) in the network namespace of `rootPid`. */
+async function criuTablesIn(rootPid: number): Promise<string[]> {
+  const listed = await inNetnsOf(rootPid, ['nft', 'list', 'tables', 'inet']);
+  return [...String(listed.stdout ?? '').matchAll(/^table inet (CRIU-[0-9a-f-]+)$/gm)].map((match) => match[1] as string);
+}
+
+/** Runs argv in the network namespace of `rootPid`; its exit code says how it went. */
+function inNetnsOf(rootPid: number, argv: string[]) {
+  return command('nsenter', [`--net=/proc/${rootPid}/ns/net`, ...argv], { reject: false });
 }
 
 function safeReadlink(file: string): string {

@@ -6,11 +6,10 @@
 // locked, or closed without a word once it reads a socket still in repair mode. A lazy dump's
 // page server whose client never came (its only way in, the relay, died with the agent) would
 // hold the tree for ever: that CRIU is killed, the tree stopped first (as checkpoint.ts does).
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readDumpRunId } from '../images/inventory.js';
 import { releaseCriuLocks } from './criu-locks.js';
-import { readStat, signalEach } from './proc.js';
+import { readStat, signalEach, tracerOf } from './proc.js';
 
 const WAIT_FOR_CRIU_MS = 10_000;
 const WAIT_FOR_OTHER_TRACERS_MS = 50_000;
@@ -38,16 +37,6 @@ export async function resumeHeldTree(pids: number[], dump: HeldDump, options: { 
   await releaseCriuLocks(pids[0] as number, pids, runId);
   // A container's SIGCONT, after the stop above, takes effect when runc thaws it.
   if (options.signal !== false || stuck) signalEach(pids, 'SIGCONT');
-}
-
-/** The pid of the tracer (CRIU) that holds `pid`, if one does. */
-function tracerOf(pid: number): number | undefined {
-  try {
-    const tracer = Number(/^TracerPid:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-    return tracer > 0 ? tracer : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 async function untraced(pids: number[], timeoutMs: number): Promise<boolean> {

@@ -159,6 +159,16 @@ export function signalEach(pids: number[], signal: NodeJS.Signals): void {
   }
 }
 
+/** The pid of the tracer (a CRIU that seized it, say) that holds `pid`, if one does. */
+export function tracerOf(pid: number): number | undefined {
+  try {
+    const tracer = Number(/^TracerPid:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    return tracer > 0 ? tracer : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The pid as the process's own (innermost) pid namespace sees it: what CRIU's images use. */
 export function namespacePid(pid: number): number | undefined {
   try {

@@ -19,6 +19,22 @@ const enabled = await canCheckpoint();
 describe.runIf(enabled)('lazy dump of a migrating process', () => {
   const { dir, track } = useWorkspace();
 
+  /**
+   * A migration's lazy dump of the echo service, its connection with it: the line sent once
+   * every task is seized (no socket dumped yet) waits in the tree's socket, dumped with it.
+   */
+  async function dumpEchoLazily(echo: { pid: number; sendWhileFrozen(): void }, imagesDir: string, options: { port?: number; abandon?: AbortSignal; onServing: () => void }) {
+    return processSubject(echo.pid).lazyDump({
+      imagesDir,
+      port: options.port ?? (await freePort()),
+      abandon: options.abandon ?? new AbortController().signal,
+      criuOptions: { tcpEstablished: true, networkLock: 'nftables' },
+      onFrozen: () => echo.sendWhileFrozen(),
+      onImages: async () => {},
+      onServing: options.onServing,
+    });
+  }
+
   it('fails with the post-dump handler error, never says it serves, and leaves the tree resumable', async () => {
     const sleeper = spawn('sleep', ['1000'], { detached: true, stdio: 'ignore' });
     const pid = track(sleeper.pid as number);
@@ -51,14 +67,8 @@ describe.runIf(enabled)('lazy dump of a migrating process', () => {
     const echo = await echoService(path.join(dir(), 'echo.log'), track);
     try {
       const abandon = new AbortController();
-      const { held, done } = await processSubject(echo.pid).lazyDump({
-        imagesDir: path.join(dir(), 'images-echo'),
-        port: await freePort(),
+      const { held, done } = await dumpEchoLazily(echo, path.join(dir(), 'images-echo'), {
         abandon: abandon.signal,
-        criuOptions: { tcpEstablished: true, networkLock: 'nftables' },
-        // Every task is seized, no socket dumped yet: this waits in the tree's socket, dumped with it.
-        onFrozen: () => echo.sendWhileFrozen(),
-        onImages: async () => {},
         onServing: () => abandon.abort(new Error('nobody comes to pull')),
       });
       const failure = await done.then(() => undefined, (error: Error) => error);
@@ -75,13 +85,8 @@ describe.runIf(enabled)('lazy dump of a migrating process', () => {
     const echo = await echoService(path.join(dir(), 'echo-failed-session.log'), track);
     try {
       const port = await freePort();
-      const { done } = await processSubject(echo.pid).lazyDump({
-        imagesDir: path.join(dir(), 'images-failed-session'),
+      const { done } = await dumpEchoLazily(echo, path.join(dir(), 'images-failed-session'), {
         port,
-        abandon: new AbortController().signal,
-        criuOptions: { tcpEstablished: true, networkLock: 'nftables' },
-        onFrozen: () => echo.sendWhileFrozen(),
-        onImages: async () => {},
         onServing: () => {
           const client = connect(port, '127.0.0.1', () => client.end(Buffer.alloc(8)));
           client.on('error', () => {});
@@ -119,15 +124,7 @@ describe.runIf(enabled)('lazy dump of a migrating process', () => {
       const imagesDir = path.join(dir(), 'images-stuck');
       let serving!: () => void;
       const served = new Promise<void>((resolve) => (serving = resolve));
-      const { done } = await processSubject(echo.pid).lazyDump({
-        imagesDir,
-        port: await freePort(),
-        abandon: new AbortController().signal,
-        criuOptions: { tcpEstablished: true, networkLock: 'nftables' },
-        onFrozen: () => echo.sendWhileFrozen(),
-        onImages: async () => {},
-        onServing: () => serving(),
-      });
+      const { done } = await dumpEchoLazily(echo, imagesDir, { onServing: () => serving() });
       done.catch(() => {});
       await served;
       const releaser = spawn(process.execPath, [path.join(repoRoot, 'lib', 'process', 'resume-held-tree.js'), '--images', imagesDir, String(echo.pid)], { stdio: 'ignore' });
