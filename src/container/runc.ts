@@ -11,7 +11,7 @@ import { rememberedFact } from '../binary-facts.js';
 import { command } from '../process/command.js';
 import { processTree, signalEach, waitUntilGone } from '../process/proc.js';
 import { ErrorCode, FreezedryError, abortError, type ErrorCodeValue } from '../errors.js';
-import { locateCriu } from '../criu/locate.js';
+import { criuEnvironment, locateCriu } from '../criu/locate.js';
 import { describeFailure, errorLines, readLog } from '../criu/log.js';
 import { native } from '../native/binding.js';
 
@@ -129,6 +129,7 @@ export class Runc {
         child = spawn(this.path, ['--root', this.root, '--log', logFile, '--log-format', 'json', ...call.args], {
           env: {
             ...process.env,
+            ...criuEnvironment(),
             ...call.env,
             ...(criuConfig ? { CRIU_CONFIG_FILE: criuConfig } : {}),
             PATH: `${this.criuDir}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,

@@ -5,6 +5,7 @@ import { closeSync } from 'node:fs';
 import { ErrorCode, FreezedryError, abortError } from '../errors.js';
 import { native, type NativeCriuChannel } from '../native/binding.js';
 import { startChild, type Child, type ChildExit } from '../process/child.js';
+import { criuEnvironment } from './locate.js';
 import { RequestType, decodeResponse, encodeRequest, type RpcRequest, type RpcResponse } from './rpc-schema.js';
 
 export type NotificationName =
@@ -92,7 +93,7 @@ export class CriuSession {
     const command = [...launcher, criuPath, '--no-default-config', 'swrk', '3'];
     try {
       // Not child_process: no fork() of this process (process/child.ts).
-      this.child = startChild(command, { extraFds: [this.channel.peerFd, ...inheritFds], env: { ...process.env, ...environment }, outputTailBytes: OUTPUT_TAIL_BYTES });
+      this.child = startChild(command, { extraFds: [this.channel.peerFd, ...inheritFds], env: { ...process.env, ...criuEnvironment(), ...environment }, outputTailBytes: OUTPUT_TAIL_BYTES });
     } catch (error) {
       this.spawnError = error as Error;
     } finally {
