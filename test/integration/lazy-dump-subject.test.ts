@@ -192,6 +192,43 @@ describe.runIf(enabled)('lazy dump of a migrating process', () => {
       await waitFor('the resumed workload', () => isRunningNotStopped(pid) || undefined);
     }
   });
+
+  // The patch's prescan walks a frozen task's page tables with PAGEMAP_SCAN in a thread while
+  // CRIU reads smaps: it must list every page the usual walk lists, past the 32768 runs one scan
+  // of CRIU's holds (the fixture's first mapping has 49152).
+  it('lists the same lazy pages with the page tables walked beside smaps as without, however many runs', async () => {
+    const sparse = await compileFixture('sparse-memory');
+    const log = path.join(dir(), 'sparse.log');
+    const pid = track(spawn(sparse, ['384'], { detached: true, stdio: ['ignore', openSync(log, 'w'), 'ignore'] }).pid as number);
+    await waitFor('the workload', () => (logText(log).includes('READY') ? true : undefined));
+    const dumps: { pagemap: Buffer; log: string }[] = [];
+    for (const prescan of [true, false]) {
+      const imagesDir = path.join(dir(), `images-sparse-${prescan}`);
+      const abandon = new AbortController();
+      if (!prescan) process.env.FREEZEDRY_CRIU_NO_PRESCAN = '1';
+      try {
+        const { held, done } = await processSubject(pid).lazyDump({
+          imagesDir,
+          port: await freePort(),
+          abandon: abandon.signal,
+          criuOptions: { logLevel: 4 },
+          onImages: async () => {
+            dumps.push({ pagemap: readFileSync(path.join(imagesDir, `pagemap-${pid}.img`)), log: readFileSync(path.join(imagesDir, 'dump.log'), 'utf8') });
+          },
+          onServing: () => abandon.abort(new Error('the test has its images')),
+        });
+        await done.catch(() => {}); // aborted: the images were read before
+        await held.resume();
+      } finally {
+        delete process.env.FREEZEDRY_CRIU_NO_PRESCAN;
+      }
+    }
+    const [withPrescan, without] = dumps as [{ pagemap: Buffer; log: string }, { pagemap: Buffer; log: string }];
+    expect(withPrescan.log).toMatch(/prescanned \d+ ranges/);
+    expect(without.log).not.toMatch(/prescanned/);
+    expect(withPrescan.pagemap.length).toBeGreaterThan(49152 * 16); // an entry per run, at least
+    expect(withPrescan.pagemap.equals(without.pagemap)).toBe(true);
+  }, 60_000);
 });
 
 /** The largest mapping of `pid` (the workload's memory): its start. */
