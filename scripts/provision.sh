@@ -25,7 +25,11 @@ kerndat_dir=/dev/shm/freezedry-criu
 # this version of it is built again; a CRIU source it does not fit is built without it (CRIU
 # works as it always did).
 criu_patch="$root/scripts/criu/lazy-pages-in-place.patch"
-build_flavour="kerndat-cache=$kerndat_dir lazy-pages-in-place=$(cat "$criu_patch" "${criu_patch%.patch}.sha256" | sha256sum | cut -c1-16)"
+# CRIU is built without GnuTLS: its TLS is for its own page server, which freezedry never asks
+# for (a migration's channel is freezedry's own, with node's TLS). Linked, GnuTLS and the seven
+# libraries it pulls in were loaded by every CRIU start: 1.3 ms warm, ~9 ms with a cold cache.
+criu_make_flags=(NO_GNUTLS=1)
+build_flavour="kerndat-cache=$kerndat_dir ${criu_make_flags[*]} lazy-pages-in-place=$(cat "$criu_patch" "${criu_patch%.patch}.sha256" | sha256sum | cut -c1-16)"
 built_here() { [ "$(cat "$1/freezedry-build" 2>/dev/null)" = "$build_flavour" ]; }
 
 [ "$(id -u)" = 0 ] || { log "must run as root (CRIU and apt need it)"; exit 1; }
@@ -33,7 +37,7 @@ built_here() { [ "$(cat "$1/freezedry-build" 2>/dev/null)" = "$build_flavour" ];
 system_packages=(
   # CRIU build dependencies (ENVIRONMENT.md)
   build-essential pkg-config libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
-  python3-protobuf libnl-3-dev libnet1-dev libcap-dev libbsd-dev libgnutls28-dev libnftables-dev uuid-dev
+  python3-protobuf libnl-3-dev libnet1-dev libcap-dev libbsd-dev libnftables-dev uuid-dev
   # and patch, for freezedry's change to it (scripts/criu/)
   patch
   # CRIU runtime: network locking and namespaces (ping: the migrate benchmark's link diagnostics;
@@ -127,9 +131,9 @@ build_criu() {
   else
     log "${criu_patch##*/} was written for other CRIU sources: building ${tarball##*/} without it (a migration's freeze then grows with memory)"
   fi
-  make -C "$src" -j"$(nproc)" criu lib RUNDIR="$kerndat_dir" >"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; return 1; }
+  make -C "$src" -j"$(nproc)" criu lib RUNDIR="$kerndat_dir" "${criu_make_flags[@]}" >"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; return 1; }
   rm -rf "$prefix.tmp"
-  make -C "$src" install-criu install-lib SKIP_PIP_INSTALL=1 PREFIX="$prefix.tmp" RUNDIR="$kerndat_dir" >>"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; return 1; }
+  make -C "$src" install-criu install-lib SKIP_PIP_INSTALL=1 PREFIX="$prefix.tmp" RUNDIR="$kerndat_dir" "${criu_make_flags[@]}" >>"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; return 1; }
   printf '%s\n' "$build_flavour" >"$prefix.tmp/freezedry-build"
   rm -rf "$prefix"; mv "$prefix.tmp" "$prefix"
 }
