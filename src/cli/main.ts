@@ -18,19 +18,12 @@ import { makeOutput, printError } from './output.js';
 import { restoreLauncherEnvironment } from './start-up.js';
 
 
-export async function main(argv: string[]): Promise<number> {
-  restoreLauncherEnvironment();
-  const json = argv.includes('--json');
-  const verbose = argv.includes('--verbose');
-  const abort = new AbortController();
-  const context: Context = { out: makeOutput(json), signal: abort.signal, exitCode: EXIT_OK };
-  // Ctrl-C asks CRIU to stop at its next notification, which resumes a tree being dumped.
-  const onSigint = () => {
-    if (!abort.signal.aborted) context.out.note('interrupted: stopping cleanly (the process will be left running)…');
-    abort.abort(new Error('interrupted (SIGINT)'));
-  };
-  process.on('SIGINT', onSigint);
-
+/**
+ * The command line with every command registered. What the commands do reads `context`, which
+ * main() fills in as it starts: the program itself depends on nothing of the run, so the start-up
+ * snapshot builds it ahead (prepareProgram), which takes ~4 ms off every command.
+ */
+function buildProgram(context: Context): Command {
   const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
   const program = new Command('freezedry')
     .description('checkpoint, restore and migrate Linux processes and containers with CRIU')
@@ -43,6 +36,32 @@ export async function main(argv: string[]): Promise<number> {
     register(program, context);
   }
   for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+let prepared: { program: Command; context: Context } | undefined;
+
+/** Builds the program for the next main() (a program parses once). */
+export function prepareProgram(): void {
+  const context: Context = { out: makeOutput(false), signal: new AbortController().signal, exitCode: EXIT_OK };
+  prepared = { program: buildProgram(context), context };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  restoreLauncherEnvironment();
+  const json = argv.includes('--json');
+  const verbose = argv.includes('--verbose');
+  const abort = new AbortController();
+  if (!prepared) prepareProgram();
+  const { program, context } = prepared as { program: Command; context: Context };
+  prepared = undefined;
+  Object.assign(context, { out: makeOutput(json), signal: abort.signal, exitCode: EXIT_OK });
+  // Ctrl-C asks CRIU to stop at its next notification, which resumes a tree being dumped.
+  const onSigint = () => {
+    if (!abort.signal.aborted) context.out.note('interrupted: stopping cleanly (the process will be left running)…');
+    abort.abort(new Error('interrupted (SIGINT)'));
+  };
+  process.on('SIGINT', onSigint);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

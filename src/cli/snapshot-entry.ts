@@ -1,12 +1,12 @@
 // The entry of the CLI's V8 start-up snapshot. scripts/bundle-cli.mjs bundles it into one
 // CommonJS file and scripts/build-cli-snapshot.mjs runs `node --build-snapshot` on that: every
-// command's modules are loaded then, and main() runs when bin/freezedry starts node from the
-// blob. Node cannot import() an ES module from inside a snapshot, so `bench`, whose report
-// imports vega, runs as bin/freezedry.js instead.
+// command's modules are loaded then and the command line's program built, and main() runs when
+// bin/freezedry starts node from the blob. Node cannot import() an ES module from inside a
+// snapshot, so `bench`, whose report imports vega, runs as bin/freezedry.js instead.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import v8 from 'node:v8';
-import { main } from './main.js';
+import { main, prepareProgram } from './main.js';
 import { prepareCodecs } from '../protobuf.js';
 import { cliPackageRoot, markStartedFromSnapshot } from './start-up.js';
 
@@ -33,6 +33,7 @@ if (v8.startupSnapshot.isBuildingSnapshot()) {
   commandModules().then(
     () => {
       prepareCodecs();
+      prepareProgram();
       v8.startupSnapshot.setDeserializeMainFunction(() => void runCommand());
     },
     (error: unknown) => {
