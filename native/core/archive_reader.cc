@@ -42,8 +42,8 @@ struct Frame {
 
 constexpr size_t kCacheBytes = 32u << 20;      // decompressed frames kept, most recent first
 constexpr size_t kReadAheadBytes = 12u << 20;  // decompressed ahead of a sequential reader
-// No writer makes frames larger (freezedry's are 1 MiB, 4 MiB before): a seek table that says so is hostile
-// or damaged, and its sizes are never allocated.
+// No writer makes frames larger (freezedry's are 256 KiB; 1 MiB and 4 MiB before): a seek table
+// that says so is hostile or damaged, and its sizes are never allocated.
 constexpr uint32_t kMaxFrameBytes = 64u << 20;
 
 // A frame's decompressed bytes, left uninitialised until zstd writes them (zeroing every frame
