@@ -26,9 +26,9 @@ struct ArchiveEntryInfo {
 };
 
 struct ArchiveWriterOptions {
-  int level = 1;                // zstd level (negative: faster)
-  size_t frame_size = 1 << 20;  // uncompressed bytes per frame
-  unsigned threads = 2;         // compression threads
+  int level = 1;                  // zstd level (negative: faster)
+  size_t frame_size = 256 << 10;  // uncompressed bytes per frame
+  unsigned threads = 2;           // compression threads
   // Frames submitted and not yet written, most; a writer past it waits. Large, it lets CRIU
   // hand pages over at memory speed and the compression finish after the freeze.
   size_t max_pending_bytes = 24 << 20;

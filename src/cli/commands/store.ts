@@ -6,7 +6,9 @@ import type { Context } from '../context.js';
 export function register(program: Command, context: Context): void {
   program
     .command('ls')
-    .description(`list the checkpoints in the local store (${process.env.FREEZEDRY_STORE ?? '$FREEZEDRY_STORE, default /var/lib/freezedry/checkpoints'})`)
+    .description('list the checkpoints in the local store ($FREEZEDRY_STORE, default /var/lib/freezedry/checkpoints)')
+    // Read when the help is shown: the program is built ahead, in the CLI's start-up snapshot.
+    .addHelpText('after', () => `\nThe store here: ${process.env.FREEZEDRY_STORE ?? '/var/lib/freezedry/checkpoints'}`)
     .action(async () => {
       const { listCheckpoints, storeRoot } = await import('../../store.js');
       const list = await listCheckpoints();
