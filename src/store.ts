@@ -3,8 +3,10 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Archive } from './archive/archive-reader.js';
 import { ErrorCode, FreezedryError, ValidationError } from './errors.js';
+import { storeRoot } from './store-root.js';
 
-export const DEFAULT_STORE = '/var/lib/freezedry/checkpoints';
+export { DEFAULT_STORE, storeRoot } from './store-root.js';
+
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const SUFFIX = '.tar.zst';
 
@@ -20,10 +22,6 @@ export interface StoredCheckpoint {
   pid?: number;
   tasks: number;
   command: string;
-}
-
-export function storeRoot(root?: string): string {
-  return path.resolve(root ?? process.env.FREEZEDRY_STORE ?? DEFAULT_STORE);
 }
 
 export function storePath(name: string, root?: string): string {

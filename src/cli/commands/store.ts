@@ -1,16 +1,17 @@
 // ls, rm: the local checkpoint store.
 import type { Command } from 'commander';
 import { mib } from '../progress.js';
+import { DEFAULT_STORE, storeRoot } from '../../store-root.js';
 import type { Context } from '../context.js';
 
 export function register(program: Command, context: Context): void {
   program
     .command('ls')
-    .description('list the checkpoints in the local store ($FREEZEDRY_STORE, default /var/lib/freezedry/checkpoints)')
+    .description(`list the checkpoints in the local store ($FREEZEDRY_STORE, default ${DEFAULT_STORE})`)
     // Read when the help is shown: the program is built ahead, in the CLI's start-up snapshot.
-    .addHelpText('after', () => `\nThe store here: ${process.env.FREEZEDRY_STORE ?? '/var/lib/freezedry/checkpoints'}`)
+    .addHelpText('after', () => `\nThe store here: ${storeRoot()}`)
     .action(async () => {
-      const { listCheckpoints, storeRoot } = await import('../../store.js');
+      const { listCheckpoints } = await import('../../store.js');
       const list = await listCheckpoints();
       const rows = list.map(
         (c) =>
