@@ -39,12 +39,22 @@ function buildProgram(context: Context): Command {
   return program;
 }
 
-let prepared: { program: Command; context: Context } | undefined;
+interface PreparedProgram {
+  program: Command;
+  context: Context;
+}
+
+let prepared: PreparedProgram | undefined;
+
+/** A program and the context its commands read, which main() fills in. */
+function newProgram(): PreparedProgram {
+  const context: Context = { out: makeOutput(false), signal: new AbortController().signal, exitCode: EXIT_OK };
+  return { program: buildProgram(context), context };
+}
 
 /** Builds the program for the next main() (a program parses once). */
 export function prepareProgram(): void {
-  const context: Context = { out: makeOutput(false), signal: new AbortController().signal, exitCode: EXIT_OK };
-  prepared = { program: buildProgram(context), context };
+  prepared = newProgram();
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -52,8 +62,7 @@ export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const verbose = argv.includes('--verbose');
   const abort = new AbortController();
-  if (!prepared) prepareProgram();
-  const { program, context } = prepared as { program: Command; context: Context };
+  const { program, context } = prepared ?? newProgram();
   prepared = undefined;
   Object.assign(context, { out: makeOutput(json), signal: abort.signal, exitCode: EXIT_OK });
   // Ctrl-C asks CRIU to stop at its next notification, which resumes a tree being dumped.
