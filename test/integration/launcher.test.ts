@@ -23,6 +23,15 @@ describe('the freezedry command', () => {
     expect(startUpItem((await checkJson(process.execPath, [path.join(repoRoot, 'bin', 'freezedry.js')])).stdout)).toMatchObject({ status: 'warn' });
   });
 
+  it('starts from the snapshot through a link, as npm installs the command, and by a relative path', async () => {
+    const inUse = { status: 'ok', detail: `in use: ${path.join(repoRoot, 'lib', 'cli-snapshot', 'cli.blob')}` };
+    const link = path.join(dir(), 'freezedry');
+    symlinkSync(freezedryCommand, link);
+    expect(startUpItem((await checkJson(link)).stdout)).toMatchObject(inUse);
+    const relative = await exec(path.join('.', 'bin', 'freezedry'), ['check', '--json'], { cwd: repoRoot }).catch((failed: { stdout: string }) => failed);
+    expect(startUpItem(relative.stdout)).toMatchObject(inUse);
+  });
+
   it('a copy of the package in another directory does not use the snapshot built for this one, and still runs', async () => {
     const copy = path.join(dir(), 'copy');
     mkdirSync(copy);
