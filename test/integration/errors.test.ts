@@ -1,7 +1,7 @@
 // Every bad input and failure gets its own error code and a message naming the cause, and the
 // process being dumped is never left frozen or killed by our failure.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, mkdirSync } from 'node:fs';
 import { Socket } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -23,6 +23,7 @@ import {
 } from '../helpers/workloads.js';
 
 const exec = promisify(execFile);
+const statSize = (file: string) => statSync(file, { throwIfNoEntry: false })?.size;
 const enabled = await canCheckpoint();
 const oldCriu = path.join(repoRoot, '.deps', 'criu-old', 'usr', 'sbin', 'criu');
 
@@ -213,6 +214,40 @@ describe.runIf(enabled)('errors and failure paths', () => {
     }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ERR_CRIU_DIED', message: expect.stringContaining('SIGKILL') });
     expect(isRunningNotStopped(pid)).toBe(true);
+  });
+
+  it('ERR_CRIU_DIED when criu is killed while its parasite copies memory; the process runs on with its state', async () => {
+    // pre-dump (above) comes before CRIU seizes the tree; here it dies with its code inside the
+    // process, halfway through a memory dump large enough to be caught at it.
+    const service = await startStateService({ mb: 384, logDir: dir() });
+    track(service.pid);
+    await httpRequest(service.port, 'POST', '/increment?by=5');
+    const before = await httpRequest(service.port, 'GET', '/state');
+    const imagesDir = path.join(dir(), 'criu-killed-mid-memory');
+    let killedAtBytes = 0;
+    const error = await checkpoint(service.pid, {
+      imagesDir,
+      onNotification: (n) => {
+        if (n.name !== 'pre-dump') return;
+        const poll = setInterval(() => {
+          const pages = existsSync(imagesDir) ? readdirSync(imagesDir).filter((name) => name.startsWith('pages-')) : [];
+          const bytes = pages.reduce((sum, name) => sum + (statSize(path.join(imagesDir, name)) ?? 0), 0);
+          if (bytes < 32 << 20) return;
+          clearInterval(poll);
+          killedAtBytes = bytes;
+          process.kill(n.criuPid, 'SIGKILL');
+        }, 2);
+      },
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_CRIU_DIED', message: expect.stringContaining('SIGKILL') });
+    expect(killedAtBytes).toBeGreaterThan(0);
+    expect(killedAtBytes).toBeLessThan(384 << 20);
+    expect(isRunningNotStopped(service.pid)).toBe(true);
+    expect(readFileSync(`/proc/${service.pid}/status`, 'utf8')).toMatch(/TracerPid:\s+0\n/);
+    expect(await httpRequest(service.port, 'GET', '/state')).toMatchObject({ counter: 5, checksum: before.checksum });
+    expect(readdirSync(imagesDir)).toEqual(['dump.log']);
+    await checkpoint(service.pid, { imagesDir, leaveRunning: true });
+    expect(await httpRequest(service.port, 'GET', '/state')).toMatchObject({ counter: 5, checksum: before.checksum });
   });
 
   for (const at of ['pre-restore', 'post-restore', 'pre-resume'] as const) {
