@@ -120,6 +120,11 @@ export async function failureError(
   if (pidClash) {
     return new FreezedryError(ErrorCode.PID_IN_USE, `${subject}: a pid the tree needs is taken: ${pidClash} [log: ${logFile}]`, details);
   }
+  // The same code as a full disk under an archive or the page sink, whoever hit it.
+  const full = lines.find((line) => line.includes('No space left on device'));
+  if (full) {
+    return new FreezedryError(ErrorCode.NO_SPACE, `${subject}: no space left on a device CRIU writes to: ${describeFailure(lines, logFile)}`, details);
+  }
   const code: ErrorCodeValue = what === 'dump' ? ErrorCode.CRIU_DUMP_FAILED : ErrorCode.CRIU_RESTORE_FAILED;
   return new FreezedryError(code, `${subject} failed: ${describeFailure(lines, logFile, tailLines(log, 3))}`, details);
 }
