@@ -19,6 +19,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
+#include <vector>
 
 #include "core/archive_format.h"
 #include "core/io.h"
@@ -42,7 +44,7 @@ struct Frame {
 
 constexpr size_t kCacheBytes = 32u << 20;      // decompressed frames kept, most recent first
 constexpr size_t kReadAheadBytes = 12u << 20;  // decompressed ahead of a sequential reader
-// No writer makes frames larger (freezedry's are 256 KiB; 1 MiB and 4 MiB before): a seek table
+// No writer makes frames larger (freezedry's are 128 KiB; 256 KiB, 1 MiB and 4 MiB before): a seek table
 // that says so is hostile or damaged, and its sizes are never allocated.
 constexpr uint32_t kMaxFrameBytes = 64u << 20;
 
@@ -77,10 +79,16 @@ struct ArchiveReader::Impl {
   uint64_t stream_size = 0;
   std::vector<Frame> frames;
 
-  std::mutex cache_mutex;                         // guards cache, queue, stopping
-  std::list<std::pair<size_t, FrameData>> cache;  // most recent first
+  // Looked up by frame index, not searched: a 1 GiB fill asks after tens of thousands of frames,
+  // each against up to 256 cached and 96 queued: the searches made reading a 2.7 GiB entry take
+  // 1.65 s with 128 KiB frames (0.63 s now), 10 s with 64 KiB.
+  using CacheList = std::list<std::pair<size_t, FrameData>>;
+  std::mutex cache_mutex;  // guards cache, cache_index, queue, queued_frames, stopping
+  CacheList cache;         // most recent first
+  std::unordered_map<size_t, CacheList::iterator> cache_index;
   size_t cached_bytes = 0;
-  std::deque<size_t> queue;  // frames to decompress ahead
+  std::deque<size_t> queue;         // frames to decompress ahead
+  std::vector<bool> queued_frames;  // which frames are in `queue`
   std::condition_variable queued;
   bool stopping = false;
   std::atomic<bool> when_idle{false};
@@ -95,14 +103,12 @@ struct ArchiveReader::Impl {
     if (prefetcher.joinable()) prefetcher.join();
   }
 
+  // A frame in the cache, made the most recent.
   FrameData Cached(size_t index) {
-    for (auto it = cache.begin(); it != cache.end(); ++it) {
-      if (it->first == index) {
-        cache.splice(cache.begin(), cache, it);
-        return cache.front().second;
-      }
-    }
-    return nullptr;
+    auto found = cache_index.find(index);
+    if (found == cache_index.end()) return nullptr;
+    cache.splice(cache.begin(), cache, found->second);
+    return cache.front().second;
   }
 
   // Frames pushed out go to `evicted`, freed by the caller once it let go of the lock.
@@ -110,8 +116,10 @@ struct ArchiveReader::Impl {
     if (Cached(index)) return;
     cached_bytes += data->size;
     cache.emplace_front(index, std::move(data));
+    cache_index[index] = cache.begin();
     while (cached_bytes > kCacheBytes && cache.size() > 1) {
       cached_bytes -= cache.back().second->size;
+      cache_index.erase(cache.back().first);
       evicted.push_back(std::move(cache.back().second));
       cache.pop_back();
     }
@@ -191,7 +199,8 @@ struct ArchiveReader::Impl {
         if (stopping) break;
         index = queue.front();
         queue.pop_front();
-        if (Cached(index)) continue;
+        queued_frames[index] = false;
+        if (cache_index.count(index) != 0) continue;
       }
       // A damaged frame is reported when really read; so is one that could not be allocated.
       auto made = CatchAll([&] { return Decompress(index); }, "archive read-ahead");
@@ -260,6 +269,7 @@ Result<std::unique_ptr<ArchiveReader>> ArchiveReader::Open(int fd) {
     return Failure(ENODATA, "archive", "the frames do not add up to the file size: the archive is truncated or padded");
   }
   s.stream_size = stream_offset;
+  s.queued_frames.resize(s.frames.size());
   return reader;
 }
 
@@ -281,7 +291,9 @@ void ArchiveReader::Prefetch(uint64_t offset, uint64_t limit) {
   size_t queued = s.queue.size();
   for (size_t i = first; i < s.frames.size() && ahead < kReadAheadBytes && s.frames[i].stream_offset < end; i++) {
     ahead += s.frames[i].decompressed_size;
-    if (!s.Cached(i) && std::find(s.queue.begin(), s.queue.end(), i) == s.queue.end()) s.queue.push_back(i);
+    if (s.cache_index.count(i) != 0 || s.queued_frames[i]) continue;
+    s.queued_frames[i] = true;
+    s.queue.push_back(i);
   }
   if (s.queue.size() == queued) return;
   if (!s.prefetcher.joinable()) s.prefetcher = std::thread([&s] { s.ReadAhead(); });

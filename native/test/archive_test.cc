@@ -159,6 +159,47 @@ TEST(ReusedFrameBuffersCarryNoStaleBytes) {
   unlink(path.c_str());
 }
 
+// An entry larger than the frame cache, in small frames: read through twice (the read-ahead
+// queues frames the cache has just let go) and at random, every byte as written.
+TEST(ReadsAnEntryLargerThanTheCacheThroughAndAtRandom) {
+  std::string path = TempFile();
+  int fd = open(path.c_str(), O_WRONLY | O_TRUNC);
+  ArchiveWriterOptions options;
+  options.frame_size = 64 << 10;
+  options.threads = 2;
+  auto writer = ArchiveWriter::Create(fd, options);
+  close(fd);
+  CHECK_OK(writer);
+  std::vector<uint8_t> content = Pattern(40 << 20, 7);
+  auto header = Header('L');
+  CHECK_OK(writer.Value()->BeginEntry("L", header.data()));
+  CHECK_OK(writer.Value()->Write(content.data(), content.size()));
+  auto ended = writer.Value()->EndEntry();
+  CHECK_OK(ended);
+  CHECK_OK(writer.Value()->Finish(true));
+  fd = open(path.c_str(), O_RDONLY);
+  auto reader = ArchiveReader::Open(fd);
+  close(fd);
+  CHECK_OK(reader);
+  uint64_t start = ended.Value().header_offset + 512;
+  for (int pass = 0; pass < 2; pass++) {
+    int out = open("/dev/null", O_WRONLY);
+    auto copied = reader.Value()->CopyTo(start, content.size(), out);
+    close(out);
+    CHECK_OK(copied);
+    CHECK(copied.Value() == ended.Value().checksum);
+  }
+  std::vector<uint8_t> page(4096);
+  uint64_t seed = 12345;
+  for (int i = 0; i < 2000; i++) {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    uint64_t at = (seed >> 33) % (content.size() / page.size()) * page.size();
+    CHECK_OK(reader.Value()->Read(start + at, page.data(), page.size()));
+    CHECK(std::memcmp(page.data(), content.data() + at, page.size()) == 0);
+  }
+  unlink(path.c_str());
+}
+
 namespace {
 
 // How many of this process's threads run at `policy` now.
@@ -401,6 +442,7 @@ int main() {
   RUN(AdaptiveWriterStoresWhatTheCompressorsCannotTake);
   RUN(RoundTripsEntriesWithRandomAccess);
   RUN(ReusedFrameBuffersCarryNoStaleBytes);
+  RUN(ReadsAnEntryLargerThanTheCacheThroughAndAtRandom);
   RUN(ReadsAheadAtIdlePriorityOnlyWhenAsked);
   RUN(RefusesAFrameLargerThanAnyWriterMakes);
   RUN(DetectsAFlippedByte);
