@@ -27,7 +27,7 @@ struct ArchiveEntryInfo {
 
 struct ArchiveWriterOptions {
   int level = 1;                  // zstd level (negative: faster)
-  size_t frame_size = 256 << 10;  // uncompressed bytes per frame
+  size_t frame_size = 128 << 10;  // uncompressed bytes per frame
   unsigned threads = 2;           // compression threads
   // Frames submitted and not yet written, most; a writer past it waits. Large, it lets CRIU
   // hand pages over at memory speed and the compression finish after the freeze.
