@@ -30,6 +30,11 @@ describe('the freezedry command', () => {
     expect(startUpItem((await checkJson(link)).stdout)).toMatchObject(inUse);
     const relative = await exec(path.join('.', 'bin', 'freezedry'), ['check', '--json'], { cwd: repoRoot }).catch((failed: { stdout: string }) => failed);
     expect(startUpItem(relative.stdout)).toMatchObject(inUse);
+    // A link to the bin directory: `..` in the paths the launcher builds is the package's root.
+    const linkedBin = path.join(dir(), 'linked-bin');
+    symlinkSync(path.join(repoRoot, 'bin'), linkedBin);
+    expect(startUpItem((await checkJson(path.join(linkedBin, 'freezedry'))).stdout)).toMatchObject(inUse);
+    expect((await exec(path.join(linkedBin, 'freezedry'), ['--version'])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 
   it('a copy of the package in another directory does not use the snapshot built for this one, and still runs', async () => {
