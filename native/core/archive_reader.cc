@@ -44,6 +44,11 @@ struct Frame {
 
 constexpr size_t kCacheBytes = 32u << 20;      // decompressed frames kept, most recent first
 constexpr size_t kReadAheadBytes = 12u << 20;  // decompressed ahead of a sequential reader
+// What a cached frame counts for at least, and the most frames read ahead at once: a hostile seek
+// table of one-byte frames must not fill the cache with millions of entries or the queue with
+// the frames of 12 MiB.
+constexpr size_t kCacheEntryMinBytes = 4096;
+constexpr size_t kReadAheadFrames = 256;
 // No writer makes frames larger (freezedry's are 128 KiB; 256 KiB, 1 MiB and 4 MiB before): a seek table
 // that says so is hostile or damaged, and its sizes are never allocated.
 constexpr uint32_t kMaxFrameBytes = 64u << 20;
@@ -111,14 +116,16 @@ struct ArchiveReader::Impl {
     return cache.front().second;
   }
 
+  static size_t Charge(const FrameBytes& frame) { return std::max(frame.size, kCacheEntryMinBytes); }
+
   // Frames pushed out go to `evicted`, freed by the caller once it let go of the lock.
   void Remember(size_t index, FrameData data, std::vector<FrameData>& evicted) {
     if (Cached(index)) return;
-    cached_bytes += data->size;
+    cached_bytes += Charge(*data);
     cache.emplace_front(index, std::move(data));
     cache_index[index] = cache.begin();
     while (cached_bytes > kCacheBytes && cache.size() > 1) {
-      cached_bytes -= cache.back().second->size;
+      cached_bytes -= Charge(*cache.back().second);
       cache_index.erase(cache.back().first);
       evicted.push_back(std::move(cache.back().second));
       cache.pop_back();
@@ -200,7 +207,7 @@ struct ArchiveReader::Impl {
         index = queue.front();
         queue.pop_front();
         queued_frames[index] = false;
-        if (cache_index.count(index) != 0) continue;
+        if (Cached(index)) continue;
       }
       // A damaged frame is reported when really read; so is one that could not be allocated.
       auto made = CatchAll([&] { return Decompress(index); }, "archive read-ahead");
@@ -256,6 +263,9 @@ Result<std::unique_ptr<ArchiveReader>> ArchiveReader::Open(int fd) {
   for (uint32_t i = 0; i < count; i++) {
     const uint8_t* entry = table.data() + 8 + i * 8;
     Frame frame{file_offset, GetU32(entry), stream_offset, GetU32(entry + 4)};
+    if (frame.decompressed_size == 0) {
+      return Failure(ENODATA, "archive", "the seek table is damaged: frame " + std::to_string(i) + " holds nothing, which no writer makes");
+    }
     if (frame.decompressed_size > kMaxFrameBytes || frame.compressed_size > ZSTD_compressBound(kMaxFrameBytes)) {
       return Failure(ENODATA, "archive",
                      "the seek table is damaged: frame " + std::to_string(i) + " declares more than the " +
@@ -289,9 +299,10 @@ void ArchiveReader::Prefetch(uint64_t offset, uint64_t limit) {
   std::lock_guard lock(s.cache_mutex);
   uint64_t ahead = 0;
   size_t queued = s.queue.size();
-  for (size_t i = first; i < s.frames.size() && ahead < kReadAheadBytes && s.frames[i].stream_offset < end; i++) {
+  size_t last = std::min(s.frames.size(), first + kReadAheadFrames);
+  for (size_t i = first; i < last && ahead < kReadAheadBytes && s.frames[i].stream_offset < end; i++) {
     ahead += s.frames[i].decompressed_size;
-    if (s.cache_index.count(i) != 0 || s.queued_frames[i]) continue;
+    if (s.Cached(i) || s.queued_frames[i]) continue;  // a cached frame ahead is kept till reached
     s.queued_frames[i] = true;
     s.queue.push_back(i);
   }
