@@ -120,8 +120,9 @@ export async function failureError(
   if (pidClash) {
     return new FreezedryError(ErrorCode.PID_IN_USE, `${subject}: a pid the tree needs is taken: ${pidClash} [log: ${logFile}]`, details);
   }
-  // The same code as a full disk under an archive or the page sink, whoever hit it.
-  const full = lines.find((line) => line.includes('No space left on device'));
+  // A dump's images filling their disk: the same code as a full disk under an archive or the page
+  // sink. Not for a restore, where ENOSPC mostly means a kernel limit (inotify watches, namespaces).
+  const full = what === 'dump' && lines.some((line) => line.includes('No space left on device'));
   if (full) {
     return new FreezedryError(ErrorCode.NO_SPACE, `${subject}: no space left on a device CRIU writes to: ${describeFailure(lines, logFile)}`, details);
   }

@@ -245,11 +245,12 @@ describe.runIf(enabled)('errors and failure paths', () => {
     const before = await httpRequest(service.port, 'GET', '/state');
     const imagesDir = path.join(dir(), 'criu-killed-mid-memory');
     let killedAtBytes = 0;
+    let poll: NodeJS.Timeout | undefined;
     const error = await checkpoint(service.pid, {
       imagesDir,
       onNotification: (n) => {
         if (n.name !== 'pre-dump') return;
-        const poll = setInterval(() => {
+        poll = setInterval(() => {
           const pages = existsSync(imagesDir) ? readdirSync(imagesDir).filter((name) => name.startsWith('pages-')) : [];
           const bytes = pages.reduce((sum, name) => sum + (statSize(path.join(imagesDir, name)) ?? 0), 0);
           if (bytes < 32 << 20) return;
@@ -258,7 +259,9 @@ describe.runIf(enabled)('errors and failure paths', () => {
           process.kill(n.criuPid, 'SIGKILL');
         }, 2);
       },
-    }).catch((e: unknown) => e);
+    })
+      .catch((e: unknown) => e)
+      .finally(() => clearInterval(poll));
     expect(error).toMatchObject({ code: 'ERR_CRIU_DIED', message: expect.stringContaining('SIGKILL') });
     expect(killedAtBytes).toBeGreaterThan(0);
     expect(killedAtBytes).toBeLessThan(384 << 20);
