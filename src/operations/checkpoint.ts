@@ -247,8 +247,14 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
     );
     if (!outcome.response.success) {
       // A sink that failed (a full disk) made CRIU fail: its error is the cause, unless we
-      // stopped CRIU ourselves (an abort ends the page session early too).
-      if (sink?.failure && !outcome.rejected) throw writeError(sink.failure, builder?.partial ?? imagesDir);
+      // stopped CRIU ourselves (an abort ends the page session early too). Its report can reach
+      // us after CRIU's answer: the sink is stopped and heard first. Stopped, it can only say
+      // that its socket ended, which is no cause.
+      if (sink && !outcome.rejected) {
+        sink.cancel();
+        await sink.done.catch(() => {});
+        if (sink.failure && !socketEnded(sink.failure)) throw writeError(sink.failure, builder?.partial ?? imagesDir);
+      }
       throw await failureError('dump', outcome, logFile, `criu dump of pid ${pid} (${command})`);
     }
     // Left stopped, the tree keeps CRIU's network lock until it moves; a failure from here removes it.
@@ -298,6 +304,8 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
     if (lazyConfig) await rm(path.dirname(lazyConfig), { recursive: true, force: true });
   }
 }
+
+const socketEnded = (error: Error) => ['EPIPE', 'ECONNRESET'].includes((error as Error & { code?: string }).code ?? '');
 
 /** A CRIU configuration file of these lines, in a directory of its own. */
 async function writeConfig(lines: string[]): Promise<string> {
