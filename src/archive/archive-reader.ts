@@ -1,7 +1,7 @@
 // Reading an archive: the entry index comes from walking tar headers (each starts a frame, so
 // only the frames holding headers are decompressed); entries are checked against the
 // manifest's checksums as they are read.
-import { closeSync, constants, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, ftruncateSync, openSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -158,12 +158,8 @@ export class Archive {
       if (runs) {
         ftruncateSync(fd, entry.size);
         for (const [offset, length] of runs) await this.reader.copyTo(entry.dataOffset + offset, length, fd, offset);
-      } else if (entry.size <= SMALL_ENTRY) {
-        const bytes = this.reader.readSync(entry.dataOffset, entry.size);
-        if (entry.name !== MANIFEST_NAME) this.verify(entry.name, native().xxh3(bytes));
-        for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
       } else {
-        const checksum = await this.reader.copyTo(entry.dataOffset, entry.size, fd);
+        const checksum = entry.size <= SMALL_ENTRY ? writeWhole(fd, this.reader.readSync(entry.dataOffset, entry.size)) : await this.reader.copyTo(entry.dataOffset, entry.size, fd);
         if (entry.name !== MANIFEST_NAME) this.verify(entry.name, checksum);
       }
     } catch (error) {
@@ -257,6 +253,12 @@ function walkHeaders(reader: NativeArchiveReader, file: string): ArchiveEntry[] 
     offset += BLOCK + Math.ceil(header.size / BLOCK) * BLOCK;
   }
   return entries;
+}
+
+/** Writes the bytes to the file and returns their checksum, as the reader's copyTo does. */
+function writeWhole(fd: number, bytes: Buffer): string {
+  writeFileSync(fd, bytes);
+  return native().xxh3(bytes);
 }
 
 async function readRange(reader: NativeArchiveReader, entry: ArchiveEntry, file: string, all: ArchiveEntry[] = [entry]): Promise<Buffer> {
