@@ -41,11 +41,11 @@ std::vector<uint8_t> Pattern(size_t size, uint32_t seed) {
   return data;
 }
 
-// A writer of 1 MiB frames into the file at `path`.
-std::unique_ptr<ArchiveWriter> NewWriter(const std::string& path) {
+// A writer of `frame_size` frames (1 MiB unless given) into the file at `path`.
+std::unique_ptr<ArchiveWriter> NewWriter(const std::string& path, size_t frame_size = 1 << 20) {
   int fd = open(path.c_str(), O_WRONLY | O_TRUNC);
   ArchiveWriterOptions options;
-  options.frame_size = 1 << 20;
+  options.frame_size = frame_size;
   auto writer = ArchiveWriter::Create(fd, options);
   close(fd);
   CHECK_OK(writer);
@@ -163,21 +163,15 @@ TEST(ReusedFrameBuffersCarryNoStaleBytes) {
 // queues frames the cache has just let go) and at random, every byte as written.
 TEST(ReadsAnEntryLargerThanTheCacheThroughAndAtRandom) {
   std::string path = TempFile();
-  int fd = open(path.c_str(), O_WRONLY | O_TRUNC);
-  ArchiveWriterOptions options;
-  options.frame_size = 64 << 10;
-  options.threads = 2;
-  auto writer = ArchiveWriter::Create(fd, options);
-  close(fd);
-  CHECK_OK(writer);
+  auto writer = NewWriter(path, 64 << 10);
   std::vector<uint8_t> content = Pattern(40 << 20, 7);
   auto header = Header('L');
-  CHECK_OK(writer.Value()->BeginEntry("L", header.data()));
-  CHECK_OK(writer.Value()->Write(content.data(), content.size()));
-  auto ended = writer.Value()->EndEntry();
+  CHECK_OK(writer->BeginEntry("L", header.data()));
+  CHECK_OK(writer->Write(content.data(), content.size()));
+  auto ended = writer->EndEntry();
   CHECK_OK(ended);
-  CHECK_OK(writer.Value()->Finish(true));
-  fd = open(path.c_str(), O_RDONLY);
+  CHECK_OK(writer->Finish(true));
+  int fd = open(path.c_str(), O_RDONLY);
   auto reader = ArchiveReader::Open(fd);
   close(fd);
   CHECK_OK(reader);
