@@ -1,7 +1,7 @@
 // Real workloads for the integration tests, and ways to talk to them.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +21,18 @@ export const stateServiceScript = path.join(repoRoot, 'lib', 'demo', 'state-serv
 
 export async function tempDir(prefix = 'freezedry-test-'): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+/** Runs `body` on a directory under `parent` that is a tmpfs of `size` ('4m'): a disk that fills up. */
+export async function onSmallDisk<T>(parent: string, size: string, body: (dir: string) => Promise<T>): Promise<T> {
+  const small = path.join(parent, 'small-disk');
+  await mkdir(small);
+  await exec('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', small]);
+  try {
+    return await body(small);
+  } finally {
+    await exec('umount', ['-l', small]); // lazily: a native writer's fd may close only when collected
+  }
 }
 
 export async function removeDir(dir: string): Promise<void> {

@@ -14,7 +14,7 @@ import { native } from '../../src/native/binding.js';
 import { readStat, waitUntilGone } from '../../src/process/proc.js';
 import { run } from '../../src/run.js';
 import { canCheckpoint } from '../helpers/capabilities.js';
-import { httpRequest, isRunningNotStopped, logText, freezedryCommand, repoRoot, runCli, startStateService, useWorkspace, waitFor } from '../helpers/workloads.js';
+import { httpRequest, isRunningNotStopped, logText, freezedryCommand, onSmallDisk, repoRoot, runCli, startStateService, useWorkspace, waitFor } from '../helpers/workloads.js';
 
 const exec = promisify(execFile);
 
@@ -280,10 +280,7 @@ describe.runIf(enabled)('archives', () => {
   });
 
   it('a disk filling up mid-dump: ERR_NO_SPACE, the process keeps running, no archive under the final name', async () => {
-    const small = path.join(dir(), 'small-disk');
-    mkdirSync(small);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', small]);
-    try {
+    await onSmallDisk(dir(), '8m', async (small) => {
       const service = await startStateService({ mb: 48, logDir: dir() });
       track(service.pid);
       await httpRequest(service.port, 'POST', '/increment?by=5');
@@ -294,9 +291,7 @@ describe.runIf(enabled)('archives', () => {
       expect(isRunningNotStopped(service.pid)).toBe(true);
       expect((await httpRequest(service.port, 'GET', '/state')).counter).toBe(5);
       expect(readdirSync(small)).toEqual([]);
-    } finally {
-      execFileSync('umount', ['-l', small]);
-    }
+    });
   });
 
   it('SIGINT during a CLI dump: the process is resumed and no archive is left', async () => {

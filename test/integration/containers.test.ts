@@ -31,7 +31,7 @@ import { summarizeCheckpoint } from '../../src/images/image-summary.js';
 import { containerSpec } from '../../src/container/spec.js';
 import { logRelay } from '../../src/container/stdio.js';
 import { ServiceClient, busyboxRootfs } from '../helpers/containers.js';
-import { freezedryCommand, repoRoot, tempDir, removeDir } from '../helpers/workloads.js';
+import { freezedryCommand, onSmallDisk, repoRoot, tempDir, removeDir } from '../helpers/workloads.js';
 
 const exec = promisify(execFile);
 const PREFIX = `fdt${process.pid}`;
@@ -115,10 +115,7 @@ describe('a container on the host network, with file changes and a client connec
   });
 
   it('a checkpoint that fails (a full disk) leaves it running, and no partial archive', async () => {
-    const small = path.join(dir, 'small');
-    await mkdir(small);
-    await exec('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', small]);
-    try {
+    await onSmallDisk(dir, '4m', async (small) => {
       const target = path.join(small, 'c.tar.zst');
       await expect(checkpointContainer(host, { archive: target })).rejects.toMatchObject({ code: 'ERR_NO_SPACE' });
       expect(existsSync(target)).toBe(false);
@@ -129,9 +126,7 @@ describe('a container on the host network, with file changes and a client connec
       const [start, now] = await client.check();
       expect(now).toBe(start);
       client.close();
-    } finally {
-      await exec('umount', ['-l', small]); // the native writer's fd closes when it is collected
-    }
+    });
   });
 
   it('a pause that fails as the dump begins is a coded error that says why, and leaves it running', async () => {

@@ -1,6 +1,6 @@
 // Every bad input and failure gets its own error code and a message naming the cause, and the
 // process being dumped is never left frozen or killed by our failure.
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, mkdirSync } from 'node:fs';
 import { Socket } from 'node:net';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import {
   freezedryCommand,
   httpRequest,
   isRunningNotStopped,
+  onSmallDisk,
   repoRoot,
   startStateService,
   waitFor,
@@ -157,10 +158,7 @@ describe.runIf(enabled)('errors and failure paths', () => {
   });
 
   it('a disk filling up under an image directory: ERR_NO_SPACE with CRIU\'s words, the process runs on with its state', async () => {
-    const small = path.join(dir(), 'small-disk');
-    mkdirSync(small);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', small]);
-    try {
+    await onSmallDisk(dir(), '4m', async (small) => {
       const service = await startStateService({ mb: 16, logDir: dir() });
       track(service.pid);
       await httpRequest(service.port, 'POST', '/increment?by=2');
@@ -171,9 +169,7 @@ describe.runIf(enabled)('errors and failure paths', () => {
       expect(isRunningNotStopped(service.pid)).toBe(true);
       expect((await httpRequest(service.port, 'GET', '/state')).counter).toBe(2);
       expect(readdirSync(imagesDir)).toEqual(['dump.log']);
-    } finally {
-      execFileSync('umount', ['-l', small]);
-    }
+    });
   });
 
   it('a failed restore names CRIU\'s error (a damaged image), and the images can be used once repaired', async () => {
