@@ -27,9 +27,9 @@ describe.runIf(enabled)('freezedry bench and its report', () => {
     expect(results.machine.cpu.flags.length).toBeGreaterThan(0);
     expect(results.machine.features).toMatchObject({ lazyPages: expect.any(Boolean) });
     const wall = results.measurements.filter((m) => m.metric === 'dump wall time' && !m.target);
-    // Three freezedry series and three of the criu CLI (dump, dump + fsync, dump + tar + zstd) at two
+    // Four freezedry series (three through the API, one the command) and three of the criu CLI (dump, dump + fsync, dump + tar + zstd) at two
     // sizes (the tiny process and 24 MiB), two samples each, all real times.
-    expect(new Set(wall.map((m) => m.tool))).toEqual(new Set(['freezedry → directory', 'freezedry → archive', 'freezedry → archive, adaptive compression', 'criu dump', 'criu dump + fsync', 'criu dump + tar + zstd']));
+    expect(new Set(wall.map((m) => m.tool))).toEqual(new Set(['freezedry → directory', 'freezedry → archive', 'freezedry → archive, adaptive compression', 'freezedry dump -o', 'criu dump', 'criu dump + fsync', 'criu dump + tar + zstd']));
     expect(new Set(wall.map((m) => m.x?.value))).toEqual(new Set([1, 24]));
     for (const m of wall) expect(m.samples.every((s) => s > 0 && s < 60_000) && m.samples.length === 2).toBe(true);
     expect(results.comparisons.some((c) => c.peer === 'criu dump' && c.target)).toBe(true);

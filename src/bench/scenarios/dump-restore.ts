@@ -1,5 +1,6 @@
 // Scenario "dump": dump wall time and frozen time against memory size, for freezedry into a
-// directory and into a compressed archive (fsynced; every frame compressed, or adaptive), the
+// directory and into a compressed archive (fsynced; every frame compressed, or adaptive) through
+// the API, `freezedry dump -o` as a whole command (the operator's durable archive), the
 // criu CLI (alone, and with its images fsynced, the archive's durable peer), and the
 // Podman-style sequence (criu dump, tar, zstd);
 // then the plain restore of each (page cache warm: the lazy scenario times restores from a
@@ -17,6 +18,7 @@ import {
   eachPart,
   endTree,
   exec,
+  freezedryCommand,
   gone,
   median,
   memoryAxis,
@@ -33,7 +35,9 @@ import {
 } from '../harness.js';
 
 const ADAPTIVE = 'freezedry → archive, adaptive compression';
-const TOOLS = ['freezedry → directory', 'freezedry → archive', ADAPTIVE, 'criu dump', 'criu dump + tar + zstd'] as const;
+// The command, started from its shell like `criu dump`: what an operator's archive costs.
+const COMMAND = 'freezedry dump -o';
+const TOOLS = ['freezedry → directory', 'freezedry → archive', ADAPTIVE, COMMAND, 'criu dump', 'criu dump + tar + zstd'] as const;
 type Tool = (typeof TOOLS)[number];
 
 export async function dumpRestoreScenario(options: BenchOptions): Promise<ScenarioResult> {
@@ -91,6 +95,8 @@ export async function dumpRestoreScenario(options: BenchOptions): Promise<Scenar
     comparisons.push(compare(wall.get(ADAPTIVE) as Measurement, durable, { describe: '≤ 1.0×', met: (c) => c.ratio <= 1.0 }));
     comparisons.push(compare(frozen.get('freezedry → archive') as Measurement, frozen.get('criu dump') as Measurement, { describe: '≤ 1.0×', met: (c) => c.ratio <= 1.0 }));
     comparisons.push(compare(frozen.get(ADAPTIVE) as Measurement, frozen.get('criu dump') as Measurement, { describe: '≤ 1.0×', met: (c) => c.ratio <= 1.0 }));
+    comparisons.push(compare(wall.get(COMMAND) as Measurement, durable, { describe: '≤ 1.0×', met: (c) => c.ratio <= 1.0 }));
+    comparisons.push(compare(frozen.get(COMMAND) as Measurement, frozen.get('criu dump') as Measurement, { describe: '≤ 1.0×', met: (c) => c.ratio <= 1.0 }));
     comparisons.push(compare(restored.ours, restored.criu, { describe: '≤ 1.05×', met: (c) => c.ratio <= 1.05 }));
     comparisons.push(compare(restored.archive, restored.criu, { describe: '≤ 1.3×', met: (c) => c.ratio <= 1.3 }));
     if (mib !== 1) measurements.push(targetFor(criuWall, 1.05, '≤ 1.05× criu dump'));
@@ -123,6 +129,16 @@ export async function dumpRestoreScenario(options: BenchOptions): Promise<Scenar
           return Number(await readFile(pidfile, 'utf8'));
         }
         const archive = tool === 'freezedry → directory' ? undefined : `${dir}.tar.zst`;
+        if (tool === COMMAND) {
+          const [dumpMs, { stdout }] = await timed(() => exec(freezedryCommand, ['dump', String(pid), '-o', `${dir}.tar.zst`, '--json']));
+          const result = JSON.parse(stdout) as { stats?: { frozenTimeMs?: number } };
+          (wall.get(tool) as Measurement).samples.push(dumpMs);
+          (frozen.get(tool) as Measurement).samples.push(result.stats?.frozenTimeMs ?? Number.NaN);
+          await gone(pid);
+          const [restoreMs, back] = await timed(() => restore({ archive: `${dir}.tar.zst` }));
+          restored.archive.samples.push(restoreMs); // the same kind of archive as the API's
+          return back.pid;
+        }
         const archiveOptions = { compression: tool === ADAPTIVE ? ('adaptive' as const) : ('full' as const) };
         const [dumpMs, result] = await timed(() => checkpoint(pid, archive ? { archive, archiveOptions } : { imagesDir: dir }));
         (wall.get(tool) as Measurement).samples.push(dumpMs);
