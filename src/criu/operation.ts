@@ -1,5 +1,6 @@
 // Runs one CRIU request on its own `criu swrk`, after the version gate, and turns a failed
 // answer into an error that quotes CRIU's own log lines.
+import { statfs } from 'node:fs/promises';
 import { ErrorCode, FreezedryError, isFreezedryError, type ErrorCodeValue } from '../errors.js';
 import { describeFailure, errorLines, readLog, tailLines } from './log.js';
 import { closeFd, openDirFd } from '../images/images-dir.js';
@@ -87,6 +88,12 @@ export async function runImageRequest(
   }
 }
 
+// Under 1 MiB free, counting the blocks only root may use (CRIU writes as root).
+async function nearlyFull(dir: string): Promise<boolean> {
+  const space = await statfs(dir).catch(() => undefined);
+  return space !== undefined && space.bfree * space.bsize < 1 << 20;
+}
+
 // cr_errno values CRIU sets for an option the kernel cannot serve (criu-internals §1.3).
 const EBADRQC = 56;
 
@@ -96,6 +103,7 @@ export async function failureError(
   outcome: RequestOutcome,
   logFile: string,
   subject: string,
+  imagesDir?: string,
 ): Promise<FreezedryError> {
   const log = await readLog(logFile);
   const lines = errorLines(log);
@@ -125,6 +133,13 @@ export async function failureError(
   const full = what === 'dump' && lines.some((line) => line.includes('No space left on device'));
   if (full) {
     return new FreezedryError(ErrorCode.NO_SPACE, `${subject}: no space left on a device CRIU writes to: ${describeFailure(lines, logFile)}`, details);
+  }
+  // A disk full before CRIU could log anything (its log is on it too) leaves no line to find.
+  if (what === 'dump' && imagesDir !== undefined && (await nearlyFull(imagesDir))) {
+    return new FreezedryError(ErrorCode.NO_SPACE, `${subject}: no space left on the file system of ${imagesDir} (CRIU could not log why it failed) [log: ${logFile}]`, {
+      ...details,
+      path: imagesDir,
+    });
   }
   const code: ErrorCodeValue = what === 'dump' ? ErrorCode.CRIU_DUMP_FAILED : ErrorCode.CRIU_RESTORE_FAILED;
   return new FreezedryError(code, `${subject} failed: ${describeFailure(lines, logFile, tailLines(log, 3))}`, details);

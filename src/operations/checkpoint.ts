@@ -255,7 +255,7 @@ export async function checkpoint(pid: number, options: CheckpointOptions): Promi
         await sink.done.catch(() => {});
         if (sink.failure && !socketEnded(sink.failure)) throw writeError(sink.failure, builder?.partial ?? imagesDir);
       }
-      throw await failureError('dump', outcome, logFile, `criu dump of pid ${pid} (${command})`);
+      throw await failureError('dump', outcome, logFile, `criu dump of pid ${pid} (${command})`, imagesDir);
     }
     // Left stopped, the tree keeps CRIU's network lock until it moves; a failure from here removes it.
     dumpedStopped = options.leaveStopped === true || holdTree;

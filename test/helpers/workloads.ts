@@ -1,7 +1,7 @@
 // Real workloads for the integration tests, and ways to talk to them.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,8 +25,7 @@ export async function tempDir(prefix = 'freezedry-test-'): Promise<string> {
 
 /** Runs `body` on a directory under `parent` that is a tmpfs of `size` ('4m'): a disk that fills up. */
 export async function onSmallDisk<T>(parent: string, size: string, body: (dir: string) => Promise<T>): Promise<T> {
-  const small = path.join(parent, 'small-disk');
-  await mkdir(small);
+  const small = await mkdtemp(path.join(parent, 'small-disk-')); // one per call: the lazy unmount leaves it
   await exec('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', small]);
   try {
     return await body(small);

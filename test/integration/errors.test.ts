@@ -1,7 +1,7 @@
 // Every bad input and failure gets its own error code and a message naming the cause, and the
 // process being dumped is never left frozen or killed by our failure.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -169,6 +169,26 @@ describe.runIf(enabled)('errors and failure paths', () => {
       expect(isRunningNotStopped(service.pid)).toBe(true);
       expect((await httpRequest(service.port, 'GET', '/state')).counter).toBe(2);
       expect(readdirSync(imagesDir)).toEqual(['dump.log']);
+    });
+  });
+
+  it('a disk already full under an image directory (CRIU cannot even log): ERR_NO_SPACE, the process runs on', async () => {
+    await onSmallDisk(dir(), '2m', async (small) => {
+      const pid = await sleeper();
+      const imagesDir = path.join(small, 'images');
+      mkdirSync(imagesDir);
+      // Filled to the last block: CRIU's log, on the same disk, stays empty.
+      const filler = openSync(path.join(small, 'filler'), 'w');
+      try {
+        for (;;) writeSync(filler, Buffer.alloc(64 << 10));
+      } catch (error) {
+        expect(error).toMatchObject({ code: 'ENOSPC' });
+      } finally {
+        closeSync(filler);
+      }
+      const error = await checkpoint(pid, { imagesDir }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'ERR_NO_SPACE', message: expect.stringContaining(`no space left on the file system of ${imagesDir}`) });
+      expect(isRunningNotStopped(pid)).toBe(true);
     });
   });
 
