@@ -6,7 +6,8 @@
         # Every .cc of the core and the addon: the same files CMakeLists.txt globs, listed nowhere.
         'sources': ['<!@(ls -1 native/core/*.cc native/addon/*.cc)'],
         'include_dirs': ['native'],
-        'dependencies': ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+        # _all: a C++ exception a sync call lets out (std::bad_alloc) becomes a JS error, not an abort.
+        'dependencies': ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except_all"],
         'defines': ['NAPI_VERSION=8', 'NODE_ADDON_API_DISABLE_DEPRECATED'],
         'cflags_cc!': ['-std=gnu++17', '-fno-exceptions'],
         'cflags_cc': ['-std=c++20', '-fvisibility=hidden', '-Wall', '-Wextra'],

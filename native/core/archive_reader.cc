@@ -118,12 +118,19 @@ struct ArchiveReader::Impl {
 
   static size_t Charge(const FrameBytes& frame) { return std::max(frame.size, kCacheEntryMinBytes); }
 
-  // Frames pushed out go to `evicted`, freed by the caller once it let go of the lock.
+  // Frames pushed out go to `evicted`, freed by the caller once it let go of the lock. Out of
+  // memory (std::bad_alloc), the frame is left out and the cache stays as it was.
   void Remember(size_t index, FrameData data, std::vector<FrameData>& evicted) {
     if (Cached(index)) return;
-    cached_bytes += Charge(*data);
+    size_t charge = Charge(*data);
     cache.emplace_front(index, std::move(data));
-    cache_index[index] = cache.begin();
+    try {
+      cache_index[index] = cache.begin();
+    } catch (const std::bad_alloc&) {
+      cache.pop_front();
+      throw;
+    }
+    cached_bytes += charge;
     while (cached_bytes > kCacheBytes && cache.size() > 1) {
       cached_bytes -= Charge(*cache.back().second);
       cache_index.erase(cache.back().first);
@@ -158,11 +165,16 @@ struct ArchiveReader::Impl {
       std::lock_guard lock(cache_mutex);
       if (auto hit = Cached(index)) return hit;
     }
-    auto made = Decompress(index);
+    // Called on any thread (libuv's pool, the lazy-pages server): out of memory is an error here.
+    auto made = CatchAll([&] { return Decompress(index); }, "archive read");
     if (!made.Ok()) return made.Error();
     std::vector<FrameData> evicted;
     std::lock_guard lock(cache_mutex);
-    Remember(index, made.Value(), evicted);
+    try {
+      Remember(index, made.Value(), evicted);
+    } catch (const std::bad_alloc&) {
+      // not cached: read again when asked again
+    }
     return made.Value();
   }
 

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <thread>
 
@@ -49,8 +50,7 @@ struct Job {
   bool stored = false;          // the writer took it uncompressed (adaptive)
   int64_t reserved_entry = -1;  // the entry whose header this raw frame reserves
   bool done = false;
-  bool failed = false;
-  std::string error;
+  std::optional<SysError> failure;  // it could not be compressed (or stored)
 };
 
 bool AllZero(const uint8_t* data, size_t size) {
@@ -146,17 +146,28 @@ struct ArchiveWriter::Impl {
         busy_compressors++;
       }
       if (options.adaptive) job_done.notify_all();  // the writer may store the frame ahead
-      {
-        std::lock_guard lock(mutex);
-        job->output = TakeSpare();
+      std::optional<SysError> failure;
+      size_t size = 0;
+      try {
+        {
+          std::lock_guard lock(mutex);
+          job->output = TakeSpare();
+        }
+        job->output.resize(ZSTD_compressBound(job->input.size()));
+        if (cctx == nullptr) {
+          failure = Failure(ENOMEM, "ZSTD_createCCtx", "out of memory");
+        } else {
+          size = ZSTD_compress2(cctx, job->output.data(), job->output.size(), job->input.data(), job->input.size());
+          if (ZSTD_isError(size)) failure = Failure(EIO, "ZSTD_compress2", ZSTD_getErrorName(size));
+        }
+      } catch (const std::bad_alloc&) {
+        // On this thread an exception would end the process: the archive fails instead.
+        failure = Failure(ENOMEM, "archive", "out of memory for a frame");
       }
-      job->output.resize(ZSTD_compressBound(job->input.size()));
-      size_t size = ZSTD_compress2(cctx, job->output.data(), job->output.size(), job->input.data(), job->input.size());
       {
         std::lock_guard lock(mutex);
-        if (ZSTD_isError(size)) {
-          job->failed = true;
-          job->error = ZSTD_getErrorName(size);
+        if (failure) {
+          job->failure = failure;
         } else {
           job->output.resize(size);
         }
@@ -196,17 +207,24 @@ struct ArchiveWriter::Impl {
           if (queued != to_compress.end()) to_compress.erase(queued);
           job->stored = true;
           job->done = true;
-          job->output = TakeSpare();
         }
         at = file_offset;
       }
-      if (job->stored) {
-        job->output.resize(StoredFrameSize(job->input.size()));
-        WriteStoredFrame(job->input.data(), job->input.size(), job->output.data());
+      if (job->stored && !job->failure) {
+        try {
+          {
+            std::lock_guard lock(mutex);
+            job->output = TakeSpare();
+          }
+          job->output.resize(StoredFrameSize(job->input.size()));
+          WriteStoredFrame(job->input.data(), job->input.size(), job->output.data());
+        } catch (const std::bad_alloc&) {
+          job->failure = Failure(ENOMEM, "archive", "out of memory for a frame");
+        }
       }
       Status written = OkStatus();
-      if (job->failed) {
-        written = Failure(EIO, "ZSTD_compress2", job->error);
+      if (job->failure) {
+        written = *job->failure;
       } else if (!error) {
         written = WriteFully(fd.Get(), job->output.data(), job->output.size());
         if (written.Ok() && options.durable) WriteBack(at + job->output.size());
@@ -217,7 +235,11 @@ struct ArchiveWriter::Impl {
         if (job->reserved_entry >= 0) {
           entries[static_cast<size_t>(job->reserved_entry)].reserved_header_at = static_cast<int64_t>(file_offset + kRawFrameHeaderSize);
         }
-        seek_table.push_back({static_cast<uint32_t>(job->output.size()), static_cast<uint32_t>(job->stream_bytes)});
+        try {
+          seek_table.push_back({static_cast<uint32_t>(job->output.size()), static_cast<uint32_t>(job->stream_bytes)});
+        } catch (const std::bad_alloc&) {
+          if (!error) error = Failure(ENOMEM, "archive", "out of memory for the seek table");
+        }
         file_offset += job->output.size();
         counters.bytes_out += job->output.size();
         if (job->stored) counters.bytes_stored += job->input.size();
@@ -372,6 +394,7 @@ Result<std::unique_ptr<ArchiveWriter>> ArchiveWriter::Create(int fd, const Archi
   s.fd.Reset(copy);
   s.spare_capacity = ZSTD_compressBound(options.frame_size + kTarBlock);
   s.frame.reserve(s.spare_capacity);
+  s.spares.reserve(kSpareBuffers);  // KeepSpare, on the writer thread, then never allocates
   for (unsigned i = 0; i < s.options.threads; i++) s.threads.emplace_back([&s] { s.Compressor(); });
   s.threads.emplace_back([&s] { s.Writer(); });
   return writer;
