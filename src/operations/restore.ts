@@ -163,7 +163,11 @@ async function restoreFromArchive(options: RestoreOptions, criu?: StartedCriu): 
   // A snapshot's copies start lazily unless asked otherwise.
   if (options.lazy === undefined && archive.manifest.snapshot) options = { ...options, lazy: true };
   let keepArchiveOpen = false;
+  let ownCriu: StartedCriu | undefined;
   try {
+    // CRIU starts while the archive is planned and unpacked, as beside a directory's planning.
+    // A snapshot's copy needs a CRIU of its own (its fds, its launcher): none is started for it.
+    if (criu === undefined && !archive.manifest.snapshot) criu = ownCriu = startCriu(criuPath);
     let result: RestoreResult;
     // A single process shares no page with another, so even a full restore loses nothing if
     // its pages go from the archive straight into it through userfaultfd (none unpacked).
@@ -194,6 +198,7 @@ async function restoreFromArchive(options: RestoreOptions, criu?: StartedCriu): 
     rmSync(scratch, { recursive: true, force: true });
     return { ...result, imagesDir: undefined, archive: archive.file, durationMs: performance.now() - started };
   } catch (error) {
+    await ownCriu?.session.close(); // closed already if the restore got as far as CRIU's answer
     // Keep only CRIU's log, which the error points to.
     await removePartialImages(scratch, logFile);
     if ((await readdir(scratch)).length === 0) await rm(scratch, { recursive: true, force: true });
