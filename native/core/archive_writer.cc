@@ -210,7 +210,7 @@ struct ArchiveWriter::Impl {
         }
         at = file_offset;
       }
-      if (job->stored && !job->failure) {
+      if (job->stored) {
         try {
           {
             std::lock_guard lock(mutex);

@@ -9,7 +9,7 @@
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { checkpoint, restore, run } from '../../index.js';
+import { checkpoint, restore, run, type CheckpointResult } from '../../index.js';
 import { readDumpStats } from '../../images/stats.js';
 import {
   compare,
@@ -129,21 +129,16 @@ export async function dumpRestoreScenario(options: BenchOptions): Promise<Scenar
           return Number(await readFile(pidfile, 'utf8'));
         }
         const archive = tool === 'freezedry → directory' ? undefined : `${dir}.tar.zst`;
-        if (tool === COMMAND) {
-          const [dumpMs, { stdout }] = await timed(() => exec(freezedryCommand, ['dump', String(pid), '-o', `${dir}.tar.zst`, '--json']));
-          const result = JSON.parse(stdout) as { stats?: { frozenTimeMs?: number } };
-          (wall.get(tool) as Measurement).samples.push(dumpMs);
-          (frozen.get(tool) as Measurement).samples.push(result.stats?.frozenTimeMs ?? Number.NaN);
-          await gone(pid);
-          const [restoreMs, back] = await timed(() => restore({ archive: `${dir}.tar.zst` }));
-          restored.archive.samples.push(restoreMs); // the same kind of archive as the API's
-          return back.pid;
-        }
         const archiveOptions = { compression: tool === ADAPTIVE ? ('adaptive' as const) : ('full' as const) };
-        const [dumpMs, result] = await timed(() => checkpoint(pid, archive ? { archive, archiveOptions } : { imagesDir: dir }));
+        // The command prints the API's result with --json (its archive restores as the API's does).
+        const [dumpMs, result] = await timed(async () =>
+          tool === COMMAND
+            ? (JSON.parse((await exec(freezedryCommand, ['dump', String(pid), '-o', `${dir}.tar.zst`, '--json'])).stdout) as CheckpointResult)
+            : checkpoint(pid, archive ? { archive, archiveOptions } : { imagesDir: dir }),
+        );
         (wall.get(tool) as Measurement).samples.push(dumpMs);
         (frozen.get(tool) as Measurement).samples.push(result.stats?.frozenTimeMs ?? Number.NaN);
-        if (archive && r === 0) {
+        if (archive && tool !== COMMAND && r === 0) {
           const how = tool === ADAPTIVE ? `with adaptive compression (${(((result.archive?.storedBytes ?? 0) / (mib * 1048576)) * 100).toFixed(1)}% of it stored)` : '';
           notes.push(`dump ${label} into an archive${how ? ` ${how}` : ''}: ${(((await stat(archive)).size / (mib * 1048576)) * 100).toFixed(1)}% of its memory`);
         }
